@@ -1,0 +1,87 @@
+//! Command-line front end: one module per subcommand; each turns its arguments into a library
+//! call and renders the result. Only this module prints.
+
+mod db;
+mod demo;
+mod progress;
+mod render;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use osmigrate::Error;
+
+pub const EXIT_REFUSED: i32 = 2;
+pub const EXIT_USAGE: i32 = 64;
+pub const EXIT_INTERNAL: i32 = 70;
+
+#[derive(Parser)]
+#[command(name = "osmigrate", version, about = "Move an OpenStack control plane from Diablo (2011.3) to Essex (2012.1), side by side")]
+pub struct Cli {
+    /// More log output on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a small Diablo cloud on SQLite and migrate it, printing the report.
+    Demo(demo::DemoArgs),
+    /// Database commands.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+}
+
+/// Output options shared by every reporting command.
+#[derive(clap::Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Print one JSON document on stdout instead of the human-readable report.
+    #[arg(long)]
+    pub json: bool,
+    /// Also save the report as JSON in this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OSMIGRATE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+}
+
+pub fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Db(cmd) => db::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("osmigrate: {e}");
+            match e {
+                Error::Usage(_) | Error::BadUrl { .. } => EXIT_USAGE,
+                _ => EXIT_REFUSED,
+            }
+        }
+    }
+}
+
+/// Writes a file that may hold secrets or internal details: created 0640.
+pub fn write_private(path: &Path, contents: &[u8]) -> osmigrate::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.write_all(contents).map_err(|e| Error::io(path, e))
+}

@@ -1,0 +1,347 @@
+//! Connections, one per backend, behind one small API: run a statement, stream a query in
+//! batches, insert rows in multi-row statements, introspect. Statements are written with `?`
+//! placeholders; the PostgreSQL backend renumbers them.
+
+mod ddl;
+pub mod introspect;
+mod mysql_backend;
+mod postgres_backend;
+mod sqlite_backend;
+pub mod url;
+pub mod value;
+
+use std::sync::Arc;
+
+pub use ddl::create_table_statements;
+pub use url::{Backend, DbUrl};
+pub use value::Value;
+
+use crate::error::{Error, Result};
+use crate::schema::{Schema, Table};
+
+/// Whether a connection may write. Source connections are opened read-only, and the backend is
+/// told so too (SQLite read-only open, `READ ONLY` sessions on MySQL and PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+/// What to do when an inserted row hits an existing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    Fail,
+    Ignore,
+}
+
+/// A row of a query result, with its column names.
+#[derive(Debug, Clone)]
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl Row {
+    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Self {
+        Row { columns, values }
+    }
+
+    /// The value of a column; `Null` when the query has no such column.
+    pub fn get(&self, name: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        self.columns.iter().position(|c| c == name).map_or(&NULL, |i| &self.values[i])
+    }
+
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+}
+
+enum Conn {
+    Sqlite(rusqlite::Connection),
+    Mysql(mysql::Conn),
+    Postgres(postgres::Client),
+}
+
+pub struct Db {
+    conn: Conn,
+    url: DbUrl,
+    access: Access,
+}
+
+/// Most parameters one statement may carry, below every backend's limit.
+const MAX_PARAMS: usize = 30_000;
+
+impl Db {
+    pub fn connect(url: &DbUrl, access: Access) -> Result<Self> {
+        let conn = match url.backend {
+            Backend::Sqlite => Conn::Sqlite(sqlite_backend::connect(url, access)?),
+            Backend::Mysql => Conn::Mysql(mysql_backend::connect(url, access)?),
+            Backend::Postgres => Conn::Postgres(postgres_backend::connect(url, access)?),
+        };
+        Ok(Db { conn, url: url.clone(), access })
+    }
+
+    /// Creates the database named by `url` when it does not exist yet (MySQL, PostgreSQL: on its
+    /// server; SQLite: the file's directory must exist). Returns true when it was created.
+    pub fn create_database_if_missing(url: &DbUrl) -> Result<bool> {
+        match url.backend {
+            Backend::Sqlite => {
+                let path = url.path.as_ref().expect("sqlite url has a path");
+                Ok(!path.exists())
+            }
+            Backend::Mysql => mysql_backend::create_database_if_missing(url),
+            Backend::Postgres => postgres_backend::create_database_if_missing(url),
+        }
+    }
+
+    /// Drops the database named by `url` if it exists (tests and rehearsals only).
+    pub fn drop_database_if_exists(url: &DbUrl) -> Result<()> {
+        match url.backend {
+            Backend::Sqlite => {
+                let path = url.path.as_ref().expect("sqlite url has a path");
+                match std::fs::remove_file(path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+                    _ => Ok(()),
+                }
+            }
+            Backend::Mysql => mysql_backend::drop_database_if_exists(url),
+            Backend::Postgres => postgres_backend::drop_database_if_exists(url),
+        }
+    }
+
+    pub fn url(&self) -> &DbUrl {
+        &self.url
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.url.backend
+    }
+
+    /// Quotes an identifier for this backend.
+    pub fn quote(&self, ident: &str) -> String {
+        quote_ident(self.backend(), ident)
+    }
+
+    fn check_writable(&self, sql: &str) -> Result<()> {
+        if self.access == Access::ReadOnly {
+            let head = sql.trim_start().split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            if !matches!(head.as_str(), "SELECT" | "PRAGMA" | "SHOW" | "WITH" | "SET" | "START" | "COMMIT" | "ROLLBACK") {
+                return Err(Error::db(format!("using {}", self.url), "refusing to write to a read-only (source) connection"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one statement that returns no rows.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.check_writable(sql)?;
+        let context = || format!("running `{}` on {}", abbreviate(sql), self.url);
+        match &mut self.conn {
+            Conn::Sqlite(c) => sqlite_backend::execute(c, sql, params).map_err(|e| Error::db(context(), e)),
+            Conn::Mysql(c) => mysql_backend::execute(c, sql, params).map_err(|e| Error::db(context(), e)),
+            Conn::Postgres(c) => postgres_backend::execute(c, sql, params).map_err(|e| Error::db(context(), e)),
+        }
+    }
+
+    /// Runs several `;`-free statements in order.
+    pub fn execute_all(&mut self, statements: &[String]) -> Result<()> {
+        for s in statements {
+            self.execute(s, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Runs a query and hands its rows to `f` in batches of at most `batch_size`, without ever
+    /// holding more than one batch.
+    pub fn stream(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        batch_size: usize,
+        mut f: impl FnMut(Vec<Row>) -> Result<()>,
+    ) -> Result<()> {
+        self.check_writable(sql)?;
+        let url = self.url.to_string();
+        let context = || format!("reading `{}` from {url}", abbreviate(sql));
+        let batch_size = batch_size.max(1);
+        let mut batch = Vec::with_capacity(batch_size);
+        let mut on_row = |row: Row| -> Result<()> {
+            batch.push(row);
+            if batch.len() >= batch_size {
+                f(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))?;
+            }
+            Ok(())
+        };
+        let outcome: std::result::Result<(), StreamError> = match &mut self.conn {
+            Conn::Sqlite(c) => sqlite_backend::stream(c, sql, params, &mut on_row),
+            Conn::Mysql(c) => mysql_backend::stream(c, sql, params, &mut on_row),
+            Conn::Postgres(c) => postgres_backend::stream(c, sql, params, &mut on_row),
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(StreamError::Callback(e)) => return Err(e),
+            Err(StreamError::Driver(e)) => return Err(Error::db(context(), e)),
+        }
+        drop(on_row);
+        if !batch.is_empty() {
+            f(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Runs a query and collects every row (for small results only).
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let mut all = Vec::new();
+        self.stream(sql, params, 1024, |batch| {
+            all.extend(batch);
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
+    /// The first column of the first row, if any.
+    pub fn query_scalar(&mut self, sql: &str, params: &[Value]) -> Result<Value> {
+        Ok(self.query(sql, params)?.into_iter().next().and_then(|r| r.into_values().into_iter().next()).unwrap_or(Value::Null))
+    }
+
+    /// Inserts rows into a table of a known schema, as few multi-row statements as the backend
+    /// allows, converting each value to its column's type.
+    /// Returns the number of rows actually inserted (fewer than given when `Ignore` skipped some).
+    pub fn insert_rows(&mut self, table: &Table, columns: &[&str], rows: &[Vec<Value>], on_conflict: OnConflict) -> Result<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        for c in columns {
+            if table.column(c).is_none() {
+                return Err(Error::db(format!("inserting into {}", table.name), format!("no column `{c}`")));
+            }
+        }
+        let per_statement = (MAX_PARAMS / columns.len().max(1)).max(1);
+        let mut inserted = 0;
+        for chunk in rows.chunks(per_statement) {
+            let sql = self.insert_sql(&table.name, columns, chunk.len(), on_conflict);
+            let mut params = Vec::with_capacity(chunk.len() * columns.len());
+            for row in chunk {
+                debug_assert_eq!(row.len(), columns.len());
+                params.extend(row.iter().cloned());
+            }
+            let context = || format!("inserting {} rows into {} on {}", chunk.len(), table.name, self.url);
+            let r = match &mut self.conn {
+                Conn::Sqlite(c) => sqlite_backend::execute(c, &sql, &params),
+                Conn::Mysql(c) => mysql_backend::execute(c, &sql, &params),
+                Conn::Postgres(c) => postgres_backend::execute(c, &sql, &params),
+            };
+            inserted += r.map_err(|e| Error::db(context(), e))?;
+        }
+        Ok(inserted)
+    }
+
+    fn insert_sql(&self, table: &str, columns: &[&str], nrows: usize, on_conflict: OnConflict) -> String {
+        let cols = columns.iter().map(|c| self.quote(c)).collect::<Vec<_>>().join(", ");
+        let one = format!("({})", vec!["?"; columns.len()].join(", "));
+        let values = vec![one; nrows].join(", ");
+        let verb = match (self.backend(), on_conflict) {
+            (Backend::Sqlite, OnConflict::Ignore) => "INSERT OR IGNORE",
+            (Backend::Mysql, OnConflict::Ignore) => "INSERT IGNORE",
+            _ => "INSERT",
+        };
+        let tail = match (self.backend(), on_conflict) {
+            (Backend::Postgres, OnConflict::Ignore) => " ON CONFLICT DO NOTHING",
+            _ => "",
+        };
+        format!("{verb} INTO {} ({cols}) VALUES {values}{tail}", self.quote(table))
+    }
+
+    /// Creates every table of a schema (in dependency order), with its indexes and foreign keys.
+    pub fn create_schema(&mut self, schema: &Schema) -> Result<()> {
+        for table in schema.tables_in_dependency_order() {
+            self.create_table(table)?;
+        }
+        Ok(())
+    }
+
+    pub fn create_table(&mut self, table: &Table) -> Result<()> {
+        let statements = create_table_statements(self.backend(), table);
+        self.execute_all(&statements)
+    }
+
+    pub fn begin(&mut self) -> Result<()> {
+        let sql = if self.backend() == Backend::Sqlite { "BEGIN" } else { "START TRANSACTION" };
+        self.execute(sql, &[]).map(|_| ())
+    }
+
+    pub fn commit(&mut self) -> Result<()> {
+        self.execute("COMMIT", &[]).map(|_| ())
+    }
+
+    pub fn rollback(&mut self) -> Result<()> {
+        self.execute("ROLLBACK", &[]).map(|_| ())
+    }
+
+    /// Runs `f` in one transaction, committed when it succeeds.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
+        self.begin()?;
+        match f(self) {
+            Ok(v) => {
+                self.commit()?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Names of the tables in this database.
+    pub fn table_names(&mut self) -> Result<Vec<String>> {
+        introspect::table_names(self)
+    }
+
+    /// Column names of a table, in order; empty when the table does not exist.
+    pub fn column_names(&mut self, table: &str) -> Result<Vec<String>> {
+        Ok(introspect::columns(self, table)?.into_iter().map(|c| c.name).collect())
+    }
+
+    /// Moves a PostgreSQL sequence behind an integer primary key past the largest id.
+    pub fn reset_sequence(&mut self, table: &str, column: &str) -> Result<()> {
+        if self.backend() != Backend::Postgres {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT setval(pg_get_serial_sequence('{t}', '{column}'), COALESCE((SELECT MAX({c}) FROM {q}), 0) + 1, false)",
+            t = self.quote(table).replace('\'', "''"),
+            c = self.quote(column),
+            q = self.quote(table)
+        );
+        self.query(&sql, &[]).map(|_| ())
+    }
+}
+
+pub(crate) enum StreamError {
+    Driver(String),
+    Callback(Error),
+}
+
+pub fn quote_ident(backend: Backend, ident: &str) -> String {
+    match backend {
+        Backend::Mysql => format!("`{}`", ident.replace('`', "``")),
+        _ => format!("\"{}\"", ident.replace('"', "\"\"")),
+    }
+}
+
+/// The first line of a statement, shortened for messages (statements carry no secrets: values
+/// are always bound as parameters).
+fn abbreviate(sql: &str) -> String {
+    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 120 {
+        format!("{}…", one_line.chars().take(120).collect::<String>())
+    } else {
+        one_line
+    }
+}

@@ -1,0 +1,128 @@
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate, Timelike};
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder};
+
+use super::{quote_ident, Access, Backend, DbUrl, Row, StreamError, Value};
+use crate::error::{Error, Result};
+
+fn opts(url: &DbUrl, database: Option<&str>) -> OptsBuilder {
+    OptsBuilder::new()
+        .ip_or_hostname(Some(url.host_or_default()))
+        .tcp_port(url.port_or_default())
+        .user(url.user.clone())
+        .pass(url.password().map(String::from))
+        .db_name(database)
+        .prefer_socket(false)
+        // utf8 on the wire whatever the server's default, so text arrives as UTF-8.
+        .init(vec!["SET NAMES utf8", "SET SESSION sql_mode = 'TRADITIONAL,NO_AUTO_VALUE_ON_ZERO'"])
+}
+
+pub fn connect(url: &DbUrl, access: Access) -> Result<Conn> {
+    let mut conn = Conn::new(opts(url, url.database.as_deref()))
+        .map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+    if access == Access::ReadOnly {
+        conn.query_drop("SET SESSION TRANSACTION READ ONLY")
+            .map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+    }
+    Ok(conn)
+}
+
+fn server(url: &DbUrl) -> Result<Conn> {
+    Conn::new(opts(url, None)).map_err(|e| Error::Connect { url: url.with_database("").to_string(), reason: e.to_string() })
+}
+
+fn database_name(url: &DbUrl) -> Result<&str> {
+    url.database.as_deref().ok_or_else(|| Error::BadUrl { url: url.to_string(), reason: "no database name".into() })
+}
+
+pub fn create_database_if_missing(url: &DbUrl) -> Result<bool> {
+    let name = database_name(url)?;
+    let mut conn = server(url)?;
+    let exists: Option<String> = conn
+        .exec_first("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", (name,))
+        .map_err(|e| Error::db(format!("looking for database {name}"), e))?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    conn.query_drop(format!("CREATE DATABASE {} CHARACTER SET utf8 COLLATE utf8_general_ci", quote_ident(Backend::Mysql, name)))
+        .map_err(|e| Error::db(format!("creating database {name} on {}", url.with_database("")), e))?;
+    Ok(true)
+}
+
+pub fn drop_database_if_exists(url: &DbUrl) -> Result<()> {
+    let name = database_name(url)?;
+    server(url)?
+        .query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(Backend::Mysql, name)))
+        .map_err(|e| Error::db(format!("dropping database {name}"), e))
+}
+
+fn to_mysql(v: &Value) -> mysql::Value {
+    match v {
+        Value::Null => mysql::Value::NULL,
+        Value::Int(i) => mysql::Value::Int(*i),
+        Value::Float(f) => mysql::Value::Double(*f),
+        Value::Text(s) => mysql::Value::Bytes(s.as_bytes().to_vec()),
+        Value::Bytes(b) => mysql::Value::Bytes(b.clone()),
+        Value::DateTime(d) => mysql::Value::Date(
+            d.year() as u16,
+            d.month() as u8,
+            d.day() as u8,
+            d.hour() as u8,
+            d.minute() as u8,
+            d.second() as u8,
+            d.and_utc().timestamp_subsec_micros(),
+        ),
+    }
+}
+
+fn from_mysql(v: mysql::Value) -> Value {
+    match v {
+        mysql::Value::NULL => Value::Null,
+        mysql::Value::Bytes(b) => match String::from_utf8(b) {
+            Ok(s) => Value::Text(s),
+            Err(e) => Value::Bytes(e.into_bytes()),
+        },
+        mysql::Value::Int(i) => Value::Int(i),
+        mysql::Value::UInt(u) => Value::Int(u as i64),
+        mysql::Value::Float(f) => Value::Float(f as f64),
+        mysql::Value::Double(f) => Value::Float(f),
+        mysql::Value::Date(y, mo, d, h, mi, s, us) => NaiveDate::from_ymd_opt(y as i32, mo as u32, d as u32)
+            .and_then(|date| date.and_hms_micro_opt(h as u32, mi as u32, s as u32, us))
+            // MySQL's zero date has no calendar equivalent.
+            .map_or(Value::Null, Value::DateTime),
+        mysql::Value::Time(neg, days, h, m, s, us) => {
+            Value::Text(format!("{}{}:{:02}:{:02}.{:06}", if neg { "-" } else { "" }, days * 24 + h as u32, m, s, us))
+        }
+    }
+}
+
+pub fn execute(conn: &mut Conn, sql: &str, params: &[Value]) -> std::result::Result<u64, String> {
+    if params.is_empty() {
+        conn.query_drop(sql).map_err(|e| e.to_string())?;
+    } else {
+        let params: Vec<mysql::Value> = params.iter().map(to_mysql).collect();
+        conn.exec_drop(sql, mysql::Params::Positional(params)).map_err(|e| e.to_string())?;
+    }
+    Ok(conn.affected_rows())
+}
+
+pub fn stream(
+    conn: &mut Conn,
+    sql: &str,
+    params: &[Value],
+    on_row: &mut dyn FnMut(Row) -> Result<()>,
+) -> std::result::Result<(), StreamError> {
+    let driver = |e: mysql::Error| StreamError::Driver(e.to_string());
+    let params: Vec<mysql::Value> = params.iter().map(to_mysql).collect();
+    let params = if params.is_empty() { mysql::Params::Empty } else { mysql::Params::Positional(params) };
+    let mut result = conn.exec_iter(sql, params).map_err(driver)?;
+    let columns: Arc<[String]> = result.columns().as_ref().iter().map(|c| c.name_str().into_owned()).collect();
+    for row in result.by_ref() {
+        let row = row.map_err(driver)?;
+        let values = row.unwrap().into_iter().map(from_mysql).collect();
+        on_row(Row::new(columns.clone(), values)).map_err(StreamError::Callback)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+use std::sync::Arc;
+
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::{Client, NoTls};
+
+use super::{quote_ident, Access, Backend, DbUrl, Row, StreamError, Value};
+use crate::error::{Error, Result};
+
+fn config(url: &DbUrl, database: &str) -> postgres::Config {
+    let mut c = postgres::Config::new();
+    c.host(url.host_or_default()).port(url.port_or_default()).dbname(database).application_name("osmigrate");
+    if let Some(u) = &url.user {
+        c.user(u);
+    }
+    if let Some(p) = url.password() {
+        c.password(p);
+    }
+    c.connect_timeout(std::time::Duration::from_secs(30));
+    c
+}
+
+pub fn connect(url: &DbUrl, access: Access) -> Result<Client> {
+    let db = url.database.as_deref().unwrap_or("postgres");
+    let mut client = config(url, db)
+        .connect(NoTls)
+        .map_err(|e| Error::Connect { url: url.to_string(), reason: describe(&e) })?;
+    let session = match access {
+        Access::ReadOnly => "SET default_transaction_read_only = on; SET client_min_messages = warning",
+        Access::ReadWrite => "SET client_min_messages = warning",
+    };
+    client.batch_execute(session).map_err(|e| Error::Connect { url: url.to_string(), reason: describe(&e) })?;
+    Ok(client)
+}
+
+fn database_name(url: &DbUrl) -> Result<&str> {
+    url.database.as_deref().ok_or_else(|| Error::BadUrl { url: url.to_string(), reason: "no database name".into() })
+}
+
+fn server(url: &DbUrl) -> Result<Client> {
+    config(url, "postgres")
+        .connect(NoTls)
+        .map_err(|e| Error::Connect { url: url.with_database("postgres").to_string(), reason: describe(&e) })
+}
+
+pub fn create_database_if_missing(url: &DbUrl) -> Result<bool> {
+    let name = database_name(url)?;
+    let mut client = server(url)?;
+    let found = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .map_err(|e| Error::db(format!("looking for database {name}"), describe(&e)))?;
+    if found.is_some() {
+        return Ok(false);
+    }
+    client
+        .batch_execute(&format!("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0", quote_ident(Backend::Postgres, name)))
+        .map_err(|e| Error::db(format!("creating database {name} on {}", url.with_database("postgres")), describe(&e)))?;
+    Ok(true)
+}
+
+pub fn drop_database_if_exists(url: &DbUrl) -> Result<()> {
+    let name = database_name(url)?;
+    server(url)?
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(Backend::Postgres, name)))
+        .map_err(|e| Error::db(format!("dropping database {name}"), describe(&e)))
+}
+
+/// The server's own message (the driver's Display of a DbError says only "db error").
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(d) => format!("{}: {} ({d})", db.severity(), db.message()),
+            None => format!("{}: {}", db.severity(), db.message()),
+        },
+        None => e.to_string(),
+    }
+}
+
+/// `?` placeholders → `$1, $2, …` (statements never hold a literal `?`).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// A value converts itself to whatever type the server expects for its parameter, the way a
+/// dynamically typed driver would.
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let mismatch = || -> Box<dyn std::error::Error + Sync + Send> { format!("cannot store {self:?} as {ty}").into() };
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i).map_err(|_| mismatch())?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i).map_err(|_| mismatch())?.to_sql(ty, out),
+                Type::INT8 => i.to_sql(ty, out),
+                Type::FLOAT4 => (*i as f32).to_sql(ty, out),
+                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR => i.to_string().to_sql(ty, out),
+                _ => Err(mismatch()),
+            },
+            Value::Float(f) => match *ty {
+                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
+                Type::FLOAT8 => f.to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => f.to_string().to_sql(ty, out),
+                _ => Err(mismatch()),
+            },
+            Value::Text(s) => match *ty {
+                Type::BOOL => Value::Text(s.clone()).as_bool().ok_or_else(mismatch)?.to_sql(ty, out),
+                Type::INT2 | Type::INT4 | Type::INT8 => Value::Int(s.trim().parse().map_err(|_| mismatch())?).to_sql(ty, out),
+                Type::TIMESTAMP => super::value::parse_datetime(s).ok_or_else(mismatch)?.to_sql(ty, out),
+                _ => s.to_sql(ty, out),
+            },
+            Value::Bytes(b) => b.to_sql(ty, out),
+            Value::DateTime(d) => match *ty {
+                Type::TEXT | Type::VARCHAR => super::value::sqlite_datetime_text(d).to_sql(ty, out),
+                _ => d.to_sql(ty, out),
+            },
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn params_of(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+pub fn execute(client: &mut Client, sql: &str, params: &[Value]) -> std::result::Result<u64, String> {
+    if params.is_empty() {
+        return client.execute(sql, &[]).map_err(|e| describe(&e));
+    }
+    client.execute(numbered(sql).as_str(), &params_of(params)).map_err(|e| describe(&e))
+}
+
+pub fn stream(
+    client: &mut Client,
+    sql: &str,
+    params: &[Value],
+    on_row: &mut dyn FnMut(Row) -> Result<()>,
+) -> std::result::Result<(), StreamError> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let driver = |e: postgres::Error| StreamError::Driver(describe(&e));
+    let stmt = client.prepare(&numbered(sql)).map_err(driver)?;
+    let columns: Arc<[String]> = stmt.columns().iter().map(|c| c.name().to_string()).collect();
+    let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
+    let mut rows = client.query_raw(&stmt, params.iter()).map_err(driver)?;
+    while let Some(r) = rows.next().map_err(driver)? {
+        let mut values = Vec::with_capacity(types.len());
+        for (i, ty) in types.iter().enumerate() {
+            values.push(read(&r, i, ty).map_err(driver)?);
+        }
+        on_row(Row::new(columns.clone(), values)).map_err(StreamError::Callback)?;
+    }
+    Ok(())
+}
+
+fn read(r: &postgres::Row, i: usize, ty: &Type) -> std::result::Result<Value, postgres::Error> {
+    fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Value) -> Value {
+        v.map_or(Value::Null, f)
+    }
+    Ok(match *ty {
+        Type::BOOL => opt(r.try_get::<_, Option<bool>>(i)?, |b| Value::Int(b as i64)),
+        Type::INT2 => opt(r.try_get::<_, Option<i16>>(i)?, |v| Value::Int(v.into())),
+        Type::INT4 => opt(r.try_get::<_, Option<i32>>(i)?, |v| Value::Int(v.into())),
+        Type::INT8 => opt(r.try_get::<_, Option<i64>>(i)?, Value::Int),
+        Type::OID => opt(r.try_get::<_, Option<u32>>(i)?, |v| Value::Int(v.into())),
+        Type::FLOAT4 => opt(r.try_get::<_, Option<f32>>(i)?, |v| Value::Float(v.into())),
+        Type::FLOAT8 => opt(r.try_get::<_, Option<f64>>(i)?, Value::Float),
+        Type::TIMESTAMP => opt(r.try_get::<_, Option<chrono::NaiveDateTime>>(i)?, Value::DateTime),
+        Type::TIMESTAMPTZ => opt(r.try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(i)?, |d| Value::DateTime(d.naive_utc())),
+        Type::BYTEA => opt(r.try_get::<_, Option<Vec<u8>>>(i)?, Value::Bytes),
+        Type::CHAR => opt(r.try_get::<_, Option<i8>>(i)?, |v| Value::Text((v as u8 as char).to_string())),
+        _ => opt(r.try_get::<_, Option<String>>(i)?, Value::Text),
+    })
+}

@@ -1,0 +1,90 @@
+use std::sync::Arc;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
+
+use super::value::sqlite_datetime_text;
+use super::{Access, DbUrl, Row, StreamError, Value};
+use crate::error::{Error, Result};
+
+pub fn connect(url: &DbUrl, access: Access) -> Result<Connection> {
+    let path = url.path.as_ref().expect("sqlite url has a path");
+    let flags = match access {
+        Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    } | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if access == Access::ReadOnly && !path.exists() {
+        return Err(Error::Connect { url: url.to_string(), reason: "no such file".into() });
+    }
+    if access == Access::ReadWrite && !path.exists() {
+        create_private_file(path).map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+    conn.busy_timeout(std::time::Duration::from_secs(30)).ok();
+    if access == Access::ReadOnly {
+        conn.pragma_update(None, "query_only", true).ok();
+    }
+    // Reading the file tells a database from anything else, before any real query.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| Error::Connect { url: url.to_string(), reason: format!("not a SQLite database ({e})") })?;
+    Ok(conn)
+}
+
+/// A new database file readable by its owner and group only: it will hold password hashes and
+/// credentials.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o640).open(path).map(|_| ())
+}
+
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Value::DateTime(d) => ToSqlOutput::Owned(rusqlite::types::Value::Text(sqlite_datetime_text(d))),
+        })
+    }
+}
+
+pub fn execute(conn: &mut Connection, sql: &str, params: &[Value]) -> std::result::Result<u64, String> {
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+    let params: Vec<Param> = params.iter().map(Param).collect();
+    stmt.execute(rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(|e| e.to_string())
+}
+
+pub fn stream(
+    conn: &mut Connection,
+    sql: &str,
+    params: &[Value],
+    on_row: &mut dyn FnMut(Row) -> Result<()>,
+) -> std::result::Result<(), StreamError> {
+    let driver = |e: rusqlite::Error| StreamError::Driver(e.to_string());
+    let mut stmt = conn.prepare(sql).map_err(driver)?;
+    let columns: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
+    let params: Vec<Param> = params.iter().map(Param).collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(driver)?;
+    while let Some(r) = rows.next().map_err(driver)? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(match r.get_ref(i).map_err(driver)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(i) => Value::Int(i),
+                ValueRef::Real(f) => Value::Float(f),
+                ValueRef::Text(t) => match std::str::from_utf8(t) {
+                    Ok(s) => Value::Text(s.to_string()),
+                    Err(_) => Value::Bytes(t.to_vec()),
+                },
+                ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+            });
+        }
+        on_row(Row::new(columns.clone(), values)).map_err(StreamError::Callback)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! Database URLs exactly as OpenStack config files write them (SQLAlchemy style).
+//!
+//! `sqlite:///relative.db`, `sqlite:////abs/path.db`, `mysql[+driver]://user:pass@host[:port]/db[?k=v]`,
+//! `postgresql[+driver]://…` (also `postgres://`). The password is kept out of every rendering.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Mysql,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Mysql => "MySQL",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbUrl {
+    pub backend: Backend,
+    /// SQLite: the file path (relative paths stay relative until resolved).
+    pub path: Option<PathBuf>,
+    pub user: Option<String>,
+    password: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// Database name; `None` for a server URL.
+    pub database: Option<String>,
+    pub query: Vec<(String, String)>,
+}
+
+impl fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbUrl({self})")
+    }
+}
+
+impl DbUrl {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let raw = raw.trim();
+        let bad = |reason: &str| Error::BadUrl { url: redact_raw(raw), reason: reason.to_string() };
+        let (scheme, rest) = raw.split_once(':').ok_or_else(|| bad("no scheme (expected sqlite:, mysql:// or postgresql://)"))?;
+        let dialect = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
+        let backend = match dialect.as_str() {
+            "sqlite" => Backend::Sqlite,
+            "mysql" | "mariadb" => Backend::Mysql,
+            "postgresql" | "postgres" | "pgsql" => Backend::Postgres,
+            _ => return Err(bad("unknown database kind (expected sqlite, mysql or postgresql)")),
+        };
+        let rest = rest.strip_prefix("//").ok_or_else(|| bad("expected `//` after the scheme"))?;
+        if backend == Backend::Sqlite {
+            // sqlite:///rel.db → "rel.db"; sqlite:////abs.db → "/abs.db"
+            let path = rest.strip_prefix('/').ok_or_else(|| bad("expected sqlite:///relative.db or sqlite:////absolute.db"))?;
+            let path = path.split('?').next().unwrap_or(path);
+            if path.is_empty() {
+                return Err(bad("in-memory SQLite databases cannot be migrated"));
+            }
+            return Ok(DbUrl {
+                backend,
+                path: Some(PathBuf::from(path)),
+                user: None,
+                password: None,
+                host: None,
+                port: None,
+                database: None,
+                query: Vec::new(),
+            });
+        }
+        let (authority, tail) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => match rest.find('?') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, ""),
+            },
+        };
+        let (db_part, query_part) = match tail.split_once('?') {
+            Some((d, q)) => (d, q),
+            None => (tail, ""),
+        };
+        let (creds, hostport) = match authority.rsplit_once('@') {
+            Some((c, h)) => (Some(c), h),
+            None => (None, authority),
+        };
+        let (user, password) = match creds {
+            Some(c) => match c.split_once(':') {
+                Some((u, p)) => (Some(percent_decode(u)), Some(percent_decode(p))),
+                None => (Some(percent_decode(c)), None),
+            },
+            None => (None, None),
+        };
+        let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
+            let (h, p) = h.split_once(']').ok_or_else(|| bad("unterminated IPv6 address"))?;
+            (h.to_string(), p.strip_prefix(':'))
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (hostport.to_string(), None),
+            }
+        };
+        let port = match port {
+            Some(p) if !p.is_empty() => Some(p.parse::<u16>().map_err(|_| bad("the port is not a number"))?),
+            _ => None,
+        };
+        let query = query_part
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (percent_decode(k), percent_decode(v)),
+                None => (percent_decode(kv), String::new()),
+            })
+            .collect();
+        Ok(DbUrl {
+            backend,
+            path: None,
+            user,
+            password,
+            host: if host.is_empty() { None } else { Some(host) },
+            port,
+            database: if db_part.is_empty() { None } else { Some(percent_decode(db_part)) },
+            query,
+        })
+    }
+
+    /// A SQLite URL for a path (made absolute against the current directory).
+    pub fn sqlite(path: &Path) -> Self {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        DbUrl {
+            backend: Backend::Sqlite,
+            path: Some(path),
+            user: None,
+            password: None,
+            host: None,
+            port: None,
+            database: None,
+            query: Vec::new(),
+        }
+    }
+
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// The same server, another database (a server URL gains a database name).
+    pub fn with_database(&self, name: &str) -> Self {
+        let mut url = self.clone();
+        url.database = Some(name.to_string());
+        url
+    }
+
+    /// Resolves a relative SQLite path against `base` (a service's working directory).
+    pub fn resolved_against(&self, base: &Path) -> Self {
+        let mut url = self.clone();
+        if let Some(p) = &self.path {
+            if p.is_relative() {
+                url.path = Some(base.join(p));
+            }
+        }
+        url
+    }
+
+    pub fn host_or_default(&self) -> &str {
+        self.host.as_deref().unwrap_or("localhost")
+    }
+
+    pub fn port_or_default(&self) -> u16 {
+        self.port.unwrap_or(match self.backend {
+            Backend::Mysql => 3306,
+            Backend::Postgres => 5432,
+            Backend::Sqlite => 0,
+        })
+    }
+
+    /// True when both URLs name the same database (same file, or same server and database name).
+    pub fn same_database(&self, other: &DbUrl) -> bool {
+        if self.backend != other.backend {
+            return false;
+        }
+        match self.backend {
+            Backend::Sqlite => {
+                let canon = |u: &DbUrl| {
+                    let p = u.path.clone().unwrap_or_default();
+                    std::fs::canonicalize(&p).unwrap_or_else(|_| std::path::absolute(&p).unwrap_or(p))
+                };
+                canon(self) == canon(other)
+            }
+            _ => {
+                let local = |h: &str| matches!(h, "localhost" | "127.0.0.1" | "::1");
+                let (a, b) = (self.host_or_default(), other.host_or_default());
+                (a == b || (local(a) && local(b)))
+                    && self.port_or_default() == other.port_or_default()
+                    && self.database == other.database
+            }
+        }
+    }
+}
+
+impl fmt::Display for DbUrl {
+    /// The URL with its password shown as `****`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.backend {
+            Backend::Sqlite => {
+                let p = self.path.as_deref().unwrap_or(Path::new(""));
+                write!(f, "sqlite:///{}", p.display())
+            }
+            Backend::Mysql | Backend::Postgres => {
+                let scheme = if self.backend == Backend::Mysql { "mysql" } else { "postgresql" };
+                write!(f, "{scheme}://")?;
+                if let Some(u) = &self.user {
+                    write!(f, "{u}")?;
+                    if self.password.is_some() {
+                        write!(f, ":****")?;
+                    }
+                    write!(f, "@")?;
+                }
+                write!(f, "{}", self.host_or_default())?;
+                if let Some(p) = self.port {
+                    write!(f, ":{p}")?;
+                }
+                if let Some(d) = &self.database {
+                    write!(f, "/{d}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Hides the password of a URL that could not be parsed, for error messages.
+pub fn redact_raw(raw: &str) -> String {
+    if let Some(scheme_end) = raw.find("://") {
+        let after = &raw[scheme_end + 3..];
+        let auth_end = after.find('/').unwrap_or(after.len());
+        if let Some(at) = after[..auth_end].rfind('@') {
+            if let Some(colon) = after[..at].find(':') {
+                return format!("{}{}:****{}", &raw[..scheme_end + 3], &after[..colon], &after[at..]);
+            }
+        }
+    }
+    raw.to_string()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_relative_and_absolute() {
+        let rel = DbUrl::parse("sqlite:///keystone.db").unwrap();
+        assert_eq!(rel.path.as_deref(), Some(Path::new("keystone.db")));
+        let abs = DbUrl::parse("sqlite:////var/lib/nova/nova.sqlite").unwrap();
+        assert_eq!(abs.path.as_deref(), Some(Path::new("/var/lib/nova/nova.sqlite")));
+        assert_eq!(rel.resolved_against(Path::new("/var/lib/keystone")).path.unwrap(), Path::new("/var/lib/keystone/keystone.db"));
+        assert!(DbUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn mysql_forms() {
+        let u = DbUrl::parse("mysql+mysqldb://nova:s%40cret@db.example:3307/nova?charset=utf8").unwrap();
+        assert_eq!(u.backend, Backend::Mysql);
+        assert_eq!(u.user.as_deref(), Some("nova"));
+        assert_eq!(u.password(), Some("s@cret"));
+        assert_eq!(u.host.as_deref(), Some("db.example"));
+        assert_eq!(u.port, Some(3307));
+        assert_eq!(u.database.as_deref(), Some("nova"));
+        assert_eq!(u.query, vec![("charset".to_string(), "utf8".to_string())]);
+        assert_eq!(u.to_string(), "mysql://nova:****@db.example:3307/nova");
+    }
+
+    #[test]
+    fn postgres_forms_and_server_urls() {
+        let u = DbUrl::parse("postgresql+psycopg2://k:pw@127.0.0.1/keystone").unwrap();
+        assert_eq!(u.backend, Backend::Postgres);
+        assert_eq!(u.port_or_default(), 5432);
+        let s = DbUrl::parse("postgresql://k:pw@127.0.0.1:5433").unwrap();
+        assert_eq!(s.database, None);
+        assert_eq!(s.with_database("x").database.as_deref(), Some("x"));
+        assert!(!s.to_string().contains("pw"));
+    }
+
+    #[test]
+    fn same_database_detection() {
+        let a = DbUrl::parse("mysql://a:b@localhost/keystone").unwrap();
+        let b = DbUrl::parse("mysql://c:d@127.0.0.1:3306/keystone?charset=utf8").unwrap();
+        let c = DbUrl::parse("mysql://c:d@127.0.0.1:3306/keystone_essex").unwrap();
+        assert!(a.same_database(&b));
+        assert!(!a.same_database(&c));
+    }
+
+    #[test]
+    fn errors_never_show_the_password() {
+        let e = DbUrl::parse("oracle://u:topsecret@h/db").unwrap_err().to_string();
+        assert!(!e.contains("topsecret"), "{e}");
+        let e = DbUrl::parse("mysql://u:topsecret@h:notaport/db").unwrap_err().to_string();
+        assert!(!e.contains("topsecret"), "{e}");
+    }
+}

@@ -1,0 +1,138 @@
+//! One value type for every backend. Text that is not valid UTF-8 stays `Bytes` so that the
+//! transform that needs it can report exactly where it came from.
+
+use chrono::NaiveDateTime;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+    DateTime(NaiveDateTime),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Float(f) if f.fract() == 0.0 => Some(*f as i64),
+            Value::Text(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A key rendered as text: integers as decimals, text as is.
+    pub fn key_string(&self) -> Option<String> {
+        match self {
+            Value::Int(i) => Some(i.to_string()),
+            Value::Text(s) => Some(s.clone()),
+            Value::Float(f) if f.fract() == 0.0 => Some((*f as i64).to_string()),
+            _ => None,
+        }
+    }
+
+    /// Truthiness the way the legacy services read their integer/boolean flags.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Null => None,
+            Value::Int(i) => Some(*i != 0),
+            Value::Float(f) => Some(*f != 0.0),
+            Value::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "1" | "t" | "true" | "y" | "yes" | "on" => Some(true),
+                "0" | "f" | "false" | "n" | "no" | "off" | "" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub fn as_datetime(&self) -> Option<NaiveDateTime> {
+        match self {
+            Value::DateTime(d) => Some(*d),
+            Value::Text(s) => parse_datetime(s),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Text(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Int(b as i64)
+    }
+}
+impl From<NaiveDateTime> for Value {
+    fn from(d: NaiveDateTime) -> Self {
+        Value::DateTime(d)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(o: Option<T>) -> Self {
+        o.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Parses the datetime forms SQLAlchemy writes to SQLite (`2012-02-13 17:30:03[.123456]`), also
+/// with a `T` separator.
+pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.fZ"] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(d);
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// How SQLAlchemy stores a DateTime in SQLite.
+pub fn sqlite_datetime_text(d: &NaiveDateTime) -> String {
+    d.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_in_sqlalchemy_forms() {
+        let d = parse_datetime("2015-02-05 00:00:00").unwrap();
+        assert_eq!(sqlite_datetime_text(&d), "2015-02-05 00:00:00.000000");
+        assert_eq!(parse_datetime("2015-02-05 00:00:00.250000").unwrap().and_utc().timestamp_subsec_micros(), 250000);
+        assert!(parse_datetime("not a date").is_none());
+    }
+
+    #[test]
+    fn flags_and_keys() {
+        assert_eq!(Value::Int(1).as_bool(), Some(true));
+        assert_eq!(Value::Text("False".into()).as_bool(), Some(false));
+        assert_eq!(Value::Null.as_bool(), None);
+        assert_eq!(Value::Int(7).key_string().as_deref(), Some("7"));
+    }
+}

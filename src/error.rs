@@ -1,0 +1,55 @@
+//! The library's one error type. Every variant renders a message an operator can act on; none of
+//! them ever carries a secret (URLs are stored redacted, values are never echoed).
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A database URL that cannot be understood.
+    #[error("bad database URL `{url}`: {reason}")]
+    BadUrl { url: String, reason: String },
+
+    /// The database server or file could not be reached or opened.
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+
+    /// A statement failed. `context` says what osmigrate was doing.
+    #[error("database error while {context}: {reason}")]
+    Database { context: String, reason: String },
+
+    /// A source value that cannot be carried over, with its exact location.
+    #[error("{table} row {row}, field `{field}`: {reason}")]
+    BadData { table: String, row: String, field: String, reason: String },
+
+    /// The run was refused before anything was written (wrong kind of source, non-empty target…).
+    #[error("{0}")]
+    Refused(String),
+
+    /// Invalid arguments or settings detected by the library (the CLI maps this to exit 64).
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Error {
+    pub fn db(context: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Error::Database { context: context.into(), reason: reason.to_string() }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub fn bad_data(
+        table: impl Into<String>,
+        row: impl std::fmt::Display,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::BadData { table: table.into(), row: row.to_string(), field: field.into(), reason: reason.into() }
+    }
+}

@@ -1,0 +1,12 @@
+//! osmigrate: copy-forward migration of an OpenStack control plane from Diablo (2011.3) to
+//! Essex (2012.1). The library does all the work and returns values (reports, maps); the
+//! `osmigrate` binary only parses arguments and renders what comes back.
+
+pub mod db;
+pub mod error;
+pub mod generate;
+pub mod migrate;
+pub mod schema;
+pub mod services;
+
+pub use error::{Error, Result};

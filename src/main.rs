@@ -1,0 +1,25 @@
+//! The `osmigrate` command: parses arguments, calls the library, renders what comes back.
+//! Exit status: 0 clean, 1 done with warnings, 2 refused or failed, 64 bad usage, 70 internal error.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("osmigrate: internal error (a bug; please report it): {info}");
+        std::process::exit(cli::EXIT_INTERNAL);
+    }));
+    let args = match cli::Cli::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { cli::EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    cli::init_logging(args.verbose);
+    ExitCode::from(cli::run(args) as u8)
+}

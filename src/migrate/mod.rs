@@ -1,0 +1,309 @@
+//! The copy-forward engine: prepare a target next to the source, run a service's steps in order
+//! with a journal of what is done, stamp the target last. The source is only ever read.
+//!
+//! Target states: empty (fresh run), holding osmigrate's journal for this source (resume, or a
+//! no-op when finished and the source is unchanged), anything else (refused).
+
+pub mod report;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::db::{Access, Db, DbUrl, OnConflict, Value};
+use crate::error::{Error, Result};
+use crate::schema::{Schema, Stamp, Table, MIGRATE_VERSION_TABLE};
+pub use report::{Finding, Outcome, Report, Severity, StepReport, TableReport};
+
+/// osmigrate's own bookkeeping table in every target; Essex ignores it.
+pub const JOURNAL_TABLE: &str = "osmigrate_journal";
+
+/// Reports what a long step is doing; the CLI shows it on stderr, tests ignore it.
+pub trait Progress {
+    fn step(&self, _name: &str) {}
+    fn rows(&self, _n: u64) {}
+    fn done(&self) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Per source table: row count and largest integer key. A finished target is a no-op only while
+/// this is unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint(pub BTreeMap<String, (i64, Option<i64>)>);
+
+impl Fingerprint {
+    pub fn of(source: &mut Db, tables: &[String]) -> Result<Self> {
+        let mut map = BTreeMap::new();
+        for t in tables {
+            let cols = source.column_names(t)?;
+            let q = source.quote(t);
+            let count = source.query_scalar(&format!("SELECT COUNT(*) FROM {q}"), &[])?.as_i64().unwrap_or(0);
+            let max = if cols.iter().any(|c| c == "id") {
+                source.query_scalar(&format!("SELECT MAX({}) FROM {q}", source.quote("id")), &[])?.as_i64()
+            } else {
+                None
+            };
+            map.insert(t.clone(), (count, max));
+        }
+        Ok(Fingerprint(map))
+    }
+
+    /// Tables whose count or largest key differ.
+    pub fn changed_tables(&self, now: &Fingerprint) -> Vec<String> {
+        let mut names: Vec<&String> = self.0.keys().chain(now.0.keys()).collect();
+        names.sort();
+        names.dedup();
+        names.into_iter().filter(|n| self.0.get(*n) != now.0.get(*n)).cloned().collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SourceRecord {
+    service: String,
+    source: String,
+    fingerprint: Fingerprint,
+}
+
+fn journal_table() -> Table {
+    let (mut tables, _) = crate::schema::parse(
+        "table osmigrate_journal\n  step varchar(64) not null\n  status varchar(16) not null\n  detail text\n  primary key (step)\n",
+    )
+    .expect("journal schema");
+    tables.remove(0)
+}
+
+/// A step of a service's migration: a name, the target tables it fills (cleared when the step is
+/// re-run after an interruption), and the work.
+pub struct Step<'a, C> {
+    pub name: &'static str,
+    pub target_tables: &'static [&'static str],
+    pub run: &'a dyn Fn(&mut Db, &mut Sink, &mut C) -> Result<()>,
+}
+
+/// Where a step writes, and what it reports. The source is handed to steps separately so that a
+/// step can stream from it while writing here.
+pub struct Sink<'p> {
+    pub target: Db,
+    pub schema: Schema,
+    pub batch_size: usize,
+    pub report: StepReport,
+    pub progress: &'p dyn Progress,
+}
+
+impl Sink<'_> {
+    pub fn target_table(&self, name: &str) -> &Table {
+        self.schema.table(name).unwrap_or_else(|| panic!("table {name} is not in the {} schema", self.schema.service))
+    }
+
+    /// Writes rows to a target table and counts them against a source table.
+    pub fn write(&mut self, source_table: &str, target_table: &str, columns: &[&str], rows: &[Vec<Value>], on_conflict: OnConflict) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let table = self.schema.table(target_table).cloned().unwrap_or_else(|| panic!("unknown target table {target_table}"));
+        let inserted = self.target.insert_rows(&table, columns, rows, on_conflict)?;
+        self.report.written(source_table, target_table, inserted);
+        self.progress.rows(rows.len() as u64);
+        Ok(())
+    }
+}
+
+/// Everything the engine needs to run one service's migration.
+pub struct Plan<'a, C> {
+    pub service: &'static str,
+    pub source_url: DbUrl,
+    pub target_url: DbUrl,
+    pub source_release: String,
+    pub schema: Schema,
+    /// Source tables whose counts identify the source state.
+    pub source_tables: Vec<String>,
+    pub steps: Vec<Step<'a, C>>,
+    pub batch_size: usize,
+}
+
+/// Opens the source read-only.
+pub fn open_source(url: &DbUrl) -> Result<Db> {
+    Db::connect(url, Access::ReadOnly)
+}
+
+/// Runs a plan: prepares the target, runs every step not yet journaled, verifies counts, stamps.
+pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result<Report> {
+    if plan.source_url.same_database(&plan.target_url) {
+        return Err(Error::Refused(format!(
+            "the target {} is the source database: osmigrate builds the {} database next to the old one, never over it",
+            plan.target_url, plan.schema.release
+        )));
+    }
+    let mut source = open_source(&plan.source_url)?;
+    let fingerprint = Fingerprint::of(&mut source, &plan.source_tables)?;
+    Db::create_database_if_missing(&plan.target_url)?;
+    let mut target = Db::connect(&plan.target_url, Access::ReadWrite)?;
+    let record = SourceRecord { service: plan.service.to_string(), source: plan.source_url.to_string(), fingerprint };
+    let done = prepare_target(&mut target, &plan.schema, &record)?;
+    let target_release = match &plan.schema.stamp {
+        Some(s) => format!("{} ({} version {})", plan.schema.release, s.repository_id, s.version),
+        None => plan.schema.release.to_string(),
+    };
+    if let Some(finished) = done.get("finished") {
+        let mut report: Report = serde_json::from_str(finished).map_err(|e| Error::db("reading the journal", e))?;
+        report.outcome = Outcome::AlreadyComplete;
+        return Ok(report);
+    }
+    let resumed = !done.is_empty();
+    let mut source = source;
+    let mut session = Sink { target, schema: plan.schema.clone(), batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
+    // Clear what unfinished steps may have left, last step first (foreign keys).
+    for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
+        for t in step.target_tables.iter().rev() {
+            let q = session.target.quote(t);
+            session.target.execute(&format!("DELETE FROM {q}"), &[])?;
+        }
+    }
+    let mut whole = StepReport::default();
+    for step in &plan.steps {
+        if let Some(detail) = done.get(step.name) {
+            let earlier: StepReport = serde_json::from_str(detail).map_err(|e| Error::db("reading the journal", e))?;
+            whole.merge(earlier);
+            continue;
+        }
+        progress.step(step.name);
+        session.report = StepReport::default();
+        (step.run)(&mut source, &mut session, ctx)?;
+        progress.done();
+        let detail = serde_json::to_string(&session.report).expect("report serializes");
+        journal_set(&mut session.target, step.name, "done", &detail)?;
+        whole.merge(std::mem::take(&mut session.report));
+    }
+    verify_counts(&mut session.target, &whole)?;
+    for t in &plan.schema.tables {
+        if let Some(c) = t.columns.iter().find(|c| c.autoincrement) {
+            session.target.reset_sequence(&t.name, &c.name)?;
+        }
+    }
+    let report = Report {
+        service: plan.service.to_string(),
+        source: plan.source_url.to_string(),
+        source_release: plan.source_release,
+        target: plan.target_url.to_string(),
+        target_release,
+        outcome: if resumed { Outcome::Resumed } else { Outcome::Migrated },
+        tables: whole.tables,
+        findings: whole.findings,
+        files: Vec::new(),
+    };
+    if let Some(stamp) = &plan.schema.stamp {
+        stamp_version(&mut session.target, &plan.schema, stamp)?;
+    }
+    journal_set(&mut session.target, "finished", "done", &serde_json::to_string(&report).expect("report serializes"))?;
+    Ok(report)
+}
+
+/// Returns the journal's finished steps (name → detail). Creates the journal and the schema in an
+/// empty target; refuses a target osmigrate did not make or made from another source state.
+fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Result<BTreeMap<String, String>> {
+    let tables = target.table_names()?;
+    let url = target.url().to_string();
+    if tables.is_empty() {
+        target.create_table(&journal_table())?;
+        journal_set(target, "source", "done", &serde_json::to_string(record).expect("serializes"))?;
+    } else if !tables.iter().any(|t| t == JOURNAL_TABLE) {
+        return Err(Error::Refused(format!(
+            "the target {url} already holds {} table(s) that osmigrate did not write ({}); give an empty or new database",
+            tables.len(),
+            tables.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let mut done = BTreeMap::new();
+    for r in target.query(&format!("SELECT step, status, detail FROM {}", JOURNAL_TABLE), &[])? {
+        if r.get("status").as_str() == Some("done") {
+            done.insert(r.get("step").key_string().unwrap_or_default(), r.get("detail").key_string().unwrap_or_default());
+        }
+    }
+    let earlier: SourceRecord = done
+        .get("source")
+        .and_then(|d| serde_json::from_str(d).ok())
+        .ok_or_else(|| Error::Refused(format!("the target {url} has an osmigrate journal without its source record; give an empty or new database")))?;
+    if earlier.service != record.service {
+        return Err(Error::Refused(format!(
+            "the target {url} holds an osmigrate {} migration, not {}",
+            earlier.service, record.service
+        )));
+    }
+    let changed = earlier.fingerprint.changed_tables(&record.fingerprint);
+    if !changed.is_empty() {
+        let state = if done.contains_key("finished") { "finished" } else { "started" };
+        return Err(Error::Refused(format!(
+            "the target {url} was {state} from this source, but the source has changed since (tables: {}); \
+             give a new target database to migrate the source as it is now",
+            changed.join(", ")
+        )));
+    }
+    done.remove("source");
+    // Create the schema's tables that are still missing (a first run, or one cut short while creating them).
+    for t in schema.tables_in_dependency_order() {
+        if !tables.contains(&t.name) {
+            target.create_table(t)?;
+        }
+    }
+    Ok(done)
+}
+
+fn journal_set(target: &mut Db, step: &str, status: &str, detail: &str) -> Result<()> {
+    let table = journal_table();
+    target.execute(&format!("DELETE FROM {} WHERE step = ?", JOURNAL_TABLE), &[step.into()])?;
+    target.insert_rows(&table, &["step", "status", "detail"], &[vec![step.into(), status.into(), detail.into()]], OnConflict::Fail)?;
+    Ok(())
+}
+
+/// Where each release's own tooling installs its migrate repository (Ubuntu packages).
+fn repository_path(service: &str) -> String {
+    match service {
+        "keystone" => "/usr/lib/python2.7/dist-packages/keystone/common/sql/migrate_repo".into(),
+        "glance" => "/usr/lib/python2.7/dist-packages/glance/registry/db/migrate_repo".into(),
+        _ => format!("/usr/lib/python2.7/dist-packages/{service}/db/sqlalchemy/migrate_repo"),
+    }
+}
+
+fn stamp_version(target: &mut Db, schema: &Schema, stamp: &Stamp) -> Result<()> {
+    let table = schema.table(MIGRATE_VERSION_TABLE).cloned().expect("a stamped schema has migrate_version");
+    target.execute(&format!("DELETE FROM {}", target.quote(MIGRATE_VERSION_TABLE)), &[])?;
+    target.insert_rows(
+        &table,
+        &["repository_id", "repository_path", "version"],
+        &[vec![stamp.repository_id.clone().into(), repository_path(schema.service).into(), stamp.version.into()]],
+        OnConflict::Fail,
+    )?;
+    Ok(())
+}
+
+/// Every target table holds exactly the rows the report says were written.
+fn verify_counts(target: &mut Db, report: &StepReport) -> Result<()> {
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for t in &report.tables {
+        for (table, n) in &t.written {
+            *expected.entry(table.clone()).or_default() += n;
+        }
+    }
+    for (table, n) in expected {
+        let q = target.quote(&table);
+        let actual = target.query_scalar(&format!("SELECT COUNT(*) FROM {q}"), &[])?.as_i64().unwrap_or(-1);
+        if actual != n as i64 {
+            return Err(Error::db(
+                "verifying the target",
+                format!("table {table} holds {actual} rows but {n} were written; the target is left unstamped"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// "Now", for token expiry: `OSMIGRATE_NOW` (`YYYY-MM-DD HH:MM:SS`, UTC) when set, else the clock.
+pub fn now() -> Result<chrono::NaiveDateTime> {
+    match std::env::var("OSMIGRATE_NOW") {
+        Ok(s) => crate::db::value::parse_datetime(&s)
+            .ok_or_else(|| Error::Usage(format!("OSMIGRATE_NOW=`{s}` is not a date and time (YYYY-MM-DD HH:MM:SS)"))),
+        Err(_) => Ok(chrono::Utc::now().naive_utc()),
+    }
+}

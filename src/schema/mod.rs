@@ -1,0 +1,160 @@
+//! Release schemas as data: tables, columns, types, defaults, keys, indexes, foreign keys and the
+//! migrate_version stamp. Each release's tables live in a `.schema` text file parsed at run time
+//! (see [`parse`]); rendering them as DDL is the database layer's job. This module knows nothing
+//! about connections.
+
+mod parse;
+
+pub use parse::parse;
+
+/// A column type, named after the SQLAlchemy type the upstream migrations use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColType {
+    Integer,
+    BigInt,
+    SmallInt,
+    Boolean,
+    Float,
+    /// VARCHAR(n)
+    String(u32),
+    Text,
+    DateTime,
+}
+
+impl ColType {
+    pub fn is_integer(&self) -> bool {
+        matches!(self, ColType::Integer | ColType::BigInt | ColType::SmallInt)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: ColType,
+    pub nullable: bool,
+    /// A literal server default, as SQL text (`0`, `'x'`).
+    pub default: Option<String>,
+    pub autoincrement: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Index {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKey {
+    pub columns: Vec<String>,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub primary_key: Vec<String>,
+    /// Unnamed UNIQUE constraints declared inline (each backend names them itself).
+    pub uniques: Vec<Vec<String>>,
+    /// Named indexes created after the table.
+    pub indexes: Vec<Index>,
+    pub foreign_keys: Vec<ForeignKey>,
+    /// MySQL character set; `utf8` unless the release keeps another (Nova's `dns_domains`).
+    pub mysql_charset: String,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn column_names(&self) -> Vec<&str> {
+        self.columns.iter().map(|c| c.name.as_str()).collect()
+    }
+}
+
+/// The `migrate_version` row a release's own tooling writes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stamp {
+    pub repository_id: String,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Schema {
+    pub service: &'static str,
+    pub release: &'static str,
+    pub tables: Vec<Table>,
+    pub stamp: Option<Stamp>,
+}
+
+impl Schema {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Tables in an order where every table comes after the tables its foreign keys reference.
+    pub fn tables_in_dependency_order(&self) -> Vec<&Table> {
+        let mut done: Vec<&Table> = Vec::new();
+        let mut pending: Vec<&Table> = self.tables.iter().collect();
+        while !pending.is_empty() {
+            let before = pending.len();
+            pending.retain(|t| {
+                let ready = t.foreign_keys.iter().all(|fk| fk.ref_table == t.name || done.iter().any(|d| d.name == fk.ref_table));
+                if ready {
+                    done.push(t);
+                }
+                !ready
+            });
+            if pending.len() == before {
+                // A cycle: keep declaration order for the rest.
+                done.append(&mut pending);
+            }
+        }
+        done
+    }
+}
+
+/// The table sqlalchemy-migrate keeps its version in; part of every versioned release.
+pub const MIGRATE_VERSION_TABLE: &str = "migrate_version";
+
+pub mod essex {
+    use super::Schema;
+
+    /// Essex Keystone as `keystone-manage db_sync` leaves it (migrate repository `keystone`, version 1).
+    pub fn keystone() -> Schema {
+        super::load("keystone", "essex", include_str!("essex/keystone.schema"))
+    }
+}
+
+pub mod diablo {
+    use super::Schema;
+
+    /// The legacy (Diablo, stable/diablo) Keystone tables; the legacy codebase keeps no version stamp.
+    pub fn keystone() -> Schema {
+        super::load("keystone", "diablo", include_str!("diablo/keystone.schema"))
+    }
+}
+
+fn load(service: &'static str, release: &'static str, text: &str) -> Schema {
+    // The schema files are part of the binary and covered by tests: a parse error is a bug.
+    let (tables, stamp) = parse(text).unwrap_or_else(|e| panic!("built-in schema {release}/{service}: {e}"));
+    Schema { service, release, tables, stamp }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn builtin_schemas_parse() {
+        let k = super::essex::keystone();
+        assert_eq!(k.tables.len(), 10);
+        assert_eq!(k.stamp.as_ref().unwrap().repository_id, "keystone");
+        let order: Vec<_> = k.tables_in_dependency_order().iter().map(|t| t.name.clone()).collect();
+        let pos = |n: &str| order.iter().position(|x| x == n).unwrap();
+        assert!(pos("user") < pos("user_tenant_membership"));
+        assert!(pos("service") < pos("endpoint"));
+        assert_eq!(super::diablo::keystone().tables.len(), 9);
+    }
+}

@@ -1,0 +1,160 @@
+//! The `.schema` text format: one table per `table NAME` block, one column or constraint per
+//! indented line.
+//!
+//! ```text
+//! stamp keystone 1
+//! table endpoint
+//!   id          varchar(64) not null
+//!   service_id  varchar(64) not null
+//!   extra       text
+//!   primary key (id)
+//!   foreign key (service_id) references service (id)
+//! ```
+//! Column options: `not null`, `default VALUE` (SQL literal), `autoincrement`. Constraint lines:
+//! `primary key (…)`, `unique (…)`, `index NAME [unique] (…)`, `foreign key (…) references T (…)`,
+//! `charset NAME` (MySQL character set of the table). `#` starts a comment.
+
+use super::{ColType, Column, ForeignKey, Index, Stamp, Table};
+
+pub fn parse(text: &str) -> Result<(Vec<Table>, Option<Stamp>), String> {
+    let mut tables: Vec<Table> = Vec::new();
+    let mut stamp = None;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let err = |m: &str| format!("line {}: {m}: `{line}`", n + 1);
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words[0] {
+            "stamp" if words.len() == 3 => {
+                let version = words[2].parse().map_err(|_| err("version is not a number"))?;
+                stamp = Some(Stamp { repository_id: words[1].to_string(), version });
+            }
+            "table" if words.len() == 2 => tables.push(Table {
+                name: words[1].to_string(),
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+                uniques: Vec::new(),
+                indexes: Vec::new(),
+                foreign_keys: Vec::new(),
+                mysql_charset: "utf8".to_string(),
+            }),
+            _ => {
+                let table = tables.last_mut().ok_or_else(|| err("line outside a table"))?;
+                parse_table_line(table, line, &words).map_err(|m| err(&m))?;
+            }
+        }
+    }
+    Ok((tables, stamp))
+}
+
+fn parse_table_line(table: &mut Table, line: &str, words: &[&str]) -> Result<(), String> {
+    match words {
+        ["primary", "key", ..] => table.primary_key = column_list(line)?,
+        ["unique", ..] => table.uniques.push(column_list(line)?),
+        ["index", name, rest @ ..] => table.indexes.push(Index {
+            name: name.to_string(),
+            columns: column_list(line)?,
+            unique: rest.first() == Some(&"unique"),
+        }),
+        ["foreign", "key", ..] => {
+            let (local, remote) = line.split_once("references").ok_or("expected `references`")?;
+            let columns = column_list(local)?;
+            let remote = remote.trim();
+            let ref_table = remote.split(|c: char| c == '(' || c.is_whitespace()).next().unwrap_or("").to_string();
+            table.foreign_keys.push(ForeignKey { columns, ref_table, ref_columns: column_list(remote)? });
+        }
+        ["charset", name] => table.mysql_charset = name.to_string(),
+        [name, ty, options @ ..] => {
+            let ty = parse_type(ty)?;
+            let mut column = Column { name: name.to_string(), ty, nullable: true, default: None, autoincrement: false };
+            let mut i = 0;
+            while i < options.len() {
+                match options[i] {
+                    "not" if options.get(i + 1) == Some(&"null") => {
+                        column.nullable = false;
+                        i += 1;
+                    }
+                    "default" => {
+                        column.default = Some(options.get(i + 1).ok_or("`default` needs a value")?.to_string());
+                        i += 1;
+                    }
+                    "autoincrement" => column.autoincrement = true,
+                    other => return Err(format!("unknown column option `{other}`")),
+                }
+                i += 1;
+            }
+            table.columns.push(column);
+        }
+        _ => return Err("expected a column or a constraint".to_string()),
+    }
+    Ok(())
+}
+
+fn parse_type(ty: &str) -> Result<ColType, String> {
+    let lower = ty.to_ascii_lowercase();
+    if let Some(n) = lower.strip_prefix("varchar(").and_then(|r| r.strip_suffix(')')) {
+        return n.parse().map(ColType::String).map_err(|_| format!("bad length in `{ty}`"));
+    }
+    Ok(match lower.as_str() {
+        "integer" => ColType::Integer,
+        "bigint" => ColType::BigInt,
+        "smallint" => ColType::SmallInt,
+        "boolean" => ColType::Boolean,
+        "float" => ColType::Float,
+        "text" => ColType::Text,
+        "datetime" => ColType::DateTime,
+        _ => return Err(format!("unknown type `{ty}`")),
+    })
+}
+
+fn column_list(text: &str) -> Result<Vec<String>, String> {
+    let open = text.find('(').ok_or("expected `(columns)`")?;
+    let close = text[open..].find(')').ok_or("expected `)`")? + open;
+    let cols: Vec<String> = text[open + 1..close].split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    if cols.is_empty() {
+        return Err("empty column list".to_string());
+    }
+    Ok(cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_columns_and_constraints() {
+        let (tables, stamp) = parse(
+            "stamp nova 82\n\
+             table t  # a comment\n\
+               id integer not null autoincrement\n\
+               name varchar(255) default 'x'\n\
+               deleted boolean not null default 0\n\
+               primary key (id)\n\
+               unique (name, deleted)\n\
+               index t_name_idx (name)\n\
+               foreign key (id) references other (oid)\n\
+               charset latin1\n",
+        )
+        .unwrap();
+        assert_eq!(stamp, Some(Stamp { repository_id: "nova".into(), version: 82 }));
+        let t = &tables[0];
+        assert_eq!(t.columns.len(), 3);
+        assert!(!t.columns[0].nullable && t.columns[0].autoincrement);
+        assert_eq!(t.columns[1].ty, ColType::String(255));
+        assert_eq!(t.columns[1].default.as_deref(), Some("'x'"));
+        assert_eq!(t.uniques, vec![vec!["name".to_string(), "deleted".to_string()]]);
+        assert_eq!(t.indexes[0].name, "t_name_idx");
+        assert_eq!(t.foreign_keys[0].ref_table, "other");
+        assert_eq!(t.foreign_keys[0].ref_columns, vec!["oid".to_string()]);
+        assert_eq!(t.mysql_charset, "latin1");
+    }
+
+    #[test]
+    fn rejects_garbage_with_line_numbers() {
+        let e = parse("table t\n  id nosuchtype\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("nosuchtype"), "{e}");
+        assert!(parse("  id integer\n").unwrap_err().contains("outside a table"));
+    }
+}

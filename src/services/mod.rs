@@ -1,0 +1,4 @@
+//! One module per OpenStack service: how to recognise its source release, and the steps that carry
+//! its rows into the next release.
+
+pub mod keystone;
