@@ -148,6 +148,21 @@ impl Db {
         }
     }
 
+    /// Runs a script of `;`-separated statements (a dump, a fixture) as the backend's own client would.
+    pub fn execute_script(&mut self, script: &str) -> Result<()> {
+        self.check_writable("SCRIPT")?;
+        let context = || format!("running a SQL script on {}", self.url);
+        let r = match &mut self.conn {
+            Conn::Sqlite(c) => c.execute_batch(script).map_err(|e| e.to_string()),
+            Conn::Mysql(c) => {
+                use mysql::prelude::Queryable;
+                c.query_drop(script).map_err(|e| e.to_string())
+            }
+            Conn::Postgres(c) => c.batch_execute(script).map_err(|e| e.to_string()),
+        };
+        r.map_err(|e| Error::db(context(), e))
+    }
+
     /// Runs several `;`-free statements in order.
     pub fn execute_all(&mut self, statements: &[String]) -> Result<()> {
         for s in statements {

@@ -147,6 +147,22 @@ impl DbUrl {
         }
     }
 
+    /// The URL with its password, for a config file or a child process — never for a message.
+    pub fn expose_secret(&self) -> String {
+        match (&self.password, self.backend) {
+            (Some(p), Backend::Mysql | Backend::Postgres) => {
+                let shown = self.to_string();
+                let query = if self.query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{}", self.query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"))
+                };
+                format!("{}{query}", shown.replacen(":****@", &format!(":{}@", percent_encode(p)), 1))
+            }
+            _ => self.to_string(),
+        }
+    }
+
     pub fn password(&self) -> Option<&str> {
         self.password.as_deref()
     }
@@ -250,6 +266,15 @@ pub fn redact_raw(raw: &str) -> String {
     raw.to_string()
 }
 
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -293,6 +318,8 @@ mod tests {
         assert_eq!(u.database.as_deref(), Some("nova"));
         assert_eq!(u.query, vec![("charset".to_string(), "utf8".to_string())]);
         assert_eq!(u.to_string(), "mysql://nova:****@db.example:3307/nova");
+        assert_eq!(u.expose_secret(), "mysql://nova:s%40cret@db.example:3307/nova?charset=utf8");
+        assert_eq!(DbUrl::parse(&u.expose_secret()).unwrap(), u);
     }
 
     #[test]

@@ -1,0 +1,156 @@
+//! The Essex schema osmigrate creates reads back, on each backend, exactly like the database the
+//! upstream migrations created (`shared/reference/schemas`): same tables, columns, types,
+//! nullability, defaults, keys and indexes. osmigrate's own `osmigrate_*` tables are ignored;
+//! MySQL tables are utf8 by design where the reference server defaulted to latin1.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use osmigrate::db::introspect::{self, ColumnInfo, TableShape};
+use osmigrate::db::{Access, Backend, Db, DbUrl};
+
+use crate::support::{self, keystone_fixture, run_json, Server};
+
+fn tsv(path: &std::path::Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().skip(1).filter(|l| !l.is_empty()).map(|l| l.split('\t').map(String::from).collect()).collect()
+}
+
+fn cols(s: &str) -> Vec<String> {
+    s.split(',').filter(|c| !c.is_empty()).map(String::from).collect()
+}
+
+/// `-> service(id)` or `FOREIGN KEY (a) REFERENCES public.t(b)` → (table, columns)
+fn fk_target(detail: &str) -> (String, Vec<String>) {
+    let tail = detail.rsplit("REFERENCES ").next().unwrap_or(detail).trim_start_matches("-> ");
+    let (table, rest) = tail.split_once('(').unwrap();
+    let table = table.trim().trim_start_matches("public.").trim_matches('"').to_string();
+    (table, cols(rest.split(')').next().unwrap()))
+}
+
+/// The reference dump of one service on one backend, in the shape introspection returns.
+pub fn reference(release: &str, service: &str, backend: Backend) -> BTreeMap<String, TableShape> {
+    let b = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Mysql => "mysql",
+        Backend::Postgres => "postgresql",
+    };
+    let dir = support::reference_dir().join("schemas").join(release);
+    let mut shapes: BTreeMap<String, TableShape> = BTreeMap::new();
+    for r in tsv(&dir.join(format!("{service}.{b}.columns.tsv"))) {
+        let shape = shapes.entry(r[0].clone()).or_insert_with(|| TableShape { name: r[0].clone(), ..Default::default() });
+        let default = match r[4].as_str() {
+            "\\N" | "NULL" => None,
+            d => Some(d.to_string()),
+        };
+        shape.columns.push(ColumnInfo { name: r[1].clone(), ty: r[2].clone(), nullable: r[3] == "YES", default });
+    }
+    for r in tsv(&dir.join(format!("{service}.{b}.constraints.tsv"))) {
+        let shape = shapes.get_mut(&r[0]).unwrap_or_else(|| panic!("constraint on unknown table {}", r[0]));
+        let detail = r.get(4).cloned().unwrap_or_default();
+        match r[1].as_str() {
+            // SQLite lists a primary key twice, sorted and (when it has an index) in declared
+            // order as `(auto:pk)`; an INTEGER key has only the first.
+            "PRIMARY" if backend == Backend::Sqlite && r[2].is_empty() => {
+                if shape.primary_key.is_empty() {
+                    shape.primary_key = cols(&r[3]);
+                }
+            }
+            "PRIMARY" => shape.primary_key = cols(&r[3]),
+            "UNIQUE" => {
+                shape.uniques.insert(cols(&r[3]));
+            }
+            "UNIQUE-CONSTRAINT" => {}
+            "INDEX" => {
+                shape.indexes.insert((r[2].clone(), cols(&r[3])));
+            }
+            "FOREIGN" => {
+                let (t, rc) = fk_target(&detail);
+                let local = if r[3].is_empty() {
+                    // PostgreSQL: the columns are in the detail.
+                    cols(detail.split('(').nth(1).unwrap().split(')').next().unwrap())
+                } else {
+                    cols(&r[3])
+                };
+                shape.foreign_keys.insert((local.iter().map(|c| c.trim().to_string()).collect(), t, rc));
+            }
+            other => panic!("unknown constraint kind {other}"),
+        }
+    }
+    if backend == Backend::Mysql {
+        for r in tsv(&dir.join(format!("{service}.{b}.tables.tsv"))) {
+            if let Some(s) = shapes.get_mut(&r[0]) {
+                s.engine = Some(r[1].clone());
+            }
+        }
+    }
+    shapes
+}
+
+/// The live schema, osmigrate's own tables left out.
+pub fn live(url: &DbUrl) -> BTreeMap<String, TableShape> {
+    let mut db = Db::connect(url, Access::ReadOnly).unwrap();
+    let mut out = BTreeMap::new();
+    for t in db.table_names().unwrap() {
+        if t.starts_with("osmigrate_") {
+            continue;
+        }
+        let mut shape = introspect::shape(&mut db, &t).unwrap();
+        shape.collation = None; // utf8 by design (see the module comment)
+        out.insert(t, shape);
+    }
+    out
+}
+
+/// Compares table by table, so that a failure names what differs.
+pub fn assert_same_schema(what: &str, live: &BTreeMap<String, TableShape>, reference: &BTreeMap<String, TableShape>) {
+    let l: BTreeSet<_> = live.keys().collect();
+    let r: BTreeSet<_> = reference.keys().collect();
+    assert_eq!(l, r, "{what}: table names");
+    for (name, want) in reference {
+        let got = &live[name];
+        assert_eq!(got.columns, want.columns, "{what}: columns of {name}");
+        assert_eq!(got.primary_key, want.primary_key, "{what}: primary key of {name}");
+        assert_eq!(got.uniques, want.uniques, "{what}: unique keys of {name}");
+        assert_eq!(got.indexes, want.indexes, "{what}: indexes of {name}");
+        assert_eq!(got.foreign_keys, want.foreign_keys, "{what}: foreign keys of {name}");
+        if want.engine.is_some() {
+            assert_eq!(got.engine, want.engine, "{what}: engine of {name}");
+        }
+    }
+}
+
+fn migrated_keystone(server: &Server) -> (support::FreshDb, support::FreshDb) {
+    let source = keystone_fixture(server, "diablo");
+    let target = support::fresh_db(server, "ks_schema");
+    let (code, _, stderr) = run_json(&["db", "migrate", "keystone", "--from", &source.url.expose_secret(), "--to", &target.url.expose_secret()]);
+    assert!(code <= 1, "{stderr}");
+    (source, target)
+}
+
+#[test]
+fn essex_keystone_matches_the_reference_on_every_backend() {
+    for server in support::servers() {
+        let (_source, target) = migrated_keystone(&server);
+        let what = format!("essex keystone on {}", server.name());
+        assert_same_schema(&what, &live(&target.url), &reference("essex", "keystone", server.backend));
+    }
+}
+
+#[test]
+fn diablo_keystone_generator_matches_the_reference_on_every_backend() {
+    for server in support::servers() {
+        let fresh = support::fresh_db(&server, "ks_diablo_schema");
+        Db::create_database_if_missing(&fresh.url).unwrap();
+        let mut db = Db::connect(&fresh.url, Access::ReadWrite).unwrap();
+        let mut shape = osmigrate::generate::keystone::Shape::demo();
+        shape.users = 2;
+        osmigrate::generate::keystone::generate(&mut db, &shape).unwrap();
+        drop(db);
+        let mut want = reference("diablo", "keystone", server.backend);
+        if server.backend == Backend::Mysql {
+            // The reference server made MyISAM-less InnoDB tables too; nothing to adjust.
+            want.values_mut().for_each(|t| t.engine = Some("InnoDB".into()));
+        }
+        assert_same_schema(&format!("diablo keystone on {}", server.name()), &live(&fresh.url), &want);
+    }
+}
