@@ -223,3 +223,74 @@ fn essex3_hashes_are_kept_verbatim() {
     let extra = db.query_scalar("SELECT extra FROM user WHERE name = 'admin'", &[]).unwrap();
     assert_eq!(json_of(extra.as_str().unwrap())["password"], json!(old));
 }
+
+#[test]
+fn an_interrupted_run_resumes_and_a_changed_source_is_refused() {
+    for server in support::servers() {
+        let source = support::generated_keystone(&server, "resume", &[]);
+        let target = support::fresh_db(&server, "t");
+        let (code, out, err) = support::migrate_keystone(&source.url, &target.url, &["--json"]);
+        assert!(code <= 1, "{err}");
+        let first: Json = serde_json::from_str(&out).unwrap();
+        // Cut the run short after the grants: later steps unjournaled, half their rows written, no stamp.
+        let mut db = Db::connect(&target.url, Access::ReadWrite).unwrap();
+        db.execute("DELETE FROM osmigrate_journal WHERE step IN ('tokens', 'catalog', 'finished')", &[]).unwrap();
+        db.execute("DELETE FROM migrate_version", &[]).unwrap();
+        db.execute("DELETE FROM endpoint", &[]).unwrap();
+        db.execute("DELETE FROM token WHERE id LIKE 'live%'", &[]).unwrap();
+        drop(db);
+        let (code, out, err) = support::migrate_keystone(&source.url, &target.url, &["--json"]);
+        assert!(code <= 1, "{}: {err}", server.name());
+        let resumed: Json = serde_json::from_str(&out).unwrap();
+        assert_eq!(resumed["outcome"], "resumed");
+        assert_eq!(resumed["tables"], first["tables"], "{}: the same rows, counted once", server.name());
+        assert_eq!(rows(&target.url, "SELECT COUNT(*) FROM token")[0][0], "5");
+        assert_eq!(rows(&target.url, "SELECT version FROM migrate_version")[0][0], "1");
+
+        // Now the source changes: the finished target is no longer a no-op.
+        let mut src = Db::connect(&source.url, Access::ReadWrite).unwrap();
+        src.execute("INSERT INTO tenants (id, name, enabled) VALUES (500, 'late', 1)", &[]).unwrap();
+        drop(src);
+        let (code, _, err) = support::migrate_keystone(&source.url, &target.url, &[]);
+        assert_eq!(code, 2);
+        assert!(err.contains("source has changed since (tables: tenants)"), "{err}");
+    }
+}
+
+#[test]
+fn secrets_never_appear_and_service_tokens_are_named() {
+    for server in support::servers() {
+        let source = support::generated_keystone(&server, "secrets", &[]);
+        let target = support::fresh_db(&server, "t");
+        let dir = tempfile::tempdir().unwrap();
+        let paste = dir.path().join("api-paste.ini");
+        std::fs::write(&paste, "[filter:authtoken]\nadmin_token = 999888777666\n").unwrap();
+        let saved = dir.path().join("report.json");
+        for json in [false, true] {
+            let mut args = vec!["--paste", paste.to_str().unwrap(), "--report", saved.to_str().unwrap()];
+            if json {
+                args.push("--json");
+            }
+            let fresh = support::fresh_db(&server, "t");
+            let (code, out, err) = support::migrate_keystone(&source.url, &fresh.url, &args);
+            assert!(code <= 1, "{err}");
+            let saved_text = std::fs::read_to_string(&saved).unwrap();
+            for text in [&out, &err, &saved_text] {
+                for secret in ["999888777666", "-ec2-secret", "osmigrate-pw", "password-1", "secrete"] {
+                    assert!(!text.contains(secret), "{}: `{secret}` leaked:\n{text}", server.name());
+                }
+            }
+            assert!(out.contains("****7666"), "the service token is named by its last four characters:\n{out}");
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o640);
+        }
+        drop(target);
+        // The service token itself is carried, and still names its user and tenant.
+        let fresh = support::fresh_db(&server, "t");
+        assert!(support::migrate_keystone(&source.url, &fresh.url, &[]).0 <= 1);
+        let extra = rows(&fresh.url, "SELECT extra FROM token WHERE id = '999888777666'");
+        let extra = json_of(&extra[0][0]);
+        assert_eq!(extra["user"]["name"], "admin");
+        assert_eq!(extra["tenant"]["name"], "admin");
+    }
+}

@@ -3,5 +3,6 @@
 
 mod cli;
 mod keystone;
+mod refusals;
 mod schema;
 mod support;

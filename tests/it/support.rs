@@ -169,3 +169,27 @@ pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}); exit {code}; stderr: {stderr}"));
     (code, json, stderr)
 }
+
+/// A fresh database holding the generator's small legacy Keystone, changed by `sql` statements.
+pub fn generated_keystone(server: &Server, label: &str, sql: &[&str]) -> FreshDb {
+    let fresh = fresh_db(server, label);
+    Db::create_database_if_missing(&fresh.url).unwrap();
+    let mut db = Db::connect(&fresh.url, Access::ReadWrite).unwrap();
+    let mut shape = osmigrate::generate::keystone::Shape::demo();
+    shape.now = osmigrate::db::value::parse_datetime("2012-02-14 00:00:00").unwrap();
+    osmigrate::generate::keystone::generate(&mut db, &shape).unwrap();
+    for s in sql {
+        db.execute(s, &[]).unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    fresh
+}
+
+/// Runs `db migrate keystone` from one URL to another; returns (exit code, stdout, stderr).
+pub fn migrate_keystone(from: &DbUrl, to: &DbUrl, extra: &[&str]) -> (i32, String, String) {
+    let out = osmigrate()
+        .args(["db", "migrate", "keystone", "--from", &from.expose_secret(), "--to", &to.expose_secret()])
+        .args(extra)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
