@@ -66,20 +66,23 @@ osm_missing_packages() {
 }
 
 osm_apt_get() {
-    # apt-get with a long wait on the dpkg/apt locks (another apt-get may be
-    # running in the background) and a few retries on top of that.
-    local attempt
-    for attempt in 1 2 3 4 5; do
+    # apt-get that copes with another apt-get/dpkg running in the background:
+    # dpkg's lock is waited on (DPkg::Lock::Timeout), and the locks that apt
+    # does not wait on (lists/ for update, archives/ for downloads) are
+    # handled by retrying for up to 15 minutes.
+    local deadline=$(( SECONDS + 900 )) attempt=0
+    while :; do
+        attempt=$(( attempt + 1 ))
         if DEBIAN_FRONTEND=noninteractive apt-get -q -y \
             -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 \
             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
             "$@"; then
             return 0
         fi
-        osm_log "apt-get $* failed (attempt $attempt); retrying in 10 s"
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        osm_log "apt-get $1 failed (attempt $attempt; another apt may be running); retrying in 10 s"
         sleep 10
     done
-    return 1
 }
 
 osm_ensure_packages() {

@@ -294,3 +294,49 @@ fn secrets_never_appear_and_service_tokens_are_named() {
         assert_eq!(extra["tenant"]["name"], "admin");
     }
 }
+
+#[test]
+fn global_roles_go_to_an_existing_tenant_and_mysql_merges_role_names_without_case() {
+    let source = support::generated_keystone(
+        &support::servers()[0],
+        "ops",
+        &["INSERT INTO tenants (id, name, enabled) VALUES (77, 'ops', 1)", "INSERT INTO roles (id, name) VALUES (8, 'member')", "INSERT INTO user_roles (id, user_id, role_id, tenant_id) VALUES (800, 2, 8, 2)"],
+    );
+    for server in support::servers() {
+        let target = support::fresh_db(&server, "t");
+        let (code, out, err) = support::migrate_keystone(&source.url, &target.url, &["--global-roles-tenant", "ops", "--json"]);
+        assert!(code <= 1, "{err}");
+        let report: Json = serde_json::from_str(&out).unwrap();
+        assert!(report["findings"].as_array().unwrap().iter().all(|f| f["code"] != "global_roles_tenant_created"));
+        assert_eq!(rows(&target.url, "SELECT data FROM metadata WHERE user_id = '1' AND tenant_id = '77'"), vec![vec![json!({"roles": ["1", "3", "4"]}).to_string()]]);
+        let demo_roles = json_of(&rows(&target.url, "SELECT data FROM metadata WHERE user_id = '2' AND tenant_id = '2'")[0][0]);
+        let member_roles = rows(&target.url, "SELECT id FROM role WHERE name IN ('Member', 'member') ORDER BY id");
+        if server.backend == osmigrate::db::Backend::Mysql {
+            // `member` is `Member` on MySQL: one role, its grant moved to id 2.
+            assert_eq!(member_roles, vec![vec!["2".to_string()]]);
+            assert_eq!(demo_roles, json!({"roles": ["2", "5"]}));
+        } else {
+            assert_eq!(member_roles, vec![vec!["2".to_string()], vec!["8".to_string()]]);
+            assert_eq!(demo_roles, json!({"roles": ["2", "5", "8"]}));
+        }
+    }
+}
+
+#[test]
+fn the_human_report_and_the_catalog_file_read_well() {
+    let server = &support::servers()[0];
+    let source = keystone_fixture(server, "diablo");
+    let target = support::fresh_db(server, "t");
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("default_catalog.templates");
+    let (code, out, err) = support::migrate_keystone(&source.url, &target.url, &["--catalog-out", catalog.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"sqlite:///\S+", "sqlite:///[path]");
+    settings.add_filter(r"id=[0-9a-f]{32}", "id=[uuid]");
+    settings.add_filter(r"/\S+/default_catalog.templates", "[dir]/default_catalog.templates");
+    settings.bind(|| {
+        insta::assert_snapshot!("diablo_fixture_report", out);
+        insta::assert_snapshot!("diablo_fixture_catalog", std::fs::read_to_string(&catalog).unwrap());
+    });
+}
