@@ -34,7 +34,9 @@ osm_pg_bindir() {
     # Newest PostgreSQL major version installed under /usr/lib/postgresql.
     local d best=""
     for d in /usr/lib/postgresql/*/bin; do
-        [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ] || continue
+        if ! [ -x "$d/initdb" ] || ! [ -x "$d/pg_ctl" ] || ! [ -x "$d/postgres" ]; then
+            continue
+        fi
         if [ -z "$best" ] || [ "$(basename "$(dirname "$d")")" -gt "$(basename "$(dirname "$best")")" ] 2>/dev/null; then
             best=$d
         fi
@@ -62,7 +64,8 @@ osm_missing_packages() {
     osm_pg_bindir >/dev/null || missing+=(postgresql)
     osm_find_cmd psql >/dev/null || missing+=(postgresql-client)
     osm_find_cmd sqlite3 >/dev/null || missing+=(sqlite3)
-    [ ${#missing[@]} -eq 0 ] || printf '%s\n' "${missing[@]}" | sort -u
+    # Space-separated, without duplicates.
+    [ ${#missing[@]} -eq 0 ] || printf '%s\n' "${missing[@]}" | sort -u | paste -sd ' ' -
 }
 
 osm_apt_get() {
@@ -89,16 +92,15 @@ osm_ensure_packages() {
     local missing
     missing=$(osm_missing_packages)
     [ -n "$missing" ] || return 0
-    # shellcheck disable=SC2086
     if [ "$(id -u)" -ne 0 ]; then
-        osm_die "missing packages: $(echo $missing); install them (as root: apt-get install $(echo $missing))"
+        osm_die "missing packages: $missing; install them (as root: apt-get install $missing)"
     fi
-    osm_log "installing: $(echo $missing)"
+    osm_log "installing: $missing"
     osm_apt_get update >/dev/null || osm_die "apt-get update failed"
     # shellcheck disable=SC2086
     osm_apt_get install --no-install-recommends $missing >/dev/null || osm_die "apt-get install failed"
     missing=$(osm_missing_packages)
-    [ -z "$missing" ] || osm_die "still missing after install: $(echo $missing)"
+    [ -z "$missing" ] || osm_die "still missing after install: $missing"
 }
 
 # ------------------------------------------------------------------ helpers --

@@ -75,7 +75,11 @@ pub fn create_table_statements(backend: Backend, table: &Table) -> Vec<String> {
     if backend == Backend::Mysql {
         create.push_str(&format!(" ENGINE=InnoDB DEFAULT CHARSET={}", table.mysql_charset));
     }
-    let mut statements = vec![create];
+    let mut statements: Vec<String> = Vec::new();
+    if backend == Backend::Postgres {
+        statements.extend(table.sequences.iter().map(|s| format!("CREATE SEQUENCE {}", q(s))));
+    }
+    statements.push(create);
     for idx in &table.indexes {
         statements.push(format!(
             "CREATE {}INDEX {} ON {} ({})",
@@ -96,6 +100,7 @@ mod tests {
     fn renders_each_backend() {
         let (tables, _) = crate::schema::parse(
             "table t\n id integer not null autoincrement\n on boolean not null default 0\n primary key (id)\n index t_on (on)\n",
+            Backend::Sqlite,
         )
         .unwrap();
         let t = &tables[0];

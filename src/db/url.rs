@@ -7,24 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    Sqlite,
-    Mysql,
-    Postgres,
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Mysql => "MySQL",
-            Backend::Postgres => "PostgreSQL",
-        })
-    }
-}
+pub use crate::schema::Backend;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct DbUrl {

@@ -69,6 +69,7 @@ struct SourceRecord {
 fn journal_table() -> Table {
     let (mut tables, _) = crate::schema::parse(
         "table osmigrate_journal\n  step varchar(64) not null\n  status varchar(16) not null\n  detail text\n  primary key (step)\n",
+        crate::schema::Backend::Sqlite,
     )
     .expect("journal schema");
     tables.remove(0)

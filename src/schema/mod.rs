@@ -5,7 +5,29 @@
 
 mod parse;
 
+use std::fmt;
+
 pub use parse::parse;
+
+/// The SQL dialects a schema is rendered for (a name, not a connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Mysql,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Mysql => "MySQL",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
 
 /// A column type, named after the SQLAlchemy type the upstream migrations use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +85,8 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// MySQL character set; `utf8` unless the release keeps another (Nova's `dns_domains`).
     pub mysql_charset: String,
+    /// PostgreSQL sequences created before the table (upstream leftovers a default still names).
+    pub sequences: Vec<String>,
 }
 
 impl Table {
@@ -121,26 +145,42 @@ impl Schema {
 pub const MIGRATE_VERSION_TABLE: &str = "migrate_version";
 
 pub mod essex {
-    use super::Schema;
+    use super::{Backend, Schema};
 
     /// Essex Keystone as `keystone-manage db_sync` leaves it (migrate repository `keystone`, version 1).
-    pub fn keystone() -> Schema {
-        super::load("keystone", "essex", include_str!("essex/keystone.schema"))
+    pub fn keystone(backend: Backend) -> Schema {
+        super::load("keystone", "essex", include_str!("essex/keystone.schema"), backend)
+    }
+
+    /// Essex Glance after migrations 010–013 (`Glance Migrations`, version 13).
+    pub fn glance(backend: Backend) -> Schema {
+        super::load("glance", "essex", include_str!("essex/glance.schema"), backend)
     }
 }
 
 pub mod diablo {
-    use super::Schema;
+    use super::{Backend, Schema};
 
     /// The legacy (Diablo, stable/diablo) Keystone tables; the legacy codebase keeps no version stamp.
-    pub fn keystone() -> Schema {
-        super::load("keystone", "diablo", include_str!("diablo/keystone.schema"))
+    pub fn keystone(backend: Backend) -> Schema {
+        super::load("keystone", "diablo", include_str!("diablo/keystone.schema"), backend)
+    }
+
+    /// Diablo Glance made by its migrations 001–009 (`Glance Migrations`, version 9). They fail on
+    /// PostgreSQL, where only [`glance_autocreate`] exists.
+    pub fn glance(backend: Backend) -> Schema {
+        super::load("glance", "diablo", include_str!("diablo/glance.schema"), backend)
+    }
+
+    /// The tables a Diablo glance-registry creates itself on an empty database: no version stamp.
+    pub fn glance_autocreate(backend: Backend) -> Schema {
+        super::load("glance", "diablo", include_str!("diablo/glance-autocreate.schema"), backend)
     }
 }
 
-fn load(service: &'static str, release: &'static str, text: &str) -> Schema {
+fn load(service: &'static str, release: &'static str, text: &str, backend: Backend) -> Schema {
     // The schema files are part of the binary and covered by tests: a parse error is a bug.
-    let (tables, stamp) = parse(text).unwrap_or_else(|e| panic!("built-in schema {release}/{service}: {e}"));
+    let (tables, stamp) = parse(text, backend).unwrap_or_else(|e| panic!("built-in schema {release}/{service}: {e}"));
     Schema { service, release, tables, stamp }
 }
 
@@ -148,13 +188,17 @@ fn load(service: &'static str, release: &'static str, text: &str) -> Schema {
 mod tests {
     #[test]
     fn builtin_schemas_parse() {
-        let k = super::essex::keystone();
+        let k = super::essex::keystone(super::Backend::Sqlite);
         assert_eq!(k.tables.len(), 10);
         assert_eq!(k.stamp.as_ref().unwrap().repository_id, "keystone");
         let order: Vec<_> = k.tables_in_dependency_order().iter().map(|t| t.name.clone()).collect();
         let pos = |n: &str| order.iter().position(|x| x == n).unwrap();
         assert!(pos("user") < pos("user_tenant_membership"));
         assert!(pos("service") < pos("endpoint"));
-        assert_eq!(super::diablo::keystone().tables.len(), 9);
+        assert_eq!(super::diablo::keystone(super::Backend::Sqlite).tables.len(), 9);
+        for b in [super::Backend::Sqlite, super::Backend::Mysql, super::Backend::Postgres] {
+            assert_eq!(super::essex::glance(b).stamp.unwrap().version, 13);
+            assert_eq!(super::diablo::glance_autocreate(b).stamp, None);
+        }
     }
 }

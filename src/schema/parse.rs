@@ -12,20 +12,51 @@
 //! ```
 //! Column options: `not null`, `default VALUE` (SQL literal), `autoincrement`. Constraint lines:
 //! `primary key (…)`, `unique (…)`, `index NAME [unique] (…)`, `foreign key (…) references T (…)`,
-//! `charset NAME` (MySQL character set of the table). `#` starts a comment.
+//! `charset NAME` (MySQL character set of the table), `sequence NAME` (PostgreSQL sequence made
+//! before the table). `#` starts a comment.
+//!
+//! Where the backends' upstream schemas differ, a line starts with the backends it is for:
+//! `@sqlite size integer` / `@mysql,postgresql size bigint`. A qualified `table` line keeps or
+//! drops the whole table.
 
-use super::{ColType, Column, ForeignKey, Index, Stamp, Table};
+use super::{Backend, ColType, Column, ForeignKey, Index, Stamp, Table};
 
-pub fn parse(text: &str) -> Result<(Vec<Table>, Option<Stamp>), String> {
+fn backend_name(b: Backend) -> &'static str {
+    match b {
+        Backend::Sqlite => "sqlite",
+        Backend::Mysql => "mysql",
+        Backend::Postgres => "postgresql",
+    }
+}
+
+pub fn parse(text: &str, backend: Backend) -> Result<(Vec<Table>, Option<Stamp>), String> {
     let mut tables: Vec<Table> = Vec::new();
     let mut stamp = None;
+    let mut skipping_table = false;
     for (n, raw) in text.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
+        let full = raw.split('#').next().unwrap_or("").trim();
+        if full.is_empty() {
             continue;
         }
+        let at = |m: &str| format!("line {}: {m}: `{full}`", n + 1);
+        let (included, line) = match full.strip_prefix('@') {
+            Some(rest) => {
+                let (names, body) = rest.split_once(char::is_whitespace).ok_or_else(|| at("a backend list needs a line after it"))?;
+                if let Some(bad) = names.split(',').find(|b| !["sqlite", "mysql", "postgresql"].contains(b)) {
+                    return Err(at(&format!("unknown backend `{bad}`")));
+                }
+                (names.split(',').any(|b| b == backend_name(backend)), body.trim())
+            }
+            None => (true, full),
+        };
         let err = |m: &str| format!("line {}: {m}: `{line}`", n + 1);
         let words: Vec<&str> = line.split_whitespace().collect();
+        if words[0] == "table" {
+            skipping_table = !included;
+        }
+        if !included || skipping_table {
+            continue;
+        }
         match words[0] {
             "stamp" if words.len() == 3 => {
                 let version = words[2].parse().map_err(|_| err("version is not a number"))?;
@@ -39,6 +70,7 @@ pub fn parse(text: &str) -> Result<(Vec<Table>, Option<Stamp>), String> {
                 indexes: Vec::new(),
                 foreign_keys: Vec::new(),
                 mysql_charset: "utf8".to_string(),
+                sequences: Vec::new(),
             }),
             _ => {
                 let table = tables.last_mut().ok_or_else(|| err("line outside a table"))?;
@@ -66,6 +98,7 @@ fn parse_table_line(table: &mut Table, line: &str, words: &[&str]) -> Result<(),
             table.foreign_keys.push(ForeignKey { columns, ref_table, ref_columns: column_list(remote)? });
         }
         ["charset", name] => table.mysql_charset = name.to_string(),
+        ["sequence", name] => table.sequences.push(name.to_string()),
         [name, ty, options @ ..] => {
             let ty = parse_type(ty)?;
             let mut column = Column { name: name.to_string(), ty, nullable: true, default: None, autoincrement: false };
@@ -136,6 +169,7 @@ mod tests {
                index t_name_idx (name)\n\
                foreign key (id) references other (oid)\n\
                charset latin1\n",
+            Backend::Mysql,
         )
         .unwrap();
         assert_eq!(stamp, Some(Stamp { repository_id: "nova".into(), version: 82 }));
@@ -153,8 +187,20 @@ mod tests {
 
     #[test]
     fn rejects_garbage_with_line_numbers() {
-        let e = parse("table t\n  id nosuchtype\n").unwrap_err();
+        let e = parse("table t\n  id nosuchtype\n", Backend::Sqlite).unwrap_err();
         assert!(e.contains("line 2") && e.contains("nosuchtype"), "{e}");
-        assert!(parse("  id integer\n").unwrap_err().contains("outside a table"));
+        assert!(parse("  id integer\n", Backend::Sqlite).unwrap_err().contains("outside a table"));
+        assert!(parse("table t\n @oracle id integer\n", Backend::Sqlite).unwrap_err().contains("unknown backend"));
+    }
+
+    #[test]
+    fn backend_qualified_lines() {
+        let text = "table t\n @sqlite size integer\n @mysql,postgresql size bigint\n@postgresql table only_pg\n x integer\ntable u\n y integer\n";
+        let (lite, _) = parse(text, Backend::Sqlite).unwrap();
+        assert_eq!(lite[0].columns[0].ty, ColType::Integer);
+        assert_eq!(lite.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["t", "u"]);
+        let (pg, _) = parse(text, Backend::Postgres).unwrap();
+        assert_eq!(pg[0].columns[0].ty, ColType::BigInt);
+        assert_eq!(pg.len(), 3);
     }
 }

@@ -86,7 +86,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &KeystoneOptions, progress: &dyn 
         source_url: from.clone(),
         target_url: to.clone(),
         source_release: legacy.release(),
-        schema: schema::essex::keystone(),
+        schema: schema::essex::keystone(to.backend),
         source_tables: legacy.fingerprint_tables(),
         steps,
         batch_size: opts.batch_size,
