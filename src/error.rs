@@ -44,12 +44,7 @@ impl Error {
         Error::Io { path: path.into(), source }
     }
 
-    pub fn bad_data(
-        table: impl Into<String>,
-        row: impl std::fmt::Display,
-        field: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
+    pub fn bad_data(table: impl Into<String>, row: impl std::fmt::Display, field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::BadData { table: table.into(), row: row.to_string(), field: field.into(), reason: reason.into() }
     }
 }

@@ -76,12 +76,7 @@ pub fn run(cli: Cli) -> i32 {
 pub fn write_private(path: &Path, contents: &[u8]) -> osmigrate::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o640)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
+    let mut f =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o640).open(path).map_err(|e| Error::io(path, e))?;
     f.write_all(contents).map_err(|e| Error::io(path, e))
 }

@@ -56,6 +56,27 @@ impl Row {
         &self.values
     }
 
+    /// The row's `id` as text, for messages.
+    pub fn id(&self) -> String {
+        self.get("id").key_string().unwrap_or_else(|| "?".into())
+    }
+
+    /// Optional text (integers rendered as decimals); text that is not UTF-8 is an error naming
+    /// the table, row and field.
+    pub fn text(&self, table: &str, field: &str) -> Result<Option<String>> {
+        match self.get(field) {
+            Value::Bytes(_) => Err(Error::bad_data(table, self.id(), field, "not valid UTF-8 text")),
+            v => Ok(v.key_string()),
+        }
+    }
+
+    /// Text that every row must have.
+    pub fn required_text(&self, table: &str, field: &str) -> Result<String> {
+        self.text(table, field)?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::bad_data(table, self.id(), field, "is NULL or empty, but every row needs it"))
+    }
+
     pub fn into_values(self) -> Vec<Value> {
         self.values
     }
@@ -173,13 +194,7 @@ impl Db {
 
     /// Runs a query and hands its rows to `f` in batches of at most `batch_size`, without ever
     /// holding more than one batch.
-    pub fn stream(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-        batch_size: usize,
-        mut f: impl FnMut(Vec<Row>) -> Result<()>,
-    ) -> Result<()> {
+    pub fn stream(&mut self, sql: &str, params: &[Value], batch_size: usize, mut f: impl FnMut(Vec<Row>) -> Result<()>) -> Result<()> {
         self.check_writable(sql)?;
         let url = self.url.to_string();
         let context = || format!("reading `{}` from {url}", abbreviate(sql));

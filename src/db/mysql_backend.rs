@@ -20,11 +20,10 @@ fn opts(url: &DbUrl, database: Option<&str>) -> OptsBuilder {
 }
 
 pub fn connect(url: &DbUrl, access: Access) -> Result<Conn> {
-    let mut conn = Conn::new(opts(url, url.database.as_deref()))
-        .map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+    let mut conn =
+        Conn::new(opts(url, url.database.as_deref())).map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
     if access == Access::ReadOnly {
-        conn.query_drop("SET SESSION TRANSACTION READ ONLY")
-            .map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+        conn.query_drop("SET SESSION TRANSACTION READ ONLY").map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
     }
     Ok(conn)
 }

@@ -21,9 +21,7 @@ fn config(url: &DbUrl, database: &str) -> postgres::Config {
 
 pub fn connect(url: &DbUrl, access: Access) -> Result<Client> {
     let db = url.database.as_deref().unwrap_or("postgres");
-    let mut client = config(url, db)
-        .connect(NoTls)
-        .map_err(|e| Error::Connect { url: url.to_string(), reason: describe(&e) })?;
+    let mut client = config(url, db).connect(NoTls).map_err(|e| Error::Connect { url: url.to_string(), reason: describe(&e) })?;
     let session = match access {
         Access::ReadOnly => "SET default_transaction_read_only = on; SET client_min_messages = warning",
         Access::ReadWrite => "SET client_min_messages = warning",

@@ -196,9 +196,7 @@ impl DbUrl {
             _ => {
                 let local = |h: &str| matches!(h, "localhost" | "127.0.0.1" | "::1");
                 let (a, b) = (self.host_or_default(), other.host_or_default());
-                (a == b || (local(a) && local(b)))
-                    && self.port_or_default() == other.port_or_default()
-                    && self.database == other.database
+                (a == b || (local(a) && local(b))) && self.port_or_default() == other.port_or_default() && self.database == other.database
             }
         }
     }

@@ -61,7 +61,16 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
         .map(|s| vec![s.0.into(), "RegionOne".into(), s.0.into(), s.4.into(), s.5.into(), s.4.into(), true.into(), true.into()])
         .collect();
     // A second compute endpoint in the same region, and one that is not global.
-    templates.push(vec![6.into(), "RegionOne".into(), 1.into(), "http://cloud2:8774/v1.1/%tenant_id%".into(), "http://cloud2:8774/v1.1/%tenant_id%".into(), "http://cloud2:8774/v1.1/%tenant_id%".into(), true.into(), false.into()]);
+    templates.push(vec![
+        6.into(),
+        "RegionOne".into(),
+        1.into(),
+        "http://cloud2:8774/v1.1/%tenant_id%".into(),
+        "http://cloud2:8774/v1.1/%tenant_id%".into(),
+        "http://cloud2:8774/v1.1/%tenant_id%".into(),
+        true.into(),
+        false.into(),
+    ]);
     db.insert_rows(
         &t("endpoint_templates"),
         &["id", "region", "service_id", "public_url", "admin_url", "internal_url", "enabled", "is_global"],
@@ -108,7 +117,14 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     for i in 0..shape.users as i64 {
         let pw: Value = if i % 2 == 0 { hashed.clone().into() } else { format!("password-{i}").into() };
         let tenant = if shape.tenants == 0 { 2 } else { 4 + i % projects };
-        users.push(vec![(first_user + i).into(), format!("user-{i}").into(), pw, format!("user-{i}@example.com").into(), 1.into(), tenant.into()]);
+        users.push(vec![
+            (first_user + i).into(),
+            format!("user-{i}").into(),
+            pw,
+            format!("user-{i}@example.com").into(),
+            1.into(),
+            tenant.into(),
+        ]);
     }
     g.users = users.len();
     for chunk in users.chunks(shape.batch_size.max(1)) {
@@ -144,7 +160,14 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     for (i, u) in users.iter().enumerate() {
         let tenant = if i == 1 { Value::Null } else { u[5].clone() };
         let name = u[1].as_str().unwrap_or("user");
-        creds.push(vec![(i as i64 + 1).into(), u[0].clone(), tenant, "EC2".into(), format!("{name}-access").into(), format!("{name}-ec2-secret").into()]);
+        creds.push(vec![
+            (i as i64 + 1).into(),
+            u[0].clone(),
+            tenant,
+            "EC2".into(),
+            format!("{name}-access").into(),
+            format!("{name}-ec2-secret").into(),
+        ]);
     }
     creds.push(vec![(creds.len() as i64 + 1).into(), 1.into(), 1.into(), "Password".into(), "admin".into(), "secrete".into()]);
     for chunk in creds.chunks(shape.batch_size.max(1)) {

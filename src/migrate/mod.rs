@@ -99,7 +99,14 @@ impl Sink<'_> {
     }
 
     /// Writes rows to a target table and counts them against a source table.
-    pub fn write(&mut self, source_table: &str, target_table: &str, columns: &[&str], rows: &[Vec<Value>], on_conflict: OnConflict) -> Result<()> {
+    pub fn write(
+        &mut self,
+        source_table: &str,
+        target_table: &str,
+        columns: &[&str],
+        rows: &[Vec<Value>],
+        on_conflict: OnConflict,
+    ) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -154,7 +161,8 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     }
     let resumed = !done.is_empty();
     let mut source = source;
-    let mut session = Sink { target, schema: plan.schema.clone(), batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
+    let mut session =
+        Sink { target, schema: plan.schema.clone(), batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
     // Clear what unfinished steps may have left, last step first (foreign keys).
     for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
         for t in step.target_tables.iter().rev() {
@@ -222,15 +230,11 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
             done.insert(r.get("step").key_string().unwrap_or_default(), r.get("detail").key_string().unwrap_or_default());
         }
     }
-    let earlier: SourceRecord = done
-        .get("source")
-        .and_then(|d| serde_json::from_str(d).ok())
-        .ok_or_else(|| Error::Refused(format!("the target {url} has an osmigrate journal without its source record; give an empty or new database")))?;
+    let earlier: SourceRecord = done.get("source").and_then(|d| serde_json::from_str(d).ok()).ok_or_else(|| {
+        Error::Refused(format!("the target {url} has an osmigrate journal without its source record; give an empty or new database"))
+    })?;
     if earlier.service != record.service {
-        return Err(Error::Refused(format!(
-            "the target {url} holds an osmigrate {} migration, not {}",
-            earlier.service, record.service
-        )));
+        return Err(Error::Refused(format!("the target {url} holds an osmigrate {} migration, not {}", earlier.service, record.service)));
     }
     let changed = earlier.fingerprint.changed_tables(&record.fingerprint);
     if !changed.is_empty() {

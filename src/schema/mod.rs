@@ -28,7 +28,6 @@ impl fmt::Display for Backend {
     }
 }
 
-
 /// A column type, named after the SQLAlchemy type the upstream migrations use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColType {

@@ -58,9 +58,10 @@ pub fn parse(text: &str, backend: Backend) -> Result<(Vec<Table>, Option<Stamp>)
             continue;
         }
         match words[0] {
-            "stamp" if words.len() == 3 => {
-                let version = words[2].parse().map_err(|_| err("version is not a number"))?;
-                stamp = Some(Stamp { repository_id: words[1].to_string(), version });
+            // stamp REPOSITORY ID (may hold spaces) VERSION
+            "stamp" if words.len() >= 3 => {
+                let version = words[words.len() - 1].parse().map_err(|_| err("version is not a number"))?;
+                stamp = Some(Stamp { repository_id: words[1..words.len() - 1].join(" "), version });
             }
             "table" if words.len() == 2 => tables.push(Table {
                 name: words[1].to_string(),
@@ -85,11 +86,9 @@ fn parse_table_line(table: &mut Table, line: &str, words: &[&str]) -> Result<(),
     match words {
         ["primary", "key", ..] => table.primary_key = column_list(line)?,
         ["unique", ..] => table.uniques.push(column_list(line)?),
-        ["index", name, rest @ ..] => table.indexes.push(Index {
-            name: name.to_string(),
-            columns: column_list(line)?,
-            unique: rest.first() == Some(&"unique"),
-        }),
+        ["index", name, rest @ ..] => {
+            table.indexes.push(Index { name: name.to_string(), columns: column_list(line)?, unique: rest.first() == Some(&"unique") })
+        }
         ["foreign", "key", ..] => {
             let (local, remote) = line.split_once("references").ok_or("expected `references`")?;
             let columns = column_list(local)?;
@@ -195,7 +194,8 @@ mod tests {
 
     #[test]
     fn backend_qualified_lines() {
-        let text = "table t\n @sqlite size integer\n @mysql,postgresql size bigint\n@postgresql table only_pg\n x integer\ntable u\n y integer\n";
+        let text =
+            "table t\n @sqlite size integer\n @mysql,postgresql size bigint\n@postgresql table only_pg\n x integer\ntable u\n y integer\n";
         let (lite, _) = parse(text, Backend::Sqlite).unwrap();
         assert_eq!(lite[0].columns[0].ty, ColType::Integer);
         assert_eq!(lite.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["t", "u"]);

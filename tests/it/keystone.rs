@@ -88,13 +88,22 @@ fn check(server: &Server, e: &Expect) {
     let before = rows(&source.url, "SELECT COUNT(*) FROM users");
 
     let (code, report, stderr) = run_json(&[
-        "db", "migrate", "keystone",
-        "--from", &source.url.expose_secret(),
-        "--to", &target.url.expose_secret(),
-        "--catalog-out", catalog.to_str().unwrap(),
+        "db",
+        "migrate",
+        "keystone",
+        "--from",
+        &source.url.expose_secret(),
+        "--to",
+        &target.url.expose_secret(),
+        "--catalog-out",
+        catalog.to_str().unwrap(),
     ]);
     assert!(code == 0 || code == 1, "{ctx}: exit {code}: {stderr}");
-    assert_eq!(code == 1, report["findings"].as_array().unwrap().iter().any(|f| f["severity"] == "warning"), "{ctx}: exit status matches warnings");
+    assert_eq!(
+        code == 1,
+        report["findings"].as_array().unwrap().iter().any(|f| f["severity"] == "warning"),
+        "{ctx}: exit status matches warnings"
+    );
     let t = &target.url;
 
     // Tenants: ids by the legacy id rule, enabled as a JSON boolean, plus the global-roles tenant.
@@ -123,11 +132,8 @@ fn check(server: &Server, e: &Expect) {
     // Metadata: role ids as JSON strings; global roles on systenant; memberships to match.
     let sys_id = |x: &str| if x == "SYS" { sys[0].clone() } else { x.to_string() };
     let metadata = sorted(rows(t, "SELECT user_id, tenant_id, data FROM metadata"));
-    let mut want: Vec<Vec<String>> = e
-        .metadata
-        .iter()
-        .map(|(u, tn, roles)| vec![u.to_string(), sys_id(tn), json!({ "roles": roles }).to_string()])
-        .collect();
+    let mut want: Vec<Vec<String>> =
+        e.metadata.iter().map(|(u, tn, roles)| vec![u.to_string(), sys_id(tn), json!({ "roles": roles }).to_string()]).collect();
     want.sort();
     let got: Vec<Vec<String>> = metadata.iter().map(|r| vec![r[0].clone(), r[1].clone(), json_of(&r[2]).to_string()]).collect();
     assert_eq!(got, want, "{ctx}: metadata");
@@ -137,7 +143,8 @@ fn check(server: &Server, e: &Expect) {
 
     // EC2 credentials with mapped ids.
     let ec2 = sorted(rows(t, "SELECT access, secret, user_id, tenant_id FROM ec2_credential"));
-    let want_ec2: Vec<Vec<String>> = e.ec2.iter().map(|(a, s, u, tn)| vec![a.to_string(), s.to_string(), u.to_string(), tn.to_string()]).collect();
+    let want_ec2: Vec<Vec<String>> =
+        e.ec2.iter().map(|(a, s, u, tn)| vec![a.to_string(), s.to_string(), u.to_string(), tn.to_string()]).collect();
     assert_eq!(ec2, want_ec2, "{ctx}: ec2");
 
     // The unexpired token, with the snapshot Essex keeps.
@@ -180,14 +187,19 @@ fn check(server: &Server, e: &Expect) {
 
     // The source is untouched, and a second run is a no-op.
     assert_eq!(rows(&source.url, "SELECT COUNT(*) FROM users"), before);
-    let (code2, again, _) = run_json(&["db", "migrate", "keystone", "--from", &source.url.expose_secret(), "--to", &target.url.expose_secret()]);
+    let (code2, again, _) =
+        run_json(&["db", "migrate", "keystone", "--from", &source.url.expose_secret(), "--to", &target.url.expose_secret()]);
     assert_eq!(again["outcome"], json!("already_complete"), "{ctx}: second run");
     assert_eq!(code2, code, "{ctx}: second run, same status");
     assert_eq!(rows(t, "SELECT COUNT(*) FROM metadata")[0][0], e.metadata.len().to_string());
 }
 
 fn quote_char(url: &DbUrl) -> &'static str {
-    if url.backend == osmigrate::db::Backend::Mysql { "`" } else { "\"" }
+    if url.backend == osmigrate::db::Backend::Mysql {
+        "`"
+    } else {
+        "\""
+    }
 }
 
 #[test]
@@ -216,7 +228,8 @@ fn essex3_hashes_are_kept_verbatim() {
     let server = &support::servers()[0];
     let source = keystone_fixture(server, "essex");
     let target = support::fresh_db(server, "ks_hash");
-    let (code, _, stderr) = run_json(&["db", "migrate", "keystone", "--from", &source.url.expose_secret(), "--to", &target.url.expose_secret()]);
+    let (code, _, stderr) =
+        run_json(&["db", "migrate", "keystone", "--from", &source.url.expose_secret(), "--to", &target.url.expose_secret()]);
     assert!(code <= 1, "{stderr}");
     let old = rows(&source.url, "SELECT password FROM users WHERE name = 'admin'")[0][0].clone();
     let mut db = Db::connect(&target.url, Access::ReadOnly).unwrap();
@@ -300,7 +313,11 @@ fn global_roles_go_to_an_existing_tenant_and_mysql_merges_role_names_without_cas
     let source = support::generated_keystone(
         &support::servers()[0],
         "ops",
-        &["INSERT INTO tenants (id, name, enabled) VALUES (77, 'ops', 1)", "INSERT INTO roles (id, name) VALUES (8, 'member')", "INSERT INTO user_roles (id, user_id, role_id, tenant_id) VALUES (800, 2, 8, 2)"],
+        &[
+            "INSERT INTO tenants (id, name, enabled) VALUES (77, 'ops', 1)",
+            "INSERT INTO roles (id, name) VALUES (8, 'member')",
+            "INSERT INTO user_roles (id, user_id, role_id, tenant_id) VALUES (800, 2, 8, 2)",
+        ],
     );
     for server in support::servers() {
         let target = support::fresh_db(&server, "t");
@@ -308,7 +325,10 @@ fn global_roles_go_to_an_existing_tenant_and_mysql_merges_role_names_without_cas
         assert!(code <= 1, "{err}");
         let report: Json = serde_json::from_str(&out).unwrap();
         assert!(report["findings"].as_array().unwrap().iter().all(|f| f["code"] != "global_roles_tenant_created"));
-        assert_eq!(rows(&target.url, "SELECT data FROM metadata WHERE user_id = '1' AND tenant_id = '77'"), vec![vec![json!({"roles": ["1", "3", "4"]}).to_string()]]);
+        assert_eq!(
+            rows(&target.url, "SELECT data FROM metadata WHERE user_id = '1' AND tenant_id = '77'"),
+            vec![vec![json!({"roles": ["1", "3", "4"]}).to_string()]]
+        );
         let demo_roles = json_of(&rows(&target.url, "SELECT data FROM metadata WHERE user_id = '2' AND tenant_id = '2'")[0][0]);
         let member_roles = rows(&target.url, "SELECT id FROM role WHERE name IN ('Member', 'member') ORDER BY id");
         if server.backend == osmigrate::db::Backend::Mysql {

@@ -148,7 +148,15 @@ fn orphans_duplicates_and_nulls_are_reported_not_dropped() {
         let (code, out, err) = migrate_keystone(&source.url, &target.url, &["--json"]);
         assert_eq!(code, 1, "{}: {err}", server.name());
         let report: Json = serde_json::from_str(&out).unwrap();
-        let finding = |code: &str| report["findings"].as_array().unwrap().iter().find(|f| f["code"] == code).cloned().unwrap_or_else(|| panic!("{code} in {report}"));
+        let finding = |code: &str| {
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["code"] == code)
+                .cloned()
+                .unwrap_or_else(|| panic!("{code} in {report}"))
+        };
         assert_eq!(finding("orphan_user")["count"], 2, "{}", server.name());
         assert_eq!(finding("orphan_role")["count"], 1);
         assert_eq!(finding("orphan_tenant")["count"], 1);

@@ -122,7 +122,8 @@ pub fn assert_same_schema(what: &str, live: &BTreeMap<String, TableShape>, refer
 fn migrated_keystone(server: &Server) -> (support::FreshDb, support::FreshDb) {
     let source = keystone_fixture(server, "diablo");
     let target = support::fresh_db(server, "ks_schema");
-    let (code, _, stderr) = run_json(&["db", "migrate", "keystone", "--from", &source.url.expose_secret(), "--to", &target.url.expose_secret()]);
+    let (code, _, stderr) =
+        run_json(&["db", "migrate", "keystone", "--from", &source.url.expose_secret(), "--to", &target.url.expose_secret()]);
     assert!(code <= 1, "{stderr}");
     (source, target)
 }

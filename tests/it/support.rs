@@ -136,10 +136,19 @@ pub fn copy_tables(from: &DbUrl, to: &DbUrl, boolean_columns: &[&str]) {
             })
             .collect();
         let pk = if cols.iter().any(|c| c.name == "id") { vec!["id".to_string()] } else { vec![] };
-        let table = Table { name: name.clone(), columns, primary_key: pk, uniques: vec![], indexes: vec![], foreign_keys: vec![], mysql_charset: "utf8".into() };
+        let table = Table {
+            name: name.clone(),
+            columns,
+            primary_key: pk,
+            uniques: vec![],
+            indexes: vec![],
+            foreign_keys: vec![],
+            mysql_charset: "utf8".into(),
+        };
         dst.create_table(&table).unwrap();
         let names: Vec<&str> = table.column_names();
-        let rows: Vec<Vec<Value>> = src.query(&format!("SELECT * FROM {}", src.quote(&name)), &[]).unwrap().into_iter().map(|r| r.into_values()).collect();
+        let rows: Vec<Vec<Value>> =
+            src.query(&format!("SELECT * FROM {}", src.quote(&name)), &[]).unwrap().into_iter().map(|r| r.into_values()).collect();
         dst.insert_rows(&table, &names, &rows, OnConflict::Fail).unwrap();
     }
 }
@@ -150,7 +159,12 @@ pub fn rows(url: &DbUrl, sql: &str) -> Vec<Vec<String>> {
     db.query(sql, &[])
         .unwrap()
         .into_iter()
-        .map(|r| r.values().iter().map(|v| v.key_string().unwrap_or_else(|| if v.is_null() { "NULL".into() } else { format!("{v:?}") })).collect())
+        .map(|r| {
+            r.values()
+                .iter()
+                .map(|v| v.key_string().unwrap_or_else(|| if v.is_null() { "NULL".into() } else { format!("{v:?}") }))
+                .collect()
+        })
         .collect()
 }
 

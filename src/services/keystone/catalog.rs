@@ -54,7 +54,8 @@ pub fn unrepresentable(e: &TemplateEntry) -> Option<String> {
 
 /// The templates file for the given entries (already one per region and type).
 pub fn render(entries: &[TemplateEntry]) -> String {
-    let mut out = String::from("# Essex Keystone catalog (TemplatedCatalog), carried over from the legacy endpoint_templates by osmigrate.\n");
+    let mut out =
+        String::from("# Essex Keystone catalog (TemplatedCatalog), carried over from the legacy endpoint_templates by osmigrate.\n");
     for e in entries {
         let ty = e.service_type.replace('_', "-");
         out.push('\n');

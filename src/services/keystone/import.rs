@@ -105,7 +105,11 @@ fn q(db: &Db, name: &str) -> String {
 }
 
 fn len_fn(db: &Db) -> &'static str {
-    if db.backend() == Backend::Mysql { "CHAR_LENGTH" } else { "LENGTH" }
+    if db.backend() == Backend::Mysql {
+        "CHAR_LENGTH"
+    } else {
+        "LENGTH"
+    }
 }
 
 /// Everything that must hold before anything is written: no value too long for Essex, no two
@@ -113,11 +117,8 @@ fn len_fn(db: &Db) -> &'static str {
 fn preflight(source: &mut Db, ctx: &mut Ctx) -> Result<()> {
     let len = len_fn(source);
     let mut too_long: Vec<String> = Vec::new();
-    let mut checks: Vec<(&str, &str, String)> = vec![
-        ("tenants", "name", String::new()),
-        ("users", "name", String::new()),
-        ("roles", "name", String::new()),
-    ];
+    let mut checks: Vec<(&str, &str, String)> =
+        vec![("tenants", "name", String::new()), ("users", "name", String::new()), ("roles", "name", String::new())];
     if ctx.legacy.tenants_have_uid {
         checks.push(("tenants", "uid", String::new()));
     }
@@ -156,13 +157,16 @@ fn preflight(source: &mut Db, ctx: &mut Ctx) -> Result<()> {
         if !dups.is_empty() {
             let mut lines = Vec::new();
             for d in dups.iter().take(20) {
-                let rows = source.query(
-                    &format!("SELECT id, name FROM {table} WHERE {key} = ? ORDER BY id"),
-                    &[d.get("k").clone()],
-                )?;
+                let rows = source.query(&format!("SELECT id, name FROM {table} WHERE {key} = ? ORDER BY id"), &[d.get("k").clone()])?;
                 lines.push(
                     rows.iter()
-                        .map(|r| format!("{table} row id={} name `{}`", r.get("id").key_string().unwrap_or_default(), r.get("name").as_str().unwrap_or("")))
+                        .map(|r| {
+                            format!(
+                                "{table} row id={} name `{}`",
+                                r.get("id").key_string().unwrap_or_default(),
+                                r.get("name").as_str().unwrap_or("")
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join(" and "),
                 );
@@ -190,7 +194,8 @@ fn preflight(source: &mut Db, ctx: &mut Ctx) -> Result<()> {
     let sql = format!("SELECT id FROM tenants WHERE {key} = ? ORDER BY id");
     ctx.systenant_source_id = source.query_scalar(&sql, &[wanted.into()])?.as_i64();
     if ctx.systenant_source_id.is_none() {
-        ctx.has_global_grants = source.query_scalar("SELECT COUNT(*) FROM user_roles WHERE tenant_id IS NULL", &[])?.as_i64().unwrap_or(0) > 0;
+        ctx.has_global_grants =
+            source.query_scalar("SELECT COUNT(*) FROM user_roles WHERE tenant_id IS NULL", &[])?.as_i64().unwrap_or(0) > 0;
     }
     Ok(())
 }
@@ -218,26 +223,6 @@ fn text(v: &Value) -> Option<String> {
     v.key_string()
 }
 
-/// A required key (an id) from a row, or an error naming the row and field.
-fn required(row: &Row, table: &str, field: &str) -> Result<String> {
-    match row.get(field) {
-        Value::Bytes(_) => Err(Error::bad_data(table, row_id(row), field, "not valid UTF-8 text")),
-        v => text(v).filter(|s| !s.is_empty()).ok_or_else(|| Error::bad_data(table, row_id(row), field, "is NULL or empty, but every row needs it")),
-    }
-}
-
-/// Optional text; invalid UTF-8 is an error naming the row and field.
-fn optional_text(row: &Row, table: &str, field: &str) -> Result<Option<String>> {
-    match row.get(field) {
-        Value::Bytes(_) => Err(Error::bad_data(table, row_id(row), field, "not valid UTF-8 text")),
-        v => Ok(text(v)),
-    }
-}
-
-fn row_id(row: &Row) -> String {
-    row.get("id").key_string().unwrap_or_else(|| "?".into())
-}
-
 fn json_text(v: &Json) -> Value {
     Value::Text(v.to_string())
 }
@@ -253,7 +238,7 @@ fn enabled_flag(session: &mut Sink, table: &str, row: &Row, name: &str) -> bool 
                 table,
                 "enabled_null",
                 "`enabled` is NULL; Diablo treated that as disabled, so it is carried as disabled",
-                format!("id={} `{name}`", row_id(row)),
+                format!("id={} `{name}`", row.id()),
             );
             false
         }
@@ -270,16 +255,22 @@ fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let result = src.stream(&sql, &[], batch_size, |batch| {
         let mut out = Vec::with_capacity(batch.len());
         for r in &batch {
-            let id = required(r, "tenants", "new_id")?;
-            let name = match optional_text(r, "tenants", "name")? {
+            let id = r.required_text("tenants", "new_id")?;
+            let name = match r.text("tenants", "name")? {
                 Some(n) => n,
                 None => {
-                    s.report.note(Severity::Warning, "tenants", "name_null", "the name is NULL; the tenant is named after its id", format!("id={}", row_id(r)));
+                    s.report.note(
+                        Severity::Warning,
+                        "tenants",
+                        "name_null",
+                        "the name is NULL; the tenant is named after its id",
+                        format!("id={}", r.id()),
+                    );
                     id.clone()
                 }
             };
             let mut extra = Map::new();
-            extra.insert("description".into(), optional_text(r, "tenants", "description")?.map_or(Json::Null, Json::String));
+            extra.insert("description".into(), r.text("tenants", "description")?.map_or(Json::Null, Json::String));
             extra.insert("enabled".into(), Json::Bool(enabled_flag(s, "tenants", r, &name)));
             out.push(vec![id.into(), name.into(), json_text(&Json::Object(extra))]);
         }
@@ -291,7 +282,13 @@ fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let extra = json!({"description": "Holds the roles that were global in Diablo (created by osmigrate)", "enabled": true});
         let name = ctx.opts.global_roles_tenant.clone();
-        s.write("tenants", "tenant", &["id", "name", "extra"], &[vec![id.clone().into(), name.clone().into(), json_text(&extra)]], OnConflict::Fail)?;
+        s.write(
+            "tenants",
+            "tenant",
+            &["id", "name", "extra"],
+            &[vec![id.clone().into(), name.clone().into(), json_text(&extra)]],
+            OnConflict::Fail,
+        )?;
         s.report.note(
             Severity::Info,
             "tenants",
@@ -315,7 +312,7 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let result = src.stream(&sql, &[], batch_size, |batch| {
         let mut stored = Vec::with_capacity(batch.len());
         for r in &batch {
-            stored.push(optional_text(r, "users", "password")?);
+            stored.push(r.text("users", "password")?);
         }
         for (r, p) in batch.iter().zip(&stored) {
             match p {
@@ -324,14 +321,14 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     "users",
                     "no_password",
                     "the user has no password and cannot log in with one until it is given one",
-                    format!("id={}", row_id(r)),
+                    format!("id={}", r.id()),
                 ),
                 Some(p) if !password::is_sha512_crypt(p) => s.report.note(
                     Severity::Info,
                     "users",
                     "password_hashed",
                     "plaintext password hashed with sha512_crypt as Essex stores it (the user logs in with the same password)",
-                    format!("id={}", row_id(r)),
+                    format!("id={}", r.id()),
                 ),
                 Some(_) => {}
             }
@@ -339,16 +336,22 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         let hashed = password::essex_form_all(stored);
         let mut out = Vec::with_capacity(batch.len());
         for (r, pw) in batch.iter().zip(hashed) {
-            let id = required(r, "users", "new_id")?;
-            let name = match optional_text(r, "users", "name")? {
+            let id = r.required_text("users", "new_id")?;
+            let name = match r.text("users", "name")? {
                 Some(n) => n,
                 None => {
-                    s.report.note(Severity::Warning, "users", "name_null", "the name is NULL; the user is named after its id", format!("id={}", row_id(r)));
+                    s.report.note(
+                        Severity::Warning,
+                        "users",
+                        "name_null",
+                        "the name is NULL; the user is named after its id",
+                        format!("id={}", r.id()),
+                    );
                     id.clone()
                 }
             };
             let mut extra = Map::new();
-            extra.insert("email".into(), optional_text(r, "users", "email")?.map_or(Json::Null, Json::String));
+            extra.insert("email".into(), r.text("users", "email")?.map_or(Json::Null, Json::String));
             if let Some(pw) = pw {
                 extra.insert("password".into(), Json::String(pw));
             }
@@ -362,7 +365,7 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     "users",
                     "orphan_default_tenant",
                     "the default tenant does not exist; the user is carried without one",
-                    format!("id={} `{name}` tenant_id={}", row_id(r), text(r.get("tenant_id")).unwrap_or_default()),
+                    format!("id={} `{name}` tenant_id={}", r.id(), text(r.get("tenant_id")).unwrap_or_default()),
                 ),
                 (true, None) => {}
             }
@@ -386,8 +389,8 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let mut out = Vec::new();
     let mut kept: HashMap<String, String> = HashMap::new();
     for r in &rows {
-        let id = r.get("id").as_i64().ok_or_else(|| Error::bad_data("roles", row_id(r), "id", "not an integer"))?;
-        let name = optional_text(r, "roles", "name")?.unwrap_or_else(|| id.to_string());
+        let id = r.get("id").as_i64().ok_or_else(|| Error::bad_data("roles", r.id(), "id", "not an integer"))?;
+        let name = r.text("roles", "name")?.unwrap_or_else(|| id.to_string());
         let target = ctx.roles.get(&id).cloned().unwrap_or_else(|| id.to_string());
         if target == id.to_string() {
             kept.insert(target.clone(), name.clone());
@@ -403,8 +406,14 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         if r.get("name").is_null() {
             s.report.note(Severity::Warning, "roles", "name_null", "the name is NULL; the role is named after its id", format!("id={id}"));
         }
-        if let Some(d) = optional_text(r, "roles", "description")? {
-            s.report.note(Severity::Info, "roles", "role_description_dropped", "Essex roles have no description; it is not carried", format!("id={id} `{name}`: {d}"));
+        if let Some(d) = r.text("roles", "description")? {
+            s.report.note(
+                Severity::Info,
+                "roles",
+                "role_description_dropped",
+                "Essex roles have no description; it is not carried",
+                format!("id={id} `{name}`: {d}"),
+            );
         }
         if !r.get("service_id").is_null() {
             s.report.note(
@@ -412,7 +421,10 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 "roles",
                 "role_service_dropped",
                 "Essex roles belong to no service; the role is carried by name only",
-                format!("id={id} `{name}` service {}", text(r.get("service_name")).unwrap_or_else(|| text(r.get("service_id")).unwrap_or_default())),
+                format!(
+                    "id={id} `{name}` service {}",
+                    text(r.get("service_name")).unwrap_or_else(|| text(r.get("service_id")).unwrap_or_default())
+                ),
             );
         }
     }
@@ -427,9 +439,14 @@ fn systenant_id(s: &mut Sink, ctx: &mut Ctx) -> Result<String> {
     }
     let id = s
         .target
-        .query_scalar(&format!("SELECT id FROM {} WHERE name = ?", s.target.quote("tenant")), &[ctx.opts.global_roles_tenant.clone().into()])?
+        .query_scalar(
+            &format!("SELECT id FROM {} WHERE name = ?", s.target.quote("tenant")),
+            &[ctx.opts.global_roles_tenant.clone().into()],
+        )?
         .key_string()
-        .ok_or_else(|| Error::db("resuming the grants step", format!("the tenant `{}` is missing from the target", ctx.opts.global_roles_tenant)))?;
+        .ok_or_else(|| {
+            Error::db("resuming the grants step", format!("the tenant `{}` is missing from the target", ctx.opts.global_roles_tenant))
+        })?;
     ctx.systenant_id = Some(id.clone());
     Ok(id)
 }
@@ -486,9 +503,15 @@ fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             let describe = || {
                 format!(
                     "id={} user {} role {} tenant {}",
-                    row_id(r),
-                    r.get("user_name").as_str().map(|n| format!("`{n}`")).unwrap_or_else(|| text(r.get("user_id")).unwrap_or("NULL".into())),
-                    r.get("role_name").as_str().map(|n| format!("`{n}`")).unwrap_or_else(|| text(r.get("role_id")).unwrap_or("NULL".into())),
+                    r.id(),
+                    r.get("user_name")
+                        .as_str()
+                        .map(|n| format!("`{n}`"))
+                        .unwrap_or_else(|| text(r.get("user_id")).unwrap_or("NULL".into())),
+                    r.get("role_name")
+                        .as_str()
+                        .map(|n| format!("`{n}`"))
+                        .unwrap_or_else(|| text(r.get("role_id")).unwrap_or("NULL".into())),
                     text(r.get("tenant_id")).unwrap_or("NULL (global)".into())
                 )
             };
@@ -598,8 +621,12 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         s.report.read("credentials", batch.len() as u64);
         let mut out = Vec::new();
         for r in &batch {
-            let who = format!("id={} user {}", row_id(r), r.get("user_name").as_str().map(|n| format!("`{n}`")).unwrap_or_else(|| text(r.get("user_id")).unwrap_or("NULL".into())));
-            let Some(access) = optional_text(r, "credentials", "access")? else {
+            let who = format!(
+                "id={} user {}",
+                r.id(),
+                r.get("user_name").as_str().map(|n| format!("`{n}`")).unwrap_or_else(|| text(r.get("user_id")).unwrap_or("NULL".into()))
+            );
+            let Some(access) = r.text("credentials", "access")? else {
                 s.report.skip("credentials", "ec2_no_access_key", "the EC2 credential has no access key", who);
                 continue;
             };
@@ -611,11 +638,22 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             let tenant = if r.get("tenant_id").is_null() {
                 match text(r.get("default_tenant_new_id")) {
                     Some(t) => {
-                        s.report.note(Severity::Info, "credentials", "ec2_default_tenant", "the EC2 credential has no tenant; it gets the user's default tenant", who.clone());
+                        s.report.note(
+                            Severity::Info,
+                            "credentials",
+                            "ec2_default_tenant",
+                            "the EC2 credential has no tenant; it gets the user's default tenant",
+                            who.clone(),
+                        );
                         t
                     }
                     None => {
-                        s.report.skip("credentials", "ec2_no_tenant", "the EC2 credential has no tenant and its user no default tenant; Essex needs one", who);
+                        s.report.skip(
+                            "credentials",
+                            "ec2_no_tenant",
+                            "the EC2 credential has no tenant and its user no default tenant; Essex needs one",
+                            who,
+                        );
                         continue;
                     }
                 }
@@ -630,10 +668,15 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             };
             let key = ctx.collision_key(&access);
             if dup_keys.contains(&key) && !seen.insert(key) {
-                s.report.skip("credentials", "ec2_duplicate_access_key", "an earlier EC2 credential has the same access key (Essex keys are unique)", who);
+                s.report.skip(
+                    "credentials",
+                    "ec2_duplicate_access_key",
+                    "an earlier EC2 credential has the same access key (Essex keys are unique)",
+                    who,
+                );
                 continue;
             }
-            let secret = optional_text(r, "credentials", "secret")?;
+            let secret = r.text("credentials", "secret")?;
             out.push(vec![access.into(), secret.into(), user.into(), tenant.into()]);
         }
         s.write("credentials", "ec2_credential", &["access", "secret", "user_id", "tenant_id"], &out, OnConflict::Fail)
@@ -647,7 +690,8 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     };
     let len = len_fn(src);
     let now = Value::DateTime(ctx.now);
-    let expired = src.query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE expires <= ?"), &[now.clone()])?.as_i64().unwrap_or(0) as u64;
+    let expired =
+        src.query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE expires <= ?"), &[now.clone()])?.as_i64().unwrap_or(0) as u64;
     let no_expiry = src.query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE expires IS NULL"), &[])?.as_i64().unwrap_or(0) as u64;
     for (n, code, message) in [
         (expired, "token_expired", "expired tokens are not carried (they can no longer be used)"),
@@ -677,17 +721,23 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let result = src.stream(&sql, &[now], batch_size, |batch| {
         s.report.read(&table, batch.len() as u64);
         // The roles of every (user, tenant) in this batch, in one query.
-        let pairs: Vec<(i64, i64)> = batch.iter().filter_map(|r| Some((r.get("user_id").as_i64()?, r.get("tenant_id").as_i64()?))).collect();
+        let pairs: Vec<(i64, i64)> =
+            batch.iter().filter_map(|r| Some((r.get("user_id").as_i64()?, r.get("tenant_id").as_i64()?))).collect();
         let mut roles_of: HashMap<(i64, i64), Vec<String>> = HashMap::new();
         if !pairs.is_empty() {
             let users: Vec<i64> = pairs.iter().map(|p| p.0).collect::<HashSet<_>>().into_iter().collect();
             let marks = vec!["?"; users.len()].join(", ");
             let params: Vec<Value> = users.iter().map(|u| Value::Int(*u)).collect();
             for g in roles_db.query(
-                &format!("SELECT user_id, tenant_id, role_id FROM user_roles WHERE tenant_id IS NOT NULL AND user_id IN ({marks}) ORDER BY id"),
+                &format!(
+                    "SELECT user_id, tenant_id, role_id FROM user_roles WHERE tenant_id IS NOT NULL AND user_id IN ({marks}) ORDER BY id"
+                ),
                 &params,
             )? {
-                let (Some(u), Some(t), Some(role)) = (g.get("user_id").as_i64(), g.get("tenant_id").as_i64(), g.get("role_id").as_i64()) else { continue };
+                let (Some(u), Some(t), Some(role)) = (g.get("user_id").as_i64(), g.get("tenant_id").as_i64(), g.get("role_id").as_i64())
+                else {
+                    continue;
+                };
                 if let Some(target) = ctx.roles.get(&role) {
                     let list = roles_of.entry((u, t)).or_default();
                     if !list.contains(target) {
@@ -698,10 +748,15 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         }
         let mut out = Vec::new();
         for r in &batch {
-            let Some(id) = optional_text(r, &table, "id")? else { continue };
+            let Some(id) = r.text(&table, "id")? else { continue };
             let shown = redact_secret(&id);
             if r.get("id_len").as_i64().unwrap_or(0) > MAX_LEN {
-                s.report.skip(&table, "token_id_too_long", "the token id is longer than the 64 characters Essex allows; it is not carried", format!("token {shown}"));
+                s.report.skip(
+                    &table,
+                    "token_id_too_long",
+                    "the token id is longer than the 64 characters Essex allows; it is not carried",
+                    format!("token {shown}"),
+                );
                 continue;
             }
             let Some(user_id) = text(r.get("user_new_id")) else {
@@ -752,7 +807,8 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     // A paste file's admin_token that was not carried leaves that service without a working token.
     let carried_ids: Vec<String> = ctx.service_tokens.keys().cloned().collect();
     for token in carried_ids {
-        let present = s.target.query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE id = ?", s.target.quote("token")), &[token.clone().into()])?;
+        let present =
+            s.target.query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE id = ?", s.target.quote("token")), &[token.clone().into()])?;
         if present.as_i64() == Some(0) {
             s.report.note(
                 Severity::Warning,
@@ -775,9 +831,9 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     s.report.read("services", services.len() as u64);
     let mut out = Vec::new();
     for r in &services {
-        let id = required(r, "services", "id")?;
-        let extra = json!({ "name": optional_text(r, "services", "name")?, "description": optional_text(r, "services", "description")? });
-        out.push(vec![id.into(), optional_text(r, "services", "type")?.into(), json_text(&extra)]);
+        let id = r.required_text("services", "id")?;
+        let extra = json!({ "name": r.text("services", "name")?, "description": r.text("services", "description")? });
+        out.push(vec![id.into(), r.text("services", "type")?.into(), json_text(&extra)]);
     }
     s.write("services", "service", &["id", "type", "extra"], &out, OnConflict::Fail)?;
 
@@ -789,22 +845,39 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         s.report.read("endpoint_templates", batch.len() as u64);
         let mut out = Vec::new();
         for r in &batch {
-            let id = required(r, "endpoint_templates", "id")?;
+            let id = r.required_text("endpoint_templates", "id")?;
             if r.get("service_found").is_null() {
-                s.report.skip("endpoint_templates", "orphan_service", "the endpoint template names no existing service (Essex endpoints need one)", format!("id={id}"));
+                s.report.skip(
+                    "endpoint_templates",
+                    "orphan_service",
+                    "the endpoint template names no existing service (Essex endpoints need one)",
+                    format!("id={id}"),
+                );
                 continue;
             }
-            let region = match optional_text(r, "endpoint_templates", "region")? {
+            let region = match r.text("endpoint_templates", "region")? {
                 Some(region) => region,
                 None => {
-                    s.report.note(Severity::Info, "endpoint_templates", "default_region", &format!("no region: placed in `{}`", ctx.opts.default_region), format!("id={id}"));
+                    s.report.note(
+                        Severity::Info,
+                        "endpoint_templates",
+                        "default_region",
+                        &format!("no region: placed in `{}`", ctx.opts.default_region),
+                        format!("id={id}"),
+                    );
                     ctx.opts.default_region.clone()
                 }
             };
             let mut extra = Map::new();
             for (legacy, essex) in [("public_url", "publicurl"), ("internal_url", "internalurl"), ("admin_url", "adminurl")] {
-                let url = optional_text(r, "endpoint_templates", legacy)?.unwrap_or_else(|| {
-                    s.report.note(Severity::Warning, "endpoint_templates", "url_null", "a URL is NULL; written as empty (Essex reads all three)", format!("id={id} {legacy}"));
+                let url = r.text("endpoint_templates", legacy)?.unwrap_or_else(|| {
+                    s.report.note(
+                        Severity::Warning,
+                        "endpoint_templates",
+                        "url_null",
+                        "a URL is NULL; written as empty (Essex reads all three)",
+                        format!("id={id} {legacy}"),
+                    );
                     String::new()
                 });
                 extra.insert(essex.into(), Json::String(catalog::essex_url(&url)));
@@ -864,23 +937,27 @@ fn write_catalog_file(from: &DbUrl, ctx: &Ctx, path: &Path, report: &mut Report)
         );
         let mut taken: HashMap<(String, String), String> = HashMap::new();
         for r in source.query(&sql, &[])? {
-            let id = row_id(&r);
+            let id = r.id();
             if r.get("enabled").as_bool() == Some(false) {
                 continue;
             }
-            let url = |k: &str| optional_text(&r, "endpoint_templates", k).map(|u| catalog::essex_url(&u.unwrap_or_default()));
+            let url = |k: &str| r.text("endpoint_templates", k).map(|u| catalog::essex_url(&u.unwrap_or_default()));
             let entry = TemplateEntry {
-                region: optional_text(&r, "endpoint_templates", "region")?.unwrap_or_else(|| ctx.opts.default_region.clone()),
-                service_type: optional_text(&r, "services", "service_type")?.unwrap_or_default(),
-                name: optional_text(&r, "services", "service_description")?
-                    .or(optional_text(&r, "services", "service_name")?)
-                    .unwrap_or_default(),
+                region: r.text("endpoint_templates", "region")?.unwrap_or_else(|| ctx.opts.default_region.clone()),
+                service_type: r.text("services", "service_type")?.unwrap_or_default(),
+                name: r.text("services", "service_description")?.or(r.text("services", "service_name")?).unwrap_or_default(),
                 public_url: url("public_url")?,
                 admin_url: url("admin_url")?,
                 internal_url: url("internal_url")?,
             };
             if let Some(why) = catalog::unrepresentable(&entry) {
-                step.note(Severity::Warning, "endpoint_templates", "not_in_templates_file", &format!("left out of the templates file: {why}"), format!("id={id}"));
+                step.note(
+                    Severity::Warning,
+                    "endpoint_templates",
+                    "not_in_templates_file",
+                    &format!("left out of the templates file: {why}"),
+                    format!("id={id}"),
+                );
                 continue;
             }
             let key = (entry.region.clone(), entry.service_type.replace('_', "-"));

@@ -64,11 +64,7 @@ impl Legacy {
                 )));
             }
         }
-        let version = if has("migrate_version") {
-            db.query_scalar("SELECT version FROM migrate_version", &[])?.as_i64()
-        } else {
-            None
-        };
+        let version = if has("migrate_version") { db.query_scalar("SELECT version FROM migrate_version", &[])?.as_i64() } else { None };
         Ok(Legacy {
             token_table: ["token", "tokens"].iter().find(|t| has(t)).map(|t| t.to_string()),
             tenants_have_uid: db.column_names("tenants")?.iter().any(|c| c == "uid"),
@@ -84,7 +80,10 @@ impl Legacy {
     /// A readable name for the release that made the database.
     pub fn release(&self) -> String {
         if self.tenants_have_uid || self.users_have_uid {
-            format!("legacy Keystone, essex-3 milestone (uids{})", self.version.map(|v| format!(", migrate version {v}")).unwrap_or_default())
+            format!(
+                "legacy Keystone, essex-3 milestone (uids{})",
+                self.version.map(|v| format!(", migrate version {v}")).unwrap_or_default()
+            )
         } else if self.token_table.as_deref() == Some("tokens") {
             format!("legacy Keystone, essex-2 milestone{}", self.version.map(|v| format!(" (migrate version {v})")).unwrap_or_default())
         } else {
@@ -94,16 +93,25 @@ impl Legacy {
 
     /// The source tables whose state the journal remembers.
     pub fn fingerprint_tables(&self) -> Vec<String> {
-        let known = ["tenants", "users", "roles", "user_roles", "credentials", "services", "endpoint_templates", "endpoints", "token", "tokens"];
+        let known =
+            ["tenants", "users", "roles", "user_roles", "credentials", "services", "endpoint_templates", "endpoints", "token", "tokens"];
         self.tables.iter().filter(|t| known.contains(&t.as_str())).cloned().collect()
     }
 
     /// The SQL expression of a tenant's new id, for a `tenants` alias.
     pub fn tenant_key(&self, alias: &str) -> String {
-        if self.tenants_have_uid { format!("{alias}.uid") } else { format!("{alias}.id") }
+        if self.tenants_have_uid {
+            format!("{alias}.uid")
+        } else {
+            format!("{alias}.id")
+        }
     }
 
     pub fn user_key(&self, alias: &str) -> String {
-        if self.users_have_uid { format!("{alias}.uid") } else { format!("{alias}.id") }
+        if self.users_have_uid {
+            format!("{alias}.uid")
+        } else {
+            format!("{alias}.id")
+        }
     }
 }

@@ -21,10 +21,7 @@ pub fn verify(plaintext: &str, hashed: &str) -> bool {
 
 /// Hashes many passwords on every core; `None` stays `None`, hashes stay as they are.
 pub fn essex_form_all(stored: Vec<Option<String>>) -> Vec<Option<String>> {
-    stored
-        .into_par_iter()
-        .map(|p| p.map(|p| if is_sha512_crypt(&p) { p } else { hash(&p) }))
-        .collect()
+    stored.into_par_iter().map(|p| p.map(|p| if is_sha512_crypt(&p) { p } else { hash(&p) })).collect()
 }
 
 #[cfg(test)]
@@ -46,7 +43,8 @@ mod tests {
     #[test]
     fn verifies_hashes_made_by_passlib() {
         // From the upstream essex-3 fixture: admin / secrete.
-        let stored = "$6$rounds=40000$hFXlgBSMi599197d$tmGKBpoGHNRsLB3ruK9f1wPvvtfWWuMEUzdqUAynsmmYXBK6eekyNHTzzhwXTM3mWpnaMHCI4mHPOycqmPJJc0";
+        let stored =
+            "$6$rounds=40000$hFXlgBSMi599197d$tmGKBpoGHNRsLB3ruK9f1wPvvtfWWuMEUzdqUAynsmmYXBK6eekyNHTzzhwXTM3mWpnaMHCI4mHPOycqmPJJc0";
         assert!(verify("secrete", stored));
     }
 }
