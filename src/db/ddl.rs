@@ -73,7 +73,7 @@ pub fn create_table_statements(backend: Backend, table: &Table) -> Vec<String> {
     }
     let mut create = format!("CREATE TABLE {} (\n\t{}\n)", q(&table.name), parts.join(", \n\t"));
     if backend == Backend::Mysql {
-        create.push_str(&format!(" ENGINE=InnoDB DEFAULT CHARSET={}", table.mysql_charset));
+        create.push_str(&format!(" ENGINE={} DEFAULT CHARSET={}", table.mysql_engine, table.mysql_charset));
     }
     let mut statements: Vec<String> = Vec::new();
     if backend == Backend::Postgres {

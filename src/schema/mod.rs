@@ -84,11 +84,27 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// MySQL character set; `utf8` unless the release keeps another (Nova's `dns_domains`).
     pub mysql_charset: String,
+    /// MySQL storage engine: InnoDB (a Diablo MySQL may hold MyISAM tables, without foreign keys).
+    pub mysql_engine: String,
     /// PostgreSQL sequences created before the table (upstream leftovers a default still names).
     pub sequences: Vec<String>,
 }
 
 impl Table {
+    pub fn new(name: &str) -> Self {
+        Table {
+            name: name.to_string(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            uniques: Vec::new(),
+            indexes: Vec::new(),
+            foreign_keys: Vec::new(),
+            mysql_charset: "utf8".to_string(),
+            mysql_engine: "InnoDB".to_string(),
+            sequences: Vec::new(),
+        }
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

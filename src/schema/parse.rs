@@ -63,16 +63,7 @@ pub fn parse(text: &str, backend: Backend) -> Result<(Vec<Table>, Option<Stamp>)
                 let version = words[words.len() - 1].parse().map_err(|_| err("version is not a number"))?;
                 stamp = Some(Stamp { repository_id: words[1..words.len() - 1].join(" "), version });
             }
-            "table" if words.len() == 2 => tables.push(Table {
-                name: words[1].to_string(),
-                columns: Vec::new(),
-                primary_key: Vec::new(),
-                uniques: Vec::new(),
-                indexes: Vec::new(),
-                foreign_keys: Vec::new(),
-                mysql_charset: "utf8".to_string(),
-                sequences: Vec::new(),
-            }),
+            "table" if words.len() == 2 => tables.push(Table::new(words[1])),
             _ => {
                 let table = tables.last_mut().ok_or_else(|| err("line outside a table"))?;
                 parse_table_line(table, line, &words).map_err(|m| err(&m))?;
@@ -98,6 +89,7 @@ fn parse_table_line(table: &mut Table, line: &str, words: &[&str]) -> Result<(),
         }
         ["charset", name] => table.mysql_charset = name.to_string(),
         ["sequence", name] => table.sequences.push(name.to_string()),
+        ["engine", name] => table.mysql_engine = name.to_string(),
         [name, ty, options @ ..] => {
             let ty = parse_type(ty)?;
             let mut column = Column { name: name.to_string(), ty, nullable: true, default: None, autoincrement: false };

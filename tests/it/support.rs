@@ -136,15 +136,7 @@ pub fn copy_tables(from: &DbUrl, to: &DbUrl, boolean_columns: &[&str]) {
             })
             .collect();
         let pk = if cols.iter().any(|c| c.name == "id") { vec!["id".to_string()] } else { vec![] };
-        let table = Table {
-            name: name.clone(),
-            columns,
-            primary_key: pk,
-            uniques: vec![],
-            indexes: vec![],
-            foreign_keys: vec![],
-            mysql_charset: "utf8".into(),
-        };
+        let table = Table { columns, primary_key: pk, ..Table::new(&name) };
         dst.create_table(&table).unwrap();
         let names: Vec<&str> = table.column_names();
         let rows: Vec<Vec<Value>> =
