@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use osmigrate::db::DbUrl;
 use osmigrate::migrate::Report;
+use osmigrate::services::glance::{self, GlanceOptions};
 use osmigrate::services::keystone::{self, KeystoneOptions};
 
 use super::{progress::Bar, render, write_private, OutputArgs};
@@ -20,6 +21,26 @@ pub enum DbCommand {
 pub enum MigrateCommand {
     /// Import a legacy (Diablo-era) Keystone database into a new Essex Keystone database.
     Keystone(KeystoneArgs),
+    /// Build an Essex Glance database (UUID image ids) from a Diablo one, keeping the old→new map.
+    Glance(GlanceArgs),
+}
+
+#[derive(Args)]
+pub struct GlanceArgs {
+    /// The Diablo Glance database (versioned, unversioned, or stamped 13 but never migrated).
+    #[arg(long, value_name = "URL")]
+    from: String,
+    /// The new Essex database (created when missing; must be empty or osmigrate's own).
+    #[arg(long, value_name = "URL")]
+    to: String,
+    /// Also write the old→new image id map here as CSV (`old_id,new_id`).
+    #[arg(long, value_name = "FILE")]
+    map_out: Option<PathBuf>,
+    /// Rows per batch.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    batch_size: usize,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Args)]
@@ -64,19 +85,37 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
             let report = keystone::migrate(&from, &to, &opts, &Bar::new("keystone"))?;
             emit(&report, &a.output)
         }
+        DbCommand::Migrate(MigrateCommand::Glance(a)) => {
+            let from = DbUrl::parse(&a.from)?;
+            let to = DbUrl::parse(&a.to)?;
+            let opts = GlanceOptions { map_out: a.map_out, batch_size: a.batch_size };
+            let report = glance::migrate(&from, &to, &opts, &Bar::new("glance"))?;
+            emit(&report, &a.output)
+        }
     }
 }
 
 /// Prints a report (text or JSON), saves it when asked, and returns its exit status.
 pub fn emit(report: &Report, output: &OutputArgs) -> osmigrate::Result<i32> {
-    let json = serde_json::to_string_pretty(report).expect("reports serialize");
+    emit_json_and_text(serde_json::to_string_pretty(report).expect("reports serialize"), &render::report(report), output)?;
+    Ok(report.exit_status())
+}
+
+/// Several reports: a JSON array, or the texts one after the other.
+pub fn emit_all(reports: &[Report], output: &OutputArgs) -> osmigrate::Result<i32> {
+    let text = reports.iter().map(render::report).collect::<Vec<_>>().join("\n");
+    emit_json_and_text(serde_json::to_string_pretty(reports).expect("reports serialize"), &text, output)?;
+    Ok(reports.iter().map(Report::exit_status).max().unwrap_or(0))
+}
+
+fn emit_json_and_text(json: String, text: &str, output: &OutputArgs) -> osmigrate::Result<()> {
     if let Some(path) = &output.report {
         write_private(path, json.as_bytes())?;
     }
     if output.json {
         println!("{json}");
     } else {
-        print!("{}", render::report(report));
+        print!("{text}");
     }
-    Ok(report.exit_status())
+    Ok(())
 }

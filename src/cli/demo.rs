@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 use osmigrate::db::{Access, Db, DbUrl};
 use osmigrate::generate;
+use osmigrate::services::glance::{self, GlanceOptions};
 use osmigrate::services::keystone::{self, KeystoneOptions};
 use osmigrate::Error;
 
-use super::{db::emit, progress::Bar, OutputArgs};
+use super::{db::emit_all, progress::Bar, OutputArgs};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -19,18 +20,29 @@ pub struct DemoArgs {
     output: OutputArgs,
 }
 
+/// A fresh SQLite database in the demo directory (an old one is replaced).
+fn fresh(dir: &std::path::Path, name: &str) -> osmigrate::Result<DbUrl> {
+    let url = DbUrl::sqlite(&dir.join(name));
+    Db::drop_database_if_exists(&url)?;
+    Ok(url)
+}
+
 pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
     std::fs::create_dir_all(&a.dir).map_err(|e| Error::io(&a.dir, e))?;
-    let diablo = DbUrl::sqlite(&a.dir.join("keystone-diablo.sqlite"));
-    let essex = DbUrl::sqlite(&a.dir.join("keystone-essex.sqlite"));
-    Db::drop_database_if_exists(&diablo)?;
-    Db::drop_database_if_exists(&essex)?;
-    let mut db = Db::connect(&diablo, Access::ReadWrite)?;
-    generate::keystone::generate(&mut db, &generate::keystone::Shape::demo())?;
-    drop(db);
-    eprintln!("Generated a Diablo Keystone database: {diablo}");
-    let opts = KeystoneOptions { catalog_out: Some(a.dir.join("default_catalog.templates")), ..KeystoneOptions::default() };
-    let report = keystone::migrate(&diablo, &essex, &opts, &Bar::new("keystone"))?;
+    let keystone_diablo = fresh(&a.dir, "keystone-diablo.sqlite")?;
+    let keystone_essex = fresh(&a.dir, "keystone-essex.sqlite")?;
+    let glance_diablo = fresh(&a.dir, "glance-diablo.sqlite")?;
+    let glance_essex = fresh(&a.dir, "glance-essex.sqlite")?;
+    generate::keystone::generate(&mut Db::connect(&keystone_diablo, Access::ReadWrite)?, &generate::keystone::Shape::demo())?;
+    generate::glance::generate(&mut Db::connect(&glance_diablo, Access::ReadWrite)?, &generate::glance::Shape::demo())?;
+    eprintln!("Generated a Diablo cloud in {}", a.dir.display());
+
+    let keystone_opts = KeystoneOptions { catalog_out: Some(a.dir.join("default_catalog.templates")), ..KeystoneOptions::default() };
+    let glance_opts = GlanceOptions { map_out: Some(a.dir.join("glance-image-map.csv")), ..GlanceOptions::default() };
+    let reports = vec![
+        keystone::migrate(&keystone_diablo, &keystone_essex, &keystone_opts, &Bar::new("keystone"))?,
+        glance::migrate(&glance_diablo, &glance_essex, &glance_opts, &Bar::new("glance"))?,
+    ];
     // The demo's warnings are the point of the demo: success is success.
-    emit(&report, &a.output).map(|_| 0)
+    emit_all(&reports, &a.output).map(|_| 0)
 }

@@ -3,6 +3,7 @@
 
 mod db;
 mod demo;
+mod glance;
 mod progress;
 mod render;
 
@@ -32,6 +33,9 @@ enum Command {
     /// Database commands.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Glance commands.
+    #[command(subcommand)]
+    Glance(glance::GlanceCommand),
 }
 
 /// Output options shared by every reporting command.
@@ -59,6 +63,7 @@ pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Db(cmd) => db::run(cmd),
+        Command::Glance(cmd) => glance::run(cmd),
     };
     match result {
         Ok(code) => code,

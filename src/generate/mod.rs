@@ -2,4 +2,5 @@
 //! with the project's own code. It serves the demo, the tests, install rehearsals and the
 //! benchmark.
 
+pub mod glance;
 pub mod keystone;

@@ -125,6 +125,8 @@ pub struct Plan<'a, C> {
     pub target_url: DbUrl,
     pub source_release: String,
     pub schema: Schema,
+    /// osmigrate's own tables in the target besides the journal (e.g. Glance's image map).
+    pub own_tables: Vec<Table>,
     /// Source tables whose counts identify the source state.
     pub source_tables: Vec<String>,
     pub steps: Vec<Step<'a, C>>,
@@ -149,7 +151,9 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     Db::create_database_if_missing(&plan.target_url)?;
     let mut target = Db::connect(&plan.target_url, Access::ReadWrite)?;
     let record = SourceRecord { service: plan.service.to_string(), source: plan.source_url.to_string(), fingerprint };
-    let done = prepare_target(&mut target, &plan.schema, &record)?;
+    let mut schema = plan.schema.clone();
+    schema.tables.extend(plan.own_tables.iter().cloned());
+    let done = prepare_target(&mut target, &schema, &record)?;
     let target_release = match &plan.schema.stamp {
         Some(s) => format!("{} ({} version {})", plan.schema.release, s.repository_id, s.version),
         None => plan.schema.release.to_string(),
@@ -162,7 +166,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     let resumed = !done.is_empty();
     let mut source = source;
     let mut session =
-        Sink { target, schema: plan.schema.clone(), batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
+        Sink { target, schema, batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
     // Clear what unfinished steps may have left, last step first (foreign keys).
     for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
         for t in step.target_tables.iter().rev() {
@@ -271,7 +275,8 @@ fn repository_path(service: &str) -> String {
     }
 }
 
-fn stamp_version(target: &mut Db, schema: &Schema, stamp: &Stamp) -> Result<()> {
+/// Writes the `migrate_version` row of `stamp` (the schema must have the table).
+pub fn stamp_version(target: &mut Db, schema: &Schema, stamp: &Stamp) -> Result<()> {
     let table = schema.table(MIGRATE_VERSION_TABLE).cloned().expect("a stamped schema has migrate_version");
     target.execute(&format!("DELETE FROM {}", target.quote(MIGRATE_VERSION_TABLE)), &[])?;
     target.insert_rows(

@@ -1,4 +1,5 @@
 //! One module per OpenStack service: how to recognise its source release, and the steps that carry
 //! its rows into the next release.
 
+pub mod glance;
 pub mod keystone;

@@ -1,0 +1,414 @@
+//! Glance: integer image ids to UUIDs with a durable old→new map, and the semantics of Essex
+//! migrations 010–013 without upstream's bugs (MIGRATION-FACTS §2).
+//!
+//! The map is written to the target (`osmigrate_image_map`, which Essex ignores) in the first
+//! step, before anything uses it; every later step looks its batch's ids up there, so no map is
+//! held in memory and a resumed run keeps the same UUIDs.
+
+pub mod location;
+pub mod source;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::db::{Access, Backend, Db, DbUrl, OnConflict, Row, Value};
+use crate::error::{Error, Result};
+use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
+use crate::schema::{self, Table};
+use location::Location;
+use source::DiabloGlance;
+
+/// osmigrate's table of old integer ids and new UUIDs, in the Essex Glance database.
+pub const MAP_TABLE: &str = "osmigrate_image_map";
+
+pub fn map_table() -> Table {
+    let text = "table osmigrate_image_map\n old_id bigint not null\n new_id varchar(36) not null\n primary key (old_id)\n unique (new_id)\n";
+    let (mut tables, _) = schema::parse(text, Backend::Sqlite).expect("map table schema");
+    tables.remove(0)
+}
+
+#[derive(Debug, Clone)]
+pub struct GlanceOptions {
+    /// Where to write the map as CSV (`old_id,new_id`), if anywhere.
+    pub map_out: Option<PathBuf>,
+    pub batch_size: usize,
+}
+
+impl Default for GlanceOptions {
+    fn default() -> Self {
+        GlanceOptions { map_out: None, batch_size: 1000 }
+    }
+}
+
+/// Property names whose values are image ids (rewritten as 2012.1.1 does, bugs 975651/975655).
+const IMAGE_REFERENCE_PROPERTIES: &[&str] = &["kernel_id", "ramdisk_id"];
+
+struct Ctx {
+    /// A second read-only source connection, for lookups while the first one streams.
+    lookup: Db,
+}
+
+pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Progress) -> Result<Report> {
+    let mut source = migrate::open_source(from)?;
+    let glance = DiabloGlance::detect(&mut source)?;
+    preflight(&mut source, to.backend)?;
+    let mut ctx = Ctx { lookup: source };
+    let steps: Vec<Step<Ctx>> = vec![
+        Step { name: "image_map", target_tables: &[MAP_TABLE], run: &image_map },
+        Step { name: "images", target_tables: &["images"], run: &images },
+        Step { name: "image_properties", target_tables: &["image_properties"], run: &image_properties },
+        Step { name: "image_members", target_tables: &["image_members"], run: &image_members },
+    ];
+    let mut source_tables = vec!["images".to_string(), "image_properties".to_string(), "image_members".to_string()];
+    if glance.stamped != source::Stamped::Unversioned {
+        source_tables.push("migrate_version".into());
+    }
+    let plan = Plan {
+        service: "glance",
+        source_url: from.clone(),
+        target_url: to.clone(),
+        source_release: glance.release(),
+        schema: schema::essex::glance(to.backend),
+        own_tables: vec![map_table()],
+        source_tables,
+        steps,
+        batch_size: opts.batch_size,
+    };
+    let mut report = migrate::run(plan, &mut ctx, progress)?;
+    if let source::Stamped::Mismatched(v) = glance.stamped {
+        report.findings.push(migrate::Finding {
+            severity: Severity::Info,
+            code: "stamp_without_migration".into(),
+            table: "migrate_version".into(),
+            message: format!(
+                "the database was stamped {v} (an Essex glance-registry does that to an unversioned database) but still had \
+                 Diablo's integer ids: migrated as Diablo"
+            ),
+            count: 1,
+            rows: Vec::new(),
+        });
+    }
+    if let Some(path) = &opts.map_out {
+        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut out = std::io::BufWriter::new(file);
+        write_map_csv(to, &mut out).and_then(|_| out.flush().map_err(|e| Error::io(path, e)))?;
+        report.files.push(path.display().to_string());
+    }
+    Ok(report)
+}
+
+/// Unique keys that hold in the source but would not in the target: MySQL compares without case.
+fn preflight(source: &mut Db, target: Backend) -> Result<()> {
+    if target != Backend::Mysql {
+        return Ok(());
+    }
+    for (table, column) in [("image_members", "member"), ("image_properties", "name")] {
+        let sql = format!(
+            "SELECT image_id, LOWER(RTRIM({column})) AS k, COUNT(*) AS n FROM {table} GROUP BY image_id, LOWER(RTRIM({column})) HAVING COUNT(*) > 1"
+        );
+        let dups = source.query(&sql, &[])?;
+        if !dups.is_empty() {
+            let lines: Vec<String> =
+                dups.iter().take(20).map(|d| format!("{table}: image {} `{column}` {}", d.get("image_id").key_string().unwrap_or_default(), d.get("k").key_string().unwrap_or_default())).collect();
+            return Err(Error::Refused(format!(
+                "{} {table} row group(s) differ only in case, which a MySQL Essex database cannot hold apart (unique per image); \
+                 nothing was written:\n  {}",
+                dups.len(),
+                lines.join("\n  ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn image_map(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
+    let batch_size = s.batch_size;
+    src.stream("SELECT id FROM images ORDER BY id", &[], batch_size, |batch| {
+        let mut rows = Vec::with_capacity(batch.len());
+        for r in &batch {
+            let id = r.get("id").as_i64().ok_or_else(|| Error::bad_data("images", r.id(), "id", "not an integer"))?;
+            rows.push(vec![Value::Int(id), uuid::Uuid::new_v4().to_string().into()]);
+        }
+        s.write("images", MAP_TABLE, &["old_id", "new_id"], &rows, OnConflict::Fail)
+    })
+}
+
+/// New ids of the given old ids, from the map in the target.
+fn lookup_new_ids(target: &mut Db, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(5000) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let params: Vec<Value> = chunk.iter().map(|i| Value::Int(*i)).collect();
+        for r in target.query(&format!("SELECT old_id, new_id FROM {MAP_TABLE} WHERE old_id IN ({marks})"), &params)? {
+            if let (Some(o), Some(n)) = (r.get("old_id").as_i64(), r.get("new_id").key_string()) {
+                out.insert(o, n);
+            }
+        }
+    }
+    Ok(out)
+}
+
+const IMAGE_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "size",
+    "status",
+    "is_public",
+    "location",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "deleted",
+    "disk_format",
+    "container_format",
+    "checksum",
+    "owner",
+    "min_disk",
+    "min_ram",
+];
+
+fn images(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
+    let sql = format!("SELECT {} FROM images ORDER BY id", IMAGE_COLUMNS.join(", "));
+    let mut columns: Vec<&str> = IMAGE_COLUMNS.to_vec();
+    columns.push("protected");
+    let batch_size = s.batch_size;
+    src.stream(&sql, &[], batch_size, |batch| {
+        s.report.read("images", batch.len() as u64);
+        let ids: Vec<i64> = batch.iter().filter_map(|r| r.get("id").as_i64()).collect();
+        let new_ids = lookup_new_ids(&mut s.target, &ids)?;
+        let mut out = Vec::with_capacity(batch.len());
+        for r in &batch {
+            out.push(image_row(s, r, &new_ids)?);
+        }
+        s.write("images", "images", &columns, &out, OnConflict::Fail)
+    })
+}
+
+/// One image through 010–013: `updated_at` filled, `min_disk`/`min_ram` never NULL, the new id,
+/// `protected` false, `location` untouched (and classified for the report).
+fn image_row(s: &mut Sink, r: &Row, new_ids: &HashMap<i64, String>) -> Result<Vec<Value>> {
+    let old = r.get("id").as_i64().ok_or_else(|| Error::bad_data("images", r.id(), "id", "not an integer"))?;
+    let new = new_ids.get(&old).ok_or_else(|| Error::db("migrating images", format!("image {old} is missing from {MAP_TABLE}")))?;
+    let shown = format!("id={old} → {new}");
+    let mut values = Vec::with_capacity(IMAGE_COLUMNS.len() + 1);
+    for col in IMAGE_COLUMNS {
+        let v = match *col {
+            "id" => Value::Text(new.clone()),
+            "updated_at" if r.get("updated_at").is_null() => {
+                s.report.note(Severity::Info, "images", "updated_at_filled", "updated_at was NULL; set to created_at (Essex 010)", shown.clone());
+                r.get("created_at").clone()
+            }
+            "min_disk" | "min_ram" if r.get(col).is_null() => {
+                s.report.note(
+                    Severity::Info,
+                    "images",
+                    &format!("{col}_null"),
+                    &format!("{col} was NULL; Essex requires a value (011), 0 written"),
+                    shown.clone(),
+                );
+                Value::Int(0)
+            }
+            "name" | "location" | "owner" | "status" | "disk_format" | "container_format" | "checksum" => {
+                r.text("images", col)?.map_or(Value::Null, Value::Text)
+            }
+            _ => r.get(col).clone(),
+        };
+        values.push(v);
+    }
+    values.push(Value::Int(0)); // protected (013)
+    let location = r.text("images", "location")?;
+    match location::classify(location.as_deref(), old) {
+        Location::NamesOldId(scheme) => s.report.note(
+            Severity::Info,
+            "images",
+            "location_names_old_id",
+            "the location names the old integer id; it stays reachable (Essex reads through `location`, unchanged)",
+            format!("{shown} ({scheme})"),
+        ),
+        Location::NoScheme => s.report.note(
+            Severity::Warning,
+            "images",
+            "location_no_scheme",
+            "the location has no store scheme (file://, swift://, …); Essex cannot read the image data through it",
+            shown,
+        ),
+        Location::UnknownStore(scheme) => s.report.note(
+            Severity::Warning,
+            "images",
+            "location_unknown_store",
+            "the location names a store Essex does not know",
+            format!("{shown} ({scheme})"),
+        ),
+        Location::None | Location::Other(_) => {}
+    }
+    Ok(values)
+}
+
+const CHILD_COLUMNS: &[&str] = &["id", "image_id", "created_at", "updated_at", "deleted_at", "deleted"];
+
+fn image_properties(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
+    let sql = format!("SELECT {}, name, value FROM image_properties ORDER BY id", CHILD_COLUMNS.join(", "));
+    let mut columns = CHILD_COLUMNS.to_vec();
+    columns.extend(["name", "value"]);
+    let batch_size = s.batch_size;
+    src.stream(&sql, &[], batch_size, |batch| {
+        s.report.read("image_properties", batch.len() as u64);
+        let mut wanted: Vec<i64> = batch.iter().filter_map(|r| r.get("image_id").as_i64()).collect();
+        let mut references: Vec<i64> = Vec::new();
+        for r in &batch {
+            if is_reference(r) {
+                if let Some(v) = r.get("value").as_str().and_then(|v| v.trim().parse::<i64>().ok()) {
+                    references.push(v);
+                }
+            }
+        }
+        wanted.extend(&references);
+        wanted.sort_unstable();
+        wanted.dedup();
+        let new_ids = lookup_new_ids(&mut s.target, &wanted)?;
+        let deleted = deleted_images(&mut ctx.lookup, &references)?;
+        let mut out = Vec::with_capacity(batch.len());
+        for r in &batch {
+            let Some(row) = child_row(s, "image_properties", r, &new_ids)? else { continue };
+            let mut row = row;
+            let name = r.required_text("image_properties", "name")?;
+            let mut value = r.text("image_properties", "value")?;
+            if is_reference(r) {
+                value = value.map(|v| rewrite_reference(s, r, &name, v, &new_ids, &deleted));
+            }
+            row.push(name.into());
+            row.push(value.into());
+            out.push(row);
+        }
+        s.write("image_properties", "image_properties", &columns, &out, OnConflict::Fail)
+    })
+}
+
+fn is_reference(r: &Row) -> bool {
+    r.get("name").as_str().is_some_and(|n| IMAGE_REFERENCE_PROPERTIES.contains(&n))
+}
+
+/// A `kernel_id`/`ramdisk_id` value through the map; values naming no image are kept and reported.
+fn rewrite_reference(s: &mut Sink, r: &Row, name: &str, value: String, new_ids: &HashMap<i64, String>, deleted: &HashMap<i64, bool>) -> String {
+    let image = r.get("image_id").key_string().unwrap_or_default();
+    let Ok(old) = value.trim().parse::<i64>() else {
+        if uuid::Uuid::parse_str(value.trim()).is_err() && !value.trim().is_empty() {
+            s.report.note(
+                Severity::Warning,
+                "image_properties",
+                "image_reference_unknown",
+                "the value names no image (neither an old id nor a UUID); kept as it is",
+                format!("id={} image {image} {name}={value}", r.id()),
+            );
+        }
+        return value;
+    };
+    match new_ids.get(&old) {
+        Some(new) => {
+            s.report.note(
+                Severity::Info,
+                "image_properties",
+                "image_reference_rewritten",
+                "kernel_id/ramdisk_id rewritten to the new UUID (as 2012.1.1 does)",
+                format!("id={} image {image} {name} {old} → {new}", r.id()),
+            );
+            if deleted.get(&old) == Some(&true) {
+                s.report.note(
+                    Severity::Warning,
+                    "image_properties",
+                    "image_reference_deleted",
+                    "the property points at a deleted image",
+                    format!("id={} image {image} {name}={old}", r.id()),
+                );
+            }
+            new.clone()
+        }
+        None => {
+            s.report.note(
+                Severity::Warning,
+                "image_properties",
+                "image_reference_unknown",
+                "the value names an image that does not exist; kept as it is",
+                format!("id={} image {image} {name}={value}", r.id()),
+            );
+            value
+        }
+    }
+}
+
+fn deleted_images(lookup: &mut Db, ids: &[i64]) -> Result<HashMap<i64, bool>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(5000) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let params: Vec<Value> = chunk.iter().map(|i| Value::Int(*i)).collect();
+        for r in lookup.query(&format!("SELECT id, deleted FROM images WHERE id IN ({marks})"), &params)? {
+            if let Some(id) = r.get("id").as_i64() {
+                out.insert(id, r.get("deleted").as_bool().unwrap_or(false));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The columns shared by properties and members, re-pointed; None (and reported) for an orphan.
+fn child_row(s: &mut Sink, table: &str, r: &Row, new_ids: &HashMap<i64, String>) -> Result<Option<Vec<Value>>> {
+    let Some(image) = r.get("image_id").as_i64().and_then(|old| new_ids.get(&old)) else {
+        s.report.skip(
+            table,
+            "orphan_image",
+            "the row names an image that does not exist (possible without foreign keys)",
+            format!("id={} image_id={}", r.id(), r.get("image_id").key_string().unwrap_or_else(|| "NULL".into())),
+        );
+        return Ok(None);
+    };
+    let mut row = Vec::with_capacity(CHILD_COLUMNS.len() + 2);
+    for col in CHILD_COLUMNS {
+        row.push(if *col == "image_id" { Value::Text(image.clone()) } else { r.get(col).clone() });
+    }
+    Ok(Some(row))
+}
+
+fn image_members(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
+    let sql = format!("SELECT {}, member, can_share FROM image_members ORDER BY id", CHILD_COLUMNS.join(", "));
+    let mut columns = CHILD_COLUMNS.to_vec();
+    columns.extend(["member", "can_share"]);
+    let batch_size = s.batch_size;
+    src.stream(&sql, &[], batch_size, |batch| {
+        s.report.read("image_members", batch.len() as u64);
+        let mut wanted: Vec<i64> = batch.iter().filter_map(|r| r.get("image_id").as_i64()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let new_ids = lookup_new_ids(&mut s.target, &wanted)?;
+        let mut out = Vec::with_capacity(batch.len());
+        for r in &batch {
+            let Some(mut row) = child_row(s, "image_members", r, &new_ids)? else { continue };
+            row.push(r.required_text("image_members", "member")?.into());
+            row.push(r.get("can_share").clone());
+            out.push(row);
+        }
+        s.write("image_members", "image_members", &columns, &out, OnConflict::Fail)
+    })
+}
+
+/// Streams the map of a migrated Glance database as CSV (`old_id,new_id`, header line).
+pub fn write_map_csv(db_url: &DbUrl, out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("map output", e);
+    writeln!(out, "old_id,new_id").map_err(io)?;
+    for_each_map_entry(db_url, |old, new| writeln!(out, "{old},{new}").map_err(io))
+}
+
+/// Calls `f` with every (old id, new UUID) of a migrated Glance database, in old-id order.
+pub fn for_each_map_entry(db_url: &DbUrl, mut f: impl FnMut(i64, &str) -> Result<()>) -> Result<()> {
+    let mut db = Db::connect(db_url, Access::ReadOnly)?;
+    if !db.table_names()?.iter().any(|t| t == MAP_TABLE) {
+        return Err(Error::Refused(format!("{db_url} holds no osmigrate image map ({MAP_TABLE}): it was not made by `osmigrate db migrate glance`")));
+    }
+    db.stream(&format!("SELECT old_id, new_id FROM {MAP_TABLE} ORDER BY old_id"), &[], 5000, |batch| {
+        for r in batch {
+            let old = r.get("old_id").as_i64().unwrap_or_default();
+            f(old, r.get("new_id").as_str().unwrap_or_default())?;
+        }
+        Ok(())
+    })
+}
