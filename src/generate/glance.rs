@@ -49,7 +49,9 @@ pub const DANGLING_KERNEL: i64 = 999_999;
 fn schema_for(backend: Backend, shape: &Shape) -> Result<Schema> {
     let mut s = match (shape.variant, backend) {
         (Variant::Versioned, Backend::Postgres) => {
-            return Err(Error::Usage("Diablo's Glance migrations fail on PostgreSQL: a Diablo Glance there is the auto-created shape".into()))
+            return Err(Error::Usage(
+                "Diablo's Glance migrations fail on PostgreSQL: a Diablo Glance there is the auto-created shape".into(),
+            ))
         }
         (Variant::Versioned, _) => schema::diablo::glance(backend),
         _ => schema::diablo::glance_autocreate(backend),
@@ -77,8 +79,22 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     let table = |name: &str| schema.table(name).expect("glance table").clone();
     let (images_t, props_t, members_t) = (table("images"), table("image_properties"), table("image_members"));
     let image_cols = [
-        "id", "name", "size", "status", "is_public", "location", "created_at", "updated_at", "deleted_at", "deleted", "disk_format",
-        "container_format", "checksum", "owner", "min_disk", "min_ram",
+        "id",
+        "name",
+        "size",
+        "status",
+        "is_public",
+        "location",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "deleted",
+        "disk_format",
+        "container_format",
+        "checksum",
+        "owner",
+        "min_disk",
+        "min_ram",
     ];
     let prop_cols = ["id", "image_id", "name", "value", "created_at", "updated_at", "deleted_at", "deleted"];
     let member_cols = ["id", "image_id", "member", "can_share", "created_at", "updated_at", "deleted_at", "deleted"];
@@ -105,7 +121,14 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
             i.into(),
             format!("{kind}-{i}").into(),
             if location.is_null() { Value::Null } else { Value::Int(1024 * 1024 * (i % 500 + 1)) },
-            (if deleted { "deleted" } else if location.is_null() { "killed" } else { "active" }).into(),
+            (if deleted {
+                "deleted"
+            } else if location.is_null() {
+                "killed"
+            } else {
+                "active"
+            })
+            .into(),
             (i % 3 == 0).into(),
             location,
             created.into(),
@@ -138,16 +161,22 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
         if i % 5 == 0 && i % 3 != 0 {
             for (k, tenant) in ["tenant1", "tenant2"].iter().enumerate() {
                 let id = members.len() as i64 + g.members as i64 + 1;
-                members.push(vec![id.into(), i.into(), (*tenant).into(), (k == 0).into(), created.into(), Value::Null, Value::Null, (k == 1 && i % 2 == 0).into()]);
+                members.push(vec![
+                    id.into(),
+                    i.into(),
+                    (*tenant).into(),
+                    (k == 0).into(),
+                    created.into(),
+                    Value::Null,
+                    Value::Null,
+                    (k == 1 && i % 2 == 0).into(),
+                ]);
             }
         }
-        if images.len() >= batch {
+        // Parents first: children reference the images already written.
+        if images.len() >= batch || props.len() >= batch || members.len() >= batch {
             g.images += flush(db, &images_t, &image_cols, &mut images)?;
-        }
-        if props.len() >= batch {
             g.properties += flush(db, &props_t, &prop_cols, &mut props)?;
-        }
-        if members.len() >= batch {
             g.members += flush(db, &members_t, &member_cols, &mut members)?;
         }
     }

@@ -165,8 +165,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     }
     let resumed = !done.is_empty();
     let mut source = source;
-    let mut session =
-        Sink { target, schema, batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
+    let mut session = Sink { target, schema, batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
     // Clear what unfinished steps may have left, last step first (foreign keys).
     for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
         for t in step.target_tables.iter().rev() {

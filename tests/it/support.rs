@@ -148,16 +148,7 @@ pub fn copy_tables(from: &DbUrl, to: &DbUrl, boolean_columns: &[&str]) {
 /// All rows of a query, each value rendered as text (`NULL` for null).
 pub fn rows(url: &DbUrl, sql: &str) -> Vec<Vec<String>> {
     let mut db = Db::connect(url, Access::ReadOnly).unwrap();
-    db.query(sql, &[])
-        .unwrap()
-        .into_iter()
-        .map(|r| {
-            r.values()
-                .iter()
-                .map(|v| v.key_string().unwrap_or_else(|| if v.is_null() { "NULL".into() } else { format!("{v:?}") }))
-                .collect()
-        })
-        .collect()
+    db.query(sql, &[]).unwrap().into_iter().map(|r| r.values().iter().map(show).collect()).collect()
 }
 
 /// The `osmigrate` binary, with a fixed "now" and no colour or progress.
@@ -198,4 +189,17 @@ pub fn migrate_keystone(from: &DbUrl, to: &DbUrl, extra: &[&str]) -> (i32, Strin
         .output()
         .unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A value as text, the same on every backend: datetimes as SQLAlchemy writes them to SQLite.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::DateTime(d) => osmigrate::db::value::sqlite_datetime_text(d),
+        Value::Text(t) => match osmigrate::db::value::parse_datetime(t) {
+            Some(d) if t.len() >= 19 && t.as_bytes()[4] == b'-' => osmigrate::db::value::sqlite_datetime_text(&d),
+            _ => t.clone(),
+        },
+        other => other.key_string().unwrap_or_else(|| format!("{other:?}")),
+    }
 }

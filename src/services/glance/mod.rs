@@ -23,7 +23,8 @@ use source::DiabloGlance;
 pub const MAP_TABLE: &str = "osmigrate_image_map";
 
 pub fn map_table() -> Table {
-    let text = "table osmigrate_image_map\n old_id bigint not null\n new_id varchar(36) not null\n primary key (old_id)\n unique (new_id)\n";
+    let text =
+        "table osmigrate_image_map\n old_id bigint not null\n new_id varchar(36) not null\n primary key (old_id)\n unique (new_id)\n";
     let (mut tables, _) = schema::parse(text, Backend::Sqlite).expect("map table schema");
     tables.remove(0)
 }
@@ -109,8 +110,17 @@ fn preflight(source: &mut Db, target: Backend) -> Result<()> {
         );
         let dups = source.query(&sql, &[])?;
         if !dups.is_empty() {
-            let lines: Vec<String> =
-                dups.iter().take(20).map(|d| format!("{table}: image {} `{column}` {}", d.get("image_id").key_string().unwrap_or_default(), d.get("k").key_string().unwrap_or_default())).collect();
+            let lines: Vec<String> = dups
+                .iter()
+                .take(20)
+                .map(|d| {
+                    format!(
+                        "{table}: image {} `{column}` {}",
+                        d.get("image_id").key_string().unwrap_or_default(),
+                        d.get("k").key_string().unwrap_or_default()
+                    )
+                })
+                .collect();
             return Err(Error::Refused(format!(
                 "{} {table} row group(s) differ only in case, which a MySQL Essex database cannot hold apart (unique per image); \
                  nothing was written:\n  {}",
@@ -196,7 +206,13 @@ fn image_row(s: &mut Sink, r: &Row, new_ids: &HashMap<i64, String>) -> Result<Ve
         let v = match *col {
             "id" => Value::Text(new.clone()),
             "updated_at" if r.get("updated_at").is_null() => {
-                s.report.note(Severity::Info, "images", "updated_at_filled", "updated_at was NULL; set to created_at (Essex 010)", shown.clone());
+                s.report.note(
+                    Severity::Info,
+                    "images",
+                    "updated_at_filled",
+                    "updated_at was NULL; set to created_at (Essex 010)",
+                    shown.clone(),
+                );
                 r.get("created_at").clone()
             }
             "min_disk" | "min_ram" if r.get(col).is_null() => {
@@ -290,7 +306,14 @@ fn is_reference(r: &Row) -> bool {
 }
 
 /// A `kernel_id`/`ramdisk_id` value through the map; values naming no image are kept and reported.
-fn rewrite_reference(s: &mut Sink, r: &Row, name: &str, value: String, new_ids: &HashMap<i64, String>, deleted: &HashMap<i64, bool>) -> String {
+fn rewrite_reference(
+    s: &mut Sink,
+    r: &Row,
+    name: &str,
+    value: String,
+    new_ids: &HashMap<i64, String>,
+    deleted: &HashMap<i64, bool>,
+) -> String {
     let image = r.get("image_id").key_string().unwrap_or_default();
     let Ok(old) = value.trim().parse::<i64>() else {
         if uuid::Uuid::parse_str(value.trim()).is_err() && !value.trim().is_empty() {
@@ -402,7 +425,9 @@ pub fn write_map_csv(db_url: &DbUrl, out: &mut dyn Write) -> Result<()> {
 pub fn for_each_map_entry(db_url: &DbUrl, mut f: impl FnMut(i64, &str) -> Result<()>) -> Result<()> {
     let mut db = Db::connect(db_url, Access::ReadOnly)?;
     if !db.table_names()?.iter().any(|t| t == MAP_TABLE) {
-        return Err(Error::Refused(format!("{db_url} holds no osmigrate image map ({MAP_TABLE}): it was not made by `osmigrate db migrate glance`")));
+        return Err(Error::Refused(format!(
+            "{db_url} holds no osmigrate image map ({MAP_TABLE}): it was not made by `osmigrate db migrate glance`"
+        )));
     }
     db.stream(&format!("SELECT old_id, new_id FROM {MAP_TABLE} ORDER BY old_id"), &[], 5000, |batch| {
         for r in batch {

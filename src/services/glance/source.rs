@@ -69,9 +69,13 @@ impl DiabloGlance {
                 )));
             }
         }
-        let id_type = introspect::columns(db, "images")?.into_iter().find(|c| c.name == "id").map(|c| c.ty.to_ascii_lowercase()).unwrap_or_default();
-        let version =
-            if tables.iter().any(|t| t == "migrate_version") { db.query_scalar("SELECT version FROM migrate_version", &[])?.as_i64() } else { None };
+        let id_type =
+            introspect::columns(db, "images")?.into_iter().find(|c| c.name == "id").map(|c| c.ty.to_ascii_lowercase()).unwrap_or_default();
+        let version = if tables.iter().any(|t| t == "migrate_version") {
+            db.query_scalar("SELECT version FROM migrate_version", &[])?.as_i64()
+        } else {
+            None
+        };
         if !id_type.contains("int") {
             return Err(Error::Refused(format!(
                 "{url} already has Essex's string image ids (images.id is {id_type}, stamp {}): it was migrated already, \
