@@ -49,16 +49,7 @@ impl DbUrl {
             if path.is_empty() {
                 return Err(bad("in-memory SQLite databases cannot be migrated"));
             }
-            return Ok(DbUrl {
-                backend,
-                path: Some(PathBuf::from(path)),
-                user: None,
-                password: None,
-                host: None,
-                port: None,
-                database: None,
-                query: Vec::new(),
-            });
+            return Ok(DbUrl::sqlite_path(PathBuf::from(path)));
         }
         let (authority, tail) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i + 1..]),
@@ -117,7 +108,10 @@ impl DbUrl {
 
     /// A SQLite URL for a path (made absolute against the current directory).
     pub fn sqlite(path: &Path) -> Self {
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        DbUrl::sqlite_path(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+    }
+
+    fn sqlite_path(path: PathBuf) -> Self {
         DbUrl {
             backend: Backend::Sqlite,
             path: Some(path),

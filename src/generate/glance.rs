@@ -9,6 +9,7 @@ use crate::db::{Backend, Db, OnConflict, Value};
 use crate::error::{Error, Result};
 use crate::migrate;
 use crate::schema::{self, Schema, Stamp};
+use crate::services::glance::source::{IMAGE_COLUMNS, MEMBER_COLUMNS, PROPERTY_COLUMNS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -78,26 +79,6 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     }
     let table = |name: &str| schema.table(name).expect("glance table").clone();
     let (images_t, props_t, members_t) = (table("images"), table("image_properties"), table("image_members"));
-    let image_cols = [
-        "id",
-        "name",
-        "size",
-        "status",
-        "is_public",
-        "location",
-        "created_at",
-        "updated_at",
-        "deleted_at",
-        "deleted",
-        "disk_format",
-        "container_format",
-        "checksum",
-        "owner",
-        "min_disk",
-        "min_ram",
-    ];
-    let prop_cols = ["id", "image_id", "name", "value", "created_at", "updated_at", "deleted_at", "deleted"];
-    let member_cols = ["id", "image_id", "member", "can_share", "created_at", "updated_at", "deleted_at", "deleted"];
     let mut g = Generated::default();
     let (mut images, mut props, mut members) = (Vec::new(), Vec::new(), Vec::new());
     let batch = shape.batch_size.max(1);
@@ -175,14 +156,14 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
         }
         // Parents first: children reference the images already written.
         if images.len() >= batch || props.len() >= batch || members.len() >= batch {
-            g.images += flush(db, &images_t, &image_cols, &mut images)?;
-            g.properties += flush(db, &props_t, &prop_cols, &mut props)?;
-            g.members += flush(db, &members_t, &member_cols, &mut members)?;
+            g.images += flush(db, &images_t, IMAGE_COLUMNS, &mut images)?;
+            g.properties += flush(db, &props_t, PROPERTY_COLUMNS, &mut props)?;
+            g.members += flush(db, &members_t, MEMBER_COLUMNS, &mut members)?;
         }
     }
-    g.images += flush(db, &images_t, &image_cols, &mut images)?;
-    g.properties += flush(db, &props_t, &prop_cols, &mut props)?;
-    g.members += flush(db, &members_t, &member_cols, &mut members)?;
+    g.images += flush(db, &images_t, IMAGE_COLUMNS, &mut images)?;
+    g.properties += flush(db, &props_t, PROPERTY_COLUMNS, &mut props)?;
+    g.members += flush(db, &members_t, MEMBER_COLUMNS, &mut members)?;
     for t in [&images_t, &props_t, &members_t] {
         db.reset_sequence(&t.name, "id")?;
     }

@@ -16,6 +16,9 @@ fn demo_runs_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let (code, report, stderr) = run_json(&["demo", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(report["outcome"], "migrated");
+    assert_eq!(report[0]["service"], "keystone");
+    assert_eq!(report[1]["service"], "glance");
+    assert!(report.as_array().unwrap().iter().all(|r| r["outcome"] == "migrated"));
+    assert!(dir.path().join("glance-image-map.csv").exists());
     assert!(dir.path().join("default_catalog.templates").exists());
 }

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
 use crate::schema::{self, Table};
 use location::Location;
-use source::DiabloGlance;
+use source::{DiabloGlance, IMAGE_COLUMNS};
 
 /// osmigrate's table of old integer ids and new UUIDs, in the Essex Glance database.
 pub const MAP_TABLE: &str = "osmigrate_image_map";
@@ -158,25 +158,6 @@ fn lookup_new_ids(target: &mut Db, ids: &[i64]) -> Result<HashMap<i64, String>> 
     }
     Ok(out)
 }
-
-const IMAGE_COLUMNS: &[&str] = &[
-    "id",
-    "name",
-    "size",
-    "status",
-    "is_public",
-    "location",
-    "created_at",
-    "updated_at",
-    "deleted_at",
-    "deleted",
-    "disk_format",
-    "container_format",
-    "checksum",
-    "owner",
-    "min_disk",
-    "min_ram",
-];
 
 fn images(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
     let sql = format!("SELECT {} FROM images ORDER BY id", IMAGE_COLUMNS.join(", "));

@@ -24,31 +24,30 @@ pub struct DiabloGlance {
     pub foreign_keys: bool,
 }
 
-const REQUIRED: &[(&str, &[&str])] = &[
-    (
-        "images",
-        &[
-            "id",
-            "name",
-            "size",
-            "status",
-            "is_public",
-            "location",
-            "created_at",
-            "updated_at",
-            "deleted_at",
-            "deleted",
-            "disk_format",
-            "container_format",
-            "checksum",
-            "owner",
-            "min_disk",
-            "min_ram",
-        ],
-    ),
-    ("image_properties", &["id", "image_id", "name", "value", "created_at", "updated_at", "deleted_at", "deleted"]),
-    ("image_members", &["id", "image_id", "member", "can_share", "created_at", "updated_at", "deleted_at", "deleted"]),
+/// The Diablo (migration 9) columns osmigrate reads, per table.
+pub const IMAGE_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "size",
+    "status",
+    "is_public",
+    "location",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "deleted",
+    "disk_format",
+    "container_format",
+    "checksum",
+    "owner",
+    "min_disk",
+    "min_ram",
 ];
+pub const PROPERTY_COLUMNS: &[&str] = &["id", "image_id", "name", "value", "created_at", "updated_at", "deleted_at", "deleted"];
+pub const MEMBER_COLUMNS: &[&str] = &["id", "image_id", "member", "can_share", "created_at", "updated_at", "deleted_at", "deleted"];
+
+const REQUIRED: &[(&str, &[&str])] =
+    &[("images", IMAGE_COLUMNS), ("image_properties", PROPERTY_COLUMNS), ("image_members", MEMBER_COLUMNS)];
 
 impl DiabloGlance {
     pub fn detect(db: &mut Db) -> Result<DiabloGlance> {
