@@ -167,6 +167,11 @@ pub mod essex {
         super::load("keystone", "essex", include_str!("essex/keystone.schema"), backend)
     }
 
+    /// Essex Nova at migration 082 (`nova`, version 82).
+    pub fn nova(backend: Backend) -> Schema {
+        super::load("nova", "essex", include_str!("essex/nova.schema"), backend)
+    }
+
     /// Essex Glance after migrations 010–013 (`Glance Migrations`, version 13).
     pub fn glance(backend: Backend) -> Schema {
         super::load("glance", "essex", include_str!("essex/glance.schema"), backend)
@@ -179,6 +184,11 @@ pub mod diablo {
     /// The legacy (Diablo, stable/diablo) Keystone tables; the legacy codebase keeps no version stamp.
     pub fn keystone(backend: Backend) -> Schema {
         super::load("keystone", "diablo", include_str!("diablo/keystone.schema"), backend)
+    }
+
+    /// Diablo Nova at migration 046 (`nova`, version 46).
+    pub fn nova(backend: Backend) -> Schema {
+        super::load("nova", "diablo", include_str!("diablo/nova.schema"), backend)
     }
 
     /// Diablo Glance made by its migrations 001–009 (`Glance Migrations`, version 9). They fail on
