@@ -7,6 +7,7 @@ use osmigrate::db::DbUrl;
 use osmigrate::migrate::Report;
 use osmigrate::services::glance::{self, GlanceOptions};
 use osmigrate::services::keystone::{self, KeystoneOptions};
+use osmigrate::services::nova::{self, MapSource, NovaOptions};
 
 use super::{progress::Bar, render, write_private, OutputArgs};
 
@@ -23,6 +24,38 @@ pub enum MigrateCommand {
     Keystone(KeystoneArgs),
     /// Build an Essex Glance database (UUID image ids) from a Diablo one, keeping the old→new map.
     Glance(GlanceArgs),
+    /// Build an Essex Nova database (version 82) from a Diablo one (46), image references rewritten.
+    Nova(NovaArgs),
+}
+
+#[derive(Args)]
+pub struct NovaArgs {
+    /// The Diablo Nova database (migrate version 46).
+    #[arg(long, value_name = "URL")]
+    from: String,
+    /// The new Essex database (created when missing; must be empty or osmigrate's own).
+    #[arg(long, value_name = "URL")]
+    to: String,
+    /// The Glance image map: the CSV of `db migrate glance --map-out`, or the URL of the Essex Glance
+    /// database (osmigrate's, or one upstream migrated: then the map is rebuilt from image locations).
+    #[arg(long, value_name = "MAP")]
+    image_map: String,
+    /// The Diablo nova.conf (flagfile) the data migrations take their settings from.
+    #[arg(long, value_name = "FILE")]
+    nova_conf: Option<PathBuf>,
+    /// A setting that wins over the file, e.g. `--set connection_type=libvirt` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    set: Vec<(String, String)>,
+    /// Rows per batch.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    batch_size: usize,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("`{s}` is not KEY=VALUE"))?;
+    Ok((k.trim().to_string(), v.trim().to_string()))
 }
 
 #[derive(Args)]
@@ -90,6 +123,14 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
             let to = DbUrl::parse(&a.to)?;
             let opts = GlanceOptions { map_out: a.map_out, batch_size: a.batch_size };
             let report = glance::migrate(&from, &to, &opts, &Bar::new("glance"))?;
+            emit(&report, &a.output)
+        }
+        DbCommand::Migrate(MigrateCommand::Nova(a)) => {
+            let from = DbUrl::parse(&a.from)?;
+            let to = DbUrl::parse(&a.to)?;
+            let opts =
+                NovaOptions { image_map: MapSource::parse(&a.image_map)?, nova_conf: a.nova_conf, set: a.set, batch_size: a.batch_size };
+            let report = nova::migrate(&from, &to, &opts, &Bar::new("nova"))?;
             emit(&report, &a.output)
         }
     }

@@ -16,14 +16,15 @@ pub fn report(r: &Report) -> String {
     let _ = writeln!(out, "  target   {}", r.target);
     let _ = writeln!(out, "  outcome  {outcome}");
     let _ = writeln!(out);
-    let _ = writeln!(out, "  {:<20} {:>8}  {:<40} {:>8}", "source table", "read", "written", "skipped");
+    let width = r.tables.iter().map(|t| t.source_table.chars().count()).max().unwrap_or(0).max(20);
+    let _ = writeln!(out, "  {:<width$} {:>8}  {:<40} {:>8}", "source table", "read", "written", "skipped");
     for t in &r.tables {
         let written = if t.written.is_empty() {
             "-".to_string()
         } else {
             t.written.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
         };
-        let _ = writeln!(out, "  {:<20} {:>8}  {:<40} {:>8}", t.source_table, t.read, written, t.skipped);
+        let _ = writeln!(out, "  {:<width$} {:>8}  {:<40} {:>8}", t.source_table, t.read, written, t.skipped);
     }
     for (severity, title) in [(Severity::Warning, "Warnings"), (Severity::Info, "Notes")] {
         let findings: Vec<_> = r.findings.iter().filter(|f| f.severity == severity).collect();

@@ -4,3 +4,4 @@
 
 pub mod glance;
 pub mod keystone;
+pub mod nova;

@@ -4,6 +4,7 @@
 //! Target states: empty (fresh run), holding osmigrate's journal for this source (resume, or a
 //! no-op when finished and the source is unchanged), anything else (refused).
 
+pub mod copy;
 pub mod report;
 
 use std::collections::BTreeMap;
@@ -87,6 +88,8 @@ pub struct Step<'a, C> {
 /// step can stream from it while writing here.
 pub struct Sink<'p> {
     pub target: Db,
+    /// The step being run.
+    pub step: &'static str,
     pub schema: Schema,
     pub batch_size: usize,
     pub report: StepReport,
@@ -165,7 +168,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     }
     let resumed = !done.is_empty();
     let mut source = source;
-    let mut session = Sink { target, schema, batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
+    let mut session = Sink { target, step: "", schema, batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
     // Clear what unfinished steps may have left, last step first (foreign keys).
     for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
         for t in step.target_tables.iter().rev() {
@@ -182,6 +185,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         }
         progress.step(step.name);
         session.report = StepReport::default();
+        session.step = step.name;
         (step.run)(&mut source, &mut session, ctx)?;
         progress.done();
         let detail = serde_json::to_string(&session.report).expect("report serializes");

@@ -3,3 +3,4 @@
 
 pub mod glance;
 pub mod keystone;
+pub mod nova;

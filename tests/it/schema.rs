@@ -44,6 +44,9 @@ pub fn reference(release: &str, service: &str, backend: Backend) -> BTreeMap<Str
         };
         shape.columns.push(ColumnInfo { name: r[1].clone(), ty: r[2].clone(), nullable: r[3] == "YES", default });
     }
+    // Foreign keys by (table, constraint name): SQLite's dump lists a composite key one column a
+    // row under one name.
+    let mut fks: BTreeMap<(String, String), (Vec<String>, String, Vec<String>)> = BTreeMap::new();
     for r in tsv(&dir.join(format!("{service}.{b}.constraints.tsv"))) {
         let shape = shapes.get_mut(&r[0]).unwrap_or_else(|| panic!("constraint on unknown table {}", r[0]));
         let detail = r.get(4).cloned().unwrap_or_default();
@@ -71,10 +74,16 @@ pub fn reference(release: &str, service: &str, backend: Backend) -> BTreeMap<Str
                 } else {
                     cols(&r[3])
                 };
-                shape.foreign_keys.insert((local.iter().map(|c| c.trim().to_string()).collect(), t, rc));
+                let name = if r[2].is_empty() { detail.clone() } else { r[2].clone() };
+                let fk = fks.entry((r[0].clone(), name)).or_insert_with(|| (Vec::new(), t, Vec::new()));
+                fk.0.extend(local);
+                fk.2.extend(rc);
             }
             other => panic!("unknown constraint kind {other}"),
         }
+    }
+    for ((table, _), fk) in fks {
+        shapes.get_mut(&table).expect("known table").foreign_keys.insert(fk);
     }
     if backend == Backend::Mysql {
         for r in tsv(&dir.join(format!("{service}.{b}.tables.tsv"))) {
@@ -101,6 +110,20 @@ pub fn live(url: &DbUrl) -> BTreeMap<String, TableShape> {
     out
 }
 
+/// Foreign keys with their column pairs sorted (SQLite's dump does not keep their order).
+fn normalized_fks(shape: &TableShape) -> BTreeSet<Vec<(String, String, String)>> {
+    shape
+        .foreign_keys
+        .iter()
+        .map(|(cols, table, refs)| {
+            let mut pairs: Vec<(String, String, String)> =
+                cols.iter().zip(refs).map(|(c, r)| (c.clone(), table.clone(), r.clone())).collect();
+            pairs.sort();
+            pairs
+        })
+        .collect()
+}
+
 /// Compares table by table, so that a failure names what differs.
 pub fn assert_same_schema(what: &str, live: &BTreeMap<String, TableShape>, reference: &BTreeMap<String, TableShape>) {
     let l: BTreeSet<_> = live.keys().collect();
@@ -112,7 +135,7 @@ pub fn assert_same_schema(what: &str, live: &BTreeMap<String, TableShape>, refer
         assert_eq!(got.primary_key, want.primary_key, "{what}: primary key of {name}");
         assert_eq!(got.uniques, want.uniques, "{what}: unique keys of {name}");
         assert_eq!(got.indexes, want.indexes, "{what}: indexes of {name}");
-        assert_eq!(got.foreign_keys, want.foreign_keys, "{what}: foreign keys of {name}");
+        assert_eq!(normalized_fks(got), normalized_fks(want), "{what}: foreign keys of {name}");
         if want.engine.is_some() {
             assert_eq!(got.engine, want.engine, "{what}: engine of {name}");
         }

@@ -1,0 +1,81 @@
+//! The common case of a copy-forward step: one source table into one target table, same-named
+//! columns copied, the others given by the service's rules, in batches.
+
+use super::{Severity, Sink};
+use crate::db::{Db, OnConflict, Row, Value};
+use crate::error::{Error, Result};
+
+/// A target column's value for one source row: `None` falls back to the same-named source column,
+/// or NULL for a column the source does not have.
+pub type Rule<'a, C> = &'a dyn Fn(&mut Sink, &mut C, &Row, &str) -> Result<Option<Value>>;
+
+/// Runs once per batch before its rows, for lookups a whole batch shares.
+pub type BatchHook<'a, C> = &'a dyn Fn(&mut Sink, &mut C, &[Row]) -> Result<()>;
+
+pub struct TableCopy<'a, C> {
+    pub source: &'a str,
+    pub target: &'a str,
+    /// Extra `JOIN`s on the source table, which is aliased `t`.
+    pub joins: &'a str,
+    /// Extra selected expressions (`j.uuid AS instance_uuid`) for the rules.
+    pub extra: &'a [&'a str],
+    pub on_batch: Option<BatchHook<'a, C>>,
+    pub rule: Rule<'a, C>,
+    /// Why a source column the target lacks is not lost (`None`: its values are dropped).
+    pub carried_as: &'a dyn Fn(&str) -> Option<&'static str>,
+}
+
+/// Copies `spec.source` into `spec.target`, ordered by `id` (or the first column), reporting the
+/// source columns the target no longer has with their count of non-NULL values.
+pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'_, C>) -> Result<()> {
+    let source_columns = src.column_names(spec.source)?;
+    let target = s.target_table(spec.target).clone();
+    for dropped in source_columns.iter().filter(|c| target.column(c).is_none()) {
+        let n =
+            src.query_scalar(&format!("SELECT COUNT({}) FROM {}", src.quote(dropped), src.quote(spec.source)), &[])?.as_i64().unwrap_or(0);
+        let (code, message) = match (spec.carried_as)(dropped) {
+            Some(how) => ("column_transformed", format!("column `{dropped}` is gone in the new release: {how}")),
+            None => {
+                ("column_dropped", format!("column `{dropped}` does not exist in the new release; its non-NULL values are not carried"))
+            }
+        };
+        s.report.note_many(Severity::Info, spec.source, code, &message, n as u64, None);
+    }
+    let order = if source_columns.iter().any(|c| c == "id") { "id".to_string() } else { source_columns[0].clone() };
+    let mut select: Vec<String> = source_columns.iter().map(|c| format!("t.{}", src.quote(c))).collect();
+    select.extend(spec.extra.iter().map(|e| e.to_string()));
+    let sql = format!("SELECT {} FROM {} t {} ORDER BY t.{}", select.join(", "), src.quote(spec.source), spec.joins, src.quote(&order));
+    let columns: Vec<&str> = target.column_names();
+    let batch_size = s.batch_size;
+    src.stream(&sql, &[], batch_size, |batch| {
+        s.report.read(spec.source, batch.len() as u64);
+        if let Some(hook) = spec.on_batch {
+            hook(s, ctx, &batch)?;
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        for r in &batch {
+            let mut values = Vec::with_capacity(columns.len());
+            for col in &target.columns {
+                let v = match (spec.rule)(s, ctx, r, &col.name)? {
+                    Some(v) => v,
+                    None if source_columns.contains(&col.name) => r.get(&col.name).clone(),
+                    None => Value::Null,
+                };
+                if matches!(v, Value::Bytes(_)) {
+                    return Err(Error::bad_data(spec.source, r.id(), &col.name, "not valid UTF-8 text"));
+                }
+                if v.is_null() && !col.nullable {
+                    return Err(Error::bad_data(
+                        spec.source,
+                        r.id(),
+                        &col.name,
+                        format!("is NULL, but {}.{} requires a value", spec.target, col.name),
+                    ));
+                }
+                values.push(v);
+            }
+            out.push(values);
+        }
+        s.write(spec.source, spec.target, &columns, &out, OnConflict::Fail)
+    })
+}

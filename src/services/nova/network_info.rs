@@ -1,0 +1,240 @@
+//! Migration 066: the `network_info` JSON Essex caches per instance, built from the instance's
+//! virtual interfaces, their networks, fixed ips and floating ips (deleted rows included, as
+//! upstream does). One deliberate difference: upstream writes a floating address under the key
+//! `"a"` (a bug); osmigrate writes `"address"`, which is what Essex reads.
+
+use std::net::Ipv6Addr;
+
+use serde_json::{json, Map, Value as Json};
+
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    pub uuid: Option<String>,
+    pub label: Option<String>,
+    pub bridge: Option<String>,
+    pub cidr: Option<String>,
+    pub cidr_v6: Option<String>,
+    pub gateway: Option<String>,
+    pub gateway_v6: Option<String>,
+    pub dns1: Option<String>,
+    pub dns2: Option<String>,
+    pub project_id: Option<String>,
+    /// `meta` entries, only when truthy, in this order.
+    pub injected: bool,
+    pub multi_host: bool,
+    pub vlan: Option<i64>,
+    pub bridge_interface: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FixedIp {
+    pub address: String,
+    pub floating: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Vif {
+    pub uuid: Option<String>,
+    pub address: Option<String>,
+    pub network: Option<Network>,
+    pub fixed_ips: Vec<FixedIp>,
+}
+
+/// How Nova derives an instance's IPv6 address (`ipv6_backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv6Backend {
+    Rfc2462,
+    AccountIdentifier,
+}
+
+impl Ipv6Backend {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "rfc2462" => Some(Ipv6Backend::Rfc2462),
+            "account_identifier" => Some(Ipv6Backend::AccountIdentifier),
+            _ => None,
+        }
+    }
+}
+
+fn ip_version(address: &str) -> u8 {
+    if address.contains(':') {
+        6
+    } else {
+        4
+    }
+}
+
+fn ip_object(address: &str, kind: &str) -> Json {
+    json!({ "address": address, "type": kind, "version": ip_version(address) })
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+/// The whole list for one instance (`[]` without vifs). An IPv6 address that cannot be computed
+/// (bad MAC or prefix) is an error for the caller to report.
+pub fn network_info(vifs: &[Vif], ipv6: Ipv6Backend) -> Result<Json, String> {
+    let mut out = Vec::with_capacity(vifs.len());
+    for vif in vifs {
+        let network = match &vif.network {
+            None => Json::Null,
+            Some(n) => network_json(n, vif, ipv6)?,
+        };
+        out.push(json!({ "id": vif.uuid, "address": vif.address, "network": network }));
+    }
+    Ok(Json::Array(out))
+}
+
+fn network_json(n: &Network, vif: &Vif, ipv6: Ipv6Backend) -> Result<Json, String> {
+    let dns: Vec<&str> = [&n.dns1, &n.dns2].into_iter().filter_map(non_empty).collect();
+    let mut subnets = Vec::new();
+    if let Some(cidr) = non_empty(&n.cidr) {
+        let ips: Vec<Json> = vif
+            .fixed_ips
+            .iter()
+            .map(|ip| {
+                let floating: Vec<Json> = ip.floating.iter().map(|f| json!({ "address": f, "type": "floating", "version": 4 })).collect();
+                json!({ "address": ip.address, "type": "fixed", "version": 4, "floating_ips": floating })
+            })
+            .collect();
+        subnets.push(subnet(4, cidr, &n.gateway, &dns, ips));
+    }
+    if let Some(cidr_v6) = non_empty(&n.cidr_v6) {
+        let mac = vif.address.as_deref().unwrap_or("");
+        let address = ipv6_address(cidr_v6, mac, ipv6, n.project_id.as_deref())?;
+        subnets.push(subnet(6, cidr_v6, &n.gateway_v6, &dns, vec![json!({ "address": address, "version": 6, "floating_ips": [] })]));
+    }
+    let mut meta = Map::new();
+    if n.injected {
+        meta.insert("injected".into(), Json::Bool(true));
+    }
+    if n.multi_host {
+        meta.insert("multi_host".into(), Json::Bool(true));
+    }
+    if let Some(p) = non_empty(&n.project_id) {
+        meta.insert("project_id".into(), Json::String(p.to_string()));
+    }
+    if let Some(v) = n.vlan.filter(|v| *v != 0) {
+        meta.insert("vlan".into(), json!(v));
+    }
+    if let Some(b) = non_empty(&n.bridge_interface) {
+        meta.insert("bridge_interface".into(), Json::String(b.to_string()));
+    }
+    let mut net = Map::new();
+    net.insert("id".into(), json!(n.uuid));
+    net.insert("label".into(), json!(n.label));
+    net.insert("bridge".into(), json!(n.bridge));
+    net.insert("subnets".into(), Json::Array(subnets));
+    if !meta.is_empty() {
+        net.insert("meta".into(), Json::Object(meta));
+    }
+    Ok(Json::Object(net))
+}
+
+fn subnet(version: u8, cidr: &str, gateway: &Option<String>, dns: &[&str], ips: Vec<Json>) -> Json {
+    let dns: Vec<Json> = dns.iter().filter(|d| ip_version(d) == version).map(|d| ip_object(d, "dns")).collect();
+    json!({
+        "version": version,
+        "cidr": cidr,
+        "gateway": non_empty(gateway).map_or(Json::Null, |g| ip_object(g, "gateway")),
+        "dns": dns,
+        "routes": [],
+        "ips": ips,
+    })
+}
+
+fn parse_mac(mac: &str) -> Result<[u8; 6], String> {
+    let parts: Vec<&str> = mac.trim().split([':', '-']).collect();
+    if parts.len() != 6 {
+        return Err(format!("MAC address `{mac}` is not six octets"));
+    }
+    let mut out = [0u8; 6];
+    for (o, p) in out.iter_mut().zip(parts) {
+        *o = u8::from_str_radix(p, 16).map_err(|_| format!("MAC address `{mac}` is not hexadecimal"))?;
+    }
+    Ok(out)
+}
+
+/// The instance's IPv6 address: the interface identifier OR-ed into the prefix as written (host
+/// bits in the text are kept, as netaddr does upstream).
+pub fn ipv6_address(cidr_v6: &str, mac: &str, backend: Ipv6Backend, project_id: Option<&str>) -> Result<String, String> {
+    let prefix_text = cidr_v6.split('/').next().unwrap_or("").trim();
+    let prefix: Ipv6Addr = prefix_text.parse().map_err(|_| format!("`{cidr_v6}` is not an IPv6 prefix"))?;
+    let m = parse_mac(mac)?;
+    let interface: u64 = match backend {
+        Ipv6Backend::Rfc2462 => u64::from_be_bytes([m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]]),
+        Ipv6Backend::AccountIdentifier => {
+            use sha1::{Digest, Sha1};
+            let project = project_id.ok_or("account_identifier needs the network's project_id, which is NULL")?;
+            let digest = Sha1::digest(project.as_bytes());
+            let high = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+            (u64::from(high) << 32) | (0xff << 24) | (u64::from(m[3]) << 16) | (u64::from(m[4]) << 8) | u64::from(m[5])
+        }
+    };
+    Ok(Ipv6Addr::from(u128::from(prefix) | u128::from(interface)).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc2462_addresses_match_netaddr() {
+        let r = |c: &str, m: &str| ipv6_address(c, m, Ipv6Backend::Rfc2462, None).unwrap();
+        assert_eq!(r("fd00::/64", "02:16:3e:33:44:55"), "fd00::16:3eff:fe33:4455");
+        assert_eq!(r("2001:db8:0:1::/64", "fa:16:3e:00:00:01"), "2001:db8:0:1:f816:3eff:fe00:1");
+        assert_eq!(r("2001:db8:1:0::/64", "FA:16:3E:AB:CD:EF"), "2001:db8:1:0:f816:3eff:feab:cdef");
+        assert_eq!(r("2001:db8::5/64", "02:00:00:00:00:00"), "2001:db8::ff:fe00:5");
+        assert!(ipv6_address("fd00::/64", "nonsense", Ipv6Backend::Rfc2462, None).is_err());
+        assert!(ipv6_address("fd00::/64", "02:16:3e:33:44:55", Ipv6Backend::AccountIdentifier, None).is_err());
+    }
+
+    #[test]
+    fn account_identifier_uses_the_project_hash() {
+        // sha1("proj") starts with 0x63357964 (checked with Python's hashlib).
+        let a = ipv6_address("fd00::/64", "02:16:3e:33:44:55", Ipv6Backend::AccountIdentifier, Some("proj")).unwrap();
+        assert_eq!(a, "fd00::6335:7964:ff33:4455");
+    }
+
+    #[test]
+    fn network_info_for_a_v4_and_v6_network() {
+        let net = Network {
+            uuid: Some("net-uuid".into()),
+            label: Some("private".into()),
+            bridge: Some("br100".into()),
+            cidr: Some("10.0.0.0/24".into()),
+            cidr_v6: Some("fd00::/64".into()),
+            gateway: Some("10.0.0.1".into()),
+            gateway_v6: Some("fd00::1".into()),
+            dns1: Some("8.8.4.4".into()),
+            dns2: None,
+            project_id: Some("proj".into()),
+            injected: true,
+            multi_host: false,
+            vlan: Some(100),
+            bridge_interface: None,
+        };
+        let vif = Vif {
+            uuid: Some("vif-uuid".into()),
+            address: Some("02:16:3e:33:44:55".into()),
+            network: Some(net),
+            fixed_ips: vec![FixedIp { address: "10.0.0.3".into(), floating: vec!["1.2.3.4".into()] }],
+        };
+        let info = network_info(
+            &[vif, Vif { uuid: Some("v2".into()), address: Some("02:00:00:00:00:01".into()), ..Default::default() }],
+            Ipv6Backend::Rfc2462,
+        )
+        .unwrap();
+        let n = &info[0]["network"];
+        assert_eq!(n["meta"], json!({"injected": true, "project_id": "proj", "vlan": 100}));
+        assert_eq!(n["subnets"][0]["ips"][0]["floating_ips"][0], json!({"address": "1.2.3.4", "type": "floating", "version": 4}));
+        assert_eq!(n["subnets"][0]["dns"], json!([{"address": "8.8.4.4", "type": "dns", "version": 4}]));
+        assert_eq!(n["subnets"][1]["dns"], json!([]));
+        assert_eq!(n["subnets"][1]["gateway"], json!({"address": "fd00::1", "type": "gateway", "version": 6}));
+        assert_eq!(n["subnets"][1]["ips"], json!([{"address": "fd00::16:3eff:fe33:4455", "version": 6, "floating_ips": []}]));
+        assert_eq!(info[1]["network"], Json::Null);
+        assert_eq!(network_info(&[], Ipv6Backend::Rfc2462).unwrap(), json!([]));
+    }
+}
