@@ -17,7 +17,7 @@ pub use url::{Backend, DbUrl};
 pub use value::Value;
 
 use crate::error::{Error, Result};
-use crate::schema::{Schema, Table};
+use crate::schema::{Schema, Sequence, Table};
 
 /// Whether a connection may write. Source connections are opened read-only, and the backend is
 /// told so too (SQLite read-only open, `READ ONLY` sessions on MySQL and PostgreSQL).
@@ -338,14 +338,29 @@ impl Db {
         Ok(introspect::columns(self, table)?.into_iter().map(|c| c.name).collect())
     }
 
-    /// Moves a PostgreSQL sequence behind an integer primary key past the largest id.
-    pub fn reset_sequence(&mut self, table: &str, column: &str) -> Result<()> {
+    /// Moves every PostgreSQL sequence of a schema past the largest value of the integer column it
+    /// feeds: rows were loaded with explicit ids.
+    pub fn reset_sequences(&mut self, schema: &Schema) -> Result<()> {
+        for t in &schema.tables {
+            for c in t.columns.iter().filter(|c| c.ty.is_integer()) {
+                if let Some(sequence) = c.sequence() {
+                    self.reset_sequence(&t.name, &c.name, sequence)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reset_sequence(&mut self, table: &str, column: &str, sequence: Sequence<'_>) -> Result<()> {
         if self.backend() != Backend::Postgres {
             return Ok(());
         }
+        let sequence = match sequence {
+            Sequence::Serial => format!("pg_get_serial_sequence('{}', '{column}')", self.quote(table).replace('\'', "''")),
+            Sequence::Named(name) => format!("'{}'", self.quote(name).replace('\'', "''")),
+        };
         let sql = format!(
-            "SELECT setval(pg_get_serial_sequence('{t}', '{column}'), COALESCE((SELECT MAX({c}) FROM {q}), 0) + 1, false)",
-            t = self.quote(table).replace('\'', "''"),
+            "SELECT setval({sequence}, COALESCE((SELECT MAX({c}) FROM {q}), 0) + 1, false)",
             c = self.quote(column),
             q = self.quote(table)
         );

@@ -164,9 +164,7 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     g.images += flush(db, &images_t, IMAGE_COLUMNS, &mut images)?;
     g.properties += flush(db, &props_t, PROPERTY_COLUMNS, &mut props)?;
     g.members += flush(db, &members_t, MEMBER_COLUMNS, &mut members)?;
-    for t in [&images_t, &props_t, &members_t] {
-        db.reset_sequence(&t.name, "id")?;
-    }
+    db.reset_sequences(&schema)?;
     Ok(g)
 }
 

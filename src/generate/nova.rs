@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 
 use chrono::{Duration, NaiveDateTime};
 
-use crate::db::{Backend, Db, OnConflict, Value};
+use crate::db::{Db, OnConflict, Value};
 use crate::error::{Error, Result};
 use crate::migrate;
 use crate::schema::{self, Schema, Table};
@@ -131,9 +131,12 @@ pub struct Generated {
 
 // ----- fixed data -----
 
-/// `(id, name, memory_mb, vcpus, local_gb, flavorid, swap, rxtx_quota, rxtx_cap)`: the five of
-/// migration 008 exactly as a Diablo database holds them, then two made with nova-manage.
-const FLAVORS: [(i64, &str, i64, i64, i64, i64, i64, i64, i64); 7] = [
+/// `(id, name, memory_mb, vcpus, local_gb, flavorid, swap, rxtx_quota, rxtx_cap)`
+pub type Flavor = (i64, &'static str, i64, i64, i64, i64, i64, i64, i64);
+
+/// The five of migration 008 exactly as a Diablo database holds them, then two made with
+/// nova-manage (rxtx_cap 100 and 50: 059's base is 50, factors 2 and 1).
+pub const FLAVORS: [Flavor; 7] = [
     (1, "m1.medium", 4096, 2, 40, 3, 0, 0, 0),
     (2, "m1.tiny", 512, 1, 0, 1, 0, 0, 0),
     (3, "m1.large", 8192, 4, 80, 4, 0, 0, 0),
@@ -142,7 +145,7 @@ const FLAVORS: [(i64, &str, i64, i64, i64, i64, i64, i64, i64); 7] = [
     (6, "x1.fastnet", 1024, 1, 10, 6, 512, 10_000, 100),
     (7, "x1.slownet", 3072, 2, 30, 7, 0, 5_000, 50),
 ];
-const SEEDED_FLAVORS: usize = 5;
+pub const SEEDED_FLAVORS: usize = 5;
 const TINY: i64 = 2;
 
 /// `(id, name, is_admin)`.
@@ -200,7 +203,7 @@ const SLOT_HREF: usize = 9;
 const SLOT_NO_KERNEL: usize = 10;
 const SLOT_LINGERING_IP: usize = 6;
 
-fn flavor(id: i64) -> &'static (i64, &'static str, i64, i64, i64, i64, i64, i64, i64) {
+fn flavor(id: i64) -> &'static Flavor {
     &FLAVORS[(id - 1) as usize]
 }
 
@@ -221,7 +224,7 @@ fn user_of(project: usize) -> &'static str {
 /// when that volume exists; a data volume `4k+3` is attached to instance `12k+1` (slot 0).
 fn boot_volume_of(i: i64, volumes: i64) -> Option<i64> {
     let k = (i - 1 - SLOT_BFV as i64) / 12;
-    (slot_of(i) == SLOT_BFV && 4 * k + 1 <= volumes).then_some(4 * k + 1)
+    (slot_of(i) == SLOT_BFV && 4 * k < volumes).then_some(4 * k + 1)
 }
 
 /// A version-4-looking UUID that is a bijection of `(kind, n)`: distinct rows never collide.
@@ -517,17 +520,6 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     g.users = insert(db, "users", cols!["id", "name", "access_key", "secret_key", "is_admin"], rows)?;
     let rows = PROJECTS.iter().map(|p| row!(Some(setup), None, None; p.0, p.0, p.1, p.2)).collect();
     g.projects = insert(db, "projects", cols!["id", "name", "description", "project_manager"], rows)?;
-    // Diablo's SQLite schema points user_project_role_association's foreign keys at single,
-    // non-unique columns of user_project_association: SQLite with foreign keys on (the bundled
-    // build's default) refuses any write to either table ("foreign key mismatch"). Nova never
-    // turned them on; neither do we, for these two tables only.
-    let sqlite_fks = match db.backend() {
-        Backend::Sqlite => db.query_scalar("PRAGMA foreign_keys", &[])?.as_i64(),
-        _ => None,
-    };
-    if sqlite_fks == Some(1) {
-        db.execute("PRAGMA foreign_keys = OFF", &[])?;
-    }
     let members = [("admin", "admin"), ("admin", "demo"), ("demo", "demo"), ("user-0", "project-0"), ("user-0", "demo")];
     let rows = members.iter().map(|m| row!(Some(setup), None, None; m.0, m.1)).collect();
     insert(db, "user_project_association", cols!["user_id", "project_id"], rows)?;
@@ -539,9 +531,6 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     ];
     let rows = project_roles.iter().map(|r| row!(Some(setup), None, None; r.0, r.1, r.2)).collect();
     insert(db, "user_project_role_association", cols!["user_id", "project_id", "role"], rows)?;
-    if sqlite_fks == Some(1) {
-        db.execute("PRAGMA foreign_keys = ON", &[])?;
-    }
     let rows = vec![row!(Some(setup), None, None; "admin", "cloudadmin"), row!(Some(setup), None, None; "demo", "netadmin")];
     insert(db, "user_role_association", cols!["user_id", "role"], rows)?;
     let key_public = |u: &str| format!("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC{:0>40} {u}@example.com", u.len() * 7919);
@@ -1033,7 +1022,7 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
         // (instance, mountpoint, is boot volume)
         let attachment = match (v - 1) % 4 {
             0 if 12 * k + 8 <= n_inst => Some((12 * k + 8, "/dev/vda", true)),
-            2 if 12 * k + 1 <= n_inst => Some((12 * k + 1, "/dev/vdc", false)),
+            2 if 12 * k < n_inst => Some((12 * k + 1, "/dev/vdc", false)),
             _ => None,
         };
         let deleted = attachment.is_none() && v % 8 == 4;
@@ -1121,31 +1110,8 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
         )?;
     }
 
-    reset_sequences(db, &schema)?;
+    db.reset_sequences(&schema)?;
     Ok(g)
-}
-
-/// Moves every PostgreSQL sequence behind an integer `id` past the explicit ids, the ones not
-/// owned by their column too (`quotas_new_id_seq`, a Diablo leftover, is not `SERIAL`).
-fn reset_sequences(db: &mut Db, schema: &Schema) -> Result<()> {
-    for table in &schema.tables {
-        if !table.column("id").is_some_and(|c| c.ty.is_integer()) {
-            continue;
-        }
-        db.reset_sequence(&table.name, "id")?;
-        if db.backend() == Backend::Postgres {
-            for seq in &table.sequences {
-                let sql = format!(
-                    "SELECT setval('{}', COALESCE((SELECT MAX({}) FROM {}), 0) + 1, false)",
-                    db.quote(seq).replace('\'', "''"),
-                    db.quote("id"),
-                    db.quote(&table.name)
-                );
-                db.query(&sql, &[])?;
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -1224,7 +1190,7 @@ mod tests {
         assert_eq!(count(&mut db, "SELECT COUNT(*) FROM instance_metadata"), 280);
         assert_eq!(count(&mut db, "SELECT COUNT(*) FROM block_device_mapping"), g.block_device_mappings as i64);
         assert_eq!(g.boot_from_volume, 3);
-        let schema = schema::diablo::nova(Backend::Sqlite);
+        let schema = schema::diablo::nova(crate::db::Backend::Sqlite);
         for table in &schema.tables {
             for c in &table.columns {
                 if let ColType::String(n) = c.ty {
@@ -1238,27 +1204,6 @@ mod tests {
                 assert!(bad.is_empty(), "{}: {} rows break a foreign key", table.name, bad.len());
             }
         }
-    }
-
-    #[test]
-    #[ignore]
-    fn dump_demo() {
-        let url = DbUrl::sqlite(std::path::Path::new("/tmp/nova-demo.sqlite"));
-        let _ = std::fs::remove_file("/tmp/nova-demo.sqlite");
-        let mut db = Db::connect(&url, Access::ReadWrite).unwrap();
-        let g = generate(&mut db, &Shape::demo()).unwrap();
-        eprintln!("{g:#?}");
-    }
-
-    #[test]
-    #[ignore]
-    fn dump_scale() {
-        let url = DbUrl::sqlite(std::path::Path::new("/tmp/nova-scale.sqlite"));
-        let _ = std::fs::remove_file("/tmp/nova-scale.sqlite");
-        let mut db = Db::connect(&url, Access::ReadWrite).unwrap();
-        let t = std::time::Instant::now();
-        let g = generate(&mut db, &Shape::scale(1)).unwrap();
-        eprintln!("{g:#?} in {:?}", t.elapsed());
     }
 
     #[test]

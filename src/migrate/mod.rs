@@ -193,11 +193,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         whole.merge(std::mem::take(&mut session.report));
     }
     verify_counts(&mut session.target, &whole)?;
-    for t in &plan.schema.tables {
-        if let Some(c) = t.columns.iter().find(|c| c.autoincrement) {
-            session.target.reset_sequence(&t.name, &c.name)?;
-        }
-    }
+    session.target.reset_sequences(&plan.schema)?;
     let report = Report {
         service: plan.service.to_string(),
         source: plan.source_url.to_string(),

@@ -58,6 +58,26 @@ pub struct Column {
     pub autoincrement: bool,
 }
 
+/// Which PostgreSQL sequence feeds a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sequence<'a> {
+    /// The one SERIAL made for the column.
+    Serial,
+    /// A sequence named in the column's default (`nextval('quotas_new_id_seq'::regclass)`).
+    Named(&'a str),
+}
+
+impl Column {
+    pub fn sequence(&self) -> Option<Sequence<'_>> {
+        if self.autoincrement {
+            return Some(Sequence::Serial);
+        }
+        let d = self.default.as_deref()?;
+        let name = d.strip_prefix("nextval('")?.split('\'').next()?;
+        Some(Sequence::Named(name))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Index {
     pub name: String,

@@ -4,6 +4,7 @@
 mod cli;
 mod glance;
 mod keystone;
+mod nova;
 mod refusals;
 mod schema;
 mod support;

@@ -1,0 +1,343 @@
+//! Diablo Nova databases of realistic shape (several networks, IPv6 on one, instances in many
+//! states, volumes, a child zone, every form of image reference) migrated by the real binary on
+//! every backend; each data migration checked on its own rows.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use osmigrate::db::{Access, Backend, Db, DbUrl};
+use osmigrate::generate::{glance as glance_gen, nova as nova_gen};
+use serde_json::Value as Json;
+
+use crate::schema::{assert_same_schema, live, reference};
+use crate::support::{self, osmigrate, rows, FreshDb, Server};
+
+/// A Diablo Glance and Nova on one server, the Glance migrated with its map written as CSV.
+struct Cloud {
+    nova: FreshDb,
+    glance_essex: FreshDb,
+    map_csv: PathBuf,
+    dir: tempfile::TempDir,
+    _glance: FreshDb,
+}
+
+fn cloud(server: &Server, instances: usize) -> Cloud {
+    let now = osmigrate::db::value::parse_datetime("2012-03-01 12:00:00").unwrap();
+    let glance = support::fresh_db(server, "nova_glance");
+    Db::create_database_if_missing(&glance.url).unwrap();
+    let variant = if server.backend == Backend::Postgres { glance_gen::Variant::Unversioned } else { glance_gen::Variant::Versioned };
+    let glance_shape = glance_gen::Shape { images: 60, variant, foreign_keys: true, now, batch_size: 100 };
+    glance_gen::generate(&mut Db::connect(&glance.url, Access::ReadWrite).unwrap(), &glance_shape).unwrap();
+    let nova = support::fresh_db(server, "nova");
+    Db::create_database_if_missing(&nova.url).unwrap();
+    let shape = nova_gen::Shape { instances, glance_images: 60, now, batch_size: 50, ..nova_gen::Shape::demo() };
+    nova_gen::generate(&mut Db::connect(&nova.url, Access::ReadWrite).unwrap(), &shape).unwrap();
+    let glance_essex = support::fresh_db(server, "nova_glance_essex");
+    let dir = tempfile::tempdir().unwrap();
+    let map_csv = dir.path().join("map.csv");
+    let out = osmigrate()
+        .args(["db", "migrate", "glance", "--from", &glance.url.expose_secret(), "--to", &glance_essex.url.expose_secret()])
+        .args(["--map-out", map_csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.code().unwrap() <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+    Cloud { nova, glance_essex, map_csv, dir, _glance: glance }
+}
+
+fn migrate_nova(from: &DbUrl, to: &DbUrl, args: &[&str]) -> (i32, Json, String) {
+    let out = osmigrate()
+        .args(["db", "migrate", "nova", "--from", &from.expose_secret(), "--to", &to.expose_secret(), "--json", "--batch-size", "7"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Json::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn map_of(csv: &Path) -> BTreeMap<i64, String> {
+    std::fs::read_to_string(csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (o, n) = l.split_once(',').unwrap();
+            (o.parse().unwrap(), n.to_string())
+        })
+        .collect()
+}
+
+/// What an image reference must become: ids and hrefs through the map, the rest untouched.
+fn expected_ref(value: &str, map: &BTreeMap<i64, String>) -> String {
+    let start = value.rfind('/').map_or(0, |i| i + 1);
+    match value[start..].parse::<i64>().ok().and_then(|id| map.get(&id)) {
+        Some(uuid) if !value.is_empty() => format!("{}{uuid}", &value[..start]),
+        _ => value.to_string(),
+    }
+}
+
+fn finding<'a>(report: &'a Json, code: &str, table: &str) -> Option<&'a Json> {
+    report["findings"].as_array().unwrap().iter().find(|f| f["code"] == code && f["table"] == table)
+}
+
+/// EUI-64 (RFC 2462) computed here independently: flip bit 0x02 of the first octet, ff:fe in the middle.
+fn eui64(prefix: &str, mac: &str) -> String {
+    let m: Vec<u8> = mac.split(':').map(|x| u8::from_str_radix(x, 16).unwrap()).collect();
+    let net: std::net::Ipv6Addr = prefix.split('/').next().unwrap().parse().unwrap();
+    let iid = u64::from_be_bytes([m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]]);
+    std::net::Ipv6Addr::from(u128::from(net) | u128::from(iid)).to_string()
+}
+
+#[test]
+fn every_data_migration_on_every_backend() {
+    for server in support::servers() {
+        let ctx = server.name();
+        let cloud = cloud(&server, 40);
+        let src = &cloud.nova.url;
+        let target = support::fresh_db(&server, "nova_essex");
+        let t = &target.url;
+        // A Diablo flagfile with an include, and an override on the command line.
+        let conf = cloud.dir.path().join("nova.conf");
+        let extra = cloud.dir.path().join("extra.conf");
+        std::fs::write(&extra, "--connection_type=libvirt\n--public_interface=eth9\n").unwrap();
+        std::fs::write(&conf, format!("--flagfile={}\n--public_interface=eth2\n--verbose\n", extra.display())).unwrap();
+        let (code, report, stderr) = migrate_nova(
+            src,
+            t,
+            &[
+                "--image-map",
+                cloud.map_csv.to_str().unwrap(),
+                "--nova-conf",
+                conf.to_str().unwrap(),
+                "--set",
+                "default_floating_pool=public",
+            ],
+        );
+        assert_eq!(code, 1, "{ctx}: {stderr}");
+
+        // The schema is Essex's, exactly.
+        assert_same_schema(&format!("essex nova on {ctx}"), &live(t), &reference("essex", "nova", server.backend));
+        assert_eq!(rows(t, "SELECT repository_id, version FROM migrate_version"), vec![vec!["nova".to_string(), "82".to_string()]]);
+
+        // Tables carried as they are keep every row.
+        for table in [
+            "fixed_ips",
+            "virtual_interfaces",
+            "instance_metadata",
+            "security_group_rules",
+            "volumes",
+            "block_device_mapping",
+            "key_pairs",
+            "services",
+            "snapshots",
+            "migrations",
+            "quotas",
+        ] {
+            let mut db = Db::connect(src, Access::ReadOnly).unwrap();
+            let columns = db.column_names(table).unwrap().iter().map(|c| db.quote(c)).collect::<Vec<_>>().join(", ");
+            let q = format!("SELECT {columns} FROM {table} ORDER BY id");
+            assert!(rows(t, &q) == rows(src, &q), "{ctx}: {table} carried verbatim");
+        }
+
+        // 055 flavorid as text; 059 rxtx with real division; 074 root/ephemeral under libvirt.
+        let caps = rows(src, "SELECT rxtx_cap FROM instance_types WHERE rxtx_cap > 0");
+        let base = caps.iter().map(|c| c[0].parse::<i64>().unwrap()).min().filter(|m| *m > 1).unwrap_or(1);
+        for r in rows(src, "SELECT id, flavorid, rxtx_cap, local_gb, name FROM instance_types ORDER BY id") {
+            let got = &rows(t, &format!("SELECT flavorid, rxtx_factor, root_gb, ephemeral_gb FROM instance_types WHERE id = {}", r[0]))[0];
+            assert_eq!(got[0], r[1], "{ctx}: 055 flavorid of {}", r[4]);
+            let cap: i64 = r[2].parse().unwrap();
+            let factor: f64 = got[1].parse().unwrap();
+            assert_eq!(factor, if cap > 0 { cap as f64 / base as f64 } else { 1.0 }, "{ctx}: 059 rxtx_factor of {}", r[4]);
+            let root = if r[4] == "m1.tiny" { "0" } else { "10" };
+            assert_eq!((got[2].as_str(), got[3].as_str()), (root, r[3].as_str()), "{ctx}: 074 disks of {}", r[4]);
+        }
+        assert!(rows(t, "SELECT rxtx_base FROM networks").iter().all(|r| r[0] == base.to_string()), "{ctx}: 059 rxtx_base");
+
+        // Instances: 074 disks, 068 defaults, renamed device, image references through the map.
+        let map = map_of(&cloud.map_csv);
+        let tiny = rows(src, "SELECT id FROM instance_types WHERE name = 'm1.tiny'")[0][0].clone();
+        let cols = "id, instance_type_id, local_gb, default_local_device, image_ref, kernel_id, ramdisk_id";
+        for r in rows(src, &format!("SELECT {cols} FROM instances ORDER BY id")) {
+            let got = &rows(
+                t,
+                &format!("SELECT root_gb, ephemeral_gb, default_ephemeral_device, image_ref, kernel_id, ramdisk_id, shutdown_terminate, disable_terminate, cell_name FROM instances WHERE id = {}", r[0]),
+            )[0];
+            let root = if r[1] == tiny { "0" } else { "10" };
+            assert_eq!((got[0].as_str(), got[1].as_str()), (root, r[2].as_str()), "{ctx}: 074 instance {}", r[0]);
+            assert_eq!(got[2], r[3], "{ctx}: default_ephemeral_device");
+            for (i, col) in [(3, 4), (4, 5), (5, 6)] {
+                assert_eq!(got[i], expected_ref(&r[col], &map), "{ctx}: instance {} reference `{}`", r[0], r[col]);
+            }
+            assert_eq!((got[6].as_str(), got[7].as_str(), got[8].as_str()), ("1", "0", "NULL"), "{ctx}: 068 defaults");
+        }
+        assert_eq!(
+            rows(t, "SELECT image_ref FROM virtual_storage_arrays")[0][0],
+            expected_ref(&rows(src, "SELECT image_ref FROM virtual_storage_arrays")[0][0], &map)
+        );
+        let unknown = finding(&report, "image_ref_not_in_map", "instances").unwrap();
+        assert!(unknown["rows"][0].as_str().unwrap().contains("uuid="), "{ctx}: reported per instance");
+
+        // s3_images: the map, so EC2 ids survive.
+        let s3: BTreeMap<i64, String> =
+            rows(t, "SELECT id, uuid FROM s3_images").into_iter().map(|r| (r[0].parse().unwrap(), r[1].clone())).collect();
+        assert_eq!(s3, map, "{ctx}: s3_images seeded with the map");
+
+        // 064 actions by instance uuid.
+        let want = rows(src, "SELECT a.id, i.uuid FROM instance_actions a LEFT JOIN instances i ON i.id = a.instance_id ORDER BY a.id");
+        assert_eq!(rows(t, "SELECT id, instance_uuid FROM instance_actions ORDER BY id"), want, "{ctx}: 064");
+
+        // 067 pool and interface from the settings; 069 and 078 defaults; 082 zones → cells.
+        assert!(
+            rows(t, "SELECT pool, interface FROM floating_ips").iter().all(|r| r == &["public".to_string(), "eth2".to_string()]),
+            "{ctx}: 067"
+        );
+        assert!(rows(t, "SELECT disk_available_least FROM compute_nodes").iter().all(|r| r[0] == "0"), "{ctx}: 069");
+        assert_eq!(rows(t, "SELECT id, api_url, is_parent FROM cells"), rows(src, "SELECT id, api_url, 0 FROM zones"), "{ctx}: 078/082");
+
+        // 066: one cache per instance, built from vifs, fixed and floating ips, IPv6 on the v6 network.
+        assert_eq!(
+            rows(t, "SELECT COUNT(*) FROM instance_info_caches"),
+            rows(src, "SELECT COUNT(*) FROM instances WHERE uuid IS NOT NULL")
+        );
+        for r in rows(src, "SELECT i.uuid, v.id, v.uuid, v.address, n.cidr_v6 FROM instances i JOIN virtual_interfaces v ON v.instance_id = i.id JOIN networks n ON n.id = v.network_id ORDER BY v.id") {
+            let cache: Json = serde_json::from_str(&rows(t, &format!("SELECT network_info FROM instance_info_caches WHERE instance_id = '{}'", r[0]))[0][0]).unwrap();
+            let vif = cache.as_array().unwrap().iter().find(|v| v["id"] == r[2].as_str()).unwrap_or_else(|| panic!("{ctx}: vif {} cached", r[2]));
+            assert_eq!(vif["address"], r[3].as_str());
+            let fixed: Vec<String> = rows(src, &format!("SELECT address FROM fixed_ips WHERE virtual_interface_id = {} ORDER BY id", r[1])).into_iter().map(|x| x[0].clone()).collect();
+            let v4 = &vif["network"]["subnets"][0];
+            let got: Vec<&str> = v4["ips"].as_array().unwrap().iter().map(|ip| ip["address"].as_str().unwrap()).collect();
+            assert_eq!(got, fixed, "{ctx}: v4 fixed ips of vif {}", r[2]);
+            for ip in v4["ips"].as_array().unwrap() {
+                let floating: Vec<String> = rows(src, &format!("SELECT f.address FROM floating_ips f JOIN fixed_ips x ON x.id = f.fixed_ip_id WHERE x.address = '{}' ORDER BY f.id", ip["address"].as_str().unwrap()))
+                    .into_iter()
+                    .map(|x| x[0].clone())
+                    .collect();
+                let got: Vec<&str> = ip["floating_ips"].as_array().unwrap().iter().map(|f| f["address"].as_str().unwrap()).collect();
+                assert_eq!(got, floating, "{ctx}: floating ips (under `address`, not upstream's `a`)");
+            }
+            if r[4] != "NULL" {
+                assert_eq!(vif["network"]["subnets"][1]["ips"][0]["address"], eui64(&r[4], &r[3]).as_str(), "{ctx}: v6 address of {}", r[3]);
+            }
+        }
+
+        // The report: settings with their origins, dropped data counted.
+        let settings = finding(&report, "settings", "nova.conf").unwrap()["rows"].to_string();
+        assert!(settings.contains("public_interface = eth2") && settings.contains("nova.conf:2"), "{ctx}: {settings}");
+        assert!(settings.contains("connection_type = libvirt") && settings.contains("extra.conf:1"), "{ctx}: {settings}");
+        assert!(settings.contains("default_floating_pool = public (--set)"), "{ctx}: {settings}");
+        let export = report["tables"].as_array().unwrap().iter().find(|x| x["source_table"] == "export_devices").unwrap();
+        assert_eq!(export["skipped"].to_string(), rows(src, "SELECT COUNT(*) FROM export_devices")[0][0]);
+        assert!(finding(&report, "column_dropped", "instance_types").unwrap()["message"].as_str().unwrap().contains("rxtx_quota"));
+        assert!(finding(&report, "bdm_without_connection_info", "block_device_mapping").is_some());
+
+        // Sequences past the largest id: a new row without an id gets a fresh one.
+        let mut db = Db::connect(t, Access::ReadWrite).unwrap();
+        for (table, col) in [("instance_metadata", "instance_id"), ("quotas", "resource")] {
+            let sql = format!("INSERT INTO {table} ({}, deleted) VALUES (?, ?)", db.quote(col));
+            db.execute(&sql, &["1".into(), 0.into()]).unwrap_or_else(|e| panic!("{ctx}: insert into {table} after migration: {e}"));
+        }
+    }
+}
+
+#[test]
+fn other_drivers_keep_the_local_disk_as_root() {
+    let server = &support::servers()[0];
+    let cloud = cloud(server, 10);
+    let target = support::fresh_db(server, "nova_xen");
+    let (code, _, stderr) =
+        migrate_nova(&cloud.nova.url, &target.url, &["--image-map", cloud.map_csv.to_str().unwrap(), "--set", "connection_type=xenapi"]);
+    assert_eq!(code, 1, "{stderr}");
+    let want = rows(&cloud.nova.url, "SELECT id, local_gb, 0 FROM instances ORDER BY id");
+    assert_eq!(rows(&target.url, "SELECT id, root_gb, ephemeral_gb FROM instances ORDER BY id"), want);
+    let want = rows(&cloud.nova.url, "SELECT id, local_gb, 0 FROM instance_types ORDER BY id");
+    assert_eq!(rows(&target.url, "SELECT id, root_gb, ephemeral_gb FROM instance_types ORDER BY id"), want);
+}
+
+#[test]
+fn the_map_can_come_from_glance_itself() {
+    for server in support::servers() {
+        let cloud = cloud(&server, 10);
+        let map = map_of(&cloud.map_csv);
+        // osmigrate's own Essex Glance: its map table.
+        let target = support::fresh_db(&server, "nova_from_glance");
+        let (code, _, stderr) = migrate_nova(&cloud.nova.url, &target.url, &["--image-map", &cloud.glance_essex.url.expose_secret()]);
+        assert_eq!(code, 1, "{stderr}");
+        let s3: BTreeMap<i64, String> =
+            rows(&target.url, "SELECT id, uuid FROM s3_images").into_iter().map(|r| (r[0].parse().unwrap(), r[1].clone())).collect();
+        assert_eq!(s3, map, "{}", server.name());
+
+        // A Glance upstream migrated keeps no map: rebuilt from the ids in file and swift locations.
+        Db::connect(&cloud.glance_essex.url, Access::ReadWrite).unwrap().execute("DROP TABLE osmigrate_image_map", &[]).unwrap();
+        let rebuilt = support::fresh_db(&server, "nova_rebuilt");
+        let (code, report, stderr) = migrate_nova(&cloud.nova.url, &rebuilt.url, &["--image-map", &cloud.glance_essex.url.expose_secret()]);
+        assert_eq!(code, 1, "{stderr}");
+        let s3: BTreeMap<i64, String> =
+            rows(&rebuilt.url, "SELECT id, uuid FROM s3_images").into_iter().map(|r| (r[0].parse().unwrap(), r[1].clone())).collect();
+        let placeable: Vec<String> =
+            rows(&cloud.glance_essex.url, "SELECT id FROM images WHERE location LIKE '%://%'").into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(s3.len(), placeable.len(), "{}", server.name());
+        assert!(s3.iter().all(|(old, new)| map[old] == *new), "{}: rebuilt entries agree with the real map", server.name());
+        let unplaced = finding(&report, "image_not_placed", "image_map").unwrap();
+        assert_eq!(unplaced["count"].as_u64().unwrap() as usize, map.len() - placeable.len());
+    }
+}
+
+#[test]
+fn an_interrupted_run_ends_with_the_same_rows() {
+    for server in support::servers() {
+        let cloud = cloud(&server, 15);
+        let target = support::fresh_db(&server, "nova_resume");
+        let args = ["--image-map", cloud.map_csv.to_str().unwrap()];
+        assert_eq!(migrate_nova(&cloud.nova.url, &target.url, &args).0, 1);
+        let tables = ["instances", "fixed_ips", "floating_ips", "instance_info_caches", "s3_images", "block_device_mapping"];
+        let snapshot = |url: &DbUrl| -> Vec<Vec<Vec<String>>> {
+            tables
+                .iter()
+                .map(|t| {
+                    let cols = if *t == "instance_info_caches" { "instance_id, network_info" } else { "*" };
+                    rows(url, &format!("SELECT {cols} FROM {t} ORDER BY 1"))
+                })
+                .collect()
+        };
+        let whole = snapshot(&target.url);
+        let mut db = Db::connect(&target.url, Access::ReadWrite).unwrap();
+        db.execute("DELETE FROM osmigrate_journal WHERE step IN ('floating_ips', 'instance_info_caches', 'block_device_mapping', 'virtual_storage_arrays', 'dropped', 'finished')", &[]).unwrap();
+        for step in ["instance_actions", "instance_metadata", "snapshots", "iscsi_targets", "volume_metadata", "volumes"] {
+            db.execute("DELETE FROM osmigrate_journal WHERE step = ?", &[step.into()]).unwrap();
+        }
+        db.execute("DELETE FROM migrate_version", &[]).unwrap();
+        db.execute("DELETE FROM instance_info_caches WHERE id > 3", &[]).unwrap();
+        drop(db);
+        let (code, report, stderr) = migrate_nova(&cloud.nova.url, &target.url, &args);
+        assert_eq!(code, 1, "{}: {stderr}", server.name());
+        assert_eq!(report["outcome"], "resumed");
+        assert_eq!(snapshot(&target.url), whole, "{}: same rows as the uninterrupted run", server.name());
+    }
+}
+
+#[test]
+fn what_is_not_a_diablo_nova_is_refused() {
+    let server = &support::servers()[0];
+    let cloud = cloud(server, 5);
+    let map = cloud.map_csv.to_str().unwrap();
+    let target = support::fresh_db(server, "t");
+    let mut db = Db::connect(&cloud.nova.url, Access::ReadWrite).unwrap();
+    db.execute("UPDATE migrate_version SET version = 45", &[]).unwrap();
+    let (code, _, err) = migrate_nova(&cloud.nova.url, &target.url, &["--image-map", map]);
+    assert_eq!(code, 2);
+    assert!(err.contains("migrate version 45"), "{err}");
+    db.execute("UPDATE migrate_version SET version = 46", &[]).unwrap();
+    let keystone = support::generated_keystone(server, "ks", &[]);
+    let (code, _, err) = migrate_nova(&keystone.url, &target.url, &["--image-map", map]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a versioned Nova database"), "{err}");
+    let (code, _, err) = migrate_nova(&cloud.nova.url, &target.url, &["--image-map", "/no/such/map.csv"]);
+    assert_eq!(code, 64, "{err}");
+    let (code, _, err) = migrate_nova(&cloud.nova.url, &target.url, &["--image-map", map, "--set", "connection_type="]);
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("connection_type"), "{err}");
+    db.execute("UPDATE instances SET uuid = (SELECT uuid FROM instances WHERE id = 1) WHERE id = 2", &[]).unwrap();
+    let (code, _, err) = migrate_nova(&cloud.nova.url, &target.url, &["--image-map", map]);
+    assert_eq!(code, 2);
+    assert!(err.contains("shared by several instances"), "{err}");
+}
