@@ -2,6 +2,7 @@
 //! Essex (2012.1). The library does all the work and returns values (reports, maps); the
 //! `osmigrate` binary only parses arguments and renders what comes back.
 
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Command-line front end: one module per subcommand; each turns its arguments into a library
 //! call and renders the result. Only this module prints.
 
+mod bench;
 mod db;
 mod demo;
 mod glance;
@@ -33,6 +34,9 @@ enum Command {
     /// Database commands.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Generate a cloud at scale; measure the migration against a raw copy.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Glance commands.
     #[command(subcommand)]
     Glance(glance::GlanceCommand),
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Db(cmd) => db::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
         Command::Glance(cmd) => glance::run(cmd),
     };
     match result {

@@ -184,6 +184,14 @@ impl Db {
         r.map_err(|e| Error::db(context(), e))
     }
 
+    /// Copies a SQLite database to a new file with SQLite's online backup API.
+    pub fn backup_sqlite(&self, dest: &std::path::Path) -> Result<()> {
+        match &self.conn {
+            Conn::Sqlite(c) => c.backup(rusqlite::MAIN_DB, dest, None).map_err(|e| Error::db(format!("backing up {}", self.url), e)),
+            _ => Err(Error::Usage(format!("{} is not a SQLite database", self.url))),
+        }
+    }
+
     /// Runs several `;`-free statements in order.
     pub fn execute_all(&mut self, statements: &[String]) -> Result<()> {
         for s in statements {

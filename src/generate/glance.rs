@@ -35,6 +35,11 @@ impl Shape {
     pub fn demo() -> Self {
         Shape { images: 30, variant: Variant::Versioned, foreign_keys: true, now: chrono::Utc::now().naive_utc(), batch_size: 1000 }
     }
+
+    /// Benchmark sizes: n=1 is 20k images with 5 properties each.
+    pub fn scale(n: usize, variant: Variant) -> Self {
+        Shape { images: 20_000 * n.max(1), variant, foreign_keys: true, now: chrono::Utc::now().naive_utc(), batch_size: 5_000 }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

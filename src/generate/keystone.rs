@@ -18,8 +18,12 @@ pub struct Shape {
     pub tenants: usize,
     /// Users besides admin, demo, nova, glance and swift; one per project, round robin.
     pub users: usize,
-    /// Live user tokens besides the service token (as many expired ones again).
+    /// Live user tokens besides the service token.
     pub tokens: usize,
+    /// Expired tokens (a Diablo Keystone never purged them).
+    pub expired_tokens: usize,
+    /// One generated user in this many has a plaintext password (the rest a sha512_crypt hash).
+    pub plaintext_every: usize,
     /// "Now" for token expiry.
     pub now: NaiveDateTime,
     pub batch_size: usize,
@@ -27,7 +31,22 @@ pub struct Shape {
 
 impl Shape {
     pub fn demo() -> Self {
-        Shape { tenants: 3, users: 6, tokens: 4, now: chrono::Utc::now().naive_utc(), batch_size: 1000 }
+        Shape { tenants: 3, users: 6, tokens: 4, expired_tokens: 4, plaintext_every: 2, now: chrono::Utc::now().naive_utc(), batch_size: 1000 }
+    }
+
+    /// Benchmark sizes: n=1 is 10k users in 2k tenants, 200k tokens of which 190k expired, one user in
+    /// ten with a plaintext password.
+    pub fn scale(n: usize) -> Self {
+        let n = n.max(1);
+        Shape {
+            tenants: 2_000 * n,
+            users: 10_000 * n,
+            tokens: 10_000 * n,
+            expired_tokens: 190_000 * n,
+            plaintext_every: 10,
+            now: chrono::Utc::now().naive_utc(),
+            batch_size: 5_000,
+        }
     }
 }
 
@@ -115,7 +134,11 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     let first_user = users.len() as i64 + 1;
     let projects = shape.tenants.max(1) as i64;
     for i in 0..shape.users as i64 {
-        let pw: Value = if i % 2 == 0 { hashed.clone().into() } else { format!("password-{i}").into() };
+        let pw: Value = if i % shape.plaintext_every.max(1) as i64 == 1 % shape.plaintext_every.max(1) as i64 {
+            format!("password-{i}").into()
+        } else {
+            hashed.clone().into()
+        };
         let tenant = if shape.tenants == 0 { 2 } else { 4 + i % projects };
         users.push(vec![
             (first_user + i).into(),
@@ -174,18 +197,26 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
         db.insert_rows(&t("credentials"), &["id", "user_id", "tenant_id", "type", "key", "secret"], chunk, OnConflict::Fail)?;
     }
 
-    // Tokens: the service token (long-lived), live user tokens, and as many expired ones.
+    // Tokens: the service token (long-lived), live user tokens, and expired ones, in batches.
+    let token_table = t("token");
+    let token_columns = ["id", "user_id", "tenant_id", "expires"];
     let later = shape.now + Duration::days(365);
     let mut tokens: Vec<Vec<Value>> = vec![vec![SERVICE_TOKEN.into(), 1.into(), 1.into(), later.into()]];
-    for i in 0..shape.tokens {
+    for i in 0..shape.tokens + shape.expired_tokens {
         let u = &users[i % users.len()];
-        tokens.push(vec![format!("live{i:028x}").into(), u[0].clone(), u[5].clone(), (shape.now + Duration::hours(12)).into()]);
-        tokens.push(vec![format!("old{i:029x}").into(), u[0].clone(), u[5].clone(), (shape.now - Duration::days(3)).into()]);
+        let (id, expires) = if i < shape.tokens {
+            (format!("live{i:028x}"), shape.now + Duration::hours(12))
+        } else {
+            (format!("old{i:029x}"), shape.now - Duration::days(3))
+        };
+        tokens.push(vec![id.into(), u[0].clone(), u[5].clone(), expires.into()]);
+        if tokens.len() >= shape.batch_size.max(1) {
+            db.insert_rows(&token_table, &token_columns, &tokens, OnConflict::Fail)?;
+            tokens.clear();
+        }
     }
+    db.insert_rows(&token_table, &token_columns, &tokens, OnConflict::Fail)?;
     g.live_tokens = shape.tokens + 1;
-    g.expired_tokens = shape.tokens;
-    for chunk in tokens.chunks(shape.batch_size.max(1)) {
-        db.insert_rows(&t("token"), &["id", "user_id", "tenant_id", "expires"], chunk, OnConflict::Fail)?;
-    }
+    g.expired_tokens = shape.expired_tokens;
     Ok(g)
 }

@@ -186,7 +186,12 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         progress.step(step.name);
         session.report = StepReport::default();
         session.step = step.name;
+        let started = std::time::Instant::now();
         (step.run)(&mut source, &mut session, ctx)?;
+        let seconds = started.elapsed().as_secs_f64();
+        for t in &mut session.report.tables {
+            t.seconds = seconds;
+        }
         progress.done();
         let detail = serde_json::to_string(&session.report).expect("report serializes");
         journal_set(&mut session.target, step.name, "done", &detail)?;

@@ -39,6 +39,9 @@ pub struct TableReport {
     pub written: BTreeMap<String, u64>,
     /// Source rows not carried over (each counted in a finding with its reason).
     pub skipped: u64,
+    /// Time spent on the step(s) that read this table.
+    #[serde(default)]
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +155,7 @@ impl StepReport {
             let mine = self.table_mut(&t.source_table);
             mine.read += t.read;
             mine.skipped += t.skipped;
+            mine.seconds += t.seconds;
             for (k, v) in t.written {
                 *mine.written.entry(k).or_default() += v;
             }

@@ -1,0 +1,170 @@
+//! `osmigrate bench generate|run`: a Diablo cloud at scale, and the full migration measured
+//! against a raw copy of the same databases on the same server.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use osmigrate::bench::{self, Place};
+use osmigrate::db::DbUrl;
+use osmigrate::migrate::Report;
+use osmigrate::Error;
+use serde_json::json;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Generate a Diablo cloud of realistic proportions (scale 1 ≈ 10k users, 200k tokens, 20k images,
+    /// 100k instances, 1M fixed ips).
+    Generate(GenerateArgs),
+    /// Generate, migrate all three services, raw-copy the same databases, and compare.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    #[arg(long, default_value_t = 1)]
+    scale: usize,
+    #[arg(long, value_name = "URL")]
+    keystone: String,
+    #[arg(long, value_name = "URL")]
+    glance: String,
+    #[arg(long, value_name = "URL")]
+    nova: String,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[arg(long, default_value_t = 1)]
+    scale: usize,
+    /// A MySQL/PostgreSQL server URL with the right to create databases, or `sqlite:DIR`.
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// Rows per batch for the migrations.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    batch_size: usize,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: BenchCommand) -> osmigrate::Result<i32> {
+    match cmd {
+        BenchCommand::Generate(a) => {
+            let started = Instant::now();
+            let cloud = bench::generate(a.scale, &DbUrl::parse(&a.keystone)?, &DbUrl::parse(&a.glance)?, &DbUrl::parse(&a.nova)?)?;
+            eprintln!("generated scale {} in {:.1} s", a.scale, started.elapsed().as_secs_f64());
+            println!(
+                "users {}  images {}  instances {}  fixed ips {}  tokens {}",
+                cloud.keystone.users,
+                cloud.glance.images,
+                cloud.nova.instances,
+                cloud.nova.fixed_ips,
+                cloud.keystone.live_tokens + cloud.keystone.expired_tokens
+            );
+            Ok(0)
+        }
+        BenchCommand::Run(a) => run_bench(a),
+    }
+}
+
+/// One service's timings.
+struct Measured {
+    service: &'static str,
+    migration: f64,
+    raw_copy: f64,
+    peak_rss: u64,
+    report: Report,
+}
+
+fn run_bench(a: RunArgs) -> osmigrate::Result<i32> {
+    let place = Place::parse(&a.server)?;
+    if let Place::Directory(dir) = &place {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let name = |svc: &str, kind: &str| format!("osm_bench_s{}_{svc}_{kind}", a.scale);
+    let db = |svc: &str, kind: &str| place.database(&name(svc, kind));
+    let started = Instant::now();
+    bench::generate(a.scale, &db("keystone", "diablo"), &db("glance", "diablo"), &db("nova", "diablo"))?;
+    eprintln!("generated the Diablo cloud (scale {}) in {:.1} s", a.scale, started.elapsed().as_secs_f64());
+
+    let map = std::env::temp_dir().join(format!("osm-bench-map-{}.csv", std::process::id()));
+    let map_arg = map.to_string_lossy().into_owned();
+    let batch = a.batch_size.to_string();
+    let mut measured = Vec::new();
+    for (service, extra) in [("keystone", vec![]), ("glance", vec!["--map-out", &map_arg]), ("nova", vec!["--image-map", &map_arg])] {
+        let target = db(service, "essex");
+        osmigrate::db::Db::drop_database_if_exists(&target)?;
+        let started = Instant::now();
+        let (report, peak_rss) = migrate_child(service, &db(service, "diablo"), &target, &extra, &batch)?;
+        let migration = started.elapsed().as_secs_f64();
+        eprintln!("{service}: migrated in {migration:.1} s, peak RSS {:.0} MB", peak_rss as f64 / 1e6);
+        measured.push(Measured { service, migration, raw_copy: 0.0, peak_rss, report });
+    }
+    let peak_rss = measured.iter().map(|m| m.peak_rss).max().unwrap_or(0);
+    for m in &mut measured {
+        m.raw_copy = bench::raw_copy(&db(m.service, "diablo"), &db(m.service, "copy"))?;
+        eprintln!("{}: raw copy in {:.1} s", m.service, m.raw_copy);
+    }
+    let _ = std::fs::remove_file(&map);
+    let total_migration: f64 = measured.iter().map(|m| m.migration).sum();
+    let total_copy: f64 = measured.iter().map(|m| m.raw_copy).sum();
+    if a.json {
+        let services: Vec<_> = measured
+            .iter()
+            .map(|m| {
+                json!({
+                    "service": m.service, "migration_seconds": m.migration, "raw_copy_seconds": m.raw_copy,
+                    "ratio": m.migration / m.raw_copy.max(1e-9), "peak_rss_bytes": m.peak_rss, "tables": table_rates(&m.report),
+                })
+            })
+            .collect();
+        let doc = json!({
+            "scale": a.scale, "server": place_name(&place), "services": services,
+            "migration_seconds": total_migration, "raw_copy_seconds": total_copy,
+            "ratio": total_migration / total_copy.max(1e-9), "peak_rss_bytes": peak_rss,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).expect("serializes"));
+    } else {
+        println!("scale {} on {}", a.scale, place_name(&place));
+        println!("  {:<10} {:>12} {:>12} {:>7} {:>13}", "service", "migration s", "raw copy s", "ratio", "peak RSS MB");
+        for m in &measured {
+            let ratio = m.migration / m.raw_copy.max(1e-9);
+            println!("  {:<10} {:>12.1} {:>12.1} {:>7.2} {:>13.0}", m.service, m.migration, m.raw_copy, ratio, m.peak_rss as f64 / 1e6);
+        }
+        println!("  {:<10} {:>12.1} {:>12.1} {:>7.2}", "total", total_migration, total_copy, total_migration / total_copy.max(1e-9));
+        println!("  peak RSS of a migration: {:.0} MB", peak_rss as f64 / 1e6);
+        println!("\n  rows/s per table (largest first):");
+        let mut all: Vec<(String, u64, f64)> = measured.iter().flat_map(|m| table_rates(&m.report)).map(|t| (t.0, t.1, t.2)).collect();
+        all.sort_by(|x, y| y.1.cmp(&x.1));
+        for (table, rows, rate) in all.iter().take(15) {
+            println!("  {table:<38} {rows:>10} rows {rate:>12.0} rows/s");
+        }
+    }
+    Ok(0)
+}
+
+fn place_name(place: &Place) -> String {
+    match place {
+        Place::Server(url) => url.to_string(),
+        Place::Directory(dir) => format!("sqlite:{}", dir.display()),
+    }
+}
+
+/// (table, rows read, rows per second) for every source table of a report.
+fn table_rates(report: &Report) -> Vec<(String, u64, f64)> {
+    report.tables.iter().map(|t| (format!("{}.{}", report.service, t.source_table), t.read, t.read as f64 / t.seconds.max(1e-6))).collect()
+}
+
+/// Runs `osmigrate db migrate SERVICE` as a child process, so that its peak memory is its own.
+fn migrate_child(service: &str, from: &DbUrl, to: &DbUrl, extra: &[&str], batch: &str) -> osmigrate::Result<(Report, u64)> {
+    let exe: PathBuf = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
+    let mut cmd = Command::new(&exe);
+    cmd.args(["db", "migrate", service, "--from", &from.expose_secret(), "--to", &to.expose_secret(), "--json", "--batch-size", batch]).args(extra);
+    let (out, peak) = bench::run_measured(&mut cmd)?;
+    if out.status.code().unwrap_or(2) > 1 {
+        return Err(Error::db(format!("migrating {service}"), String::from_utf8_lossy(&out.stderr).trim().to_string()));
+    }
+    let report = serde_json::from_slice(&out.stdout).map_err(|e| Error::db(format!("reading the {service} report"), e))?;
+    Ok((report, peak))
+}
