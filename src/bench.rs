@@ -121,7 +121,8 @@ fn client(url: &DbUrl, program: &str, extra: &[&str], db: &DbUrl) -> Command {
 fn pipe(mut producer: Command, mut consumer: Command) -> Result<()> {
     let name = |c: &Command| c.get_program().to_string_lossy().into_owned();
     let (p_name, c_name) = (name(&producer), name(&consumer));
-    let spawn_err = |n: &str, e: std::io::Error| Error::Usage(format!("cannot run `{n}` for the raw copy ({e}); install the database client tools"));
+    let spawn_err =
+        |n: &str, e: std::io::Error| Error::Usage(format!("cannot run `{n}` for the raw copy ({e}); install the database client tools"));
     let mut p = producer.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| spawn_err(&p_name, e))?;
     let out = p.stdout.take().expect("piped stdout");
     let c = consumer.stdin(out).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| spawn_err(&c_name, e))?;
@@ -130,7 +131,10 @@ fn pipe(mut producer: Command, mut consumer: Command) -> Result<()> {
     for (n, o) in [(&p_name, &p_out), (&c_name, &c_out)] {
         if !o.status.success() {
             let msg = String::from_utf8_lossy(&o.stderr);
-            return Err(Error::db("raw copy", format!("`{n}` failed ({}): {}", o.status, msg.lines().take(3).collect::<Vec<_>>().join(" "))));
+            return Err(Error::db(
+                "raw copy",
+                format!("`{n}` failed ({}): {}", o.status, msg.lines().take(3).collect::<Vec<_>>().join(" ")),
+            ));
         }
     }
     Ok(())
@@ -149,7 +153,11 @@ pub fn run_measured(cmd: &mut Command) -> Result<(std::process::Output, u64)> {
             let mut peak = 0u64;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Ok(text) = std::fs::read_to_string(&status_file) {
-                    if let Some(kb) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()) {
+                    if let Some(kb) = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("VmHWM:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                    {
                         peak = peak.max(kb * 1024);
                     }
                 }

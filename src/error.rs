@@ -31,6 +31,20 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A name or id that names no object of its kind (Keystone administration), or what Keystone
+    /// itself answered 404 to.
+    #[error("{0}")]
+    NotFound(String),
+
+    /// A name that several objects carry; the message lists them with their ids.
+    #[error("{0}")]
+    Ambiguous(String),
+
+    /// An HTTP request that failed: method, URL, status and the service's own message (secrets
+    /// that the message may echo are masked before the error is made).
+    #[error("{method} {url}: HTTP {status}: {message}")]
+    Http { method: String, url: String, status: u16, message: String },
+
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }

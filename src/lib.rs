@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod generate;
+pub mod keystone_client;
 pub mod migrate;
 pub mod schema;
 pub mod services;

@@ -16,6 +16,36 @@ pub enum DbCommand {
     /// Build a service's Essex database next to its Diablo one; the source is only read.
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// Create an empty database at a release's exact schema, stamped as that release stamps it.
+    Create(CreateArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    #[arg(value_enum)]
+    service: CreateService,
+    /// The release whose schema to create.
+    #[arg(long, value_enum)]
+    release: CreateRelease,
+    /// The database (created when missing; refused when it holds any table).
+    #[arg(value_name = "URL")]
+    url: String,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum CreateService {
+    Keystone,
+    Glance,
+    Nova,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum CreateRelease {
+    Diablo,
+    Essex,
 }
 
 #[derive(Subcommand)]
@@ -105,6 +135,7 @@ pub struct KeystoneArgs {
 
 pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
     match cmd {
+        DbCommand::Create(a) => create(a),
         DbCommand::Migrate(MigrateCommand::Keystone(a)) => {
             let from = DbUrl::parse(&a.from)?;
             let to = DbUrl::parse(&a.to)?;
@@ -134,6 +165,34 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
             emit(&report, &a.output)
         }
     }
+}
+
+fn create(a: CreateArgs) -> osmigrate::Result<i32> {
+    use osmigrate::services::create::{self, Release, Service};
+    let service = match a.service {
+        CreateService::Keystone => Service::Keystone,
+        CreateService::Glance => Service::Glance,
+        CreateService::Nova => Service::Nova,
+    };
+    let release = match a.release {
+        CreateRelease::Diablo => Release::Diablo,
+        CreateRelease::Essex => Release::Essex,
+    };
+    let made = create::create(service, release, &DbUrl::parse(&a.url)?)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&made).expect("serializes"));
+        return Ok(0);
+    }
+    let stamp = match &made.stamp {
+        Some(s) => format!("stamped `{}` version {}", s.repository_id, s.version),
+        None => "no version stamp".to_string(),
+    };
+    let how = if made.database_created { "created" } else { "filled the empty database" };
+    println!("{how} {}: {:?} {:?} schema, {} tables, {stamp}", made.database, made.release, made.service, made.tables.len());
+    for note in &made.notes {
+        println!("note: {note}");
+    }
+    Ok(0)
 }
 
 /// Prints a report (text or JSON), saves it when asked, and returns its exit status.

@@ -5,6 +5,7 @@ mod bench;
 mod db;
 mod demo;
 mod glance;
+mod keystone;
 mod progress;
 mod render;
 
@@ -40,6 +41,8 @@ enum Command {
     /// Glance commands.
     #[command(subcommand)]
     Glance(glance::GlanceCommand),
+    /// Essex Keystone administration by names or ids (the v2.0 admin API, or the database).
+    Keystone(keystone::KeystoneArgs),
 }
 
 /// Output options shared by every reporting command.
@@ -69,6 +72,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Db(cmd) => db::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Glance(cmd) => glance::run(cmd),
+        Command::Keystone(args) => keystone::run(args),
     };
     match result {
         Ok(code) => code,

@@ -259,6 +259,10 @@ impl Db {
                 return Err(Error::db(format!("inserting into {}", table.name), format!("no column `{c}`")));
             }
         }
+        if let (Conn::Postgres(c), OnConflict::Fail) = (&mut self.conn, on_conflict) {
+            return postgres_backend::copy_in(c, &table.name, columns, rows)
+                .map_err(|e| Error::db(format!("copying {} rows into {} on {}", rows.len(), table.name, self.url), e));
+        }
         let per_statement = (MAX_PARAMS / columns.len().max(1)).max(1);
         let mut inserted = 0;
         for chunk in rows.chunks(per_statement) {

@@ -31,7 +31,15 @@ pub struct Shape {
 
 impl Shape {
     pub fn demo() -> Self {
-        Shape { tenants: 3, users: 6, tokens: 4, expired_tokens: 4, plaintext_every: 2, now: chrono::Utc::now().naive_utc(), batch_size: 1000 }
+        Shape {
+            tenants: 3,
+            users: 6,
+            tokens: 4,
+            expired_tokens: 4,
+            plaintext_every: 2,
+            now: chrono::Utc::now().naive_utc(),
+            batch_size: 1000,
+        }
     }
 
     /// Benchmark sizes: n=1 is 10k users in 2k tenants, 200k tokens of which 190k expired, one user in

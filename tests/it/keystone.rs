@@ -257,7 +257,12 @@ fn an_interrupted_run_resumes_and_a_changed_source_is_refused() {
         let resumed: Json = serde_json::from_str(&out).unwrap();
         assert_eq!(resumed["outcome"], "resumed");
         let counts = |report: &Json| -> Vec<Json> {
-            report["tables"].as_array().unwrap().iter().map(|t| serde_json::json!([t["source_table"], t["read"], t["written"], t["skipped"]])).collect()
+            report["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| serde_json::json!([t["source_table"], t["read"], t["written"], t["skipped"]]))
+                .collect()
         };
         assert_eq!(counts(&resumed), counts(&first), "{}: the same rows, counted once", server.name());
         assert_eq!(rows(&target.url, "SELECT COUNT(*) FROM token")[0][0], "5");

@@ -4,6 +4,7 @@
 mod cli;
 mod glance;
 mod keystone;
+mod keystone_client;
 mod nova;
 mod refusals;
 mod schema;

@@ -25,8 +25,8 @@ pub fn essex_url(legacy: &str) -> String {
     out
 }
 
-/// One region/type entry of the templates file.
-#[derive(Debug, Clone, PartialEq)]
+/// One region/type entry of the templates file (also what a catalog listing shows).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TemplateEntry {
     pub region: String,
     pub service_type: String,
@@ -72,6 +72,56 @@ pub fn render(entries: &[TemplateEntry]) -> String {
     out
 }
 
+/// Reads a templates file as Essex does: lines without ` = ` or whose key does not start with
+/// `catalog.` are skipped, `_` in a type becomes `-`, and keys other than the URLs and `name` are
+/// ignored here. A line Essex cannot read (two ` = `, a key with fewer than four parts) is an
+/// error naming it, since Essex would fail to start on it. Entries keep the file's order.
+pub fn parse(text: &str) -> Result<Vec<TemplateEntry>, String> {
+    let mut entries: Vec<TemplateEntry> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if !line.contains(" = ") {
+            continue;
+        }
+        let line = line.trim();
+        let mut halves = line.split(" = ");
+        let (key, value) = (halves.next().unwrap_or(""), halves.next().unwrap_or(""));
+        if halves.next().is_some() {
+            return Err(format!("line {}: more than one ` = ` (Essex cannot read it)", n + 1));
+        }
+        if !key.starts_with("catalog.") {
+            continue;
+        }
+        let parts: Vec<&str> = key.split('.').collect();
+        if parts.len() < 4 {
+            return Err(format!("line {}: `{key}` is not catalog.REGION.TYPE.KEY (Essex cannot read it)", n + 1));
+        }
+        let (region, service_type) = (parts[1], parts[2].replace('_', "-"));
+        let i = match entries.iter().position(|e| e.region == region && e.service_type == service_type) {
+            Some(i) => i,
+            None => {
+                entries.push(TemplateEntry {
+                    region: region.to_string(),
+                    service_type,
+                    name: String::new(),
+                    public_url: String::new(),
+                    admin_url: String::new(),
+                    internal_url: String::new(),
+                });
+                entries.len() - 1
+            }
+        };
+        let e = &mut entries[i];
+        match parts[3] {
+            "publicURL" => e.public_url = value.to_string(),
+            "adminURL" => e.admin_url = value.to_string(),
+            "internalURL" => e.internal_url = value.to_string(),
+            "name" => e.name = value.to_string(),
+            _ => {}
+        }
+    }
+    Ok(entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +152,21 @@ mod tests {
         assert!(unrepresentable(&e).is_none());
         let bad = TemplateEntry { region: "Region.One".into(), ..e };
         assert!(unrepresentable(&bad).unwrap().contains("Region.One"));
+    }
+
+    #[test]
+    fn rendered_files_parse_back() {
+        let e = TemplateEntry {
+            region: "RegionOne".into(),
+            service_type: "object-store".into(),
+            name: "Swift Service".into(),
+            public_url: "http://h:8080/v1/AUTH_$(tenant_id)s".into(),
+            admin_url: "http://h:8080/".into(),
+            internal_url: "http://h:8080/v1/AUTH_$(tenant_id)s".into(),
+        };
+        assert_eq!(parse(&render(std::slice::from_ref(&e))).unwrap(), vec![e]);
+        assert_eq!(parse("# c\ncatalog.R.object_store.name = S\nother.R.x.name = y\n").unwrap()[0].service_type, "object-store");
+        assert!(parse("catalog.R.compute = x\n").unwrap_err().contains("line 1"));
+        assert!(parse("catalog.R.c.publicURL = a = b\n").unwrap_err().contains("` = `"));
     }
 }
