@@ -2,7 +2,7 @@
 //! columns copied, the others given by the service's rules, in batches.
 
 use super::{Severity, Sink};
-use crate::db::{Db, OnConflict, Row, Value};
+use crate::db::{Backend, Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 
 /// A target column's value for one source row: `None` falls back to the same-named source column,
@@ -23,7 +23,13 @@ pub struct TableCopy<'a, C> {
     pub rule: Rule<'a, C>,
     /// Why a source column the target lacks is not lost (`None`: its values are dropped).
     pub carried_as: &'a dyn Fn(&str) -> Option<&'static str>,
+    /// No rule touches this table: rows can be copied as they are, on the server when both
+    /// databases share one.
+    pub verbatim: bool,
 }
+
+/// Rows per `INSERT … SELECT` on the server: bounded write sets (a Galera cluster refuses huge ones).
+const SERVER_SIDE_CHUNK: i64 = 50_000;
 
 /// Copies `spec.source` into `spec.target`, ordered by `id` (or the first column), reporting the
 /// source columns the target no longer has with their count of non-NULL values.
@@ -41,7 +47,12 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
         };
         s.report.note_many(Severity::Info, spec.source, code, &message, n as u64, None);
     }
-    let order = if source_columns.iter().any(|c| c == "id") { "id".to_string() } else { source_columns[0].clone() };
+    let has_id = source_columns.iter().any(|c| c == "id");
+    let integer_id = target.column("id").is_some_and(|c| c.ty.is_integer());
+    if spec.verbatim && has_id && integer_id && same_mysql_server(src, s) {
+        return copy_on_server(src, s, spec, &target.column_names());
+    }
+    let order = if has_id { "id".to_string() } else { source_columns[0].clone() };
     let mut select: Vec<String> = source_columns.iter().map(|c| format!("t.{}", src.quote(c))).collect();
     select.extend(spec.extra.iter().map(|e| e.to_string()));
     let sql = format!("SELECT {} FROM {} t {} ORDER BY t.{}", select.join(", "), src.quote(spec.source), spec.joins, src.quote(&order));
@@ -78,4 +89,44 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
         }
         s.write(spec.source, spec.target, &columns, &out, OnConflict::Fail)
     })
+}
+
+/// Both databases on one MySQL server, reached with the same account: the target connection can
+/// read the source database itself.
+fn same_mysql_server(src: &Db, s: &Sink) -> bool {
+    let (a, b) = (src.url(), s.target.url());
+    a.backend == Backend::Mysql
+        && b.backend == Backend::Mysql
+        && a.host_or_default() == b.host_or_default()
+        && a.port_or_default() == b.port_or_default()
+        && a.user == b.user
+        && a.database.is_some()
+        && a.database != b.database
+}
+
+/// `INSERT INTO target.t SELECT … FROM source.t` in id ranges: the rows never leave the server.
+fn copy_on_server<C>(src: &mut Db, s: &mut Sink, spec: &TableCopy<'_, C>, columns: &[&str]) -> Result<()> {
+    let source_db = src.url().database.clone().expect("checked by same_mysql_server");
+    let bounds = src.query(&format!("SELECT MIN(id) AS lo, MAX(id) AS hi FROM {}", src.quote(spec.source)), &[])?;
+    let (Some(lo), Some(hi)) = (bounds[0].get("lo").as_i64(), bounds[0].get("hi").as_i64()) else {
+        s.report.read(spec.source, 0);
+        return Ok(());
+    };
+    let cols = columns.iter().map(|c| s.target.quote(c)).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "INSERT INTO {} ({cols}) SELECT {cols} FROM {}.{} WHERE id > ? AND id <= ?",
+        s.target.quote(spec.target),
+        s.target.quote(&source_db),
+        s.target.quote(spec.source)
+    );
+    let mut from = lo - 1;
+    while from < hi {
+        let to = from.saturating_add(SERVER_SIDE_CHUNK);
+        let n = s.target.execute(&sql, &[Value::Int(from), Value::Int(to)])?;
+        s.report.read(spec.source, n);
+        s.report.written(spec.source, spec.target, n);
+        s.progress.rows(n);
+        from = to;
+    }
+    Ok(())
 }

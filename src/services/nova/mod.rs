@@ -217,6 +217,7 @@ fn copy_step(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         on_batch: rules::batch_hook(source),
         rule: &|s: &mut Sink, ctx: &mut Ctx, r, col| rules::value(s, ctx, source, r, col),
         carried_as: &|col| rules::carried_as(source, col),
+        verbatim: !rules::has_rules(source),
     };
     copy_table(src, s, ctx, &spec)
 }

@@ -27,8 +27,28 @@ pub fn batch_hook(source: &str) -> Option<BatchHook<'static, Ctx>> {
     }
 }
 
+/// The Diablo tables some data migration changes; every other table is copied as it is.
+const RULED: &[&str] = &[
+    "instance_types",
+    "instances",
+    "zones",
+    "compute_nodes",
+    "networks",
+    "floating_ips",
+    "instance_actions",
+    "block_device_mapping",
+    "virtual_storage_arrays",
+];
+
+pub fn has_rules(source: &str) -> bool {
+    RULED.contains(&source)
+}
+
 /// The value of one target column of a copied row, when a migration decides it.
 pub fn value(s: &mut Sink, ctx: &mut Ctx, source: &str, r: &Row, col: &str) -> Result<Option<Value>> {
+    if !has_rules(source) {
+        return Ok(None);
+    }
     Ok(Some(match (source, col) {
         ("instance_types", "flavorid") => flavorid_055(r.get("flavorid")),
         ("instance_types", "rxtx_factor") => Value::Float(rxtx_factor_059(r.get("rxtx_cap").as_i64(), ctx.rxtx_base)),
