@@ -183,6 +183,7 @@ osm_mysql_start() {
             --skip-networking=0 --bind-address=127.0.0.1 --port="$OSM_MYSQL_PORT" \
             --socket="$dir/sock" --pid-file="$dir/mysqld.pid" \
             --log-error="$dir/error.log" --skip-name-resolve --skip-log-bin \
+            --innodb-buffer-pool-size="${OSM_MYSQL_BUFFER_POOL:-1G}" \
             </dev/null >>"$dir/stdout.log" 2>&1 ) &
         pid=$!
         OSM_MYSQL_STARTED=1

@@ -2,6 +2,7 @@
 //! call and renders the result. Only this module prints.
 
 mod bench;
+mod config;
 mod db;
 mod demo;
 mod glance;
@@ -41,6 +42,9 @@ enum Command {
     /// Glance commands.
     #[command(subcommand)]
     Glance(glance::GlanceCommand),
+    /// Config files: convert nova.conf, render Essex keystone/glance/nova-paste files, fix ownership.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Essex Keystone administration by names or ids (the v2.0 admin API, or the database).
     Keystone(keystone::KeystoneArgs),
 }
@@ -72,6 +76,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Db(cmd) => db::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Glance(cmd) => glance::run(cmd),
+        Command::Config(cmd) => config::run(cmd),
         Command::Keystone(args) => keystone::run(args),
     };
     match result {

@@ -34,6 +34,8 @@ pub struct FlagEntry {
     pub name: String,
     /// As normalized for the option's Diablo type ([`OptionKind::normalize`]).
     pub value: String,
+    /// As written after `=` (or the next line, or `true`/`false` for a bare switch).
+    pub written: String,
     pub source: PathBuf,
     pub line: usize,
     /// The value starts or ends with a quote that gflags kept as part of it.
@@ -50,6 +52,16 @@ pub struct Flagfile {
     pub ignored_after_stop: Vec<FlagEntry>,
     /// Every file read, in order.
     pub files: Vec<PathBuf>,
+    /// Every `--flagfile=` line that spliced a file in, in order.
+    pub includes: Vec<Include>,
+}
+
+/// A file spliced in by a `--flagfile=` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Include {
+    pub path: PathBuf,
+    pub from: PathBuf,
+    pub line: usize,
 }
 
 impl Flagfile {
@@ -76,10 +88,18 @@ pub fn is_flagfile(text: &str) -> bool {
 
 /// `path` and relative includes are taken relative to `cwd`, the directory nova was started in.
 pub fn read_flagfile(path: &Path, cwd: &Path) -> Result<Flagfile> {
-    let mut splicer = Splicer { cwd, args: Vec::new(), files: Vec::new(), open: Vec::new() };
-    splicer.splice(cwd.join(path), None)?;
+    read_flagfiles(&[path.to_path_buf()], cwd)
+}
+
+/// Several flagfiles given on nova's command line (`--flagfile=A --flagfile=B`, as distribution
+/// init scripts started the services): spliced one after the other, as gflags did.
+pub fn read_flagfiles(paths: &[PathBuf], cwd: &Path) -> Result<Flagfile> {
+    let mut splicer = Splicer { cwd, args: Vec::new(), files: Vec::new(), includes: Vec::new(), open: Vec::new() };
+    for path in paths {
+        splicer.splice(cwd.join(path), None)?;
+    }
     let args = splicer.args;
-    let mut flagfile = Flagfile { files: splicer.files, ..Flagfile::default() };
+    let mut flagfile = Flagfile { files: splicer.files, includes: splicer.includes, ..Flagfile::default() };
     let mut i = 0;
     while let Some(arg) = args.get(i) {
         i += 1;
@@ -112,15 +132,16 @@ pub fn read_flagfile(path: &Path, cwd: &Path) -> Result<Flagfile> {
                 }
             },
         };
-        let value = match nova_option(Release::Diablo, name).map(|o| o.kind.normalize(&value)) {
+        let normalized = match nova_option(Release::Diablo, name).map(|o| o.kind.normalize(&value)) {
             Some(Some(normalized)) => normalized,
             Some(None) if live => return Err(refuse(arg, &format!("--{name}"), "not a boolean gflags accepts (true/t/1/false/f/0)")),
-            _ => value.into_owned(),
+            _ => value.to_string(),
         };
         let entry = FlagEntry {
             name: name.to_owned(),
-            quoted: value.starts_with(['"', '\'']) || value.ends_with(['"', '\'']),
-            value,
+            quoted: normalized.starts_with(['"', '\'']) || normalized.ends_with(['"', '\'']),
+            value: normalized,
+            written: value.into_owned(),
             source: arg.source.clone(),
             line: arg.line,
         };
@@ -141,6 +162,7 @@ struct Splicer<'a> {
     cwd: &'a Path,
     args: Vec<Arg>,
     files: Vec<PathBuf>,
+    includes: Vec<Include>,
     /// The files being read, outermost first (canonical, as named): a loop is caught however its
     /// paths are spelled.
     open: Vec<(PathBuf, PathBuf)>,
@@ -171,7 +193,13 @@ impl Splicer<'_> {
             let raw = std::str::from_utf8(raw)
                 .map_err(|_| Error::io(&path, io::Error::new(io::ErrorKind::InvalidData, format!("line {line} is not valid UTF-8"))))?;
             match raw.strip_prefix("--flagfile=").or_else(|| raw.strip_prefix("-flagfile=")) {
-                Some(name) => self.splice(self.cwd.join(name.trim_matches(is_py_space)), Some((&path, line)))?,
+                Some(name) => {
+                    let included = self.cwd.join(name.trim_matches(is_py_space));
+                    if !self.files.contains(&included) {
+                        self.includes.push(Include { path: included.clone(), from: path.clone(), line });
+                    }
+                    self.splice(included, Some((&path, line)))?
+                }
                 None => self.args.push(Arg { text: raw.trim_matches(is_py_space).to_owned(), source: path.clone(), line }),
             }
         }
@@ -377,5 +405,19 @@ mod tests {
         assert!(!is_flagfile("# nova.conf\n[DEFAULT]\nverbose=true\n"));
         assert!(!is_flagfile("; comment\n--verbose\n"));
         assert!(!is_flagfile("\n# only comments\n"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        #[test]
+        fn any_bytes_read_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400), lines in proptest::collection::vec("(--|-|  |#|//)?(no)?(flagfile|verbose|my_ip|vpn_image_id|x)?(=)?[a-z./ \"']{0,8}", 0..12)) {
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join("bytes.conf"), &bytes).unwrap();
+            let _ = read_flagfile(Path::new("bytes.conf"), dir.path());
+            let _ = is_flagfile(&String::from_utf8_lossy(&bytes));
+            fs::write(dir.path().join("x"), "--my_ip=included\n").unwrap();
+            fs::write(dir.path().join("lines.conf"), lines.join("\n")).unwrap();
+            let _ = read_flagfile(Path::new("lines.conf"), dir.path());
+        }
     }
 }

@@ -1,5 +1,10 @@
-//! nova.conf: Diablo's flagfile as Diablo read it ([`flagfile`]), both releases' options as data
-//! ([`options`]), and [`resolve`], which says what value an option had and where it came from.
+//! Configuration files. nova.conf: Diablo's flagfile as Diablo read it ([`flagfile`]), both
+//! releases' options as data ([`options`]), [`resolve`], which says what value an option had and
+//! where it came from, and [`nova::convert`], which writes the Essex INI file. The other services:
+//! [`upgrade`] renders the Essex keystone, glance and nova-paste files from the Diablo ones.
+//! Underneath: a lossless INI editor in Essex's dialect ([`ini`]), Paste Deploy's reading of paste
+//! files ([`paste`]), atomic writing with backups, mode and owner ([`write`]), and the change
+//! report ([`report`]).
 //!
 //! Essex could still read a flagfile, but its on-the-fly conversion turns includes into later
 //! config files that override the parent's later lines, the opposite of Diablo; and
@@ -7,11 +12,17 @@
 //! own rules and the values Diablo ran with are what gets carried.
 
 pub mod flagfile;
+pub mod ini;
+pub mod nova;
 pub mod options;
+pub mod paste;
+pub mod report;
+pub mod upgrade;
+pub mod write;
 
 use std::path::PathBuf;
 
-pub use flagfile::{is_flagfile, read_flagfile, FlagEntry, Flagfile};
+pub use flagfile::{is_flagfile, read_flagfile, read_flagfiles, FlagEntry, Flagfile, Include};
 pub use options::{nova_option, nova_options, OptionKind, OptionSpec, Release};
 
 use crate::error::{Error, Result};

@@ -1,0 +1,357 @@
+//! Writing config files the way a service needs them, and repairing what root left behind.
+//!
+//! A file is written atomically: a temporary file beside it (mode 0640, owned by the service user
+//! when osmigrate runs as root and the user exists), then a rename over the old name. A file it
+//! replaces is kept as `FILE.osmigrate-backup` (a hard link to the old file, so its owner and mode
+//! stay); when that name is taken by a different file, `FILE.osmigrate-backup.1`, `.2`, … A file
+//! that already holds exactly the new text is left alone (a re-run writes nothing).
+//!
+//! Users and groups are looked up in `ROOT/etc/passwd` and `ROOT/etc/group` (`/` without
+//! `--root`), never through the host's name service, so that a tree prepared for another machine
+//! gets that machine's ids.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::report::{ConfigReport, WrittenFile};
+use crate::error::{Error, Result};
+
+pub const MODE: u32 = 0o640;
+pub const BACKUP_SUFFIX: &str = ".osmigrate-backup";
+
+/// The services whose files and logs osmigrate looks after.
+pub const SERVICES: [&str; 3] = ["nova", "glance", "keystone"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub group: String,
+}
+
+/// Where users are looked up and whether files can be given away.
+#[derive(Debug, Clone)]
+pub struct Ownership {
+    root: PathBuf,
+    /// The effective uid osmigrate runs as.
+    euid: u32,
+}
+
+impl Ownership {
+    /// Users from `root/etc/passwd`; the running user from the kernel.
+    pub fn new(root: &Path) -> Result<Ownership> {
+        let euid = fs::metadata("/proc/self").map_err(|e| Error::io("/proc/self", e))?.uid();
+        Ok(Ownership { root: root.to_path_buf(), euid })
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.euid == 0
+    }
+
+    pub fn passwd(&self) -> PathBuf {
+        self.root.join("etc/passwd")
+    }
+
+    /// The service account, if `etc/passwd` has it.
+    pub fn account(&self, user: &str) -> Result<Option<Account>> {
+        let Some((uid, gid)) = lookup(&self.passwd(), user, |f| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?)))? else {
+            return Ok(None);
+        };
+        let group = self.group_name(gid)?.unwrap_or_else(|| gid.to_string());
+        Ok(Some(Account { user: user.to_string(), uid, gid, group }))
+    }
+
+    fn group_name(&self, gid: u32) -> Result<Option<String>> {
+        let path = self.root.join("etc/group");
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(text
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.get(2) == Some(&gid.to_string().as_str()))
+            .map(|f| f[0].to_string()))
+    }
+}
+
+/// The fields of the `name` line of a colon-separated database, through `pick`.
+fn lookup<T>(path: &Path, name: &str, pick: impl Fn(&[&str]) -> Option<T>) -> Result<Option<T>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    Ok(text.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.first() == Some(&name)).and_then(|f| pick(&f)))
+}
+
+/// Writes `contents` to `path` for `service` (atomically, 0640, backup kept) and records the file
+/// (and any owner it could not set) in `report`.
+pub fn write_config(path: &Path, contents: &[u8], service: &str, owners: &Ownership, report: &mut ConfigReport) -> Result<()> {
+    let shown = path.display().to_string();
+    let account = owners.account(service)?;
+    let owner = match (&account, owners.is_root()) {
+        (Some(a), true) => Some(a),
+        (None, true) => {
+            report.warn(
+                "owner_not_set",
+                &shown,
+                "",
+                format!("no user `{service}` in {}: the file stays owned by root, which {service} cannot write", owners.passwd().display()),
+            );
+            None
+        }
+        (Some(a), false) if a.uid != owners.euid => {
+            report.warn(
+                "owner_not_set",
+                &shown,
+                "",
+                format!(
+                    "not running as root: the file is owned by uid {} rather than {service}; chown it to {}:{}",
+                    owners.euid, a.user, a.group
+                ),
+            );
+            None
+        }
+        _ => None,
+    };
+    if fs::read(path).is_ok_and(|old| old == contents) {
+        settle(path, owner)?;
+        report.files.push(WrittenFile { path: shown, backup: None, mode: format!("{MODE:04o}"), owner: owner.map(label), unchanged: true });
+        return Ok(());
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path.file_name().ok_or_else(|| Error::Usage(format!("{shown}: not a file name")))?.to_string_lossy();
+    let tmp = dir.join(format!(".{name}.osmigrate-tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(MODE).open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(contents).map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        settle(&tmp, owner)?;
+        let backup = if path.exists() { Some(keep_backup(path)?) } else { None };
+        fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(backup)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    let backup = result?;
+    report.files.push(WrittenFile {
+        path: shown,
+        backup: backup.map(|b| b.display().to_string()),
+        mode: format!("{MODE:04o}"),
+        owner: owner.map(label),
+        unchanged: false,
+    });
+    Ok(())
+}
+
+fn label(a: &Account) -> String {
+    format!("{}:{}", a.user, a.group)
+}
+
+/// Mode 0640 and, when given, the service's owner.
+fn settle(path: &Path, owner: Option<&Account>) -> Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(MODE)).map_err(|e| Error::io(path, e))?;
+    if let Some(a) = owner {
+        std::os::unix::fs::chown(path, Some(a.uid), Some(a.gid)).map_err(|e| Error::io(path, e))?;
+    }
+    Ok(())
+}
+
+/// Keeps the current `path` under the first free backup name (or the existing backup that already
+/// holds the same bytes) and returns that name.
+fn keep_backup(path: &Path) -> Result<PathBuf> {
+    let current = fs::read(path).map_err(|e| Error::io(path, e))?;
+    for n in 0.. {
+        let candidate = backup_name(path, n);
+        match fs::read(&candidate) {
+            Ok(existing) if existing == current => return Ok(candidate),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if fs::hard_link(path, &candidate).is_err() {
+                    fs::copy(path, &candidate).map_err(|e| Error::io(&candidate, e))?;
+                }
+                return Ok(candidate);
+            }
+            Err(e) => return Err(Error::io(&candidate, e)),
+        }
+    }
+    unreachable!("an unbounded range always yields a free name")
+}
+
+/// `FILE.osmigrate-backup`, then `FILE.osmigrate-backup.N`.
+pub fn backup_name(path: &Path, n: usize) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(BACKUP_SUFFIX);
+    if n > 0 {
+        name.push(format!(".{n}"));
+    }
+    PathBuf::from(name)
+}
+
+/// The first backup osmigrate made of `path`: the file as it was before osmigrate first wrote it.
+pub fn original_of(path: &Path) -> Option<PathBuf> {
+    Some(backup_name(path, 0)).filter(|b| b.is_file())
+}
+
+/// Gives every root-owned file and directory under `ROOT/var/log/<service>` and
+/// `ROOT/var/lib/<service>` (the directories themselves included) to the service user. Symlinks
+/// are changed themselves, never followed. `var/lib/nova/instances` is left alone: libvirt sets the
+/// owner of instance disks itself while they run. Refused when something needs repair and
+/// osmigrate is not root.
+pub fn fix_ownership(root: &Path, owners: &Ownership) -> Result<ConfigReport> {
+    let mut report = ConfigReport::new("config fix-ownership");
+    let mut blocked = Vec::new();
+    for service in SERVICES {
+        let account = owners.account(service)?;
+        for tree in ["var/log", "var/lib"] {
+            let top = root.join(tree).join(service);
+            if !top.exists() {
+                continue;
+            }
+            report.source(&top);
+            let skip = root.join("var/lib/nova/instances");
+            let mut found = Vec::new();
+            walk(&top, &skip, &mut found)?;
+            if top.join("instances") == skip && skip.exists() {
+                report.info("skipped", &skip.display().to_string(), "", "instance disks are owned as libvirt sets them; left alone");
+            }
+            for path in found {
+                let shown = path.display().to_string();
+                match (&account, owners.is_root()) {
+                    (None, _) => {
+                        report.warn(
+                            "no_service_user",
+                            &shown,
+                            "",
+                            format!("owned by root, but {} has no user `{service}` to give it to", owners.passwd().display()),
+                        );
+                    }
+                    (Some(_), false) => blocked.push(shown),
+                    (Some(a), true) => {
+                        std::os::unix::fs::lchown(&path, Some(a.uid), Some(a.gid)).map_err(|e| Error::io(&path, e))?;
+                        report.info("owner_repaired", &shown, "", format!("was owned by root; now {}", label(a))).from =
+                            Some("root".into());
+                    }
+                }
+            }
+        }
+    }
+    if !blocked.is_empty() {
+        let sample: Vec<_> = blocked.iter().take(5).cloned().collect();
+        return Err(Error::Refused(format!(
+            "{} root-owned files need repair and only root can give them away; run as root (first: {})",
+            blocked.len(),
+            sample.join(", ")
+        )));
+    }
+    Ok(report)
+}
+
+/// Every root-owned entry at or under `path`, without following symlinks or entering `skip`.
+fn walk(path: &Path, skip: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+    if path == skip {
+        return Ok(());
+    }
+    let meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.uid() == 0 {
+        found.push(path.to_path_buf());
+    }
+    if meta.is_dir() {
+        let mut entries: Vec<_> = fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| Error::io(path, e))?;
+        entries.sort();
+        for entry in entries {
+            walk(&entry, skip, found)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("etc")).unwrap();
+        fs::write(dir.path().join("etc/passwd"), "root:x:0:0:root:/root:/bin/bash\nnova:x:4101:4102::/var/lib/nova:/bin/false\n").unwrap();
+        fs::write(dir.path().join("etc/group"), "root:x:0:\nnova:x:4102:\n").unwrap();
+        dir
+    }
+
+    #[test]
+    fn accounts_come_from_the_trees_passwd() {
+        let dir = tree();
+        let owners = Ownership::new(dir.path()).unwrap();
+        assert_eq!(owners.account("nova").unwrap(), Some(Account { user: "nova".into(), uid: 4101, gid: 4102, group: "nova".into() }));
+        assert_eq!(owners.account("glance").unwrap(), None);
+        assert_eq!(Ownership::new(&dir.path().join("nowhere")).unwrap().account("nova").unwrap(), None);
+    }
+
+    #[test]
+    fn atomic_write_keeps_backups_and_sets_the_mode() {
+        let dir = tree();
+        let owners = Ownership::new(dir.path()).unwrap();
+        let path = dir.path().join("etc/nova/nova.conf");
+        let mut report = ConfigReport::new("t");
+        write_config(&path, b"one\n", "nova", &owners, &mut report).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, MODE);
+        assert_eq!(report.files[0].backup, None);
+        write_config(&path, b"two\n", "nova", &owners, &mut report).unwrap();
+        assert_eq!(fs::read(backup_name(&path, 0)).unwrap(), b"one\n");
+        write_config(&path, b"two\n", "nova", &owners, &mut report).unwrap();
+        assert!(report.files[2].unchanged);
+        write_config(&path, b"three\n", "nova", &owners, &mut report).unwrap();
+        assert_eq!(fs::read(backup_name(&path, 1)).unwrap(), b"two\n");
+        assert_eq!(original_of(&path), Some(backup_name(&path, 0)));
+        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+        if owners.is_root() {
+            assert_eq!((fs::metadata(&path).unwrap().uid(), fs::metadata(&path).unwrap().gid()), (4101, 4102));
+            assert_eq!(report.files[3].owner.as_deref(), Some("nova:nova"));
+            let mut r = ConfigReport::new("t");
+            write_config(&dir.path().join("etc/glance/glance-api.conf"), b"x", "glance", &owners, &mut r).unwrap();
+            assert_eq!(r.changes[0].code, "owner_not_set");
+        }
+    }
+
+    #[test]
+    fn root_owned_logs_are_given_back() {
+        let dir = tree();
+        let owners = Ownership::new(dir.path()).unwrap();
+        for p in ["var/log/nova/nova-api.log", "var/lib/nova/instances/i-1/disk", "var/log/glance/api.log"] {
+            let p = dir.path().join(p);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, "x").unwrap();
+        }
+        std::os::unix::fs::symlink("/etc/shadow", dir.path().join("var/log/nova/link")).unwrap();
+        if !owners.is_root() {
+            return;
+        }
+        let report = fix_ownership(dir.path(), &owners).unwrap();
+        let meta = |p: &str| fs::symlink_metadata(dir.path().join(p)).unwrap();
+        assert_eq!(meta("var/log/nova/nova-api.log").uid(), 4101);
+        assert_eq!(meta("var/log/nova").uid(), 4101);
+        assert_eq!(meta("var/log/nova/link").uid(), 4101);
+        assert_eq!(fs::metadata("/etc/shadow").map(|m| m.uid()).unwrap_or(0), 0, "a symlink's target is never touched");
+        assert_eq!(meta("var/lib/nova/instances/i-1/disk").uid(), 0);
+        assert_eq!(meta("var/log/glance/api.log").uid(), 0);
+        assert!(report.changes_with("no_service_user").any(|c| c.file.ends_with("var/log/glance/api.log")));
+        assert!(report.changes_with("skipped").count() == 1);
+        assert_eq!(fix_ownership(dir.path(), &owners).unwrap().changes_with("owner_repaired").count(), 0);
+    }
+}
