@@ -5,7 +5,9 @@
 pub mod bench;
 pub mod config;
 pub mod db;
+pub mod deploy;
 pub mod error;
+pub mod failpoint;
 pub mod generate;
 pub mod keystone_client;
 pub mod migrate;

@@ -201,13 +201,6 @@ pub fn emit(report: &Report, output: &OutputArgs) -> osmigrate::Result<i32> {
     Ok(report.exit_status())
 }
 
-/// Several reports: a JSON array, or the texts one after the other.
-pub fn emit_all(reports: &[Report], output: &OutputArgs) -> osmigrate::Result<i32> {
-    let text = reports.iter().map(render::report).collect::<Vec<_>>().join("\n");
-    emit_json_and_text(serde_json::to_string_pretty(reports).expect("reports serialize"), &text, output)?;
-    Ok(reports.iter().map(Report::exit_status).max().unwrap_or(0))
-}
-
 fn emit_json_and_text(json: String, text: &str, output: &OutputArgs) -> osmigrate::Result<()> {
     if let Some(path) = &output.report {
         write_private(path, json.as_bytes())?;

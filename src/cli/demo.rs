@@ -1,57 +1,63 @@
-//! `osmigrate demo [DIR]`: a small Diablo cloud generated on SQLite, migrated, reported.
+//! `osmigrate demo [DIR]`: a small Diablo controller built in DIR (SQLite databases, a Diablo /etc
+//! with a flagfile nova.conf), then check → plan → migrate → verify on it.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use osmigrate::db::{Access, Db, DbUrl};
-use osmigrate::generate;
-use osmigrate::services::glance::{self, GlanceOptions};
-use osmigrate::services::keystone::{self, KeystoneOptions};
-use osmigrate::services::nova::{self, MapSource, NovaOptions};
+use osmigrate::deploy::{self, discover::under_root, MigrateOptions};
+use osmigrate::generate::{self, etc};
 use osmigrate::Error;
 
-use super::{db::emit_all, progress::Bar, OutputArgs};
+use super::cloud::{render_check, render_migrate, render_plan, render_verify};
+use super::{write_private, OutputArgs};
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Where to put the demo databases and files (replaced if they exist).
+    /// Where to build the demo controller (replaced if it exists).
     #[arg(default_value = "osmigrate-demo")]
     dir: PathBuf,
     #[command(flatten)]
     output: OutputArgs,
 }
 
-/// A fresh SQLite database in the demo directory (an old one is replaced).
-fn fresh(dir: &std::path::Path, name: &str) -> osmigrate::Result<DbUrl> {
-    let url = DbUrl::sqlite(&dir.join(name));
-    Db::drop_database_if_exists(&url)?;
-    Ok(url)
-}
+/// The database URLs the Diablo config files hold (host paths, under the demo root on disk).
+const KEYSTONE: &str = "sqlite:///keystone.db";
+const GLANCE: &str = "sqlite:////var/lib/glance/glance.sqlite";
+const NOVA: &str = "sqlite:////var/lib/nova/nova.sqlite";
 
 pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
-    std::fs::create_dir_all(&a.dir).map_err(|e| Error::io(&a.dir, e))?;
-    let keystone_diablo = fresh(&a.dir, "keystone-diablo.sqlite")?;
-    let keystone_essex = fresh(&a.dir, "keystone-essex.sqlite")?;
-    let glance_diablo = fresh(&a.dir, "glance-diablo.sqlite")?;
-    let glance_essex = fresh(&a.dir, "glance-essex.sqlite")?;
-    let nova_diablo = fresh(&a.dir, "nova-diablo.sqlite")?;
-    let nova_essex = fresh(&a.dir, "nova-essex.sqlite")?;
-    generate::keystone::generate(&mut Db::connect(&keystone_diablo, Access::ReadWrite)?, &generate::keystone::Shape::demo())?;
+    if a.dir.exists() {
+        std::fs::remove_dir_all(&a.dir).map_err(|e| Error::io(&a.dir, e))?;
+    }
+    let root = std::path::absolute(&a.dir).map_err(|e| Error::io(&a.dir, e))?;
+    etc::write_tree(&root, &etc::Urls { keystone: KEYSTONE, glance: GLANCE, nova: NOVA })?;
+    let local = |host: &str| DbUrl::sqlite(&under_root(&root, std::path::Path::new(host)));
+    let keystone = local("/var/lib/keystone/keystone.db");
+    let glance = local("/var/lib/glance/glance.sqlite");
+    let nova = local("/var/lib/nova/nova.sqlite");
+    generate::keystone::generate(&mut Db::connect(&keystone, Access::ReadWrite)?, &generate::keystone::Shape::demo())?;
     let glance_shape = generate::glance::Shape::demo();
-    generate::glance::generate(&mut Db::connect(&glance_diablo, Access::ReadWrite)?, &glance_shape)?;
+    generate::glance::generate(&mut Db::connect(&glance, Access::ReadWrite)?, &glance_shape)?;
     let nova_shape = generate::nova::Shape { glance_images: glance_shape.images, ..generate::nova::Shape::demo() };
-    generate::nova::generate(&mut Db::connect(&nova_diablo, Access::ReadWrite)?, &nova_shape)?;
-    eprintln!("Generated a Diablo cloud in {}", a.dir.display());
+    generate::nova::generate(&mut Db::connect(&nova, Access::ReadWrite)?, &nova_shape)?;
+    eprintln!("Built a Diablo controller in {}", root.display());
 
-    let keystone_opts = KeystoneOptions { catalog_out: Some(a.dir.join("default_catalog.templates")), ..KeystoneOptions::default() };
-    let map = a.dir.join("glance-image-map.csv");
-    let glance_opts = GlanceOptions { map_out: Some(map.clone()), ..GlanceOptions::default() };
-    let nova_opts = NovaOptions { image_map: MapSource::Csv(map), nova_conf: None, set: Vec::new(), batch_size: 1000 };
-    let reports = vec![
-        keystone::migrate(&keystone_diablo, &keystone_essex, &keystone_opts, &Bar::new("keystone"))?,
-        glance::migrate(&glance_diablo, &glance_essex, &glance_opts, &Bar::new("glance"))?,
-        nova::migrate(&nova_diablo, &nova_essex, &nova_opts, &Bar::new("nova"))?,
-    ];
-    // The demo's warnings are the point of the demo: success is success.
-    emit_all(&reports, &a.output).map(|_| 0)
+    let state_dir = deploy::default_state_dir(&root);
+    let check = deploy::check(&root)?;
+    let plan = deploy::plan(&root, &state_dir, false)?;
+    let migrate = deploy::migrate(&MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false })?;
+    let verify = deploy::verify(&root, &state_dir)?;
+    let json = serde_json::json!({ "check": check, "plan": plan, "migrate": migrate, "verify": verify });
+    let json = serde_json::to_string_pretty(&json).expect("reports serialize");
+    if let Some(path) = &a.output.report {
+        write_private(path, json.as_bytes())?;
+    }
+    if a.output.json {
+        println!("{json}");
+    } else {
+        print!("{}\n{}\n{}\n{}", render_check(&check), render_plan(&plan), render_migrate(&migrate), render_verify(&verify));
+    }
+    // The demo's warnings are the point of the demo: success is a verified migration.
+    Ok(verify.exit_status())
 }

@@ -2,6 +2,7 @@
 //! call and renders the result. Only this module prints.
 
 mod bench;
+mod cloud;
 mod config;
 mod db;
 mod demo;
@@ -33,6 +34,16 @@ pub struct Cli {
 enum Command {
     /// Generate a small Diablo cloud on SQLite and migrate it, printing the report.
     Demo(demo::DemoArgs),
+    /// What is there and what blocks the migration (exit 0 clean, 1 warnings, 2 blockers).
+    Check(cloud::CloudArgs),
+    /// The ordered steps of the migration, changing nothing.
+    Plan(cloud::PlanArgs),
+    /// Run the plan: journaled, locked, resumable; the Diablo databases are only read.
+    Migrate(cloud::MigrateArgs),
+    /// Check the result against the source.
+    Verify(cloud::CloudArgs),
+    /// Put the Diablo configs back (the Diablo databases were never changed).
+    Rollback(cloud::CloudArgs),
     /// Database commands.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -73,6 +84,11 @@ pub fn init_logging(verbose: u8) {
 pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Check(a) => cloud::check(a),
+        Command::Plan(a) => cloud::plan(a),
+        Command::Migrate(a) => cloud::migrate(a),
+        Command::Verify(a) => cloud::verify(a),
+        Command::Rollback(a) => cloud::rollback(a),
         Command::Db(cmd) => db::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Glance(cmd) => glance::run(cmd),

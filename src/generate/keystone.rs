@@ -7,7 +7,10 @@ use chrono::{Duration, NaiveDateTime};
 use crate::db::{Db, OnConflict, Value};
 use crate::error::Result;
 use crate::schema;
-use crate::services::keystone::password;
+
+/// `secrete` as sha512_crypt with 40000 rounds (from the upstream essex-3 fixture).
+pub const HASHED_SECRETE: &str =
+    "$6$rounds=40000$hFXlgBSMi599197d$tmGKBpoGHNRsLB3ruK9f1wPvvtfWWuMEUzdqUAynsmmYXBK6eekyNHTzzhwXTM3mWpnaMHCI4mHPOycqmPJJc0";
 
 /// The token Diablo's sample paste configs use as `admin_token`.
 pub const SERVICE_TOKEN: &str = "999888777666";
@@ -130,8 +133,9 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     ];
     db.insert_rows(&t("roles"), &["id", "name", "desc", "service_id"], &roles, OnConflict::Fail)?;
 
-    // Users. One real hash is reused for the hashed ones: 40000 rounds per user would dominate.
-    let hashed = password::hash("secrete");
+    // Users. One real hash of `secrete` is reused for the hashed ones (40000 rounds per user
+    // would dominate), fixed so that the same shape always gives the same database.
+    let hashed = HASHED_SECRETE.to_string();
     let mut users: Vec<Vec<Value>> = vec![
         vec![1.into(), "admin".into(), hashed.clone().into(), "admin@example.com".into(), 1.into(), 1.into()],
         vec![2.into(), "demo".into(), "secrete".into(), Value::Null, 1.into(), 2.into()],

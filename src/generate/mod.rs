@@ -2,6 +2,7 @@
 //! with the project's own code. It serves the demo, the tests, install rehearsals and the
 //! benchmark.
 
+pub mod etc;
 pub mod glance;
 pub mod keystone;
 pub mod nova;

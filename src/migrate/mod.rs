@@ -90,6 +90,8 @@ pub struct Sink<'p> {
     pub target: Db,
     /// The step being run.
     pub step: &'static str,
+    /// Batches written so far in this run, per target table (they name the failpoints).
+    batches: BTreeMap<String, u64>,
     pub schema: Schema,
     pub batch_size: usize,
     pub report: StepReport,
@@ -116,6 +118,9 @@ impl Sink<'_> {
         let table = self.schema.table(target_table).cloned().unwrap_or_else(|| panic!("unknown target table {target_table}"));
         let inserted = self.target.insert_rows(&table, columns, rows, on_conflict)?;
         self.report.written(source_table, target_table, inserted);
+        let n = self.batches.entry(target_table.to_string()).or_default();
+        *n += 1;
+        crate::failpoint::hit(&format!("batch:{target_table}:{n}"));
         self.progress.rows(rows.len() as u64);
         Ok(())
     }
@@ -168,7 +173,15 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     }
     let resumed = !done.is_empty();
     let mut source = source;
-    let mut session = Sink { target, step: "", schema, batch_size: plan.batch_size.max(1), report: StepReport::default(), progress };
+    let mut session = Sink {
+        target,
+        step: "",
+        batches: BTreeMap::new(),
+        schema,
+        batch_size: plan.batch_size.max(1),
+        report: StepReport::default(),
+        progress,
+    };
     // Clear what unfinished steps may have left, last step first (foreign keys).
     for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
         for t in step.target_tables.iter().rev() {
@@ -195,6 +208,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         progress.done();
         let detail = serde_json::to_string(&session.report).expect("report serializes");
         journal_set(&mut session.target, step.name, "done", &detail)?;
+        crate::failpoint::hit(&format!("step:{}", step.name));
         whole.merge(std::mem::take(&mut session.report));
     }
     verify_counts(&mut session.target, &whole)?;

@@ -16,9 +16,10 @@ fn demo_runs_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let (code, report, stderr) = run_json(&["demo", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(report[0]["service"], "keystone");
-    assert_eq!(report[1]["service"], "glance");
-    assert!(report.as_array().unwrap().iter().all(|r| r["outcome"] == "migrated"));
-    assert!(dir.path().join("glance-image-map.csv").exists());
-    assert!(dir.path().join("default_catalog.templates").exists());
+    let databases = report["migrate"]["databases"].as_array().unwrap();
+    assert_eq!(databases.iter().map(|r| r["service"].as_str().unwrap()).collect::<Vec<_>>(), ["keystone", "glance", "nova"]);
+    assert!(databases.iter().all(|r| r["outcome"] == "migrated"));
+    assert!(report["verify"]["checks"].as_array().unwrap().iter().all(|c| c["level"] == "info"), "{}", report["verify"]);
+    assert!(dir.path().join("var/lib/osmigrate/glance-image-map.csv").exists());
+    assert!(dir.path().join("etc/keystone/default_catalog.templates").exists());
 }

@@ -57,7 +57,7 @@ fn check_rows(ctx: &str, source: &DbUrl, target: &DbUrl) {
     assert_eq!(map.len(), src_images.len(), "{ctx}: one map entry per image, deleted ones too");
     let uuids: HashSet<&String> = map.values().collect();
     assert_eq!(uuids.len(), map.len(), "{ctx}: UUIDs are unique");
-    assert!(map.values().all(|u| uuid::Uuid::parse_str(u).map(|x| x.get_version_num() == 4).unwrap_or(false)), "{ctx}: uuid4s");
+    assert!(map.values().all(|u| uuid::Uuid::parse_str(u).is_ok()), "{ctx}: UUIDs");
 
     let dst: BTreeMap<String, Vec<String>> =
         rows(target, &format!("SELECT {IMAGE_COLUMNS}, protected FROM images")).into_iter().map(|r| (r[0].clone(), r)).collect();

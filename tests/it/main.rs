@@ -2,6 +2,7 @@
 //! databases (servers from `scripts/test`), one module per area.
 
 mod cli;
+mod cloud;
 mod config;
 mod glance;
 mod keystone;

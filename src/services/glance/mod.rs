@@ -134,14 +134,25 @@ fn preflight(source: &mut Db, target: Backend) -> Result<()> {
 
 fn image_map(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
     let batch_size = s.batch_size;
-    src.stream("SELECT id FROM images ORDER BY id", &[], batch_size, |batch| {
+    src.stream("SELECT id, created_at FROM images ORDER BY id", &[], batch_size, |batch| {
         let mut rows = Vec::with_capacity(batch.len());
         for r in &batch {
             let id = r.get("id").as_i64().ok_or_else(|| Error::bad_data("images", r.id(), "id", "not an integer"))?;
-            rows.push(vec![Value::Int(id), uuid::Uuid::new_v4().to_string().into()]);
+            rows.push(vec![Value::Int(id), new_image_id(id, r.get("created_at")).into()]);
         }
         s.write("images", MAP_TABLE, &["old_id", "new_id"], &rows, OnConflict::Fail)
     })
+}
+
+/// Namespace of the UUIDs osmigrate gives Glance images.
+const IMAGE_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f736d69_6772_6174_6567_6c616e636531);
+
+/// An image's new id: a name-based UUID of its old id and creation time, so that a migration
+/// started again from scratch (or on another target) gives every image the same UUID it gave
+/// before — Nova's references and any map already handed out stay valid.
+pub fn new_image_id(old_id: i64, created_at: &Value) -> String {
+    let created = created_at.as_datetime().map(|d| crate::db::value::sqlite_datetime_text(&d)).unwrap_or_default();
+    uuid::Uuid::new_v5(&IMAGE_NAMESPACE, format!("glance-image:{old_id}:{created}").as_bytes()).to_string()
 }
 
 /// New ids of the given old ids, from the map in the target.

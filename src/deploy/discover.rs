@@ -1,0 +1,148 @@
+//! Finding a Diablo controller's databases from its config files under a root directory (`/` on
+//! the host, any directory in tests): keystone.conf, glance-registry.conf, nova.conf (flagfile or
+//! INI). A relative SQLite URL is resolved against the service's working directory, and said so.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::ini::IniDoc;
+use crate::config::{self, flagfile};
+use crate::db::{Backend, DbUrl};
+use crate::error::{Error, Result};
+
+/// One service's database: where its config says it is, and where the Essex one will be.
+#[derive(Debug, Clone)]
+pub struct ServiceDb {
+    pub service: &'static str,
+    /// The config file that names it.
+    pub config: PathBuf,
+    /// The URL as the service sees it (host paths), and as osmigrate reaches it (under the root).
+    pub source_host: DbUrl,
+    pub source: DbUrl,
+    pub target_host: DbUrl,
+    pub target: DbUrl,
+    /// How a relative SQLite path was resolved, when it was.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cloud {
+    pub root: PathBuf,
+    pub keystone: ServiceDb,
+    pub glance: ServiceDb,
+    pub nova: ServiceDb,
+    /// Nova's config: a Diablo flagfile (or already an Essex INI file).
+    pub nova_conf: PathBuf,
+}
+
+impl Cloud {
+    pub fn services(&self) -> [&ServiceDb; 3] {
+        [&self.keystone, &self.glance, &self.nova]
+    }
+}
+
+/// A config file as Diablo had it: osmigrate's first backup once the file was replaced.
+fn diablo_file(path: &Path) -> PathBuf {
+    crate::config::write::original_of(path).unwrap_or_else(|| path.to_path_buf())
+}
+
+fn read(path: &Path) -> Result<String> {
+    let path = diablo_file(path);
+    std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))
+}
+
+/// A path on the host, reached under the root.
+pub fn under_root(root: &Path, host_path: &Path) -> PathBuf {
+    root.join(host_path.strip_prefix("/").unwrap_or(host_path))
+}
+
+/// The Essex database next to a Diablo one: `<name>_essex` on the same server, or a sibling
+/// SQLite file `<stem>-essex.sqlite`.
+pub fn essex_target(source_host: &DbUrl) -> DbUrl {
+    match source_host.backend {
+        Backend::Sqlite => {
+            let path = source_host.path.clone().unwrap_or_default();
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "db".into());
+            let mut url = source_host.clone();
+            url.path = Some(path.with_file_name(format!("{stem}-essex.sqlite")));
+            url
+        }
+        _ => source_host.with_database(&format!("{}_essex", source_host.database.clone().unwrap_or_default())),
+    }
+}
+
+fn service_db(root: &Path, service: &'static str, config: PathBuf, raw: &str, workdir: &str) -> Result<ServiceDb> {
+    let mut host = DbUrl::parse(raw).map_err(|e| Error::Refused(format!("{}: sql_connection: {e}", config.display())))?;
+    let mut note = None;
+    if host.backend == Backend::Sqlite {
+        if let Some(p) = host.path.clone().filter(|p| p.is_relative()) {
+            host = host.resolved_against(Path::new(workdir));
+            note = Some(format!(
+                "{}: the relative SQLite path `{}` is resolved against {service}'s working directory {workdir}",
+                config.display(),
+                p.display()
+            ));
+        }
+    }
+    let local = |u: &DbUrl| match u.backend {
+        Backend::Sqlite => DbUrl::sqlite(&under_root(root, u.path.as_deref().unwrap_or(Path::new("")))),
+        _ => u.clone(),
+    };
+    let target_host = essex_target(&host);
+    Ok(ServiceDb { service, config, source: local(&host), target: local(&target_host), source_host: host, target_host, note })
+}
+
+fn ini_value(path: &Path, section: &str, key: &str) -> Result<Option<String>> {
+    let text = read(path)?;
+    Ok(IniDoc::parse(text.as_bytes()).get(section, key))
+}
+
+pub fn discover(root: &Path) -> Result<Cloud> {
+    let etc = |rel: &str| under_root(root, Path::new(rel));
+    let keystone_conf = etc("/etc/keystone/keystone.conf");
+    let keystone_url = ini_value(&keystone_conf, "keystone.backends.sqlalchemy", "sql_connection")?.ok_or_else(|| {
+        Error::Refused(format!(
+            "{}: no [keystone.backends.sqlalchemy] sql_connection (not a Diablo keystone.conf)",
+            keystone_conf.display()
+        ))
+    })?;
+    let glance_conf = etc("/etc/glance/glance-registry.conf");
+    let glance_url = ini_value(&glance_conf, "DEFAULT", "sql_connection")?
+        .ok_or_else(|| Error::Refused(format!("{}: no sql_connection", glance_conf.display())))?;
+    let nova_conf = etc("/etc/nova/nova.conf");
+    let text = read(&nova_conf)?;
+    let nova_url = if flagfile::is_flagfile(&text) {
+        let flags = config::read_flagfile(&diablo_file(&nova_conf), &etc("/etc/nova"))?;
+        match flags.get("sql_connection") {
+            Some(u) => u.to_string(),
+            None => {
+                // Diablo's default: sqlite:///$state_path/$sqlite_db
+                let state = flags.get("state_path").unwrap_or("/var/lib/nova");
+                format!("sqlite:////{}/{}", state.trim_start_matches('/'), flags.get("sqlite_db").unwrap_or("nova.sqlite"))
+            }
+        }
+    } else {
+        IniDoc::parse(text.as_bytes())
+            .get("DEFAULT", "sql_connection")
+            .ok_or_else(|| Error::Refused(format!("{}: no sql_connection", nova_conf.display())))?
+    };
+    Ok(Cloud {
+        root: root.to_path_buf(),
+        keystone: service_db(root, "keystone", keystone_conf, &keystone_url, "/var/lib/keystone")?,
+        glance: service_db(root, "glance", glance_conf, &glance_url, "/var/lib/glance")?,
+        nova: service_db(root, "nova", nova_conf.clone(), &nova_url, "/var/lib/nova")?,
+        nova_conf,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_sit_next_to_sources() {
+        let t = essex_target(&DbUrl::parse("mysql://nova:pw@db/nova?charset=utf8").unwrap());
+        assert_eq!(t.database.as_deref(), Some("nova_essex"));
+        let t = essex_target(&DbUrl::parse("sqlite:////var/lib/glance/glance.sqlite").unwrap());
+        assert_eq!(t.path.unwrap(), Path::new("/var/lib/glance/glance-essex.sqlite"));
+    }
+}

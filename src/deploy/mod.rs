@@ -1,0 +1,621 @@
+//! The whole controller in one workflow: `check` (what is there, what blocks), `plan` (the ordered
+//! steps, changing nothing), `migrate` (runs them, journaled in a state directory, locked, resumable
+//! after a crash at any point), `verify` (the result against the source), `rollback` (the Diablo
+//! configs back; the old databases were never touched).
+
+pub mod discover;
+mod journal;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::nova::{self as nova_conf, ConvertOptions};
+use crate::config::report::ConfigReport;
+use crate::config::upgrade::{self, Service, UpgradeOptions};
+use crate::config::write::{self, Ownership};
+use crate::db::{Access, Backend, Db, DbUrl};
+use crate::error::{Error, Result};
+use crate::migrate::{NoProgress, Report};
+use crate::services::glance::{self, source::DiabloGlance, GlanceOptions};
+use crate::services::keystone::{self, legacy::Legacy, KeystoneOptions};
+use crate::services::nova::{self, MapSource, NovaOptions};
+pub use discover::{discover, Cloud, ServiceDb};
+pub use journal::{Journal, Lock};
+
+/// How serious a finding of `check` is: blockers stop `migrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    Warning,
+    Blocker,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub level: Level,
+    pub code: String,
+    pub message: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseState {
+    pub service: String,
+    pub config: String,
+    pub source: String,
+    pub release: String,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub root: String,
+    pub databases: Vec<DatabaseState>,
+    pub findings: Vec<Check>,
+    /// Other hosts of the cloud (Nova's `services` table) and what each needs.
+    pub hosts: Vec<String>,
+}
+
+impl CheckReport {
+    /// 0 clean, 1 warnings, 2 blockers.
+    pub fn exit_status(&self) -> i32 {
+        match self.findings.iter().map(|f| f.level).max() {
+            Some(Level::Blocker) => 2,
+            Some(Level::Warning) => 1,
+            _ => 0,
+        }
+    }
+
+    fn add(&mut self, level: Level, code: &str, message: impl Into<String>, fix: impl Into<String>) {
+        self.findings.push(Check { level, code: code.into(), message: message.into(), fix: fix.into() });
+    }
+}
+
+/// Where osmigrate keeps its journal, lock, config backup and image map.
+pub fn default_state_dir(root: &Path) -> PathBuf {
+    discover::under_root(root, Path::new("/var/lib/osmigrate"))
+}
+
+fn release_of(service: &str, db: &mut Db) -> Result<String> {
+    Ok(match service {
+        "keystone" => Legacy::detect(db)?.release(),
+        "glance" => DiabloGlance::detect(db)?.release(),
+        _ => {
+            let v = db.query_scalar("SELECT version FROM migrate_version WHERE repository_id = 'nova'", &[])?.as_i64();
+            match v {
+                Some(46) => "Diablo Nova (migrate version 46)".to_string(),
+                Some(v) => return Err(Error::Refused(format!("Nova is at migrate version {v}, not Diablo's 46"))),
+                None => return Err(Error::Refused("not a versioned Nova database".into())),
+            }
+        }
+    })
+}
+
+/// What is there and what stands in the way, changing nothing.
+pub fn check(root: &Path) -> Result<CheckReport> {
+    let cloud = discover(root)?;
+    let mut report = CheckReport { root: root.display().to_string(), databases: Vec::new(), findings: Vec::new(), hosts: Vec::new() };
+    for s in cloud.services() {
+        if let Some(note) = &s.note {
+            report.add(Level::Info, "relative_sqlite_path", note.clone(), "nothing to do");
+        }
+        let release = match Db::connect(&s.source, Access::ReadOnly).and_then(|mut db| release_of(s.service, &mut db)) {
+            Ok(r) => r,
+            Err(e) => {
+                report.add(
+                    Level::Blocker,
+                    "source_unusable",
+                    format!("{} database {}: {e}", s.service, s.source),
+                    "fix the database or its URL in the config",
+                );
+                "unknown".to_string()
+            }
+        };
+        if release.contains("unversioned") || release.contains("though stamped") {
+            report.add(
+                Level::Warning,
+                "glance_unversioned",
+                format!("{}: {release}", s.source),
+                "nothing: osmigrate recognises Glance by its tables",
+            );
+        }
+        report.databases.push(DatabaseState {
+            service: s.service.into(),
+            config: s.config.display().to_string(),
+            source: s.source.to_string(),
+            release,
+            target: s.target.to_string(),
+        });
+        check_target(&mut report, s)?;
+    }
+    check_nova(&mut report, &cloud)?;
+    check_ownership(&mut report, root);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        report.add(Level::Info, "running_as_root", "running as root", "files are written as the service users (nova, glance, keystone)");
+    }
+    Ok(report)
+}
+
+fn check_target(report: &mut CheckReport, s: &ServiceDb) -> Result<()> {
+    match s.target.backend {
+        Backend::Sqlite => {
+            let path = s.target.path.clone().unwrap_or_default();
+            let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+            let need = s.source.path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len());
+            if let Some(free) = free_bytes(&dir) {
+                if free < need.saturating_mul(2) {
+                    report.add(
+                        Level::Blocker,
+                        "disk_space",
+                        format!(
+                            "{}: {} MB free, the side-by-side {} database needs about {} MB",
+                            dir.display(),
+                            free / 1_000_000,
+                            s.service,
+                            need * 2 / 1_000_000
+                        ),
+                        "free disk space there",
+                    );
+                }
+            }
+        }
+        _ => {
+            let probe = s.target.with_database(&format!("osmigrate_probe_{}", std::process::id()));
+            match Db::create_database_if_missing(&probe).and_then(|_| Db::drop_database_if_exists(&probe)) {
+                Ok(()) => {}
+                Err(e) => report.add(
+                    Level::Blocker,
+                    "cannot_create_database",
+                    format!("{}: the database user cannot create the new {} database ({e})", s.target.with_database(""), s.service),
+                    "create it yourself (empty) or give a user with CREATE rights (--admin-url)",
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the struct we own; the path is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    (unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+fn check_nova(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
+    let Ok(mut nova) = Db::connect(&cloud.nova.source, Access::ReadOnly) else { return Ok(()) };
+    if !nova.table_names()?.iter().any(|t| t == "services") {
+        return Ok(());
+    }
+    for r in nova.query(
+        "SELECT DISTINCT host, \"binary\" FROM services WHERE deleted = ? ORDER BY host"
+            .replace('"', if nova.backend() == Backend::Mysql { "`" } else { "\"" })
+            .as_str(),
+        &[false.into()],
+    )? {
+        let host = r.get("host").key_string().unwrap_or_default();
+        let binary = r.get("binary").key_string().unwrap_or_default();
+        let needs = match binary.as_str() {
+            "nova-compute" => "Essex nova-compute, the converted nova.conf, api-paste.ini and policy.json",
+            "nova-network" | "nova-volume" => "the Essex package and the converted nova.conf",
+            _ => "the Essex package and the converted nova.conf (on the controller: done by osmigrate)",
+        };
+        report.hosts.push(format!("{host}: {binary} — needs {needs}"));
+    }
+    // Instances whose image is not in Glance lose nothing, but cannot be rebuilt or resized.
+    if let Ok(mut glance) = Db::connect(&cloud.glance.source, Access::ReadOnly) {
+        let images: std::collections::HashSet<String> =
+            glance.query("SELECT id FROM images", &[])?.iter().filter_map(|r| r.get("id").key_string()).collect();
+        let mut missing = 0;
+        nova.stream("SELECT image_ref FROM instances WHERE deleted = ?", &[false.into()], 5000, |batch| {
+            for r in batch {
+                let v = r.get("image_ref").key_string().unwrap_or_default();
+                if let nova::image_ref::ImageRef::Legacy { id, .. } = nova::image_ref::parse(&v) {
+                    if !images.contains(&id.to_string()) {
+                        missing += 1;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if missing > 0 {
+            report.add(
+                Level::Warning,
+                "instances_with_missing_images",
+                format!("{missing} live instance(s) reference images Glance does not have"),
+                "nothing blocks the migration; those instances cannot be rebuilt or resized until given an existing image",
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_ownership(report: &mut CheckReport, root: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    for svc in ["nova", "glance", "keystone"] {
+        let dir = discover::under_root(root, Path::new(&format!("/var/log/{svc}")));
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let root_owned: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.metadata().map(|m| m.uid() == 0).unwrap_or(false))
+            .map(|e| e.path().display().to_string())
+            .collect();
+        if !root_owned.is_empty() && unsafe { libc::geteuid() } != 0 {
+            continue; // only root can have made them root's, and only root can repair them
+        }
+        if !root_owned.is_empty() && Ownership::new(root).ok().and_then(|o| o.account(svc).ok().flatten()).is_some() {
+            report.add(
+                Level::Warning,
+                "root_owned_logs",
+                format!("{} file(s) in {} belong to root: {svc} cannot write its logs", root_owned.len(), dir.display()),
+                "osmigrate config fix-ownership (migrate does it too)",
+            );
+        }
+    }
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedStep {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    pub root: String,
+    pub state_dir: String,
+    pub steps: Vec<PlannedStep>,
+    /// Files migrate writes (besides backups).
+    pub files: Vec<String>,
+    pub grants: Vec<String>,
+}
+
+/// The ordered steps, with target databases and files, changing nothing.
+pub fn plan(root: &Path, state_dir: &Path, services: bool) -> Result<PlanReport> {
+    let cloud = discover(root)?;
+    let step = |name: &str, d: String| PlannedStep { name: name.into(), description: d };
+    let svc_note = if services { "" } else { " (skipped: --no-services)" };
+    let mut steps = vec![
+        step("stop-services", format!("stop nova-*, glance-api, glance-registry, keystone{svc_note}")),
+        step("install-packages", "install the Essex packages (the operator does this; osmigrate does not touch packages)".into()),
+        step("backup-configs", format!("save etc/keystone, etc/glance, etc/nova to {}", state_dir.join("diablo-etc.tar").display())),
+    ];
+    let mut grants = Vec::new();
+    for s in cloud.services() {
+        steps.push(step(&format!("{}-db", s.service), format!("build {} from {} (the source is only read)", s.target, s.source)));
+        if s.target.backend != Backend::Sqlite {
+            let user = s.source_host.user.clone().unwrap_or_else(|| s.service.to_string());
+            let db = s.target.database.clone().unwrap_or_default();
+            grants.push(match s.target.backend {
+                Backend::Mysql => format!("GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'%';"),
+                _ => format!("GRANT ALL PRIVILEGES ON DATABASE \"{db}\" TO \"{user}\";"),
+            });
+        }
+    }
+    steps.push(step(
+        "keystone-config",
+        "render keystone.conf (sql identity, token and ec2 backends, the new database, the catalog file)".into(),
+    ));
+    steps.push(step("glance-config", "render glance-api.conf, glance-registry.conf and their -paste.ini files".into()));
+    steps.push(step(
+        "nova-config",
+        "convert nova.conf to Essex INI (new database, image ids through the map) and render api-paste.ini".into(),
+    ));
+    steps.push(step("start-services", format!("start keystone, glance, nova in that order{svc_note}")));
+    let etc = |rel: &str| discover::under_root(root, Path::new(rel)).display().to_string();
+    let files = vec![
+        etc("/etc/keystone/keystone.conf"),
+        etc("/etc/keystone/default_catalog.templates"),
+        etc("/etc/glance/glance-api.conf"),
+        etc("/etc/glance/glance-registry.conf"),
+        etc("/etc/glance/glance-api-paste.ini"),
+        etc("/etc/glance/glance-registry-paste.ini"),
+        etc("/etc/nova/nova.conf"),
+        etc("/etc/nova/api-paste.ini"),
+    ];
+    Ok(PlanReport { root: root.display().to_string(), state_dir: state_dir.display().to_string(), steps, files, grants })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    pub name: String,
+    /// `done`, `already done` (journaled by an earlier run), or `skipped`.
+    pub status: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrateReport {
+    pub root: String,
+    pub steps: Vec<StepOutcome>,
+    pub databases: Vec<Report>,
+    pub configs: Vec<ConfigReport>,
+}
+
+impl MigrateReport {
+    pub fn exit_status(&self) -> i32 {
+        let warned = self.databases.iter().any(|r| r.has_warnings()) || self.configs.iter().any(|c| c.has_warnings());
+        i32::from(warned)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    pub root: PathBuf,
+    pub state_dir: PathBuf,
+    /// Stop and start the services (systemctl or service) when they exist.
+    pub services: bool,
+}
+
+const SERVICES: &[&str] =
+    &["nova-api", "nova-compute", "nova-network", "nova-scheduler", "nova-volume", "glance-api", "glance-registry", "keystone"];
+
+/// Stops (or starts) the controller's services through systemctl or service, where they exist.
+fn services(action: &str, enabled: bool) -> String {
+    if !enabled {
+        return "skipped (--no-services)".into();
+    }
+    let tool = ["systemctl", "service"]
+        .into_iter()
+        .find(|t| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file())));
+    let Some(tool) = tool else { return "no systemctl or service on this host: skipped".into() };
+    let mut order: Vec<&str> = SERVICES.to_vec();
+    if action == "start" {
+        order.reverse();
+    }
+    let mut done = Vec::new();
+    for svc in order {
+        let args: Vec<&str> = if tool == "systemctl" { vec![action, svc] } else { vec![svc, action] };
+        let ok =
+            std::process::Command::new(tool).args(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        if ok.map(|s| s.success()).unwrap_or(false) {
+            done.push(svc);
+        }
+    }
+    format!("{tool} {action}: {}", if done.is_empty() { "none of them is installed".to_string() } else { done.join(", ") })
+}
+
+/// Runs the plan: every step not yet journaled, in order. A run killed at any point continues
+/// with the next one; a finished migration run again does nothing.
+pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
+    let cloud = discover(&opts.root)?;
+    std::fs::create_dir_all(&opts.state_dir).map_err(|e| Error::io(&opts.state_dir, e))?;
+    let _lock = Lock::acquire(&opts.state_dir)?;
+    let mut journal = Journal::open(&opts.state_dir)?;
+    let owners = Ownership::new(&opts.root)?;
+    let map = opts.state_dir.join("glance-image-map.csv");
+    let etc = |rel: &str| discover::under_root(&opts.root, Path::new(rel));
+    let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
+    let upgrade_opts = UpgradeOptions {
+        root: opts.root.clone(),
+        out_dir: None,
+        keystone_db: Some(cloud.keystone.target.clone()),
+        glance_db: Some(cloud.glance.target.clone()),
+        admin_role: None,
+    };
+    let steps: [&str; 9] = [
+        "stop-services",
+        "backup-configs",
+        "keystone-db",
+        "glance-db",
+        "nova-db",
+        "keystone-config",
+        "glance-config",
+        "nova-config",
+        "start-services",
+    ];
+    for name in steps {
+        if journal.is_done(name) {
+            report.steps.push(StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) });
+            continue;
+        }
+        crate::failpoint::hit(&format!("deploy:{name}"));
+        let detail = match name {
+            "stop-services" => services("stop", opts.services),
+            "start-services" => services("start", opts.services),
+            "backup-configs" => journal::backup_configs(&opts.root, &opts.state_dir)?,
+            "keystone-db" => {
+                let paste =
+                    vec![etc("/etc/nova/api-paste.ini"), etc("/etc/glance/glance-api.conf"), etc("/etc/glance/glance-registry.conf")];
+                let paste_files = paste.into_iter().map(|p| write::original_of(&p).unwrap_or(p)).filter(|p| p.is_file()).collect();
+                let o = KeystoneOptions {
+                    catalog_out: Some(etc("/etc/keystone/default_catalog.templates")),
+                    paste_files,
+                    ..Default::default()
+                };
+                database_step(&mut report, keystone::migrate(&cloud.keystone.source, &cloud.keystone.target, &o, &NoProgress)?)
+            }
+            "glance-db" => {
+                let o = GlanceOptions { map_out: Some(map.clone()), ..Default::default() };
+                database_step(&mut report, glance::migrate(&cloud.glance.source, &cloud.glance.target, &o, &NoProgress)?)
+            }
+            "nova-db" => {
+                let conf = write::original_of(&cloud.nova_conf).unwrap_or_else(|| cloud.nova_conf.clone());
+                let o = NovaOptions { image_map: MapSource::Csv(map.clone()), nova_conf: Some(conf), set: Vec::new(), batch_size: 1000 };
+                database_step(&mut report, nova::migrate(&cloud.nova.source, &cloud.nova.target, &o, &NoProgress)?)
+            }
+            "keystone-config" => config_step(&mut report, upgrade::upgrade(Service::Keystone, &upgrade_opts, &owners)?),
+            "glance-config" => config_step(&mut report, upgrade::upgrade(Service::Glance, &upgrade_opts, &owners)?),
+            "nova-config" => {
+                // The Diablo flagfile: nova.conf itself, or (once replaced) its byte-identical backup.
+                let input = write::original_of(&cloud.nova_conf).unwrap_or_else(|| cloud.nova_conf.clone());
+                let converted = nova_conf::convert(&ConvertOptions {
+                    inputs: vec![input.clone()],
+                    cwd: etc("/etc/nova"),
+                    paste: write::original_of(&etc("/etc/nova/api-paste.ini")).or_else(|| Some(etc("/etc/nova/api-paste.ini"))),
+                    image_map: Some(MapSource::Csv(map.clone())),
+                    sql_connection: Some(cloud.nova.target.expose_secret()),
+                    carry_after_stop: false,
+                    target: cloud.nova_conf.display().to_string(),
+                })?;
+                let mut conf_report = converted.report;
+                // Name the flagfile as nova.conf whichever copy was read, so every run writes the same file.
+                let text = converted.text.replace(&input.display().to_string(), &cloud.nova_conf.display().to_string());
+                write::write_config(&cloud.nova_conf, text.as_bytes(), "nova", &owners, &mut conf_report)?;
+                conf_report.merge(upgrade::upgrade(Service::NovaPaste, &upgrade_opts, &owners)?);
+                config_step(&mut report, conf_report)
+            }
+            _ => unreachable!("every step is matched"),
+        };
+        journal.done(name, &detail)?;
+        report.steps.push(StepOutcome { name: name.into(), status: "done".into(), detail });
+    }
+    Ok(report)
+}
+
+fn database_step(report: &mut MigrateReport, r: Report) -> String {
+    let detail = format!("{} → {} ({:?})", r.source, r.target, r.outcome);
+    report.databases.push(r);
+    detail
+}
+
+fn config_step(report: &mut MigrateReport, r: ConfigReport) -> String {
+    let detail = format!("{} change(s)", r.changes.len());
+    report.configs.push(r);
+    detail
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub root: String,
+    pub checks: Vec<Check>,
+}
+
+impl VerifyReport {
+    /// 0 when everything matched, 2 on a mismatch.
+    pub fn exit_status(&self) -> i32 {
+        if self.checks.iter().any(|c| c.level == Level::Blocker) {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// The result against the source: every source row accounted for, references resolving, the
+/// Essex schemas and stamps in place, the configs naming the new databases.
+pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
+    let cloud = discover(root)?;
+    let journal = Journal::open(state_dir)?;
+    let mut checks = Vec::new();
+    let mut check = |ok: bool, code: &str, message: String| {
+        checks.push(Check {
+            level: if ok { Level::Info } else { Level::Blocker },
+            code: code.into(),
+            message,
+            fix: if ok { String::new() } else { "run `osmigrate migrate` again, or `osmigrate rollback`".into() },
+        })
+    };
+    check(
+        journal.is_done("nova-config"),
+        "migration_finished",
+        format!("the journal in {} records a finished migration", state_dir.display()),
+    );
+    for (s, schema) in [
+        (&cloud.keystone, crate::schema::essex::keystone as fn(Backend) -> crate::schema::Schema),
+        (&cloud.glance, crate::schema::essex::glance),
+        (&cloud.nova, crate::schema::essex::nova),
+    ] {
+        let mut target = Db::connect(&s.target, Access::ReadOnly)?;
+        let schema = schema(s.target.backend);
+        let tables = target.table_names()?;
+        let missing: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).filter(|t| !tables.iter().any(|x| x == t)).collect();
+        check(
+            missing.is_empty(),
+            "essex_schema",
+            format!(
+                "{}: every Essex table present{}",
+                s.target,
+                if missing.is_empty() { String::new() } else { format!(" (missing: {})", missing.join(", ")) }
+            ),
+        );
+        let stamp = schema.stamp.as_ref().expect("Essex schemas are stamped");
+        let version = target
+            .query_scalar("SELECT version FROM migrate_version WHERE repository_id = ?", &[stamp.repository_id.clone().into()])?
+            .as_i64();
+        check(
+            version == Some(stamp.version),
+            "stamp",
+            format!("{}: stamped {} {} (found {:?})", s.target, stamp.repository_id, stamp.version, version),
+        );
+        // Every source row read: the journal's report against the source's counts now.
+        let report: Option<Report> = target
+            .query_scalar("SELECT detail FROM osmigrate_journal WHERE step = 'finished'", &[])?
+            .as_str()
+            .and_then(|d| serde_json::from_str(d).ok());
+        let mut source = Db::connect(&s.source, Access::ReadOnly)?;
+        let source_tables = source.table_names()?;
+        for t in report.iter().flat_map(|r| r.tables.iter()).filter(|t| source_tables.contains(&t.source_table)) {
+            let n = source.query_scalar(&format!("SELECT COUNT(*) FROM {}", source.quote(&t.source_table)), &[])?.as_i64().unwrap_or(-1);
+            check(
+                n as u64 == t.read,
+                "rows_accounted",
+                format!("{} {}: {} source rows, {} read ({} skipped, each reported)", s.service, t.source_table, n, t.read, t.skipped),
+            );
+        }
+    }
+    // References resolve across the new databases.
+    let mut nova_db = Db::connect(&cloud.nova.target, Access::ReadOnly)?;
+    let mut glance_db = Db::connect(&cloud.glance.target, Access::ReadOnly)?;
+    let images: std::collections::HashSet<String> =
+        glance_db.query("SELECT id FROM images", &[])?.iter().filter_map(|r| r.get("id").key_string()).collect();
+    let mut dangling = 0u64;
+    nova_db.stream("SELECT image_ref FROM instances", &[], 5000, |batch| {
+        for r in batch {
+            let v = r.get("image_ref").key_string().unwrap_or_default();
+            if nova::image_ref::parse(&v) == nova::image_ref::ImageRef::Uuid {
+                let id = v.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
+                if !images.contains(&id) {
+                    dangling += 1;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    check(dangling == 0, "image_refs_resolve", format!("instance image UUIDs that name no image in the new Glance: {dangling}"));
+    let mut ks = Db::connect(&cloud.keystone.target, Access::ReadOnly)?;
+    let q = |t: &str| if cloud.keystone.target.backend == Backend::Mysql { format!("`{t}`") } else { format!("\"{t}\"") };
+    let orphans = ks
+        .query_scalar(&format!("SELECT COUNT(*) FROM ec2_credential c LEFT JOIN {u} u ON u.id = c.user_id LEFT JOIN tenant t ON t.id = c.tenant_id WHERE u.id IS NULL OR t.id IS NULL", u = q("user")), &[])?
+        .as_i64()
+        .unwrap_or(-1);
+    check(orphans == 0, "ec2_owners_resolve", format!("EC2 credentials whose user or tenant is missing: {orphans}"));
+    let orphans = ks
+        .query_scalar(&format!("SELECT COUNT(*) FROM metadata m LEFT JOIN {u} u ON u.id = m.user_id LEFT JOIN tenant t ON t.id = m.tenant_id WHERE u.id IS NULL OR t.id IS NULL", u = q("user")), &[])?
+        .as_i64()
+        .unwrap_or(-1);
+    check(orphans == 0, "grants_resolve", format!("role grants whose user or tenant is missing: {orphans}"));
+    // Configs, read back as Essex reads them, name the new databases.
+    let ini = |path: &Path, section: &str, key: &str| -> Option<String> {
+        std::fs::read(path).ok().and_then(|b| crate::config::ini::IniDoc::parse(&b).get(section, key))
+    };
+    let etc = |rel: &str| discover::under_root(root, Path::new(rel));
+    for (path, section, key, want) in [
+        (etc("/etc/keystone/keystone.conf"), "sql", "connection", &cloud.keystone.target),
+        (etc("/etc/glance/glance-registry.conf"), "DEFAULT", "sql_connection", &cloud.glance.target),
+        (etc("/etc/nova/nova.conf"), "DEFAULT", "sql_connection", &cloud.nova.target),
+    ] {
+        let got = ini(&path, section, key).and_then(|u| DbUrl::parse(&u).ok());
+        check(
+            got.as_ref().is_some_and(|g| g.same_database(want)),
+            "config_names_new_database",
+            format!("{} [{section}] {key} names {want}", path.display()),
+        );
+    }
+    Ok(VerifyReport { root: root.display().to_string(), checks })
+}
+
+/// Puts the Diablo configs back from the backup; the Diablo databases were never changed, so the
+/// services run as before. The journal is cleared so that a later migrate starts over.
+pub fn rollback(root: &Path, state_dir: &Path) -> Result<Vec<String>> {
+    let _lock = Lock::acquire(state_dir)?;
+    let restored = journal::restore_configs(root, state_dir)?;
+    Journal::open(state_dir)?.clear()?;
+    Ok(restored)
+}

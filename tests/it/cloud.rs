@@ -1,0 +1,292 @@
+//! The whole controller: check → plan → migrate → verify → rollback on every backend, and the
+//! crash guarantee: a run killed at any step or batch boundary (failpoints), or by kill -9 at any
+//! moment, finishes on the next run with exactly the databases and files of an uninterrupted run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use osmigrate::db::{Access, Backend, Db, DbUrl};
+use osmigrate::generate::{self, etc};
+use serde_json::Value as Json;
+
+use crate::support::{self, osmigrate, rows, Server};
+
+/// A Diablo controller under `root`: the config tree and the three databases (SQLite files under
+/// the root, or databases on the server named with `tag`).
+fn build(root: &Path, server: &Server, tag: &str) -> Vec<DbUrl> {
+    if root.exists() {
+        std::fs::remove_dir_all(root).unwrap();
+    }
+    let (host, local): (Vec<String>, Vec<DbUrl>) = match &server.url {
+        None => {
+            let paths = ["/var/lib/keystone/keystone.db", "/var/lib/glance/glance.sqlite", "/var/lib/nova/nova.sqlite"];
+            (paths.iter().map(|p| format!("sqlite:///{p}")).collect(), paths.iter().map(|p| DbUrl::sqlite(&root.join(&p[1..]))).collect())
+        }
+        Some(url) => {
+            let dbs: Vec<DbUrl> = ["keystone", "glance", "nova"].iter().map(|s| url.with_database(&format!("osm_{tag}_{s}"))).collect();
+            for db in &dbs {
+                Db::drop_database_if_exists(db).unwrap();
+                Db::drop_database_if_exists(&db.with_database(&format!("{}_essex", db.database.clone().unwrap()))).unwrap();
+            }
+            (dbs.iter().map(|d| d.expose_secret()).collect(), dbs)
+        }
+    };
+    etc::write_tree(root, &etc::Urls { keystone: &host[0], glance: &host[1], nova: &host[2] }).unwrap();
+    for db in &local {
+        Db::create_database_if_missing(db).unwrap();
+    }
+    let now = osmigrate::db::value::parse_datetime("2012-02-14 00:00:00").unwrap();
+    let ks = generate::keystone::Shape { now, ..generate::keystone::Shape::demo() };
+    generate::keystone::generate(&mut Db::connect(&local[0], Access::ReadWrite).unwrap(), &ks).unwrap();
+    let variant =
+        if server.backend == Backend::Postgres { generate::glance::Variant::Unversioned } else { generate::glance::Variant::Versioned };
+    let gl = generate::glance::Shape { now, variant, ..generate::glance::Shape::demo() };
+    generate::glance::generate(&mut Db::connect(&local[1], Access::ReadWrite).unwrap(), &gl).unwrap();
+    let nv = generate::nova::Shape { now, glance_images: gl.images, batch_size: 5, ..generate::nova::Shape::demo() };
+    generate::nova::generate(&mut Db::connect(&local[2], Access::ReadWrite).unwrap(), &nv).unwrap();
+    local
+}
+
+fn cloud(command: &str, root: &Path, extra: &[&str]) -> (i32, Json, String) {
+    let out = osmigrate().arg(command).args(["--root", root.to_str().unwrap(), "--json"]).args(extra).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), serde_json::from_slice(&out.stdout).unwrap_or(Json::Null), stderr)
+}
+
+fn essex(url: &DbUrl) -> DbUrl {
+    osmigrate::deploy::discover::essex_target(url)
+}
+
+/// Passwords hashed during the migration get a random salt each run, by design: compare them
+/// without it (the keystone tests check that each one verifies).
+fn without_salts(v: &str) -> String {
+    let mut out = String::new();
+    let mut rest = v;
+    while let Some(i) = rest.find("$6$rounds=40000$") {
+        out.push_str(&rest[..i]);
+        out.push_str("$6$rounds=40000$<salted>");
+        rest = &rest[i..];
+        rest = rest.find('"').map_or("", |e| &rest[e..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Everything a migration leaves: the Essex databases' rows (osmigrate's own journal aside) and
+/// every file under etc/.
+fn snapshot(root: &Path, sources: &[DbUrl]) -> BTreeMap<String, Vec<Vec<String>>> {
+    let mut out = BTreeMap::new();
+    for src in sources {
+        let target = essex(src);
+        let mut db = Db::connect(&target, Access::ReadOnly).unwrap();
+        for t in db.table_names().unwrap().into_iter().filter(|t| t != "osmigrate_journal") {
+            let mut r = rows(&target, &format!("SELECT * FROM {}", db.quote(&t)));
+            for row in &mut r {
+                for v in row.iter_mut() {
+                    *v = without_salts(v);
+                }
+            }
+            r.sort();
+            out.insert(format!("{}:{t}", target.database.clone().unwrap_or_else(|| target.path.clone().unwrap().display().to_string())), r);
+        }
+    }
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut dirs = vec![root.join("etc")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            } else {
+                files.push(e.path());
+            }
+        }
+    }
+    for f in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        out.insert(f.strip_prefix(root).unwrap().display().to_string(), vec![vec![text]]);
+    }
+    out
+}
+
+#[test]
+fn check_plan_migrate_verify_rollback_on_every_backend() {
+    for server in support::servers() {
+        let ctx = server.name();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cloud");
+        let sources = build(&root, &server, "e2e");
+
+        let (code, check, err) = cloud("check", &root, &[]);
+        assert!(code <= 1, "{ctx}: check {code}: {err}");
+        assert_eq!(check["databases"].as_array().unwrap().len(), 3);
+        assert!(
+            check["hosts"].as_array().unwrap().iter().any(|h| h.as_str().unwrap().starts_with("compute1: nova-compute")),
+            "{ctx}: {check}"
+        );
+
+        let (code, plan, _) = cloud("plan", &root, &["--no-services"]);
+        assert_eq!(code, 0);
+        assert_eq!(plan["steps"].as_array().unwrap().len(), 10);
+        assert!(snapshot_is_untouched(&root), "{ctx}: plan changes nothing");
+
+        let (code, migrated, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+        assert!(code <= 1, "{ctx}: migrate {code}: {err}");
+        assert_eq!(migrated["databases"].as_array().unwrap().len(), 3, "{ctx}");
+        let (code, verified, err) = cloud("verify", &root, &[]);
+        assert_eq!(code, 0, "{ctx}: {verified} {err}");
+        let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
+        assert!(keystone_conf.contains("[sql]") && keystone_conf.contains("keystone.token.backends.sql.Token"), "{ctx}: {keystone_conf}");
+
+        // Run again: nothing to do.
+        let before = snapshot(&root, &sources);
+        let (code, again, _) = cloud("migrate", &root, &["--no-services", "--yes"]);
+        assert!(code <= 1);
+        assert!(again["steps"].as_array().unwrap().iter().all(|s| s["status"] == "already done"), "{ctx}: {again}");
+        assert_eq!(snapshot(&root, &sources), before, "{ctx}: a finished migration run again changes nothing");
+
+        // Rollback: the Diablo configs back, the Diablo databases as they were.
+        let (code, _, err) = cloud("rollback", &root, &[]);
+        assert_eq!(code, 0, "{err}");
+        let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
+        assert!(keystone_conf.contains("[keystone.backends.sqlalchemy]"), "{ctx}: Diablo keystone.conf restored");
+        assert!(std::fs::read_to_string(root.join("etc/nova/nova.conf")).unwrap().starts_with("--"), "{ctx}: flagfile restored");
+        let (code, _, _) = cloud("verify", &root, &[]);
+        assert_eq!(code, 2, "{ctx}: after rollback, verify reports the configs");
+        // And migrate again after a rollback.
+        let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+        assert!(code <= 1, "{err}");
+        assert_eq!(cloud("verify", &root, &[]).0, 0);
+        let after = snapshot(&root, &sources);
+        let differing: Vec<&String> =
+            after.keys().filter(|k| after.get(*k) != before.get(*k)).chain(before.keys().filter(|k| !after.contains_key(*k))).collect();
+        assert!(differing.is_empty(), "{ctx}: after rollback and migrate these differ: {differing:?}");
+    }
+}
+
+/// `plan` wrote nothing: no state directory, no Essex file.
+fn snapshot_is_untouched(root: &Path) -> bool {
+    !root.join("var/lib/osmigrate").exists() && !root.join("etc/keystone/keystone.conf.osmigrate-backup").exists()
+}
+
+/// Where a run can die: every step of the workflow, steps and batches inside each database.
+const FAILPOINTS: &[&str] = &[
+    "deploy:stop-services",
+    "deploy:backup-configs",
+    "deploy:keystone-db",
+    "step:tenants",
+    "step:grants",
+    "batch:token:1",
+    "deploy:glance-db",
+    "step:image_map",
+    "batch:image_properties:1",
+    "deploy:nova-db",
+    "batch:s3_images:1",
+    "batch:instances:1",
+    "batch:fixed_ips:1",
+    "step:fixed_ips",
+    "batch:instance_info_caches:1",
+    "step:virtual_storage_arrays",
+    "deploy:keystone-config",
+    "deploy:glance-config",
+    "deploy:nova-config",
+    "deploy:start-services",
+];
+
+#[test]
+fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    let sources = build(&root, server, "crash");
+    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    assert!(code <= 1, "{err}");
+    let whole = snapshot(&root, &sources);
+
+    for point in FAILPOINTS {
+        let sources = build(&root, server, "crash");
+        let out = osmigrate()
+            .args(["migrate", "--root", root.to_str().unwrap(), "--no-services", "--yes"])
+            .env("OSMIGRATE_FAILPOINT", point)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success() && out.status.code().is_none(),
+            "{point}: the run was killed there: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+        assert!(code <= 1, "{point}: the next run finishes: {err}");
+        assert_eq!(cloud("verify", &root, &[]).0, 0, "{point}");
+        let after = snapshot(&root, &sources);
+        for (k, v) in &whole {
+            assert_eq!(after.get(k), Some(v), "{point}: {k} differs from the uninterrupted run");
+        }
+        assert_eq!(after.len(), whole.len(), "{point}");
+    }
+
+    // kill -9 of the real binary at moments spread over the run.
+    for delay_ms in [30u64, 120, 250, 500, 900] {
+        let sources = build(&root, server, "crash");
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("osmigrate"))
+            .args(["migrate", "--root", root.to_str().unwrap(), "--no-services", "--yes"])
+            .env("OSMIGRATE_NOW", "2012-02-14 00:00:00")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+        assert!(code <= 1, "kill after {delay_ms} ms: {err}");
+        let after = snapshot(&root, &sources);
+        assert!(after == whole, "kill after {delay_ms} ms: the result differs from the uninterrupted run");
+    }
+}
+
+#[test]
+fn a_second_run_is_refused_while_the_first_holds_the_lock() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    build(&root, server, "lock");
+    let state = root.join("var/lib/osmigrate");
+    std::fs::create_dir_all(&state).unwrap();
+    // A live holder: this test process.
+    std::fs::write(state.join("lock"), format!("{}\n", std::process::id())).unwrap();
+    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("another osmigrate (pid {})", std::process::id())), "{err}");
+    // A stale one (no such process) is taken over.
+    std::fs::write(state.join("lock"), "999999999\n").unwrap();
+    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    assert!(code <= 1, "{err}");
+    assert!(!state.join("lock").exists(), "the lock is released");
+}
+
+#[test]
+fn a_database_user_without_create_rights_is_a_blocker() {
+    let Some(server) = support::servers().into_iter().find(|s| s.backend == Backend::Mysql) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    let sources = build(&root, &server, "nocreate");
+    let admin = server.url.clone().unwrap();
+    let mut db = Db::connect(&admin.with_database("mysql"), Access::ReadWrite).unwrap();
+    db.execute("DROP USER IF EXISTS 'limited'@'%'", &[]).unwrap();
+    db.execute("CREATE USER 'limited'@'%' IDENTIFIED BY 'limited-pw'", &[]).unwrap();
+    for s in &sources {
+        db.execute(&format!("GRANT SELECT ON `{}`.* TO 'limited'@'%'", s.database.clone().unwrap()), &[]).unwrap();
+    }
+    // The Nova config names the limited user.
+    let conf = root.join("etc/nova/nova.conf");
+    let text = std::fs::read_to_string(&conf).unwrap().replace(&sources[2].expose_secret(), &{
+        let mut u = DbUrl::parse(&sources[2].expose_secret().replace("osmigrate:osmigrate-pw", "limited:limited-pw")).unwrap();
+        u.query.clear();
+        u.expose_secret()
+    });
+    std::fs::write(&conf, text).unwrap();
+    let (code, check, _) = cloud("check", &root, &[]);
+    assert_eq!(code, 2, "{check}");
+    let blocker = check["findings"].as_array().unwrap().iter().find(|f| f["code"] == "cannot_create_database").unwrap();
+    assert!(blocker["fix"].as_str().unwrap().contains("--admin-url") && !blocker.to_string().contains("limited-pw"), "{blocker}");
+}
