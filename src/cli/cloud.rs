@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use osmigrate::deploy::{self, CheckReport, Level, MigrateOptions, MigrateReport, PlanReport, VerifyReport};
 
-use super::{render, write_private, OutputArgs};
+use super::{emit_value, render, OutputArgs};
 
 #[derive(Args, Clone)]
 pub struct CloudArgs {
@@ -46,19 +46,6 @@ pub struct MigrateArgs {
     /// Do not ask for confirmation (it is asked only when stdin is a terminal).
     #[arg(long)]
     pub yes: bool,
-}
-
-fn emit<T: serde::Serialize>(value: &T, text: String, output: &OutputArgs) -> osmigrate::Result<()> {
-    let json = serde_json::to_string_pretty(value).expect("reports serialize");
-    if let Some(path) = &output.report {
-        write_private(path, json.as_bytes())?;
-    }
-    if output.json {
-        println!("{json}");
-    } else {
-        print!("{text}");
-    }
-    Ok(())
 }
 
 fn level(l: Level) -> &'static str {
@@ -139,13 +126,13 @@ pub fn render_verify(r: &VerifyReport) -> String {
 
 pub fn check(a: CloudArgs) -> osmigrate::Result<i32> {
     let r = deploy::check(&a.root)?;
-    emit(&r, render_check(&r), &a.output)?;
+    emit_value(&r, &render_check(&r), &a.output)?;
     Ok(r.exit_status())
 }
 
 pub fn plan(a: PlanArgs) -> osmigrate::Result<i32> {
     let r = deploy::plan(&a.cloud.root, &a.cloud.state_dir(), !a.no_services)?;
-    emit(&r, render_plan(&r), &a.cloud.output)?;
+    emit_value(&r, &render_plan(&r), &a.cloud.output)?;
     Ok(0)
 }
 
@@ -162,19 +149,19 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
         }
     }
     let r = deploy::migrate(&MigrateOptions { root: a.cloud.root.clone(), state_dir, services: !a.no_services })?;
-    emit(&r, render_migrate(&r), &a.cloud.output)?;
+    emit_value(&r, &render_migrate(&r), &a.cloud.output)?;
     Ok(r.exit_status())
 }
 
 pub fn verify(a: CloudArgs) -> osmigrate::Result<i32> {
     let r = deploy::verify(&a.root, &a.state_dir())?;
-    emit(&r, render_verify(&r), &a.output)?;
+    emit_value(&r, &render_verify(&r), &a.output)?;
     Ok(r.exit_status())
 }
 
 pub fn rollback(a: CloudArgs) -> osmigrate::Result<i32> {
     let restored = deploy::rollback(&a.root, &a.state_dir())?;
     let text = format!("restored {} Diablo config file(s); the Diablo databases were never changed\n", restored.len());
-    emit(&serde_json::json!({ "restored": restored }), text, &a.output)?;
+    emit_value(&serde_json::json!({ "restored": restored }), &text, &a.output)?;
     Ok(0)
 }

@@ -9,7 +9,7 @@ use osmigrate::services::glance::{self, GlanceOptions};
 use osmigrate::services::keystone::{self, KeystoneOptions};
 use osmigrate::services::nova::{self, MapSource, NovaOptions};
 
-use super::{progress::Bar, render, write_private, OutputArgs};
+use super::{emit_value, progress::Bar, render, OutputArgs};
 
 #[derive(Subcommand)]
 pub enum DbCommand {
@@ -197,18 +197,6 @@ fn create(a: CreateArgs) -> osmigrate::Result<i32> {
 
 /// Prints a report (text or JSON), saves it when asked, and returns its exit status.
 pub fn emit(report: &Report, output: &OutputArgs) -> osmigrate::Result<i32> {
-    emit_json_and_text(serde_json::to_string_pretty(report).expect("reports serialize"), &render::report(report), output)?;
+    emit_value(report, &render::report(report), output)?;
     Ok(report.exit_status())
-}
-
-fn emit_json_and_text(json: String, text: &str, output: &OutputArgs) -> osmigrate::Result<()> {
-    if let Some(path) = &output.report {
-        write_private(path, json.as_bytes())?;
-    }
-    if output.json {
-        println!("{json}");
-    } else {
-        print!("{text}");
-    }
-    Ok(())
 }

@@ -10,7 +10,7 @@ use osmigrate::generate::{self, etc};
 use osmigrate::Error;
 
 use super::cloud::{render_check, render_migrate, render_plan, render_verify};
-use super::{write_private, OutputArgs};
+use super::{emit_value, OutputArgs};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -48,16 +48,8 @@ pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
     let plan = deploy::plan(&root, &state_dir, false)?;
     let migrate = deploy::migrate(&MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false })?;
     let verify = deploy::verify(&root, &state_dir)?;
-    let json = serde_json::json!({ "check": check, "plan": plan, "migrate": migrate, "verify": verify });
-    let json = serde_json::to_string_pretty(&json).expect("reports serialize");
-    if let Some(path) = &a.output.report {
-        write_private(path, json.as_bytes())?;
-    }
-    if a.output.json {
-        println!("{json}");
-    } else {
-        print!("{}\n{}\n{}\n{}", render_check(&check), render_plan(&plan), render_migrate(&migrate), render_verify(&verify));
-    }
+    let text = format!("{}\n{}\n{}\n{}", render_check(&check), render_plan(&plan), render_migrate(&migrate), render_verify(&verify));
+    emit_value(&serde_json::json!({ "check": check, "plan": plan, "migrate": migrate, "verify": verify }), &text, &a.output)?;
     // The demo's warnings are the point of the demo: success is a verified migration.
     Ok(verify.exit_status())
 }

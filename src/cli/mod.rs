@@ -107,6 +107,20 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
+/// Prints a value as JSON (`--json`) or as `text`, and saves the JSON when `--report` asks.
+pub fn emit_value<T: serde::Serialize>(value: &T, text: &str, output: &OutputArgs) -> osmigrate::Result<()> {
+    let json = serde_json::to_string_pretty(value).expect("reports serialize");
+    if let Some(path) = &output.report {
+        write_private(path, json.as_bytes())?;
+    }
+    if output.json {
+        println!("{json}");
+    } else {
+        print!("{text}");
+    }
+    Ok(())
+}
+
 /// Writes a file that may hold secrets or internal details: created 0640.
 pub fn write_private(path: &Path, contents: &[u8]) -> osmigrate::Result<()> {
     use std::io::Write;
