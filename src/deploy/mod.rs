@@ -131,6 +131,13 @@ pub fn check(root: &Path) -> Result<CheckReport> {
         });
         check_target(&mut report, s)?;
     }
+    // What the Keystone import would refuse (values too long for Essex, names that collide there).
+    let keystone_usable = report.databases.first().is_some_and(|d| d.release != "unknown");
+    if keystone_usable {
+        if let Err(e) = keystone::check(&cloud.keystone.source, cloud.keystone.target.backend, &KeystoneOptions::default()) {
+            report.add(Level::Blocker, "keystone_import_refused", e.to_string(), "fix the named rows in the Diablo Keystone database");
+        }
+    }
     check_nova(&mut report, &cloud)?;
     check_ownership(&mut report, root);
     // SAFETY: geteuid has no preconditions.

@@ -290,3 +290,21 @@ fn a_database_user_without_create_rights_is_a_blocker() {
     let blocker = check["findings"].as_array().unwrap().iter().find(|f| f["code"] == "cannot_create_database").unwrap();
     assert!(blocker["fix"].as_str().unwrap().contains("--admin-url") && !blocker.to_string().contains("limited-pw"), "{blocker}");
 }
+
+#[test]
+fn check_names_what_the_migration_would_refuse() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    let sources = build(&root, server, "refuse");
+    let long = "x".repeat(70);
+    Db::connect(&sources[0], Access::ReadWrite).unwrap().execute(&format!("UPDATE users SET name = '{long}' WHERE id = 7"), &[]).unwrap();
+    let (code, check, _) = cloud("check", &root, &[]);
+    assert_eq!(code, 2, "{check}");
+    let blocker = check["findings"].as_array().unwrap().iter().find(|f| f["code"] == "keystone_import_refused").unwrap();
+    assert!(blocker["message"].as_str().unwrap().contains("users row id=7, field `name`: 70 characters"), "{blocker}");
+    // migrate refuses too, before writing any database.
+    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!essex(&sources[0]).path.unwrap().exists());
+}

@@ -54,21 +54,33 @@ impl Ctx {
     }
 }
 
-/// Imports the legacy Keystone database at `from` into a new Essex Keystone database at `to`.
-pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &KeystoneOptions, progress: &dyn Progress) -> Result<Report> {
+/// Everything that would refuse the import of `from` into a database on `target`, checked without
+/// writing anything (values too long for Essex, names that are one name there).
+pub fn check(from: &DbUrl, target: Backend, opts: &KeystoneOptions) -> Result<()> {
     let mut source = migrate::open_source(from)?;
-    let legacy = Legacy::detect(&mut source)?;
-    let mut ctx = Ctx {
-        legacy: legacy.clone(),
+    let mut ctx = context(&mut source, target, opts)?;
+    preflight(&mut source, &mut ctx)
+}
+
+fn context(source: &mut Db, target_backend: Backend, opts: &KeystoneOptions) -> Result<Ctx> {
+    Ok(Ctx {
+        legacy: Legacy::detect(source)?,
         opts: opts.clone(),
         now: migrate::now()?,
-        target_backend: to.backend,
+        target_backend,
         roles: HashMap::new(),
         systenant_source_id: None,
         systenant_id: None,
         has_global_grants: false,
         service_tokens: read_paste_admin_tokens(&opts.paste_files)?,
-    };
+    })
+}
+
+/// Imports the legacy Keystone database at `from` into a new Essex Keystone database at `to`.
+pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &KeystoneOptions, progress: &dyn Progress) -> Result<Report> {
+    let mut source = migrate::open_source(from)?;
+    let mut ctx = context(&mut source, to.backend, opts)?;
+    let legacy = ctx.legacy.clone();
     preflight(&mut source, &mut ctx)?;
     drop(source);
 

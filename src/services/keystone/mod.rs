@@ -9,7 +9,7 @@ pub mod password;
 
 use std::path::PathBuf;
 
-pub use import::migrate;
+pub use import::{check, migrate};
 
 /// Settings of a Keystone import.
 #[derive(Debug, Clone)]
