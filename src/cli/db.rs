@@ -8,6 +8,7 @@ use osmigrate::migrate::Report;
 use osmigrate::services::glance::{self, GlanceOptions};
 use osmigrate::services::keystone::{self, KeystoneOptions};
 use osmigrate::services::nova::{self, MapSource, NovaOptions};
+use osmigrate::services::nova_auth::{self, NovaAuthOptions};
 
 use super::{emit_value, progress::Bar, render, OutputArgs};
 
@@ -56,6 +57,29 @@ pub enum MigrateCommand {
     Glance(GlanceArgs),
     /// Build an Essex Nova database (version 82) from a Diablo one (46), image references rewritten.
     Nova(NovaArgs),
+    /// Import Nova's own auth (users, projects, roles, EC2 keys) into an Essex Keystone database.
+    NovaAuth(NovaAuthArgs),
+}
+
+#[derive(Args)]
+pub struct NovaAuthArgs {
+    /// The Diablo Nova database holding Nova's own auth tables (users, projects, roles).
+    #[arg(long, value_name = "URL")]
+    from: String,
+    /// The Essex Keystone database: new or empty, or one `db migrate keystone` built (added to).
+    #[arg(long, value_name = "URL")]
+    to: String,
+    /// Passwords for some users, one `name:password` line each (a file closed to other users).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// The tenant that receives Diablo's global roles and administrators (created when missing).
+    #[arg(long, value_name = "NAME", default_value = "systenant")]
+    global_roles_tenant: String,
+    /// Rows per batch.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    batch_size: usize,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Args)]
@@ -162,6 +186,14 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
             let opts =
                 NovaOptions { image_map: MapSource::parse(&a.image_map)?, nova_conf: a.nova_conf, set: a.set, batch_size: a.batch_size };
             let report = nova::migrate(&from, &to, &opts, &Bar::new("nova"))?;
+            emit(&report, &a.output)
+        }
+        DbCommand::Migrate(MigrateCommand::NovaAuth(a)) => {
+            let from = DbUrl::parse(&a.from)?;
+            let to = DbUrl::parse(&a.to)?;
+            let opts =
+                NovaAuthOptions { password_file: a.password_file, global_roles_tenant: a.global_roles_tenant, batch_size: a.batch_size };
+            let report = nova_auth::migrate(&from, &to, &opts, &Bar::new("nova-auth"))?;
             emit(&report, &a.output)
         }
     }

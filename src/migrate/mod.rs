@@ -4,6 +4,7 @@
 //! Target states: empty (fresh run), holding osmigrate's journal for this source (resume, or a
 //! no-op when finished and the source is unchanged), anything else (refused).
 
+pub mod adding;
 pub mod copy;
 pub mod report;
 
@@ -252,8 +253,23 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
             done.insert(r.get("step").key_string().unwrap_or_default(), r.get("detail").key_string().unwrap_or_default());
         }
     }
+    if done.is_empty() {
+        // A run stopped between creating the journal and recording its source: nothing else was
+        // written yet, so this run takes the target over.
+        journal_set(target, "source", "done", &serde_json::to_string(record).expect("serializes"))?;
+        done.insert("source".to_string(), serde_json::to_string(record).expect("serializes"));
+    }
     let earlier: SourceRecord = done.get("source").and_then(|d| serde_json::from_str(d).ok()).ok_or_else(|| {
-        Error::Refused(format!("the target {url} has an osmigrate journal without its source record; give an empty or new database"))
+        // A migration that adds to another's target (migrate::adding) keeps `SERVICE/source`.
+        match done.keys().find_map(|k| k.strip_suffix("/source")) {
+            Some(other) => Error::Refused(format!(
+                "the target {url} holds an osmigrate {other} import, not {}; give an empty or new database",
+                record.service
+            )),
+            None => Error::Refused(format!(
+                "the target {url} has an osmigrate journal without its source record; give an empty or new database"
+            )),
+        }
     })?;
     if earlier.service != record.service {
         return Err(Error::Refused(format!("the target {url} holds an osmigrate {} migration, not {}", earlier.service, record.service)));

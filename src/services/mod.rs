@@ -5,3 +5,4 @@ pub mod create;
 pub mod glance;
 pub mod keystone;
 pub mod nova;
+pub mod nova_auth;

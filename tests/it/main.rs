@@ -8,6 +8,7 @@ mod glance;
 mod keystone;
 mod keystone_client;
 mod nova;
+mod nova_auth;
 mod refusals;
 mod schema;
 mod support;

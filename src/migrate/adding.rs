@@ -1,0 +1,234 @@
+//! A migration that adds its rows to a database another osmigrate migration built (the *base*:
+//! Nova's own auth into the Keystone that `db migrate keystone` made), or to an empty one.
+//!
+//! It shares the target's journal under its own names (`SERVICE/STEP`, `SERVICE/source`,
+//! `SERVICE/finished`) and runs every step, the journal entries and (in a target it created) the
+//! version stamp in **one transaction**: the base's rows are never cleared, and an interrupted or
+//! refused run leaves the target exactly as it was, so a second run simply does the whole work.
+//! A finished run is a no-op while the source is unchanged, and refused when it changed.
+//!
+//! Target states: empty, or holding the schema without rows (what is missing of the schema and
+//! journal is created, and dropped again if the run fails; the stamp is written in the
+//! transaction); a *finished* base migration (added to); one where this migration already
+//! finished (no-op, or refused when the source changed); anything else (refused: a foreign
+//! database, an unfinished base, another service's migration).
+
+use std::collections::BTreeMap;
+
+use super::{
+    journal_set, journal_table, open_source, stamp_version, Fingerprint, Outcome, Plan, Progress, Report, Sink, SourceRecord, StepReport,
+    JOURNAL_TABLE,
+};
+use crate::db::{Access, Db};
+use crate::error::{Error, Result};
+use crate::schema::{Schema, MIGRATE_VERSION_TABLE};
+
+/// Runs `plan` into a target that is empty or holds the finished migration of service `base`.
+pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn Progress) -> Result<Report> {
+    if plan.source_url.same_database(&plan.target_url) {
+        return Err(Error::Refused(format!(
+            "the target {} is the source database: osmigrate builds the {} database next to the old one, never over it",
+            plan.target_url, plan.schema.release
+        )));
+    }
+    let mut source = open_source(&plan.source_url)?;
+    let fingerprint = Fingerprint::of(&mut source, &plan.source_tables)?;
+    Db::create_database_if_missing(&plan.target_url)?;
+    let mut target = Db::connect(&plan.target_url, Access::ReadWrite)?;
+    let url = plan.target_url.to_string();
+    let key = |name: &str| format!("{}/{name}", plan.service);
+
+    let tables = target.table_names()?;
+    let journal = if tables.iter().any(|t| t == JOURNAL_TABLE) { journal_entries(&mut target)? } else { BTreeMap::new() };
+    if !tables.iter().any(|t| t == JOURNAL_TABLE) && !holds_no_rows(&mut target, &plan.schema, &tables)? {
+        return Err(Error::Refused(format!(
+            "the target {url} already holds {} table(s) that osmigrate did not write ({}); give an empty database or one that \
+             `osmigrate db migrate {base}` built",
+            tables.len(),
+            tables.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    if let Some(mine) = journal.get(&key("source")) {
+        let earlier: SourceRecord = serde_json::from_str(mine).map_err(|e| Error::db("reading the journal", e))?;
+        let changed = earlier.fingerprint.changed_tables(&fingerprint);
+        if !changed.is_empty() {
+            return Err(Error::Refused(format!(
+                "the {} import into {url} was finished from this source, but the source has changed since (tables: {})",
+                plan.service,
+                changed.join(", ")
+            )));
+        }
+        if let Some(finished) = journal.get(&key("finished")) {
+            let mut report: Report = serde_json::from_str(finished).map_err(|e| Error::db("reading the journal", e))?;
+            report.outcome = Outcome::AlreadyComplete;
+            return Ok(report);
+        }
+    }
+    let on_base = match journal.get("source") {
+        Some(detail) => {
+            let record: SourceRecord = serde_json::from_str(detail).map_err(|e| Error::db("reading the journal", e))?;
+            if record.service != base {
+                return Err(Error::Refused(format!(
+                    "the target {url} holds an osmigrate {} migration; {} adds only to a {base} database osmigrate built (or an empty one)",
+                    record.service, plan.service
+                )));
+            }
+            if !journal.contains_key("finished") {
+                return Err(Error::Refused(format!(
+                    "the {base} migration into {url} is unfinished: run `osmigrate db migrate {base}` again to finish it first"
+                )));
+            }
+            true
+        }
+        None => false,
+    };
+    let mut schema = plan.schema.clone();
+    schema.tables.extend(plan.own_tables.iter().cloned());
+    // Missing tables are created outside the transaction, since MySQL commits on every CREATE;
+    // a run that fails drops them again.
+    let mut created: Vec<String> = Vec::new();
+    if !on_base {
+        if !tables.iter().any(|t| t == JOURNAL_TABLE) {
+            target.create_table(&journal_table())?;
+            created.push(JOURNAL_TABLE.to_string());
+        }
+        for t in schema.tables_in_dependency_order() {
+            if !tables.contains(&t.name) {
+                target.create_table(t)?;
+                created.push(t.name.clone());
+            }
+        }
+    }
+
+    let counted: Vec<&str> = {
+        let mut names: Vec<&str> = plan.steps.iter().flat_map(|s| s.target_tables.iter().copied()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    };
+    let target_release = match &plan.schema.stamp {
+        Some(s) => format!("{} ({} version {})", plan.schema.release, s.repository_id, s.version),
+        None => plan.schema.release.to_string(),
+    };
+    target.begin()?;
+    let mut session = Sink {
+        target,
+        step: "",
+        batches: Default::default(),
+        schema,
+        batch_size: plan.batch_size.max(1),
+        report: StepReport::default(),
+        progress,
+    };
+    let result = (|| -> Result<Report> {
+        let before = count_rows(&mut session.target, &counted)?;
+        let mut whole = StepReport::default();
+        for step in &plan.steps {
+            progress.step(step.name);
+            session.report = StepReport::default();
+            session.step = step.name;
+            let started = std::time::Instant::now();
+            (step.run)(&mut source, &mut session, ctx)?;
+            let seconds = started.elapsed().as_secs_f64();
+            for t in &mut session.report.tables {
+                t.seconds = seconds;
+            }
+            progress.done();
+            let detail = serde_json::to_string(&session.report).expect("report serializes");
+            journal_set(&mut session.target, &key(step.name), "done", &detail)?;
+            crate::failpoint::hit(&format!("step:{}", key(step.name)));
+            whole.merge(std::mem::take(&mut session.report));
+        }
+        verify_added(&mut session.target, &before, &whole)?;
+        session.target.reset_sequences(&plan.schema)?;
+        let report = Report {
+            service: plan.service.to_string(),
+            source: plan.source_url.to_string(),
+            source_release: plan.source_release.clone(),
+            target: plan.target_url.to_string(),
+            target_release: target_release.clone(),
+            outcome: Outcome::Migrated,
+            tables: whole.tables,
+            findings: whole.findings,
+            files: Vec::new(),
+        };
+        if let (false, Some(stamp)) = (on_base, &plan.schema.stamp) {
+            stamp_version(&mut session.target, &plan.schema, stamp)?;
+        }
+        let record = SourceRecord { service: plan.service.to_string(), source: plan.source_url.to_string(), fingerprint };
+        journal_set(&mut session.target, &key("source"), "done", &serde_json::to_string(&record).expect("serializes"))?;
+        journal_set(&mut session.target, &key("finished"), "done", &serde_json::to_string(&report).expect("report serializes"))?;
+        Ok(report)
+    })();
+    match result {
+        Ok(report) => {
+            session.target.commit()?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = session.target.rollback();
+            for t in created.iter().rev() {
+                let q = session.target.quote(t);
+                let _ = session.target.execute(&format!("DROP TABLE {q}"), &[]);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Whether every table is one of the schema's and holds no row (the version stamp aside): the
+/// schema alone, as `db create` or the release's own tooling leaves it, is an empty target.
+fn holds_no_rows(target: &mut Db, schema: &Schema, tables: &[String]) -> Result<bool> {
+    for t in tables {
+        if schema.table(t).is_none() {
+            return Ok(false);
+        }
+        let q = target.quote(t);
+        if t != MIGRATE_VERSION_TABLE && target.query_scalar(&format!("SELECT COUNT(*) FROM {q}"), &[])?.as_i64() != Some(0) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The journal's finished entries (name → detail).
+fn journal_entries(target: &mut Db) -> Result<BTreeMap<String, String>> {
+    let mut done = BTreeMap::new();
+    for r in target.query(&format!("SELECT step, status, detail FROM {JOURNAL_TABLE}"), &[])? {
+        if r.get("status").as_str() == Some("done") {
+            done.insert(r.get("step").key_string().unwrap_or_default(), r.get("detail").key_string().unwrap_or_default());
+        }
+    }
+    Ok(done)
+}
+
+fn count_rows(target: &mut Db, tables: &[&str]) -> Result<BTreeMap<String, i64>> {
+    let mut counts = BTreeMap::new();
+    for t in tables {
+        let q = target.quote(t);
+        counts.insert(t.to_string(), target.query_scalar(&format!("SELECT COUNT(*) FROM {q}"), &[])?.as_i64().unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+/// Every target table grew by exactly the rows the report says were written.
+fn verify_added(target: &mut Db, before: &BTreeMap<String, i64>, report: &StepReport) -> Result<()> {
+    let mut added: BTreeMap<String, i64> = before.keys().map(|t| (t.clone(), 0)).collect();
+    for t in &report.tables {
+        for (table, n) in &t.written {
+            *added.entry(table.clone()).or_default() += *n as i64;
+        }
+    }
+    let tables: Vec<&str> = added.keys().map(String::as_str).collect();
+    let after = count_rows(target, &tables)?;
+    for (table, n) in &added {
+        let was = before.get(table).copied().unwrap_or(0);
+        if after[table] != was + n {
+            return Err(Error::db(
+                "verifying the target",
+                format!("table {table} went from {was} to {} rows but {n} were written; nothing was committed", after[table]),
+            ));
+        }
+    }
+    Ok(())
+}
