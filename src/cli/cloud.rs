@@ -34,6 +34,9 @@ pub struct PlanArgs {
     /// Do not stop and start services.
     #[arg(long)]
     pub no_services: bool,
+    /// Also create Essex's `service` tenant and the nova and glance users.
+    #[arg(long)]
+    pub create_service_users: bool,
 }
 
 #[derive(Args)]
@@ -46,6 +49,10 @@ pub struct MigrateArgs {
     /// Do not ask for confirmation (it is asked only when stdin is a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Also create Essex's `service` tenant and the nova and glance users (admin role there), their
+    /// passwords kept in the state directory (0600).
+    #[arg(long)]
+    pub create_service_users: bool,
 }
 
 fn level(l: Level) -> &'static str {
@@ -131,7 +138,7 @@ pub fn check(a: CloudArgs) -> osmigrate::Result<i32> {
 }
 
 pub fn plan(a: PlanArgs) -> osmigrate::Result<i32> {
-    let r = deploy::plan(&a.cloud.root, &a.cloud.state_dir(), !a.no_services)?;
+    let r = deploy::plan(&a.cloud.root, &a.cloud.state_dir(), !a.no_services, a.create_service_users)?;
     emit_value(&r, &render_plan(&r), &a.cloud.output)?;
     Ok(0)
 }
@@ -139,7 +146,7 @@ pub fn plan(a: PlanArgs) -> osmigrate::Result<i32> {
 pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
     let state_dir = a.cloud.state_dir();
     if !a.yes && std::io::stdin().is_terminal() {
-        let plan = deploy::plan(&a.cloud.root, &state_dir, !a.no_services)?;
+        let plan = deploy::plan(&a.cloud.root, &state_dir, !a.no_services, a.create_service_users)?;
         eprint!("{}Run this plan? [y/N] ", render_plan(&plan));
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer).map_err(|e| osmigrate::Error::io("stdin", e))?;
@@ -148,7 +155,12 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
             return Ok(2);
         }
     }
-    let r = deploy::migrate(&MigrateOptions { root: a.cloud.root.clone(), state_dir, services: !a.no_services })?;
+    let r = deploy::migrate(&MigrateOptions {
+        root: a.cloud.root.clone(),
+        state_dir,
+        services: !a.no_services,
+        create_service_users: a.create_service_users,
+    })?;
     emit_value(&r, &render_migrate(&r), &a.cloud.output)?;
     Ok(r.exit_status())
 }

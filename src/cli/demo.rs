@@ -45,8 +45,9 @@ pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
 
     let state_dir = deploy::default_state_dir(&root);
     let check = deploy::check(&root)?;
-    let plan = deploy::plan(&root, &state_dir, false)?;
-    let migrate = deploy::migrate(&MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false })?;
+    let plan = deploy::plan(&root, &state_dir, false, true)?;
+    let migrate =
+        deploy::migrate(&MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false, create_service_users: true })?;
     let verify = deploy::verify(&root, &state_dir)?;
     let text = format!("{}\n{}\n{}\n{}", render_check(&check), render_plan(&plan), render_migrate(&migrate), render_verify(&verify));
     emit_value(&serde_json::json!({ "check": check, "plan": plan, "migrate": migrate, "verify": verify }), &text, &a.output)?;

@@ -125,7 +125,14 @@ pub fn write_config(path: &Path, contents: &[u8], service: &str, owners: &Owners
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let name = path.file_name().ok_or_else(|| Error::Usage(format!("{shown}: not a file name")))?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.osmigrate-tmp-{}", std::process::id()));
+    // A run killed between writing and renaming left its temporary file: remove it.
+    let prefix = format!(".{name}.osmigrate-tmp-");
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&prefix)) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(MODE).open(&tmp).map_err(|e| Error::io(&tmp, e))?;
         f.write_all(contents).map_err(|e| Error::io(&tmp, e))?;

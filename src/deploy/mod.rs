@@ -6,6 +6,7 @@
 pub mod discover;
 mod journal;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -284,7 +285,7 @@ pub struct PlanReport {
 }
 
 /// The ordered steps, with target databases and files, changing nothing.
-pub fn plan(root: &Path, state_dir: &Path, services: bool) -> Result<PlanReport> {
+pub fn plan(root: &Path, state_dir: &Path, services: bool, service_users: bool) -> Result<PlanReport> {
     let cloud = discover(root)?;
     let step = |name: &str, d: String| PlannedStep { name: name.into(), description: d };
     let svc_note = if services { "" } else { " (skipped: --no-services)" };
@@ -304,6 +305,12 @@ pub fn plan(root: &Path, state_dir: &Path, services: bool) -> Result<PlanReport>
                 _ => format!("GRANT ALL PRIVILEGES ON DATABASE \"{db}\" TO \"{user}\";"),
             });
         }
+    }
+    if service_users {
+        steps.push(step(
+            "service-users",
+            "create the Essex `service` tenant and the nova and glance users (Admin there), passwords kept in the state directory".into(),
+        ));
     }
     steps.push(step(
         "keystone-config",
@@ -358,6 +365,65 @@ pub struct MigrateOptions {
     pub state_dir: PathBuf,
     /// Stop and start the services (systemctl or service) when they exist.
     pub services: bool,
+    /// Create Essex's `service` tenant and the `nova` and `glance` users its auth middleware can
+    /// use instead of the admin token.
+    pub create_service_users: bool,
+}
+
+/// The users Essex's services authenticate as, in the `service` tenant.
+const SERVICE_USERS: &[&str] = &["nova", "glance"];
+
+/// Creates the `service` tenant and the service users Keystone does not have yet, with the admin
+/// role there. Passwords of the users to create are chosen first and kept in
+/// `STATE/service-users` (0600), so that a run stopped half-way creates the rest with the same ones;
+/// users that were already there keep theirs.
+fn create_service_users(keystone: &DbUrl, state_dir: &Path) -> Result<String> {
+    use crate::keystone_client::{db::DbTransport, Client, NewTenant, Secret};
+    let mut client = Client::new(Box::new(DbTransport::open(keystone, Access::ReadWrite, None)?));
+    let file = state_dir.join("service-users");
+    let mut passwords: BTreeMap<String, String> = match std::fs::read_to_string(&file) {
+        Ok(text) => text.lines().filter_map(|l| l.split_once(':')).map(|(u, p)| (u.to_string(), p.to_string())).collect(),
+        Err(_) => BTreeMap::new(),
+    };
+    let existing: Vec<String> = client.users()?.into_iter().map(|u| u.name).collect();
+    let to_create: Vec<&str> =
+        SERVICE_USERS.iter().copied().filter(|u| passwords.contains_key(*u) || !existing.iter().any(|e| e == u)).collect();
+    if to_create.iter().any(|u| !passwords.contains_key(*u)) {
+        use rand::Rng;
+        for u in &to_create {
+            passwords
+                .entry(u.to_string())
+                .or_insert_with(|| (0..32).map(|_| format!("{:x}", rand::thread_rng().gen_range(0..16u8))).collect());
+        }
+        let text: String = passwords.iter().map(|(u, p)| format!("{u}:{p}\n")).collect();
+        journal::write_private(&file, text.as_bytes())?;
+    }
+    let mut done = Vec::new();
+    if !client.tenants()?.iter().any(|t| t.name == "service") {
+        client.create_tenant(&NewTenant {
+            name: "service".into(),
+            description: Some("Essex service users (osmigrate)".into()),
+            enabled: true,
+        })?;
+        done.push("created tenant service".to_string());
+    }
+    let admin = match client.roles()?.into_iter().find(|r| r.name.eq_ignore_ascii_case("admin")) {
+        Some(r) => r.name,
+        None => client.create_role("Admin")?.name,
+    };
+    for u in SERVICE_USERS {
+        if !existing.iter().any(|e| e == u) {
+            client.create_user(u, Some(Secret::new(passwords[*u].clone())), None, Some("service"), true)?;
+            done.push(format!("created user {u} (password in {})", file.display()));
+        } else if !to_create.contains(u) {
+            done.push(format!("user {u} was already there (its password is unchanged)"));
+        }
+        if !client.grants(Some(u), Some("service"))?.iter().any(|g| g.role.name == admin) {
+            client.grant(u, "service", &admin)?;
+            done.push(format!("granted {admin} on service to {u}"));
+        }
+    }
+    Ok(if done.is_empty() { "the service tenant and users were already there".into() } else { done.join("; ") })
 }
 
 const SERVICES: &[&str] =
@@ -406,10 +472,11 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
         glance_db: Some(cloud.glance.target.clone()),
         admin_role: None,
     };
-    let steps: [&str; 9] = [
+    let steps: [&str; 10] = [
         "stop-services",
         "backup-configs",
         "keystone-db",
+        "service-users",
         "glance-db",
         "nova-db",
         "keystone-config",
@@ -438,6 +505,8 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
                 };
                 database_step(&mut report, keystone::migrate(&cloud.keystone.source, &cloud.keystone.target, &o, &NoProgress)?)
             }
+            "service-users" if opts.create_service_users => create_service_users(&cloud.keystone.target, &opts.state_dir)?,
+            "service-users" => "not asked for (--create-service-users); the services authenticate with the admin token".into(),
             "glance-db" => {
                 let o = GlanceOptions { map_out: Some(map.clone()), ..Default::default() };
                 database_step(&mut report, glance::migrate(&cloud.glance.source, &cloud.glance.target, &o, &NoProgress)?)
