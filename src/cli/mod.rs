@@ -7,6 +7,7 @@ mod config;
 mod db;
 mod demo;
 mod glance;
+mod install;
 mod keystone;
 mod progress;
 mod render;
@@ -58,6 +59,8 @@ enum Command {
     Config(config::ConfigCommand),
     /// Essex Keystone administration by names or ids (the v2.0 admin API, or the database).
     Keystone(keystone::KeystoneArgs),
+    /// Install a release's control plane from a site file: databases, Keystone bootstrap, configs.
+    Install(install::InstallArgs),
 }
 
 /// Output options shared by every reporting command.
@@ -94,6 +97,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Glance(cmd) => glance::run(cmd),
         Command::Config(cmd) => config::run(cmd),
         Command::Keystone(args) => keystone::run(args),
+        Command::Install(args) => install::run(args),
     };
     match result {
         Ok(code) => code,

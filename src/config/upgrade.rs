@@ -17,12 +17,12 @@ use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::Severity;
 
-const ESSEX_KEYSTONE: &str = include_str!("essex/keystone.conf");
-const ESSEX_GLANCE_API: &str = include_str!("essex/glance-api.conf");
-const ESSEX_GLANCE_REGISTRY: &str = include_str!("essex/glance-registry.conf");
-const ESSEX_GLANCE_API_PASTE: &str = include_str!("essex/glance-api-paste.ini");
-const ESSEX_GLANCE_REGISTRY_PASTE: &str = include_str!("essex/glance-registry-paste.ini");
-const ESSEX_NOVA_API_PASTE: &str = include_str!("essex/nova-api-paste.ini");
+pub(crate) const ESSEX_KEYSTONE: &str = include_str!("essex/keystone.conf");
+pub(crate) const ESSEX_GLANCE_API: &str = include_str!("essex/glance-api.conf");
+pub(crate) const ESSEX_GLANCE_REGISTRY: &str = include_str!("essex/glance-registry.conf");
+pub(crate) const ESSEX_GLANCE_API_PASTE: &str = include_str!("essex/glance-api-paste.ini");
+pub(crate) const ESSEX_GLANCE_REGISTRY_PASTE: &str = include_str!("essex/glance-registry-paste.ini");
+pub(crate) const ESSEX_NOVA_API_PASTE: &str = include_str!("essex/nova-api-paste.ini");
 const ESSEX_NOVA_POLICY: &str = include_str!("essex/nova-policy.json");
 const ESSEX_GLANCE_POLICY: &str = include_str!("essex/glance-policy.json");
 const ESSEX_KEYSTONE_POLICY: &str = include_str!("essex/keystone-policy.json");
@@ -93,16 +93,27 @@ pub fn render(service: Service, opts: &UpgradeOptions) -> Result<(Vec<Rendered>,
         Service::Glance => glance(opts, &mut report)?,
         Service::NovaPaste => nova_paste(opts, &mut report)?,
     };
-    let (policy, text, owner) = match service {
+    let policy = policy(service);
+    if !opts.root.join(policy.path).exists() {
+        report.info(
+            "policy_added",
+            policy.path,
+            "",
+            "Essex refuses to start without a policy file: the shipped one is added (Diablo had none)",
+        );
+        files.push(policy);
+    }
+    Ok((files, report))
+}
+
+/// The service's shipped Essex `policy.json` (nova's for `NovaPaste`).
+pub fn policy(service: Service) -> Rendered {
+    let (path, text, owner) = match service {
         Service::Keystone => ("etc/keystone/policy.json", ESSEX_KEYSTONE_POLICY, "keystone"),
         Service::Glance => ("etc/glance/policy.json", ESSEX_GLANCE_POLICY, "glance"),
         Service::NovaPaste => ("etc/nova/policy.json", ESSEX_NOVA_POLICY, "nova"),
     };
-    if !opts.root.join(policy).exists() {
-        report.info("policy_added", policy, "", "Essex refuses to start without a policy file: the shipped one is added (Diablo had none)");
-        files.push(Rendered { path: policy, owner, text: text.as_bytes().to_vec() });
-    }
-    Ok((files, report))
+    Rendered { path, owner, text: text.as_bytes().to_vec() }
 }
 
 /// Tells a Diablo file from the Essex one that may have replaced it.
@@ -177,7 +188,7 @@ fn setting(section: &str, key: &str) -> String {
 }
 
 /// Sets a value in a paste file, escaped so that ConfigParser reads it back as it is.
-fn set_paste(doc: &mut IniDoc, section: &str, key: &str, v: &str, target: &str, report: &mut ConfigReport) {
+pub(crate) fn set_paste(doc: &mut IniDoc, section: &str, key: &str, v: &str, target: &str, report: &mut ConfigReport) {
     let escaped = paste::escape(v);
     if escaped != v {
         report.info(
@@ -410,17 +421,7 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
             "no default_catalog.templates yet: write it with `db migrate keystone --catalog-out`",
         );
     }
-    for (section, driver, why) in [
-        ("token", "keystone.token.backends.sql.Token", "the shipped kvs driver keeps tokens in memory: every token is lost on restart"),
-        (
-            "ec2",
-            "keystone.contrib.ec2.backends.sql.Ec2",
-            "the shipped kvs driver keeps EC2 credentials in memory: they are lost on restart",
-        ),
-    ] {
-        doc.set(section, "driver", driver);
-        report.info("value_rewritten", target, &format!("[{section}] driver"), why).to = Some(driver.into());
-    }
+    sql_token_and_ec2(&mut doc, target, report);
     for section in diablo.section_names() {
         if section == sql {
             continue;
@@ -433,6 +434,22 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
         report.change(severity, "not_carried", target, &format!("[{section}]"), why);
     }
     Ok(vec![Rendered { path: KEYSTONE_CONF, owner: "keystone", text: doc.to_bytes() }])
+}
+
+/// Essex keystone.conf's token and EC2 drivers: the sql ones instead of the shipped kvs ones,
+/// which lose everything on restart (MIGRATION-FACTS §1.5).
+pub(crate) fn sql_token_and_ec2(doc: &mut IniDoc, target: &str, report: &mut ConfigReport) {
+    for (section, driver, why) in [
+        ("token", "keystone.token.backends.sql.Token", "the shipped kvs driver keeps tokens in memory: every token is lost on restart"),
+        (
+            "ec2",
+            "keystone.contrib.ec2.backends.sql.Ec2",
+            "the shipped kvs driver keeps EC2 credentials in memory: they are lost on restart",
+        ),
+    ] {
+        doc.set(section, "driver", driver);
+        report.info("value_rewritten", target, &format!("[{section}] driver"), why).to = Some(driver.into());
+    }
 }
 
 /// Diablo glance's boolean spellings.

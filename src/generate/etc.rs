@@ -1,9 +1,12 @@
 //! A Diablo `/etc` tree under a root directory: the shipped Diablo keystone, glance and nova paste
 //! files (keystone-enabled variants), a flagfile `nova.conf`, and each file's database URL set to
-//! the cloud's databases, as a packaged Diablo controller holds them.
+//! the cloud's databases, as a packaged Diablo controller holds them. The controller's address and
+//! the service token (`admin_token`) are the shipped ones unless a [`Site`] says otherwise
+//! (`install --release diablo`).
 
 use std::path::{Path, PathBuf};
 
+use crate::config::upgrade::Rendered;
 use crate::error::{Error, Result};
 
 const KEYSTONE_CONF: &str = include_str!("diablo-etc/keystone.conf");
@@ -18,6 +21,14 @@ pub struct Urls<'a> {
     pub nova: &'a str,
 }
 
+/// Everything a Diablo tree names: its databases, the controller's address in the URLs the
+/// services reach each other at, and the service token the paste files authenticate with.
+pub struct Site<'a> {
+    pub urls: &'a Urls<'a>,
+    pub host: &'a str,
+    pub admin_token: &'a str,
+}
+
 /// Replaces the value of every `key = …` line (INI) with `value`.
 fn set_ini(text: &str, key: &str, value: &str) -> String {
     text.lines()
@@ -30,7 +41,7 @@ fn set_ini(text: &str, key: &str, value: &str) -> String {
         + "\n"
 }
 
-fn write(root: &Path, rel: &str, text: &str) -> Result<PathBuf> {
+fn write(root: &Path, rel: &str, text: &[u8]) -> Result<PathBuf> {
     let path = root.join(rel);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -39,24 +50,49 @@ fn write(root: &Path, rel: &str, text: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Writes the tree; returns the files written.
-pub fn write_tree(root: &Path, urls: &Urls) -> Result<Vec<PathBuf>> {
+/// The Diablo files of a site, each with the service that owns it.
+pub fn render_tree(site: &Site) -> Vec<Rendered> {
+    let host = site.host;
+    let urls = site.urls;
     let nova_conf = format!(
         "--dhcpbridge_flagfile=/etc/nova/nova.conf\n--dhcpbridge=/usr/bin/nova-dhcpbridge\n--logdir=/var/log/nova\n\
          --state_path=/var/lib/nova\n--lock_path=/var/lock/nova\n--verbose\n--sql_connection={}\n\
          --api_paste_config=/etc/nova/api-paste.ini\n--image_service=nova.image.glance.GlanceImageService\n\
-         --glance_api_servers=127.0.0.1:9292\n--network_manager=nova.network.manager.FlatDHCPManager\n\
+         --glance_api_servers={host}:9292\n--network_manager=nova.network.manager.FlatDHCPManager\n\
          --public_interface=eth0\n--fixed_range=10.0.0.0/16\n--connection_type=libvirt\n--libvirt_type=kvm\n\
-         --vncproxy_url=http://127.0.0.1:6080\n--keystone_ec2_url=http://127.0.0.1:5000/v2.0/ec2tokens\n",
+         --vncproxy_url=http://{host}:6080\n--keystone_ec2_url=http://{host}:5000/v2.0/ec2tokens\n",
         urls.nova
     );
-    let mut files = vec![
-        write(root, "etc/keystone/keystone.conf", &set_ini(KEYSTONE_CONF, "sql_connection", urls.keystone))?,
-        write(root, "etc/glance/glance-api.conf", GLANCE_API_CONF)?,
-        write(root, "etc/glance/glance-registry.conf", &set_ini(GLANCE_REGISTRY_CONF, "sql_connection", urls.glance))?,
-        write(root, "etc/nova/api-paste.ini", NOVA_API_PASTE)?,
-        write(root, "etc/nova/nova.conf", &nova_conf)?,
-    ];
+    // The `[filter:authtoken]` of every paste file: where Keystone is, and the service token.
+    let auth = |text: &str| {
+        let mut text = text.to_string();
+        for (key, value) in [
+            ("service_host", host.to_string()),
+            ("auth_host", host.to_string()),
+            ("auth_uri", format!("http://{host}:5000/")),
+            ("admin_token", site.admin_token.to_string()),
+        ] {
+            text = set_ini(&text, key, &value);
+        }
+        text
+    };
+    let file = |path, owner, text: String| Rendered { path, owner, text: text.into_bytes() };
+    vec![
+        file("etc/keystone/keystone.conf", "keystone", set_ini(KEYSTONE_CONF, "sql_connection", urls.keystone)),
+        file("etc/glance/glance-api.conf", "glance", auth(GLANCE_API_CONF)),
+        file("etc/glance/glance-registry.conf", "glance", auth(&set_ini(GLANCE_REGISTRY_CONF, "sql_connection", urls.glance))),
+        file("etc/nova/api-paste.ini", "nova", auth(NOVA_API_PASTE)),
+        file("etc/nova/nova.conf", "nova", nova_conf),
+    ]
+}
+
+/// Writes the tree with the shipped address and service token; returns the files written.
+pub fn write_tree(root: &Path, urls: &Urls) -> Result<Vec<PathBuf>> {
+    let site = Site { urls, host: "127.0.0.1", admin_token: super::keystone::SERVICE_TOKEN };
+    let mut files = Vec::new();
+    for f in render_tree(&site) {
+        files.push(write(root, f.path, &f.text)?);
+    }
     for svc in ["nova", "glance", "keystone"] {
         for dir in [format!("var/lib/{svc}"), format!("var/log/{svc}")] {
             let d = root.join(dir);

@@ -467,6 +467,17 @@ const BDM_COLUMNS: &[&str] = cols![
 const ISCSI_COLUMNS: &[&str] = cols!["id", "target_num", "host", "volume_id"];
 const VOLUME_METADATA_COLUMNS: &[&str] = cols!["id", "volume_id", "key", "value"];
 
+/// Writes flavors (rows of [`FLAVORS`]) into a Diablo Nova's `instance_types`, the `k`th made at
+/// `created(k)` (008's seeds have no timestamp); returns how many.
+pub fn insert_flavors(db: &mut Db, schema: &Schema, flavors: &[Flavor], created: impl Fn(usize) -> Option<NaiveDateTime>) -> Result<usize> {
+    let rows: Vec<Vec<Value>> =
+        flavors.iter().enumerate().map(|(k, f)| row!(created(k), None, None; f.1, f.0, f.2, f.3, f.4, f.5, f.6, f.7, f.8)).collect();
+    let table = schema.table("instance_types").expect("diablo nova has instance_types");
+    let columns = [&TS[..], &["name", "id", "memory_mb", "vcpus", "local_gb", "flavorid", "swap", "rxtx_quota", "rxtx_cap"]].concat();
+    db.insert_rows(table, &columns, &rows, OnConflict::Fail)?;
+    Ok(rows.len())
+}
+
 pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     if shape.networks < 2 {
         return Err(Error::Usage(format!("a generated Nova needs at least 2 networks, not {}", shape.networks)));
@@ -488,21 +499,8 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     let setup = now - Duration::days(200);
     let epoch = now - Duration::days(120);
 
-    // Flavors.
-    let rows = FLAVORS
-        .iter()
-        .enumerate()
-        .map(|(k, f)| {
-            let created = (k >= SEEDED_FLAVORS).then_some(setup + Duration::days(1));
-            row!(created, None, None; f.1, f.0, f.2, f.3, f.4, f.5, f.6, f.7, f.8)
-        })
-        .collect();
-    g.instance_types = insert(
-        db,
-        "instance_types",
-        &[&TS[..], &["name", "id", "memory_mb", "vcpus", "local_gb", "flavorid", "swap", "rxtx_quota", "rxtx_cap"]].concat(),
-        rows,
-    )?;
+    // Flavors: 008's, then the custom ones, made a day into the cloud's life.
+    g.instance_types = insert_flavors(db, &schema, &FLAVORS, |k| (k >= SEEDED_FLAVORS).then_some(setup + Duration::days(1)))?;
     g.rxtx_flavors = FLAVORS.iter().filter(|f| f.8 > 0).count();
     insert(
         db,

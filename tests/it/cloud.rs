@@ -246,7 +246,8 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
         let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
         assert!(code <= 1, "kill after {delay_ms} ms: {err}");
         let after = snapshot(&root, &sources);
-        let differing: Vec<&String> = after.keys().filter(|k| after.get(*k) != whole.get(*k)).chain(whole.keys().filter(|k| !after.contains_key(*k))).collect();
+        let differing: Vec<&String> =
+            after.keys().filter(|k| after.get(*k) != whole.get(*k)).chain(whole.keys().filter(|k| !after.contains_key(*k))).collect();
         assert!(differing.is_empty(), "kill after {delay_ms} ms: these differ from the uninterrupted run: {differing:?}");
     }
 }

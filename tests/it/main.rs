@@ -5,6 +5,7 @@ mod cli;
 mod cloud;
 mod config;
 mod glance;
+mod install;
 mod keystone;
 mod keystone_client;
 mod nova;

@@ -54,8 +54,12 @@ pub fn unrepresentable(e: &TemplateEntry) -> Option<String> {
 
 /// The templates file for the given entries (already one per region and type).
 pub fn render(entries: &[TemplateEntry]) -> String {
-    let mut out =
-        String::from("# Essex Keystone catalog (TemplatedCatalog), carried over from the legacy endpoint_templates by osmigrate.\n");
+    render_with_header("Essex Keystone catalog (TemplatedCatalog), carried over from the legacy endpoint_templates by osmigrate.", entries)
+}
+
+/// The templates file, opening with `header` as a comment line.
+pub fn render_with_header(header: &str, entries: &[TemplateEntry]) -> String {
+    let mut out = format!("# {header}\n");
     for e in entries {
         let ty = e.service_type.replace('_', "-");
         out.push('\n');

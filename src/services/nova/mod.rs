@@ -17,6 +17,8 @@ use crate::migrate::copy::{copy_table, TableCopy};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
 use crate::schema;
 pub use image_map::MapSource;
+/// The data migrations' pure rules, for flavors made at Essex's shape (`install`).
+pub use rules::{disks_for, flavorid_055, rxtx_base_059, rxtx_factor_059};
 pub use settings::Settings;
 
 #[derive(Debug, Clone)]
