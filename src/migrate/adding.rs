@@ -124,20 +124,7 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
         let before = count_rows(&mut session.target, &counted)?;
         let mut whole = StepReport::default();
         for step in &plan.steps {
-            progress.step(step.name);
-            session.report = StepReport::default();
-            session.step = step.name;
-            let started = std::time::Instant::now();
-            (step.run)(&mut source, &mut session, ctx)?;
-            let seconds = started.elapsed().as_secs_f64();
-            for t in &mut session.report.tables {
-                t.seconds = seconds;
-            }
-            progress.done();
-            let detail = serde_json::to_string(&session.report).expect("report serializes");
-            journal_set(&mut session.target, &key(step.name), "done", &detail)?;
-            crate::failpoint::hit(&format!("step:{}", key(step.name)));
-            whole.merge(std::mem::take(&mut session.report));
+            whole.merge(super::run_step(step, &key(step.name), &mut source, &mut session, ctx, progress)?);
         }
         verify_added(&mut session.target, &before, &whole)?;
         session.target.reset_sequences(&plan.schema)?;

@@ -197,20 +197,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
             whole.merge(earlier);
             continue;
         }
-        progress.step(step.name);
-        session.report = StepReport::default();
-        session.step = step.name;
-        let started = std::time::Instant::now();
-        (step.run)(&mut source, &mut session, ctx)?;
-        let seconds = started.elapsed().as_secs_f64();
-        for t in &mut session.report.tables {
-            t.seconds = seconds;
-        }
-        progress.done();
-        let detail = serde_json::to_string(&session.report).expect("report serializes");
-        journal_set(&mut session.target, step.name, "done", &detail)?;
-        crate::failpoint::hit(&format!("step:{}", step.name));
-        whole.merge(std::mem::take(&mut session.report));
+        whole.merge(run_step(step, step.name, &mut source, &mut session, ctx, progress)?);
     }
     verify_counts(&mut session.target, &whole)?;
     session.target.reset_sequences(&plan.schema)?;
@@ -230,6 +217,31 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     }
     journal_set(&mut session.target, "finished", "done", &serde_json::to_string(&report).expect("report serializes"))?;
     Ok(report)
+}
+
+/// Runs one step, timed, and journals it under `key` with its report.
+fn run_step<C>(
+    step: &Step<'_, C>,
+    key: &str,
+    source: &mut Db,
+    session: &mut Sink,
+    ctx: &mut C,
+    progress: &dyn Progress,
+) -> Result<StepReport> {
+    progress.step(step.name);
+    session.report = StepReport::default();
+    session.step = step.name;
+    let started = std::time::Instant::now();
+    (step.run)(source, session, ctx)?;
+    let seconds = started.elapsed().as_secs_f64();
+    for t in &mut session.report.tables {
+        t.seconds = seconds;
+    }
+    progress.done();
+    let detail = serde_json::to_string(&session.report).expect("report serializes");
+    journal_set(&mut session.target, key, "done", &detail)?;
+    crate::failpoint::hit(&format!("step:{key}"));
+    Ok(std::mem::take(&mut session.report))
 }
 
 /// Returns the journal's finished steps (name → detail). Creates the journal and the schema in an

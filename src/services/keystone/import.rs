@@ -292,12 +292,8 @@ fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     });
     result?;
     if ctx.systenant_source_id.is_none() && ctx.has_global_grants {
-        // Name-based, so that a migration started again from scratch creates the same tenant.
-        let namespace = uuid::Uuid::from_u128(0x6f736d69_6772_6174_656b_657973746f6e);
-        let id =
-            uuid::Uuid::new_v5(&namespace, format!("keystone-tenant:{}", ctx.opts.global_roles_tenant).as_bytes()).simple().to_string();
-        let extra = json!({"description": "Holds the roles that were global in Diablo (created by osmigrate)", "enabled": true});
         let name = ctx.opts.global_roles_tenant.clone();
+        let (id, extra) = super::global_roles_tenant(&name);
         s.write(
             "tenants",
             "tenant",

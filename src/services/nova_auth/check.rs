@@ -354,7 +354,7 @@ fn systenant(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let sql = format!("SELECT p.id FROM projects p WHERE {} AND {key} = ? ORDER BY p.id", live_sql("p"));
     ctx.systenant = Some(match src.query_scalar(&sql, &[ctx.same_name(&name).into()])?.key_string() {
         Some(project) => (project, false),
-        None => (new_id(), true),
+        None => (crate::services::keystone::global_roles_tenant(&name).0, true),
     });
     Ok(())
 }

@@ -144,7 +144,7 @@ pub(super) fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     })?;
     if let Some((id, true)) = &ctx.systenant {
         let name = ctx.opts.global_roles_tenant.clone();
-        let extra = json!({"description": "Holds the roles that were global in Diablo (created by osmigrate)", "enabled": true});
+        let (_, extra) = crate::services::keystone::global_roles_tenant(&name);
         s.write(
             "user_role_association",
             "tenant",
