@@ -15,26 +15,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    journal_set, journal_table, open_source, stamp_version, Fingerprint, Outcome, Plan, Progress, Report, Sink, SourceRecord, StepReport,
-    JOURNAL_TABLE,
-};
-use crate::db::{Access, Db};
+use super::{journal_set, journal_table, stamp_version, Outcome, Plan, Progress, Report, Sink, SourceRecord, StepReport, JOURNAL_TABLE};
+use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::schema::{Schema, MIGRATE_VERSION_TABLE};
 
 /// Runs `plan` into a target that is empty or holds the finished migration of service `base`.
 pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn Progress) -> Result<Report> {
-    if plan.source_url.same_database(&plan.target_url) {
-        return Err(Error::Refused(format!(
-            "the target {} is the source database: osmigrate builds the {} database next to the old one, never over it",
-            plan.target_url, plan.schema.release
-        )));
-    }
-    let mut source = open_source(&plan.source_url)?;
-    let fingerprint = Fingerprint::of(&mut source, &plan.source_tables)?;
-    Db::create_database_if_missing(&plan.target_url)?;
-    let mut target = Db::connect(&plan.target_url, Access::ReadWrite)?;
+    let (mut source, fingerprint, mut target) = super::open_pair(&plan)?;
     let url = plan.target_url.to_string();
     let key = |name: &str| format!("{}/{name}", plan.service);
 

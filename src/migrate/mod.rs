@@ -149,16 +149,7 @@ pub fn open_source(url: &DbUrl) -> Result<Db> {
 
 /// Runs a plan: prepares the target, runs every step not yet journaled, verifies counts, stamps.
 pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result<Report> {
-    if plan.source_url.same_database(&plan.target_url) {
-        return Err(Error::Refused(format!(
-            "the target {} is the source database: osmigrate builds the {} database next to the old one, never over it",
-            plan.target_url, plan.schema.release
-        )));
-    }
-    let mut source = open_source(&plan.source_url)?;
-    let fingerprint = Fingerprint::of(&mut source, &plan.source_tables)?;
-    Db::create_database_if_missing(&plan.target_url)?;
-    let mut target = Db::connect(&plan.target_url, Access::ReadWrite)?;
+    let (source, fingerprint, mut target) = open_pair(&plan)?;
     let record = SourceRecord { service: plan.service.to_string(), source: plan.source_url.to_string(), fingerprint };
     let mut schema = plan.schema.clone();
     schema.tables.extend(plan.own_tables.iter().cloned());
@@ -217,6 +208,22 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     }
     journal_set(&mut session.target, "finished", "done", &serde_json::to_string(&report).expect("report serializes"))?;
     Ok(report)
+}
+
+/// The source (read-only) with its fingerprint, and the target (created when missing); refuses
+/// a target that is the source.
+fn open_pair<C>(plan: &Plan<'_, C>) -> Result<(Db, Fingerprint, Db)> {
+    if plan.source_url.same_database(&plan.target_url) {
+        return Err(Error::Refused(format!(
+            "the target {} is the source database: osmigrate builds the {} database next to the old one, never over it",
+            plan.target_url, plan.schema.release
+        )));
+    }
+    let mut source = open_source(&plan.source_url)?;
+    let fingerprint = Fingerprint::of(&mut source, &plan.source_tables)?;
+    Db::create_database_if_missing(&plan.target_url)?;
+    let target = Db::connect(&plan.target_url, Access::ReadWrite)?;
+    Ok((source, fingerprint, target))
 }
 
 /// Runs one step, timed, and journals it under `key` with its report.
