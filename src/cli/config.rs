@@ -110,6 +110,7 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
         ConfigCommand::Convert(ConvertCommand::Nova(a)) => {
             let cwd = std::env::current_dir().map_err(|e| osmigrate::Error::io(".", e))?;
             let opts = ConvertOptions {
+                auth_strategy: None,
                 inputs: a.inputs,
                 cwd,
                 paste: a.paste,
@@ -139,6 +140,7 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
                 UpgradeService::NovaPaste => Service::NovaPaste,
             };
             let opts = UpgradeOptions {
+                new_keystone: false,
                 root: a.root.clone(),
                 out_dir: a.out_dir,
                 keystone_db: a.keystone_db.as_deref().map(DbUrl::parse).transpose()?,

@@ -17,6 +17,9 @@ pub struct DemoArgs {
     /// Where to build the demo controller (replaced if it exists).
     #[arg(default_value = "osmigrate-demo")]
     dir: PathBuf,
+    /// A cloud that ran Nova's own auth (no Keystone): its users, projects and keys move into a new one.
+    #[arg(long)]
+    nova_auth: bool,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -31,16 +34,28 @@ pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
         std::fs::remove_dir_all(&a.dir).map_err(|e| Error::io(&a.dir, e))?;
     }
     let root = std::path::absolute(&a.dir).map_err(|e| Error::io(&a.dir, e))?;
-    etc::write_tree(&root, &etc::Urls { keystone: KEYSTONE, glance: GLANCE, nova: NOVA })?;
+    let urls = etc::Urls { keystone: KEYSTONE, glance: GLANCE, nova: NOVA };
+    if a.nova_auth {
+        etc::write_nova_auth_tree(&root, &urls)?;
+    } else {
+        etc::write_tree(&root, &urls)?;
+    }
     let local = |host: &str| DbUrl::sqlite(&under_root(&root, std::path::Path::new(host)));
     let keystone = local("/var/lib/keystone/keystone.db");
     let glance = local("/var/lib/glance/glance.sqlite");
     let nova = local("/var/lib/nova/nova.sqlite");
-    generate::keystone::generate(&mut Db::connect(&keystone, Access::ReadWrite)?, &generate::keystone::Shape::demo())?;
+    if !a.nova_auth {
+        generate::keystone::generate(&mut Db::connect(&keystone, Access::ReadWrite)?, &generate::keystone::Shape::demo())?;
+    }
     let glance_shape = generate::glance::Shape::demo();
     generate::glance::generate(&mut Db::connect(&glance, Access::ReadWrite)?, &glance_shape)?;
     let nova_shape = generate::nova::Shape { glance_images: glance_shape.images, ..generate::nova::Shape::demo() };
-    generate::nova::generate(&mut Db::connect(&nova, Access::ReadWrite)?, &nova_shape)?;
+    let mut nova = Db::connect(&nova, Access::ReadWrite)?;
+    generate::nova::generate(&mut nova, &nova_shape)?;
+    if a.nova_auth {
+        generate::nova::add_nova_auth_users(&mut nova)?;
+    }
+    drop(nova);
     eprintln!("Built a Diablo controller in {}", root.display());
 
     let state_dir = deploy::default_state_dir(&root);

@@ -37,6 +37,9 @@ pub struct ConvertOptions {
     pub sql_connection: Option<String>,
     /// Also carry the assignments after the line where Diablo stopped reading.
     pub carry_after_stop: bool,
+    /// The auth Essex must use instead of the one Diablo's pipelines ran (Nova's own users moved
+    /// into Keystone).
+    pub auth_strategy: Option<AuthStrategy>,
     /// How the output is named in the report (its path, or `stdout`).
     pub target: String,
 }
@@ -578,13 +581,17 @@ impl Converter<'_> {
         let set = |name: &str| entries.iter().any(|e| e.name == name);
         let mut out = Vec::new();
 
-        let (strategy, rate_limited) = self.auth_from_paste(entries)?;
+        let (diablo_strategy, rate_limited) = self.auth_from_paste(entries)?;
+        let (strategy, why) = match self.opts.auth_strategy {
+            Some(s) => {
+                self.report.info("auth_strategy", &target, "auth_strategy", "Nova's own users were imported into Keystone").to =
+                    Some(s.as_str().to_string());
+                (Some(s), "Nova's own users and keys are in Keystone now")
+            }
+            None => (diablo_strategy, "the auth Diablo's api-paste pipeline ran with (Essex defaults to noauth)"),
+        };
         if let Some(strategy) = strategy {
-            out.push((
-                "the auth Diablo's api-paste pipeline ran with (Essex defaults to noauth)".to_string(),
-                "auth_strategy".to_string(),
-                strategy.as_str().to_string(),
-            ));
+            out.push((why.to_string(), "auth_strategy".to_string(), strategy.as_str().to_string()));
         }
         if rate_limited == Some(false) {
             out.push(("Diablo's OpenStack API pipeline had no rate limiting".into(), "api_rate_limit".into(), "false".into()));
@@ -769,6 +776,7 @@ mod tests {
 
         fn opts(&self) -> ConvertOptions {
             ConvertOptions {
+                auth_strategy: None,
                 inputs: vec![PathBuf::from("nova.conf")],
                 cwd: self.dir.path().to_path_buf(),
                 paste: None,

@@ -65,6 +65,9 @@ pub struct UpgradeOptions {
     pub glance_db: Option<DbUrl>,
     /// Glance's admin role name, instead of Diablo's `keystone-admin-role`.
     pub admin_role: Option<String>,
+    /// The cloud had no Keystone (it ran Nova's own auth): keystone.conf comes from the shipped
+    /// Essex file alone.
+    pub new_keystone: bool,
 }
 
 /// One rendered file: where it goes (relative to the root), whose it is, what it holds.
@@ -285,7 +288,13 @@ fn diablo_keystone_bool(v: &str) -> bool {
 
 fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rendered>> {
     let target = KEYSTONE_CONF;
-    let diablo = required(diablo_source(opts, KEYSTONE_CONF, is_diablo_keystone, report)?, opts, KEYSTONE_CONF)?;
+    let diablo = match diablo_source(opts, KEYSTONE_CONF, is_diablo_keystone, report)? {
+        None if opts.new_keystone => {
+            report.info("new_keystone", target, "", "the cloud had no Keystone (Nova's own auth): rendered from the shipped Essex file");
+            PasteFile::parse("")
+        }
+        found => required(found, opts, KEYSTONE_CONF)?,
+    };
     let mut doc = IniDoc::parse(ESSEX_KEYSTONE.as_bytes());
     let token = service_token(opts, report)?;
     doc.set("DEFAULT", "admin_token", &token.value);

@@ -24,19 +24,35 @@ pub struct ServiceDb {
     pub note: Option<String>,
 }
 
+/// Who authenticated Nova's API users in Diablo, by the pipelines of its api-paste.ini.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    /// Keystone's authtoken middleware.
+    Keystone,
+    /// Nova's own users, projects and keys (`auth`/`authenticate`, "deprecated" in Essex).
+    Nova,
+    /// No auth at all.
+    None,
+}
+
 #[derive(Debug, Clone)]
 pub struct Cloud {
     pub root: PathBuf,
-    pub keystone: ServiceDb,
+    /// The Diablo Keystone; none when the cloud ran Nova's own auth.
+    pub keystone: Option<ServiceDb>,
+    /// The Essex Keystone: next to the Diablo one, or (Nova's own auth) next to Nova's database.
+    pub keystone_target: DbUrl,
     pub glance: ServiceDb,
     pub nova: ServiceDb,
     /// Nova's config: a Diablo flagfile (or already an Essex INI file).
     pub nova_conf: PathBuf,
+    pub auth: Auth,
 }
 
 impl Cloud {
-    pub fn services(&self) -> [&ServiceDb; 3] {
-        [&self.keystone, &self.glance, &self.nova]
+    pub fn services(&self) -> Vec<&ServiceDb> {
+        self.keystone.iter().chain([&self.glance, &self.nova]).collect()
     }
 }
 
@@ -96,15 +112,33 @@ fn ini_value(path: &Path, section: &str, key: &str) -> Result<Option<String>> {
     Ok(IniDoc::parse(text.as_bytes()).get(section, key))
 }
 
+/// The auth Diablo's nova API pipelines ran with.
+fn nova_auth(root: &Path) -> Result<Auth> {
+    use crate::config::paste::{nova_pipelines, AuthStrategy, PasteFile};
+    let path = diablo_file(&under_root(root, Path::new("/etc/nova/api-paste.ini")));
+    if !path.is_file() {
+        return Ok(Auth::None);
+    }
+    let strategies: Vec<AuthStrategy> = nova_pipelines(&PasteFile::read(&path)?).into_iter().filter_map(|p| p.strategy).collect();
+    Ok(if strategies.contains(&AuthStrategy::Keystone) {
+        Auth::Keystone
+    } else if strategies.contains(&AuthStrategy::Deprecated) {
+        Auth::Nova
+    } else {
+        Auth::None
+    })
+}
+
 pub fn discover(root: &Path) -> Result<Cloud> {
     let etc = |rel: &str| under_root(root, Path::new(rel));
     let keystone_conf = etc("/etc/keystone/keystone.conf");
-    let keystone_url = ini_value(&keystone_conf, "keystone.backends.sqlalchemy", "sql_connection")?.ok_or_else(|| {
-        Error::Refused(format!(
-            "{}: no [keystone.backends.sqlalchemy] sql_connection (not a Diablo keystone.conf)",
-            keystone_conf.display()
-        ))
-    })?;
+    // No Diablo keystone.conf (or only the Essex one osmigrate wrote for a cloud that ran Nova's
+    // own auth): there was no Diablo Keystone.
+    let keystone_url = if diablo_file(&keystone_conf).is_file() {
+        ini_value(&keystone_conf, "keystone.backends.sqlalchemy", "sql_connection")?
+    } else {
+        None
+    };
     let glance_conf = etc("/etc/glance/glance-registry.conf");
     let glance_url = ini_value(&glance_conf, "DEFAULT", "sql_connection")?
         .ok_or_else(|| Error::Refused(format!("{}: no sql_connection", glance_conf.display())))?;
@@ -125,12 +159,24 @@ pub fn discover(root: &Path) -> Result<Cloud> {
             .get("DEFAULT", "sql_connection")
             .ok_or_else(|| Error::Refused(format!("{}: no sql_connection", nova_conf.display())))?
     };
+    let nova = service_db(root, "nova", nova_conf.clone(), &nova_url, "/var/lib/nova")?;
+    let keystone = keystone_url.map(|u| service_db(root, "keystone", keystone_conf, &u, "/var/lib/keystone")).transpose()?;
+    let keystone_target = match &keystone {
+        Some(k) => k.target.clone(),
+        // A new Keystone next to Nova's database.
+        None => match nova.source.backend {
+            Backend::Sqlite => DbUrl::sqlite(&under_root(root, Path::new("/var/lib/keystone/keystone-essex.sqlite"))),
+            _ => nova.source.with_database("keystone_essex"),
+        },
+    };
     Ok(Cloud {
         root: root.to_path_buf(),
-        keystone: service_db(root, "keystone", keystone_conf, &keystone_url, "/var/lib/keystone")?,
+        keystone,
+        keystone_target,
         glance: service_db(root, "glance", glance_conf, &glance_url, "/var/lib/glance")?,
-        nova: service_db(root, "nova", nova_conf.clone(), &nova_url, "/var/lib/nova")?,
+        nova,
         nova_conf,
+        auth: nova_auth(root)?,
     })
 }
 

@@ -15,7 +15,7 @@ use crate::config::nova::{self as nova_conf, ConvertOptions};
 use crate::config::report::ConfigReport;
 use crate::config::upgrade::{self, Service, UpgradeOptions};
 use crate::config::write::{self, Ownership};
-use crate::db::{Access, Backend, Db, DbUrl};
+use crate::db::{Access, Backend, Db, DbUrl, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{NoProgress, Report};
 use crate::services::glance::{self, source::DiabloGlance, GlanceOptions};
@@ -133,12 +133,15 @@ pub fn check(root: &Path) -> Result<CheckReport> {
         check_target(&mut report, s)?;
     }
     // What the Keystone import would refuse (values too long for Essex, names that collide there).
-    let keystone_usable = report.databases.first().is_some_and(|d| d.release != "unknown");
-    if keystone_usable {
-        if let Err(e) = keystone::check(&cloud.keystone.source, cloud.keystone.target.backend, &KeystoneOptions::default()) {
-            report.add(Level::Blocker, "keystone_import_refused", e.to_string(), "fix the named rows in the Diablo Keystone database");
+    if let Some(k) = &cloud.keystone {
+        let usable = report.databases.first().is_some_and(|d| d.release != "unknown");
+        if usable {
+            if let Err(e) = keystone::check(&k.source, k.target.backend, &KeystoneOptions::default()) {
+                report.add(Level::Blocker, "keystone_import_refused", e.to_string(), "fix the named rows in the Diablo Keystone database");
+            }
         }
     }
+    check_auth(&mut report, &cloud)?;
     check_nova(&mut report, &cloud)?;
     check_ownership(&mut report, root);
     // SAFETY: geteuid has no preconditions.
@@ -146,6 +149,41 @@ pub fn check(root: &Path) -> Result<CheckReport> {
         report.add(Level::Info, "running_as_root", "running as root", "files are written as the service users (nova, glance, keystone)");
     }
     Ok(report)
+}
+
+/// Keystone or Nova's own auth: a Nova-auth cloud's users, projects and keys go into a new Keystone.
+fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
+    match cloud.auth {
+        discover::Auth::Nova => {
+            let mut nova = Db::connect(&cloud.nova.source, Access::ReadOnly)?;
+            let mut count = |t: &str| -> Result<i64> {
+                Ok(nova.query_scalar(&format!("SELECT COUNT(*) FROM {t} WHERE deleted = ?"), &[false.into()])?.as_i64().unwrap_or(0))
+            };
+            let (users, projects) = (count("users")?, count("projects")?);
+            report.add(
+                Level::Info,
+                "auth_nova",
+                format!("Nova ran its own auth (api-paste pipelines `auth`/`authenticate`): {users} user(s), {projects} project(s)"),
+                format!("migrate imports them into the Essex Keystone {} and switches auth_strategy to keystone", cloud.keystone_target),
+            );
+        }
+        discover::Auth::Keystone => report.add(Level::Info, "auth_keystone", "Nova's API authenticated with Keystone", "nothing to do"),
+        discover::Auth::None => report.add(
+            Level::Warning,
+            "auth_none",
+            "Nova's API ran without auth",
+            "Essex keeps auth_strategy = noauth: put Keystone in front before opening the API",
+        ),
+    }
+    if cloud.keystone.is_none() && cloud.auth != discover::Auth::Nova {
+        report.add(
+            Level::Blocker,
+            "no_keystone",
+            "no Diablo keystone.conf, and Nova did not run its own auth",
+            "give the tree's etc/keystone/keystone.conf",
+        );
+    }
+    Ok(())
 }
 
 fn check_target(report: &mut CheckReport, s: &ServiceDb) -> Result<()> {
@@ -295,6 +333,15 @@ pub fn plan(root: &Path, state_dir: &Path, services: bool, service_users: bool) 
         step("backup-configs", format!("save etc/keystone, etc/glance, etc/nova to {}", state_dir.join("diablo-etc.tar").display())),
     ];
     let mut grants = Vec::new();
+    if cloud.auth == discover::Auth::Nova {
+        steps.push(step(
+            "nova-auth-db",
+            format!(
+                "import Nova's own users, projects, roles and EC2 keys from {} into the Essex Keystone {}",
+                cloud.nova.source, cloud.keystone_target
+            ),
+        ));
+    }
     for s in cloud.services() {
         steps.push(step(&format!("{}-db", s.service), format!("build {} from {} (the source is only read)", s.target, s.source)));
         if s.target.backend != Backend::Sqlite {
@@ -468,14 +515,16 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
     let upgrade_opts = UpgradeOptions {
         root: opts.root.clone(),
         out_dir: None,
-        keystone_db: Some(cloud.keystone.target.clone()),
+        keystone_db: Some(cloud.keystone_target.clone()),
         glance_db: Some(cloud.glance.target.clone()),
         admin_role: None,
+        new_keystone: cloud.keystone.is_none(),
     };
-    let steps: [&str; 10] = [
+    let steps: [&str; 11] = [
         "stop-services",
         "backup-configs",
         "keystone-db",
+        "nova-auth-db",
         "service-users",
         "glance-db",
         "nova-db",
@@ -503,9 +552,24 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
                     paste_files,
                     ..Default::default()
                 };
-                database_step(&mut report, keystone::migrate(&cloud.keystone.source, &cloud.keystone.target, &o, &NoProgress)?)
+                match &cloud.keystone {
+                    Some(k) => database_step(&mut report, keystone::migrate(&k.source, &k.target, &o, &NoProgress)?),
+                    None => "no Diablo Keystone: the cloud ran Nova's own auth (next step)".into(),
+                }
             }
-            "service-users" if opts.create_service_users => create_service_users(&cloud.keystone.target, &opts.state_dir)?,
+            "nova-auth-db" if cloud.auth == discover::Auth::Nova => {
+                let o = crate::services::nova_auth::NovaAuthOptions {
+                    password_file: None,
+                    global_roles_tenant: "systenant".into(),
+                    batch_size: 1000,
+                };
+                database_step(
+                    &mut report,
+                    crate::services::nova_auth::migrate(&cloud.nova.source, &cloud.keystone_target, &o, &NoProgress)?,
+                )
+            }
+            "nova-auth-db" => "Nova did not run its own auth: nothing to import".into(),
+            "service-users" if opts.create_service_users => create_service_users(&cloud.keystone_target, &opts.state_dir)?,
             "service-users" => "not asked for (--create-service-users); the services authenticate with the admin token".into(),
             "glance-db" => {
                 let o = GlanceOptions { map_out: Some(map.clone()), ..Default::default() };
@@ -528,6 +592,7 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
                     image_map: Some(MapSource::Csv(map.clone())),
                     sql_connection: Some(cloud.nova.target.expose_secret()),
                     carry_after_stop: false,
+                    auth_strategy: (cloud.auth == discover::Auth::Nova).then_some(crate::config::paste::AuthStrategy::Keystone),
                     target: cloud.nova_conf.display().to_string(),
                 })?;
                 let mut conf_report = converted.report;
@@ -593,13 +658,18 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         "migration_finished",
         format!("the journal in {} records a finished migration", state_dir.display()),
     );
-    for (s, schema) in [
-        (&cloud.keystone, crate::schema::essex::keystone as fn(Backend) -> crate::schema::Schema),
-        (&cloud.glance, crate::schema::essex::glance),
-        (&cloud.nova, crate::schema::essex::nova),
+    for (service, target_url, source_url, schema) in [
+        (
+            "keystone",
+            &cloud.keystone_target,
+            cloud.keystone.as_ref().map(|k| &k.source),
+            crate::schema::essex::keystone as fn(Backend) -> crate::schema::Schema,
+        ),
+        ("glance", &cloud.glance.target, Some(&cloud.glance.source), crate::schema::essex::glance),
+        ("nova", &cloud.nova.target, Some(&cloud.nova.source), crate::schema::essex::nova),
     ] {
-        let mut target = Db::connect(&s.target, Access::ReadOnly)?;
-        let schema = schema(s.target.backend);
+        let mut target = Db::connect(target_url, Access::ReadOnly)?;
+        let schema = schema(target_url.backend);
         let tables = target.table_names()?;
         let missing: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).filter(|t| !tables.iter().any(|x| x == t)).collect();
         check(
@@ -607,7 +677,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             "essex_schema",
             format!(
                 "{}: every Essex table present{}",
-                s.target,
+                target_url,
                 if missing.is_empty() { String::new() } else { format!(" (missing: {})", missing.join(", ")) }
             ),
         );
@@ -618,21 +688,22 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         check(
             version == Some(stamp.version),
             "stamp",
-            format!("{}: stamped {} {} (found {:?})", s.target, stamp.repository_id, stamp.version, version),
+            format!("{}: stamped {} {} (found {:?})", target_url, stamp.repository_id, stamp.version, version),
         );
         // Every source row read: the journal's report against the source's counts now.
         let report: Option<Report> = target
             .query_scalar("SELECT detail FROM osmigrate_journal WHERE step = 'finished'", &[])?
             .as_str()
             .and_then(|d| serde_json::from_str(d).ok());
-        let mut source = Db::connect(&s.source, Access::ReadOnly)?;
+        let Some(source_url) = source_url else { continue };
+        let mut source = Db::connect(source_url, Access::ReadOnly)?;
         let source_tables = source.table_names()?;
         for t in report.iter().flat_map(|r| r.tables.iter()).filter(|t| source_tables.contains(&t.source_table)) {
             let n = source.query_scalar(&format!("SELECT COUNT(*) FROM {}", source.quote(&t.source_table)), &[])?.as_i64().unwrap_or(-1);
             check(
                 n as u64 == t.read,
                 "rows_accounted",
-                format!("{} {}: {} source rows, {} read ({} skipped, each reported)", s.service, t.source_table, n, t.read, t.skipped),
+                format!("{} {}: {} source rows, {} read ({} skipped, each reported)", service, t.source_table, n, t.read, t.skipped),
             );
         }
     }
@@ -655,8 +726,45 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         Ok(())
     })?;
     check(dangling == 0, "image_refs_resolve", format!("instance image UUIDs that name no image in the new Glance: {dangling}"));
-    let mut ks = Db::connect(&cloud.keystone.target, Access::ReadOnly)?;
-    let q = |t: &str| if cloud.keystone.target.backend == Backend::Mysql { format!("`{t}`") } else { format!("\"{t}\"") };
+    let mut ks = Db::connect(&cloud.keystone_target, Access::ReadOnly)?;
+    let q = |t: &str| if cloud.keystone_target.backend == Backend::Mysql { format!("`{t}`") } else { format!("\"{t}\"") };
+    if cloud.auth == discover::Auth::Nova {
+        // Every live Nova user arrived, and each user with a key and a project has EC2 credentials.
+        let mut nova = Db::connect(&cloud.nova.source, Access::ReadOnly)?;
+        let mut missing_users = 0u64;
+        let mut missing_keys = 0u64;
+        let live = [Value::Int(0)];
+        for u in nova.query("SELECT id, access_key FROM users WHERE deleted = ?", &live)? {
+            let id = u.get("id").key_string().unwrap_or_default();
+            let found =
+                ks.query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE id = ?", q("user")), &[id.clone().into()])?.as_i64().unwrap_or(0);
+            missing_users += u64::from(found == 0);
+            let in_project = nova
+                .query_scalar(
+                    "SELECT COUNT(*) FROM user_project_association WHERE user_id = ? AND deleted = ?",
+                    &[id.clone().into(), Value::Int(0)],
+                )?
+                .as_i64()
+                .unwrap_or(0);
+            // A key two users share arrives once, with the first of them (reported by the import).
+            if let (true, Some(key)) = (in_project > 0, u.get("access_key").key_string()) {
+                let keys = ks
+                    .query_scalar(
+                        "SELECT COUNT(*) FROM ec2_credential WHERE access = ? OR access LIKE ?",
+                        &[key.clone().into(), format!("{key}:%").into()],
+                    )?
+                    .as_i64()
+                    .unwrap_or(0);
+                missing_keys += u64::from(keys == 0);
+            }
+        }
+        check(missing_users == 0, "nova_users_arrived", format!("live Nova users missing from Keystone: {missing_users}"));
+        check(
+            missing_keys == 0,
+            "nova_keys_arrived",
+            format!("access keys of Nova users in a project that have no EC2 credential in Keystone: {missing_keys}"),
+        );
+    }
     let orphans = ks
         .query_scalar(&format!("SELECT COUNT(*) FROM ec2_credential c LEFT JOIN {u} u ON u.id = c.user_id LEFT JOIN tenant t ON t.id = c.tenant_id WHERE u.id IS NULL OR t.id IS NULL", u = q("user")), &[])?
         .as_i64()
@@ -673,7 +781,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     };
     let etc = |rel: &str| discover::under_root(root, Path::new(rel));
     for (path, section, key, want) in [
-        (etc("/etc/keystone/keystone.conf"), "sql", "connection", &cloud.keystone.target),
+        (etc("/etc/keystone/keystone.conf"), "sql", "connection", &cloud.keystone_target),
         (etc("/etc/glance/glance-registry.conf"), "DEFAULT", "sql_connection", &cloud.glance.target),
         (etc("/etc/nova/nova.conf"), "DEFAULT", "sql_connection", &cloud.nova.target),
     ] {

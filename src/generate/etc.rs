@@ -86,11 +86,37 @@ pub fn render_tree(site: &Site) -> Vec<Rendered> {
     ]
 }
 
+/// The tree of a cloud that ran Nova's own auth instead of Keystone: no keystone.conf, and nova's
+/// API pipelines authenticating with `authenticate` (EC2) and `auth` (OpenStack API).
+pub fn render_nova_auth_tree(site: &Site) -> Vec<Rendered> {
+    render_tree(site)
+        .into_iter()
+        .filter(|f| f.path != "etc/keystone/keystone.conf")
+        .map(|mut f| {
+            if f.path == "etc/nova/api-paste.ini" {
+                let text = String::from_utf8_lossy(&f.text)
+                    .replace("totoken authtoken keystonecontext", "authenticate")
+                    .replace("authtoken keystonecontext", "auth");
+                f.text = text.into_bytes();
+            }
+            f
+        })
+        .collect()
+}
+
 /// Writes the tree with the shipped address and service token; returns the files written.
 pub fn write_tree(root: &Path, urls: &Urls) -> Result<Vec<PathBuf>> {
-    let site = Site { urls, host: "127.0.0.1", admin_token: super::keystone::SERVICE_TOKEN };
+    write_files(root, render_tree(&Site { urls, host: "127.0.0.1", admin_token: super::keystone::SERVICE_TOKEN }))
+}
+
+/// Writes the tree of a cloud that ran Nova's own auth ([`render_nova_auth_tree`]).
+pub fn write_nova_auth_tree(root: &Path, urls: &Urls) -> Result<Vec<PathBuf>> {
+    write_files(root, render_nova_auth_tree(&Site { urls, host: "127.0.0.1", admin_token: super::keystone::SERVICE_TOKEN }))
+}
+
+fn write_files(root: &Path, rendered: Vec<Rendered>) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for f in render_tree(&site) {
+    for f in rendered {
         files.push(write(root, f.path, &f.text)?);
     }
     for svc in ["nova", "glance", "keystone"] {

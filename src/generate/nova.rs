@@ -467,6 +467,23 @@ const BDM_COLUMNS: &[&str] = cols![
 const ISCSI_COLUMNS: &[&str] = cols!["id", "target_num", "host", "volume_id"];
 const VOLUME_METADATA_COLUMNS: &[&str] = cols!["id", "volume_id", "key", "value"];
 
+/// The corner cases of a cloud that ran Nova's own auth, on top of [`generate`]'s users (an admin,
+/// project managers, a user in several projects): `ops`, an operator in no project, and
+/// `copycat`, whose access key is `user-0`'s by mistake.
+pub fn add_nova_auth_users(db: &mut Db) -> Result<()> {
+    let schema = schema::diablo::nova(db.backend());
+    let table = |name: &str| schema.table(name).expect("diablo nova table").clone();
+    let now: Option<NaiveDateTime> = chrono::NaiveDate::from_ymd_opt(2011, 10, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+    let users = vec![
+        row!(now, None, None; "ops", "ops", fake_uuid(UUID_KEY, 50), fake_uuid(UUID_KEY, 150), false),
+        row!(now, None, None; "copycat", "copycat", fake_uuid(UUID_KEY, 2), fake_uuid(UUID_KEY, 151), false),
+    ];
+    db.insert_rows(&table("users"), cols!["id", "name", "access_key", "secret_key", "is_admin"], &users, OnConflict::Fail)?;
+    let member = vec![row!(now, None, None; "copycat", "project-0")];
+    db.insert_rows(&table("user_project_association"), cols!["user_id", "project_id"], &member, OnConflict::Fail)?;
+    Ok(())
+}
+
 /// Writes flavors (rows of [`FLAVORS`]) into a Diablo Nova's `instance_types`, the `k`th made at
 /// `created(k)` (008's seeds have no timestamp); returns how many.
 pub fn insert_flavors(db: &mut Db, schema: &Schema, flavors: &[Flavor], created: impl Fn(usize) -> Option<NaiveDateTime>) -> Result<usize> {

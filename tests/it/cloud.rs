@@ -14,6 +14,11 @@ use crate::support::{self, osmigrate, rows, Server};
 /// A Diablo controller under `root`: the config tree and the three databases (SQLite files under
 /// the root, or databases on the server named with `tag`).
 fn build(root: &Path, server: &Server, tag: &str) -> Vec<DbUrl> {
+    build_cloud(root, server, tag, false)
+}
+
+/// As [`build`]; with `nova_auth`, a cloud that ran Nova's own auth: no Keystone at all.
+fn build_cloud(root: &Path, server: &Server, tag: &str, nova_auth: bool) -> Vec<DbUrl> {
     if root.exists() {
         std::fs::remove_dir_all(root).unwrap();
     }
@@ -28,22 +33,35 @@ fn build(root: &Path, server: &Server, tag: &str) -> Vec<DbUrl> {
                 Db::drop_database_if_exists(db).unwrap();
                 Db::drop_database_if_exists(&db.with_database(&format!("{}_essex", db.database.clone().unwrap()))).unwrap();
             }
+            Db::drop_database_if_exists(&dbs[2].with_database("keystone_essex")).unwrap();
             (dbs.iter().map(|d| d.expose_secret()).collect(), dbs)
         }
     };
-    etc::write_tree(root, &etc::Urls { keystone: &host[0], glance: &host[1], nova: &host[2] }).unwrap();
-    for db in &local {
+    let urls = etc::Urls { keystone: &host[0], glance: &host[1], nova: &host[2] };
+    if nova_auth {
+        etc::write_nova_auth_tree(root, &urls).unwrap();
+    } else {
+        etc::write_tree(root, &urls).unwrap();
+    }
+    for db in &local[1..] {
         Db::create_database_if_missing(db).unwrap();
     }
     let now = osmigrate::db::value::parse_datetime("2012-02-14 00:00:00").unwrap();
-    let ks = generate::keystone::Shape { now, ..generate::keystone::Shape::demo() };
-    generate::keystone::generate(&mut Db::connect(&local[0], Access::ReadWrite).unwrap(), &ks).unwrap();
+    if !nova_auth {
+        Db::create_database_if_missing(&local[0]).unwrap();
+        let ks = generate::keystone::Shape { now, ..generate::keystone::Shape::demo() };
+        generate::keystone::generate(&mut Db::connect(&local[0], Access::ReadWrite).unwrap(), &ks).unwrap();
+    }
     let variant =
         if server.backend == Backend::Postgres { generate::glance::Variant::Unversioned } else { generate::glance::Variant::Versioned };
     let gl = generate::glance::Shape { now, variant, ..generate::glance::Shape::demo() };
     generate::glance::generate(&mut Db::connect(&local[1], Access::ReadWrite).unwrap(), &gl).unwrap();
     let nv = generate::nova::Shape { now, glance_images: gl.images, batch_size: 5, ..generate::nova::Shape::demo() };
-    generate::nova::generate(&mut Db::connect(&local[2], Access::ReadWrite).unwrap(), &nv).unwrap();
+    let mut nova = Db::connect(&local[2], Access::ReadWrite).unwrap();
+    generate::nova::generate(&mut nova, &nv).unwrap();
+    if nova_auth {
+        generate::nova::add_nova_auth_users(&mut nova).unwrap();
+    }
     local
 }
 
@@ -315,4 +333,47 @@ fn check_names_what_the_migration_would_refuse() {
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert_eq!(code, 2, "{err}");
     assert!(!essex(&sources[0]).path.unwrap().exists());
+}
+
+#[test]
+fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backend() {
+    for server in support::servers() {
+        let ctx = server.name();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cloud");
+        let sources = build_cloud(&root, &server, "novaauth", true);
+        let (code, check, err) = cloud("check", &root, &[]);
+        assert!(code <= 1, "{ctx}: {err} {check}");
+        let auth =
+            check["findings"].as_array().unwrap().iter().find(|f| f["code"] == "auth_nova").unwrap_or_else(|| panic!("{ctx}: {check}"));
+        assert!(auth["message"].as_str().unwrap().contains("5 user(s)"), "{ctx}: {auth}");
+        let (_, plan, _) = cloud("plan", &root, &["--no-services"]);
+        assert!(plan["steps"].as_array().unwrap().iter().any(|s| s["name"] == "nova-auth-db"), "{ctx}");
+
+        let (code, migrated, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+        assert!(code <= 1, "{ctx}: {err}");
+        let (code, verified, err) = cloud("verify", &root, &[]);
+        assert_eq!(code, 0, "{ctx}: {verified} {err}");
+        assert!(verified["checks"].as_array().unwrap().iter().any(|c| c["code"] == "nova_users_arrived"), "{ctx}");
+
+        // Keystone holds Nova's users under their ids, with the access strings Diablo's clients send.
+        let keystone = osmigrate::deploy::discover(&root).unwrap().keystone_target;
+        let q = if server.backend == Backend::Mysql { "`user`" } else { "\"user\"" };
+        let users: Vec<String> = rows(&keystone, &format!("SELECT id FROM {q} ORDER BY id")).into_iter().map(|r| r[0].clone()).collect();
+        for u in ["admin", "copycat", "demo", "ops", "user-0"] {
+            assert!(users.contains(&u.to_string()), "{ctx}: {u} in Keystone: {users:?}");
+        }
+        let key = rows(&sources[2], "SELECT access_key FROM users WHERE id = 'user-0'")[0][0].clone();
+        let access = rows(&keystone, &format!("SELECT access, user_id FROM ec2_credential WHERE access = '{key}:project-0'"));
+        // The key copycat shares by mistake stays with the lowest user id (`copycat` < `user-0`), the other is reported.
+        assert_eq!(access, vec![vec![format!("{key}:project-0"), "copycat".to_string()]], "{ctx}: one owner for a shared key");
+        assert!(migrated.to_string().contains("user-0"), "{ctx}: the other holder is named in the report");
+        assert!(migrated.to_string().contains("nova-auth"), "{ctx}");
+
+        // nova.conf now asks Keystone.
+        let conf = std::fs::read_to_string(root.join("etc/nova/nova.conf")).unwrap();
+        assert!(conf.lines().any(|l| l.trim() == "auth_strategy = keystone" || l.trim() == "auth_strategy=keystone"), "{ctx}: {conf}");
+        let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
+        assert!(keystone_conf.contains("keystone.token.backends.sql.Token"), "{ctx}: an Essex keystone.conf was written");
+    }
 }
