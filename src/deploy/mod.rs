@@ -210,15 +210,19 @@ fn check_target(report: &mut CheckReport, s: &ServiceDb) -> Result<()> {
             }
         }
         _ => {
+            // A database the operator created beforehand needs no CREATE right.
+            if Db::connect(&s.target, Access::ReadWrite).is_ok() {
+                return Ok(());
+            }
             let probe = s.target.with_database(&format!("osmigrate_probe_{}", std::process::id()));
-            match Db::create_database_if_missing(&probe).and_then(|_| Db::drop_database_if_exists(&probe)) {
-                Ok(()) => {}
-                Err(e) => report.add(
+            if let Err(e) = Db::create_database_if_missing(&probe).and_then(|_| Db::drop_database_if_exists(&probe)) {
+                let name = s.target.database.as_deref().unwrap_or_default();
+                report.add(
                     Level::Blocker,
                     "cannot_create_database",
-                    format!("{}: the database user cannot create the new {} database ({e})", s.target.with_database(""), s.service),
-                    "create it yourself (empty) or give a user with CREATE rights (--admin-url)",
-                ),
+                    format!("{}: the database user cannot create the new {} database {name} ({e})", s.target.with_database(""), s.service),
+                    format!("create the empty database {name} yourself and grant this user all privileges on it"),
+                );
             }
         }
     }

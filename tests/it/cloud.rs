@@ -314,7 +314,16 @@ fn a_database_user_without_create_rights_is_a_blocker() {
     let (code, check, _) = cloud("check", &root, &[]);
     assert_eq!(code, 2, "{check}");
     let blocker = check["findings"].as_array().unwrap().iter().find(|f| f["code"] == "cannot_create_database").unwrap();
-    assert!(blocker["fix"].as_str().unwrap().contains("--admin-url") && !blocker.to_string().contains("limited-pw"), "{blocker}");
+    assert!(!blocker.to_string().contains("limited-pw"), "{blocker}");
+    // Following the fix clears the blocker.
+    let fix = blocker["fix"].as_str().unwrap();
+    let name = fix.strip_prefix("create the empty database ").and_then(|r| r.split(' ').next()).unwrap();
+    db.execute(&format!("CREATE DATABASE `{name}`"), &[]).unwrap();
+    db.execute(&format!("GRANT ALL PRIVILEGES ON `{name}`.* TO 'limited'@'%'"), &[]).unwrap();
+    let (_, check, _) = cloud("check", &root, &[]);
+    let findings = check["findings"].as_array().unwrap();
+    assert!(!findings.iter().any(|f| f["code"] == "cannot_create_database"), "{check}");
+    db.execute(&format!("DROP DATABASE `{name}`"), &[]).unwrap();
 }
 
 #[test]
