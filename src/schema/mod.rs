@@ -28,6 +28,25 @@ impl fmt::Display for Backend {
     }
 }
 
+impl Backend {
+    /// The key under which two names are one name in a unique column of this backend: MySQL's
+    /// default collation ignores case and trailing spaces.
+    pub fn name_key(self, name: &str) -> String {
+        match self {
+            Backend::Mysql => name.trim_end_matches(' ').to_lowercase(),
+            _ => name.to_string(),
+        }
+    }
+
+    /// [`Backend::name_key`] as SQL over `expr`.
+    pub fn name_key_sql(self, expr: &str) -> String {
+        match self {
+            Backend::Mysql => format!("LOWER(RTRIM({expr}))"),
+            _ => expr.to_string(),
+        }
+    }
+}
+
 /// A column type, named after the SQLAlchemy type the upstream migrations use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColType {
@@ -231,6 +250,16 @@ fn load(service: &'static str, release: &'static str, text: &str, backend: Backe
 
 #[cfg(test)]
 mod tests {
+    use super::Backend;
+
+    #[test]
+    fn names_collide_as_the_backend_compares_them() {
+        assert_eq!(Backend::Mysql.name_key("Admin  "), Backend::Mysql.name_key("admin"));
+        assert_ne!(Backend::Postgres.name_key("Admin"), Backend::Postgres.name_key("admin"));
+        assert_eq!(Backend::Mysql.name_key_sql("name"), "LOWER(RTRIM(name))");
+        assert_eq!(Backend::Sqlite.name_key_sql("name"), "name");
+    }
+
     #[test]
     fn builtin_schemas_parse() {
         let k = super::essex::keystone(super::Backend::Sqlite);

@@ -105,9 +105,8 @@ fn preflight(source: &mut Db, target: Backend) -> Result<()> {
         return Ok(());
     }
     for (table, column) in [("image_members", "member"), ("image_properties", "name")] {
-        let sql = format!(
-            "SELECT image_id, LOWER(RTRIM({column})) AS k, COUNT(*) AS n FROM {table} GROUP BY image_id, LOWER(RTRIM({column})) HAVING COUNT(*) > 1"
-        );
+        let key = target.name_key_sql(column);
+        let sql = format!("SELECT image_id, {key} AS k, COUNT(*) AS n FROM {table} GROUP BY image_id, {key} HAVING COUNT(*) > 1");
         let dups = source.query(&sql, &[])?;
         if !dups.is_empty() {
             let lines: Vec<String> = dups

@@ -37,20 +37,13 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// Two names are the same name in Essex when they compare equal on the target backend:
-    /// MySQL's default collation ignores case and trailing spaces.
+    /// Two names are the same name in Essex when they compare equal on the target backend.
     fn collision_key(&self, name: &str) -> String {
-        match self.target_backend {
-            Backend::Mysql => name.trim_end_matches(' ').to_lowercase(),
-            _ => name.to_string(),
-        }
+        self.target_backend.name_key(name)
     }
 
     fn collision_sql(&self, column: &str) -> String {
-        match self.target_backend {
-            Backend::Mysql => format!("LOWER(RTRIM({column}))"),
-            _ => column.to_string(),
-        }
+        self.target_backend.name_key_sql(column)
     }
 }
 

@@ -92,20 +92,13 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// Two names are one name in Essex when they compare equal on the target backend: MySQL's
-    /// default collation ignores case and trailing spaces.
+    /// Two names are one name in Essex when they compare equal on the target backend.
     fn same_name(&self, name: &str) -> String {
-        match self.target_backend {
-            Backend::Mysql => name.trim_end_matches(' ').to_lowercase(),
-            _ => name.to_string(),
-        }
+        self.target_backend.name_key(name)
     }
 
     fn same_name_sql(&self, expr: &str) -> String {
-        match self.target_backend {
-            Backend::Mysql => format!("LOWER(RTRIM({expr}))"),
-            _ => expr.to_string(),
-        }
+        self.target_backend.name_key_sql(expr)
     }
 
     /// The Keystone id of a Nova user (its own id unless merged into an existing user).
