@@ -51,7 +51,12 @@ impl DbUrl {
             }
             return Ok(DbUrl::sqlite_path(PathBuf::from(path)));
         }
-        let (authority, tail) = match rest.find('/') {
+        // The credentials end at the last `@`, as SQLAlchemy reads them: a password may hold `/`.
+        let (creds, rest) = match rest.rsplit_once('@') {
+            Some((c, r)) => (Some(c), r),
+            None => (None, rest),
+        };
+        let (hostport, tail) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => match rest.find('?') {
                 Some(i) => (&rest[..i], &rest[i..]),
@@ -61,10 +66,6 @@ impl DbUrl {
         let (db_part, query_part) = match tail.split_once('?') {
             Some((d, q)) => (d, q),
             None => (tail, ""),
-        };
-        let (creds, hostport) = match authority.rsplit_once('@') {
-            Some((c, h)) => (Some(c), h),
-            None => (None, authority),
         };
         let (user, password) = match creds {
             Some(c) => match c.split_once(':') {
@@ -126,18 +127,18 @@ impl DbUrl {
 
     /// The URL with its password, for a config file or a child process — never for a message.
     pub fn expose_secret(&self) -> String {
-        match (&self.password, self.backend) {
-            (Some(p), Backend::Mysql | Backend::Postgres) => {
-                let shown = self.to_string();
-                let query = if self.query.is_empty() {
-                    String::new()
-                } else {
-                    format!("?{}", self.query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"))
-                };
-                format!("{}{query}", shown.replacen(":****@", &format!(":{}@", percent_encode(p)), 1))
-            }
-            _ => self.to_string(),
+        if self.backend == Backend::Sqlite {
+            return self.to_string();
         }
+        let mut url = self.to_string();
+        if let Some(p) = &self.password {
+            url = url.replacen(":****@", &format!(":{}@", percent_encode(p)), 1);
+        }
+        if !self.query.is_empty() {
+            url.push('?');
+            url.push_str(&self.query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
+        }
+        url
     }
 
     pub fn password(&self) -> Option<&str> {
@@ -229,13 +230,13 @@ impl fmt::Display for DbUrl {
 
 /// Hides the password of a URL that could not be parsed, for error messages.
 pub fn redact_raw(raw: &str) -> String {
-    if let Some(scheme_end) = raw.find("://") {
-        let after = &raw[scheme_end + 3..];
-        let auth_end = after.find('/').unwrap_or(after.len());
-        if let Some(at) = after[..auth_end].rfind('@') {
-            if let Some(colon) = after[..at].find(':') {
-                return format!("{}{}:****{}", &raw[..scheme_end + 3], &after[..colon], &after[at..]);
-            }
+    // `scheme:` and any slashes, then `user:password@` up to the last `@` (a malformed URL too).
+    let Some(scheme_end) = raw.find(':') else { return raw.to_string() };
+    let start = scheme_end + 1 + raw[scheme_end + 1..].len() - raw[scheme_end + 1..].trim_start_matches('/').len();
+    let after = &raw[start..];
+    if let Some(at) = after.rfind('@') {
+        if let Some(colon) = after[..at].find(':') {
+            return format!("{}{}:****{}", &raw[..start], &after[..colon], &after[at..]);
         }
     }
     raw.to_string()
@@ -256,7 +257,7 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(b);
                 i += 3;
                 continue;
@@ -323,5 +324,21 @@ mod tests {
         assert!(!e.contains("topsecret"), "{e}");
         let e = DbUrl::parse("mysql://u:topsecret@h:notaport/db").unwrap_err().to_string();
         assert!(!e.contains("topsecret"), "{e}");
+        let e = DbUrl::parse("mysql://u:top/secret@h:notaport/db").unwrap_err().to_string();
+        assert!(!e.contains("top/secret") && !e.contains("secret@"), "{e}");
+        let e = DbUrl::parse("mysql:root:topsecret@db/nova").unwrap_err().to_string();
+        assert!(!e.contains("topsecret") && e.contains("root:****@db"), "{e}");
+    }
+
+    #[test]
+    fn a_password_may_hold_slashes_and_stray_percents() {
+        let u = DbUrl::parse("mysql://nova:ab/c@d@db:3306/nova").unwrap();
+        assert_eq!((u.user.as_deref(), u.password.as_deref()), (Some("nova"), Some("ab/c@d")));
+        assert_eq!((u.host.as_deref(), u.port, u.database.as_deref()), (Some("db"), Some(3306), Some("nova")));
+        assert!(!u.to_string().contains("ab/c"), "{u}");
+        let u = DbUrl::parse("mysql://glance@db/glance?charset=utf8").unwrap();
+        assert_eq!(u.expose_secret(), "mysql://glance@db/glance?charset=utf8", "the query survives without a password");
+        let u = DbUrl::parse("mysql://nova:p%aé@db/nova").unwrap();
+        assert_eq!(u.password.as_deref(), Some("p%aé"));
     }
 }
