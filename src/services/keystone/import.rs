@@ -753,7 +753,10 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         }
         let mut out = Vec::new();
         for r in &batch {
-            let Some(id) = r.text(&table, "id")? else { continue };
+            let Some(id) = r.text(&table, "id")? else {
+                s.report.skip(&table, "token_without_id", "the token has no id: nothing can present it", "id NULL");
+                continue;
+            };
             let shown = redact_secret(&id);
             if r.get("id_len").as_i64().unwrap_or(0) > MAX_LEN {
                 s.report.skip(

@@ -290,11 +290,15 @@ fn add_grants(s: &mut Sink, membership_source: &str, roles_source: &str, grants:
         for r in
             s.target.query(&format!("SELECT user_id, tenant_id, data FROM {table} WHERE user_id IN ({})", marks(chunk.len())), chunk)?
         {
+            let (user, tenant) = (text(&r, "user_id").unwrap_or_default(), text(&r, "tenant_id").unwrap_or_default());
+            // Unreadable data is an error, not an empty map: rewriting it would drop the grants it holds.
             let data = match r.text("metadata", "data")? {
-                Some(t) => serde_json::from_str::<Map<String, Json>>(&t).unwrap_or_default(),
+                Some(t) => serde_json::from_str::<Map<String, Json>>(&t).map_err(|e| {
+                    Error::bad_data("metadata", format!("user {user} tenant {tenant}"), "data", format!("not a JSON object: {e}"))
+                })?,
                 None => Map::new(),
             };
-            existing.insert((text(&r, "user_id").unwrap_or_default(), text(&r, "tenant_id").unwrap_or_default()), data);
+            existing.insert((user, tenant), data);
         }
     }
     let mut rows = Vec::new();
