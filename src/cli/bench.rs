@@ -160,8 +160,11 @@ fn table_rates(report: &Report) -> Vec<(String, u64, f64)> {
 fn migrate_child(service: &str, from: &DbUrl, to: &DbUrl, extra: &[&str], batch: &str) -> osmigrate::Result<(Report, u64)> {
     let exe: PathBuf = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
     let mut cmd = Command::new(&exe);
-    cmd.args(["db", "migrate", service, "--from", &from.expose_secret(), "--to", &to.expose_secret(), "--json", "--batch-size", batch])
-        .args(extra);
+    // The URLs carry passwords: the environment, not argv (which every local user can read).
+    cmd.args(["db", "migrate", service, "--json", "--batch-size", batch])
+        .args(extra)
+        .env("OSMIGRATE_FROM", from.expose_secret())
+        .env("OSMIGRATE_TO", to.expose_secret());
     let (out, peak) = bench::run_measured(&mut cmd)?;
     if out.status.code().unwrap_or(2) > 1 {
         return Err(Error::db(format!("migrating {service}"), String::from_utf8_lossy(&out.stderr).trim().to_string()));

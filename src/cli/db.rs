@@ -64,10 +64,10 @@ pub enum MigrateCommand {
 #[derive(Args)]
 pub struct NovaAuthArgs {
     /// The Diablo Nova database holding Nova's own auth tables (users, projects, roles).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "OSMIGRATE_FROM", hide_env_values = true)]
     from: String,
     /// The Essex Keystone database: new or empty, or one `db migrate keystone` built (added to).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "OSMIGRATE_TO", hide_env_values = true)]
     to: String,
     /// Passwords for some users, one `name:password` line each (a file closed to other users).
     #[arg(long, value_name = "FILE")]
@@ -85,10 +85,10 @@ pub struct NovaAuthArgs {
 #[derive(Args)]
 pub struct NovaArgs {
     /// The Diablo Nova database (migrate version 46).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "OSMIGRATE_FROM", hide_env_values = true)]
     from: String,
     /// The new Essex database (created when missing; must be empty or osmigrate's own).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "OSMIGRATE_TO", hide_env_values = true)]
     to: String,
     /// The Glance image map: the CSV of `db migrate glance --map-out`, or the URL of the Essex Glance
     /// database (osmigrate's, or one upstream migrated: then the map is rebuilt from image locations).
@@ -115,10 +115,10 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 #[derive(Args)]
 pub struct GlanceArgs {
     /// The Diablo Glance database (versioned, unversioned, or stamped 13 but never migrated).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "OSMIGRATE_FROM", hide_env_values = true)]
     from: String,
     /// The new Essex database (created when missing; must be empty or osmigrate's own).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "OSMIGRATE_TO", hide_env_values = true)]
     to: String,
     /// Also write the old→new image id map here as CSV (`old_id,new_id`).
     #[arg(long, value_name = "FILE")]
@@ -133,10 +133,10 @@ pub struct GlanceArgs {
 #[derive(Args)]
 pub struct KeystoneArgs {
     /// The legacy Keystone database (SQLAlchemy URL, e.g. mysql://keystone:…@host/keystone).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "OSMIGRATE_FROM", hide_env_values = true)]
     from: String,
     /// The new Essex database (created when missing; must be empty or osmigrate's own).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "OSMIGRATE_TO", hide_env_values = true)]
     to: String,
     /// Also write the Essex catalog templates file here.
     #[arg(long, value_name = "FILE")]

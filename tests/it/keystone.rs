@@ -292,6 +292,11 @@ fn secrets_never_appear_and_service_tokens_are_named() {
             if json {
                 args.push("--json");
             }
+            if saved.exists() {
+                // A report file left world-readable is replaced, not rewritten in place.
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&saved, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
             let fresh = support::fresh_db(&server, "t");
             let (code, out, err) = support::migrate_keystone(&source.url, &fresh.url, &args);
             assert!(code <= 1, "{err}");
@@ -303,7 +308,7 @@ fn secrets_never_appear_and_service_tokens_are_named() {
             }
             assert!(out.contains("****7666"), "the service token is named by its last four characters:\n{out}");
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o640);
+            assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o600, "the report is its owner's only");
         }
         drop(target);
         // The service token itself is carried, and still names its user and tenant.
@@ -367,4 +372,19 @@ fn the_human_report_and_the_catalog_file_read_well() {
         insta::assert_snapshot!("diablo_fixture_report", out);
         insta::assert_snapshot!("diablo_fixture_catalog", std::fs::read_to_string(&catalog).unwrap());
     });
+}
+
+#[test]
+fn database_urls_can_come_from_the_environment() {
+    let server = &support::servers()[0];
+    let source = support::generated_keystone(server, "envurl", &[]);
+    let target = support::fresh_db(server, "t");
+    let out = support::osmigrate()
+        .args(["db", "migrate", "keystone", "--json"])
+        .env("OSMIGRATE_FROM", source.url.expose_secret())
+        .env("OSMIGRATE_TO", target.url.expose_secret())
+        .output()
+        .unwrap();
+    assert!(out.status.code().unwrap_or(-1) <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(rows(&target.url, "SELECT COUNT(*) FROM user"), rows(&source.url, "SELECT COUNT(*) FROM users"));
 }
