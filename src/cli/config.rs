@@ -13,7 +13,7 @@ use osmigrate::db::DbUrl;
 use osmigrate::migrate::Severity;
 use osmigrate::services::nova::MapSource;
 
-use super::{write_private, OutputArgs};
+use super::OutputArgs;
 
 #[derive(Subcommand)]
 pub enum ConfigCommand {
@@ -164,7 +164,7 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
 fn emit(report: &ConfigReport, output: &OutputArgs, to_stderr: bool) -> osmigrate::Result<i32> {
     let json = serde_json::to_string_pretty(report).expect("reports serialize");
     if let Some(path) = &output.report {
-        write_private(path, json.as_bytes())?;
+        osmigrate::config::write::write_private(path, json.as_bytes())?;
     }
     let shown = if output.json { format!("{json}\n") } else { render(report) };
     if to_stderr {

@@ -12,7 +12,7 @@ mod keystone;
 mod progress;
 mod render;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use osmigrate::Error;
@@ -115,7 +115,7 @@ pub fn run(cli: Cli) -> i32 {
 pub fn emit_value<T: serde::Serialize>(value: &T, text: &str, output: &OutputArgs) -> osmigrate::Result<()> {
     let json = serde_json::to_string_pretty(value).expect("reports serialize");
     if let Some(path) = &output.report {
-        write_private(path, json.as_bytes())?;
+        osmigrate::config::write::write_private(path, json.as_bytes())?;
     }
     if output.json {
         println!("{json}");
@@ -123,13 +123,4 @@ pub fn emit_value<T: serde::Serialize>(value: &T, text: &str, output: &OutputArg
         print!("{text}");
     }
     Ok(())
-}
-
-/// Writes a file that may hold secrets or internal details: created 0640.
-pub fn write_private(path: &Path, contents: &[u8]) -> osmigrate::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f =
-        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o640).open(path).map_err(|e| Error::io(path, e))?;
-    f.write_all(contents).map_err(|e| Error::io(path, e))
 }

@@ -193,6 +193,21 @@ fn keep_backup(path: &Path) -> Result<PathBuf> {
     unreachable!("an unbounded range always yields a free name")
 }
 
+/// Writes a file readable by its owner only (reports, journals, password files), atomically: a
+/// fresh temporary file, synced, renamed over the name, so an old file's looser mode never stays.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("osmigrate-tmp");
+    let io = |e| Error::io(&tmp, e);
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io)?;
+    f.write_all(contents).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
 /// `FILE.osmigrate-backup`, then `FILE.osmigrate-backup.N`.
 pub fn backup_name(path: &Path, n: usize) -> PathBuf {
     let mut name = path.as_os_str().to_owned();

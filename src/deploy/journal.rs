@@ -7,6 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::discover::under_root;
+use crate::config::write::write_private;
 use crate::error::{Error, Result};
 
 const JOURNAL: &str = "journal.json";
@@ -54,16 +55,6 @@ impl Journal {
     fn save(&self) -> Result<()> {
         write_private(&self.path, serde_json::to_string_pretty(&self.steps).expect("serializes").as_bytes())
     }
-}
-
-/// Writes a file readable by its owner only, atomically: a temporary file, synced, renamed.
-pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let io = |e| Error::io(&tmp, e);
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
-    f.write_all(contents).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// A lock file holding the owner's pid; a stale one (its process gone) is taken over.
