@@ -122,7 +122,7 @@ fn pipe(mut producer: Command, mut consumer: Command) -> Result<()> {
     let name = |c: &Command| c.get_program().to_string_lossy().into_owned();
     let (p_name, c_name) = (name(&producer), name(&consumer));
     let spawn_err =
-        |n: &str, e: std::io::Error| Error::Usage(format!("cannot run `{n}` for the raw copy ({e}); install the database client tools"));
+        |n: &str, e: std::io::Error| Error::Refused(format!("cannot run `{n}` for the raw copy ({e}); install the database client tools"));
     let mut p = producer.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| spawn_err(&p_name, e))?;
     let out = p.stdout.take().expect("piped stdout");
     let c = consumer.stdin(out).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().map_err(|e| spawn_err(&c_name, e))?;

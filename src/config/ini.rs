@@ -178,11 +178,6 @@ impl IniDoc {
         IniDoc { lines, crlf, spaced }
     }
 
-    /// An empty document whose new lines end with `\n`, written `key = value` or `key=value`.
-    pub fn new(spaced: bool) -> IniDoc {
-        IniDoc { lines: Vec::new(), crlf: false, spaced }
-    }
-
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for l in &self.lines {
@@ -261,20 +256,6 @@ impl IniDoc {
 
     pub fn has_section(&self, section: &str) -> bool {
         self.walk().iter().any(|(_, k)| *k == Kind::Section(section.as_bytes()))
-    }
-
-    /// Section names in order of first appearance.
-    pub fn sections(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for (_, kind) in self.walk() {
-            if let Kind::Section(name) = kind {
-                let name = text(name);
-                if !names.contains(&name) {
-                    names.push(name);
-                }
-            }
-        }
-        names
     }
 
     /// The value in effect (the last one), continuation lines joined with `\n`.
@@ -426,21 +407,6 @@ impl IniDoc {
         template.or(last_entry_end).or(header)
     }
 
-    /// Adds `key = value` to `section` even when the key is already set (a repeated key: a
-    /// multi-valued option's next value), after the key's last assignment or where [`IniDoc::set`]
-    /// would put a new one.
-    pub fn add(&mut self, section: &str, key: &str, value: &str) {
-        match self.find(section, key).last() {
-            Some(&(_, end)) => {
-                let lines = self.assignment_lines(key, value);
-                self.insert(end, lines);
-            }
-            None => {
-                self.set(section, key, value);
-            }
-        }
-    }
-
     /// Turns every assignment of `key` in `section` into a comment (`#` before each of its lines),
     /// preceded by `# reason` when one is given. Returns how many assignments it commented out.
     pub fn comment_out(&mut self, section: &str, key: &str, reason: Option<&str>) -> usize {
@@ -455,32 +421,6 @@ impl IniDoc {
             }
         }
         found.len()
-    }
-
-    /// Adds a comment line (`# text`) right before the last assignment of `key` in `section`.
-    pub fn annotate(&mut self, section: &str, key: &str, comment: &str) -> bool {
-        match self.find(section, key).last() {
-            Some(&(start, _)) => {
-                let note = self.line(format!("# {comment}"));
-                self.lines.insert(start, note);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Appends raw lines at the end (a comment, a blank line, a whole section).
-    pub fn push_line(&mut self, line: &str) {
-        let end = self.lines.len();
-        let l = self.line(line.to_string());
-        self.insert(end, vec![l]);
-    }
-
-    /// Appends `key = value` at the end, whatever section that is in.
-    pub fn push_assignment(&mut self, key: &str, value: &str) {
-        let end = self.lines.len();
-        let lines = self.assignment_lines(key, value);
-        self.insert(end, lines);
     }
 }
 
@@ -516,7 +456,6 @@ mod tests {
         assert_eq!(d.get("DEFAULT", "m").as_deref(), Some("two"));
         assert_eq!(d.get_all("DEFAULT", "m"), ["one", "two"]);
         assert_eq!(d.keys("DEFAULT"), ["a", "b", "c", "m"]);
-        assert_eq!(d.sections(), ["DEFAULT", "s", " odd "]);
     }
 
     #[test]
@@ -567,17 +506,11 @@ mod tests {
     }
 
     #[test]
-    fn comment_out_add_and_annotate() {
+    fn comment_out_keeps_the_lines_as_comments() {
         let mut d = doc("[DEFAULT]\na = 1\n  more\nb = 2\na = 3\n");
         assert_eq!(d.comment_out("DEFAULT", "a", Some("gone in Essex")), 2);
         assert_eq!(out(&d), "[DEFAULT]\n# gone in Essex\n#a = 1\n#  more\nb = 2\n# gone in Essex\n#a = 3\n");
         assert_eq!(d.get("DEFAULT", "a"), None);
-        d.add("DEFAULT", "b", "4");
-        d.add("DEFAULT", "c", "5");
-        assert!(d.annotate("DEFAULT", "c", "new"));
-        assert!(!d.annotate("DEFAULT", "zzz", "new"));
-        assert_eq!(d.get_all("DEFAULT", "b"), ["2", "4"]);
-        assert!(out(&d).ends_with("b = 2\nb = 4\n# new\nc = 5\n# gone in Essex\n#a = 3\n"), "{}", out(&d));
         assert!(d.assignments().is_ok());
     }
 
@@ -600,7 +533,7 @@ mod tests {
             let d = IniDoc::parse(&bytes);
             proptest::prop_assert_eq!(d.to_bytes(), bytes);
             let _ = d.assignments();
-            let _ = (d.sections(), d.keys("DEFAULT"), d.get("DEFAULT", "k"));
+            let _ = (d.keys("DEFAULT"), d.get("DEFAULT", "k"));
         }
 
         #[test]

@@ -155,7 +155,8 @@ pub fn check(root: &Path) -> Result<CheckReport> {
 fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
     match cloud.auth {
         discover::Auth::Nova => {
-            let mut nova = Db::connect(&cloud.nova.source, Access::ReadOnly)?;
+            // An unusable Nova database is already a blocker of its own; the report still prints.
+            let Ok(mut nova) = Db::connect(&cloud.nova.source, Access::ReadOnly) else { return Ok(()) };
             let mut count = |t: &str| -> Result<i64> {
                 Ok(nova.query_scalar(&format!("SELECT COUNT(*) FROM {t} WHERE deleted = ?"), &[false.into()])?.as_i64().unwrap_or(0))
             };
@@ -447,7 +448,7 @@ fn create_service_users(keystone: &DbUrl, state_dir: &Path) -> Result<String> {
                 .or_insert_with(|| (0..32).map(|_| format!("{:x}", rand::thread_rng().gen_range(0..16u8))).collect());
         }
         let text: String = passwords.iter().map(|(u, p)| format!("{u}:{p}\n")).collect();
-        journal::write_private(&file, text.as_bytes())?;
+        write::write_private(&file, text.as_bytes())?;
     }
     let mut done = Vec::new();
     if !client.tenants()?.iter().any(|t| t.name == "service") {
