@@ -144,6 +144,7 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
                 root: a.root.clone(),
                 out_dir: a.out_dir,
                 keystone_db: a.keystone_db.as_deref().map(DbUrl::parse).transpose()?,
+                keystone_db_local: None,
                 glance_db: a.glance_db.as_deref().map(DbUrl::parse).transpose()?,
                 admin_role: a.admin_role,
             };

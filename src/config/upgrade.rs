@@ -61,6 +61,9 @@ pub struct UpgradeOptions {
     /// The Essex Keystone database (`db migrate keystone --to`): keystone's `[sql]` and the roles
     /// glance's `admin_role` is checked against.
     pub keystone_db: Option<DbUrl>,
+    /// Where osmigrate reaches that database when it is not where the config says (a SQLite file
+    /// of a tree under `--root`); `keystone_db` otherwise.
+    pub keystone_db_local: Option<DbUrl>,
     /// The Essex Glance database (`db migrate glance --to`).
     pub glance_db: Option<DbUrl>,
     /// Glance's admin role name, instead of Diablo's `keystone-admin-role`.
@@ -650,7 +653,7 @@ fn admin_role(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<String
             }
         }
     };
-    let Some(url) = &opts.keystone_db else {
+    let Some(url) = opts.keystone_db_local.as_ref().or(opts.keystone_db.as_ref()) else {
         report.warn(
             "admin_role_unchecked",
             target,

@@ -41,8 +41,10 @@ pub struct Cloud {
     pub root: PathBuf,
     /// The Diablo Keystone; none when the cloud ran Nova's own auth.
     pub keystone: Option<ServiceDb>,
-    /// The Essex Keystone: next to the Diablo one, or (Nova's own auth) next to Nova's database.
+    /// The Essex Keystone: next to the Diablo one, or (Nova's own auth) next to Nova's database;
+    /// as osmigrate reaches it and as the service will see it (the URL its config gets).
     pub keystone_target: DbUrl,
+    pub keystone_target_host: DbUrl,
     pub glance: ServiceDb,
     pub nova: ServiceDb,
     /// Nova's config: a Diablo flagfile (or already an Essex INI file).
@@ -161,18 +163,22 @@ pub fn discover(root: &Path) -> Result<Cloud> {
     };
     let nova = service_db(root, "nova", nova_conf.clone(), &nova_url, "/var/lib/nova")?;
     let keystone = keystone_url.map(|u| service_db(root, "keystone", keystone_conf, &u, "/var/lib/keystone")).transpose()?;
-    let keystone_target = match &keystone {
-        Some(k) => k.target.clone(),
+    let (keystone_target, keystone_target_host) = match &keystone {
+        Some(k) => (k.target.clone(), k.target_host.clone()),
         // A new Keystone next to Nova's database.
         None => match nova.source.backend {
-            Backend::Sqlite => DbUrl::sqlite(&under_root(root, Path::new("/var/lib/keystone/keystone-essex.sqlite"))),
-            _ => nova.source.with_database("keystone_essex"),
+            Backend::Sqlite => {
+                let host = Path::new("/var/lib/keystone/keystone-essex.sqlite");
+                (DbUrl::sqlite(&under_root(root, host)), DbUrl::sqlite(host))
+            }
+            _ => (nova.source.with_database("keystone_essex"), nova.source_host.with_database("keystone_essex")),
         },
     };
     Ok(Cloud {
         root: root.to_path_buf(),
         keystone,
         keystone_target,
+        keystone_target_host,
         glance: service_db(root, "glance", glance_conf, &glance_url, "/var/lib/glance")?,
         nova,
         nova_conf,

@@ -520,8 +520,10 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
     let upgrade_opts = UpgradeOptions {
         root: opts.root.clone(),
         out_dir: None,
-        keystone_db: Some(cloud.keystone_target.clone()),
-        glance_db: Some(cloud.glance.target.clone()),
+        // Configs name the databases as the services will see them (host paths, not under --root).
+        keystone_db: Some(cloud.keystone_target_host.clone()),
+        keystone_db_local: Some(cloud.keystone_target.clone()),
+        glance_db: Some(cloud.glance.target_host.clone()),
         admin_role: None,
         new_keystone: cloud.keystone.is_none(),
     };
@@ -595,7 +597,7 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
                     cwd: etc("/etc/nova"),
                     paste: write::original_of(&etc("/etc/nova/api-paste.ini")).or_else(|| Some(etc("/etc/nova/api-paste.ini"))),
                     image_map: Some(MapSource::Csv(map.clone())),
-                    sql_connection: Some(cloud.nova.target.expose_secret()),
+                    sql_connection: Some(cloud.nova.target_host.expose_secret()),
                     carry_after_stop: false,
                     auth_strategy: (cloud.auth == discover::Auth::Nova).then_some(crate::config::paste::AuthStrategy::Keystone),
                     target: cloud.nova_conf.display().to_string(),
@@ -786,9 +788,9 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     };
     let etc = |rel: &str| discover::under_root(root, Path::new(rel));
     for (path, section, key, want) in [
-        (etc("/etc/keystone/keystone.conf"), "sql", "connection", &cloud.keystone_target),
-        (etc("/etc/glance/glance-registry.conf"), "DEFAULT", "sql_connection", &cloud.glance.target),
-        (etc("/etc/nova/nova.conf"), "DEFAULT", "sql_connection", &cloud.nova.target),
+        (etc("/etc/keystone/keystone.conf"), "sql", "connection", &cloud.keystone_target_host),
+        (etc("/etc/glance/glance-registry.conf"), "DEFAULT", "sql_connection", &cloud.glance.target_host),
+        (etc("/etc/nova/nova.conf"), "DEFAULT", "sql_connection", &cloud.nova.target_host),
     ] {
         let got = ini(&path, section, key).and_then(|u| DbUrl::parse(&u).ok());
         check(

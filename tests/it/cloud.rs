@@ -160,6 +160,12 @@ fn check_plan_migrate_verify_rollback_on_every_backend() {
         assert_eq!(code, 0, "{ctx}: {verified} {err}");
         let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
         assert!(keystone_conf.contains("[sql]") && keystone_conf.contains("keystone.token.backends.sql.Token"), "{ctx}: {keystone_conf}");
+        if server.url.is_none() {
+            // The tree is another machine's: its configs name host paths, not paths under --root.
+            let nova_conf = std::fs::read_to_string(root.join("etc/nova/nova.conf")).unwrap();
+            assert!(nova_conf.contains("sql_connection=sqlite:////var/lib/nova/nova-essex.sqlite"), "{ctx}: {nova_conf}");
+            assert!(!keystone_conf.contains(root.to_str().unwrap()), "{ctx}: {keystone_conf}");
+        }
 
         // Run again: nothing to do.
         let before = snapshot(&root, &sources);
