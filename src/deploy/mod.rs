@@ -243,12 +243,8 @@ fn check_nova(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
     if !nova.table_names()?.iter().any(|t| t == "services") {
         return Ok(());
     }
-    for r in nova.query(
-        "SELECT DISTINCT host, \"binary\" FROM services WHERE deleted = ? ORDER BY host"
-            .replace('"', if nova.backend() == Backend::Mysql { "`" } else { "\"" })
-            .as_str(),
-        &[false.into()],
-    )? {
+    let binary = nova.quote("binary");
+    for r in nova.query(&format!("SELECT DISTINCT host, {binary} FROM services WHERE deleted = ? ORDER BY host"), &[false.into()])? {
         let host = r.get("host").key_string().unwrap_or_default();
         let binary = r.get("binary").key_string().unwrap_or_default();
         let needs = match binary.as_str() {
@@ -734,7 +730,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     })?;
     check(dangling == 0, "image_refs_resolve", format!("instance image UUIDs that name no image in the new Glance: {dangling}"));
     let mut ks = Db::connect(&cloud.keystone_target, Access::ReadOnly)?;
-    let q = |t: &str| if cloud.keystone_target.backend == Backend::Mysql { format!("`{t}`") } else { format!("\"{t}\"") };
+    let user_table = ks.quote("user");
     if cloud.auth == discover::Auth::Nova {
         // Every live Nova user arrived, and each user with a key and a project has EC2 credentials.
         let mut nova = Db::connect(&cloud.nova.source, Access::ReadOnly)?;
@@ -744,7 +740,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         for u in nova.query("SELECT id, access_key FROM users WHERE deleted = ?", &live)? {
             let id = u.get("id").key_string().unwrap_or_default();
             let found =
-                ks.query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE id = ?", q("user")), &[id.clone().into()])?.as_i64().unwrap_or(0);
+                ks.query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE id = ?", user_table), &[id.clone().into()])?.as_i64().unwrap_or(0);
             missing_users += u64::from(found == 0);
             let in_project = nova
                 .query_scalar(
@@ -773,12 +769,12 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         );
     }
     let orphans = ks
-        .query_scalar(&format!("SELECT COUNT(*) FROM ec2_credential c LEFT JOIN {u} u ON u.id = c.user_id LEFT JOIN tenant t ON t.id = c.tenant_id WHERE u.id IS NULL OR t.id IS NULL", u = q("user")), &[])?
+        .query_scalar(&format!("SELECT COUNT(*) FROM ec2_credential c LEFT JOIN {u} u ON u.id = c.user_id LEFT JOIN tenant t ON t.id = c.tenant_id WHERE u.id IS NULL OR t.id IS NULL", u = user_table), &[])?
         .as_i64()
         .unwrap_or(-1);
     check(orphans == 0, "ec2_owners_resolve", format!("EC2 credentials whose user or tenant is missing: {orphans}"));
     let orphans = ks
-        .query_scalar(&format!("SELECT COUNT(*) FROM metadata m LEFT JOIN {u} u ON u.id = m.user_id LEFT JOIN tenant t ON t.id = m.tenant_id WHERE u.id IS NULL OR t.id IS NULL", u = q("user")), &[])?
+        .query_scalar(&format!("SELECT COUNT(*) FROM metadata m LEFT JOIN {u} u ON u.id = m.user_id LEFT JOIN tenant t ON t.id = m.tenant_id WHERE u.id IS NULL OR t.id IS NULL", u = user_table), &[])?
         .as_i64()
         .unwrap_or(-1);
     check(orphans == 0, "grants_resolve", format!("role grants whose user or tenant is missing: {orphans}"));

@@ -15,7 +15,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{journal_set, journal_table, stamp_version, Outcome, Plan, Progress, Report, Sink, SourceRecord, StepReport, JOURNAL_TABLE};
+use super::{
+    journal_entries, journal_set, journal_table, stamp_version, Outcome, Plan, Progress, Report, Sink, SourceRecord, StepReport,
+    JOURNAL_TABLE,
+};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::schema::{Schema, MIGRATE_VERSION_TABLE};
@@ -164,17 +167,6 @@ fn holds_no_rows(target: &mut Db, schema: &Schema, tables: &[String]) -> Result<
         }
     }
     Ok(true)
-}
-
-/// The journal's finished entries (name → detail).
-fn journal_entries(target: &mut Db) -> Result<BTreeMap<String, String>> {
-    let mut done = BTreeMap::new();
-    for r in target.query(&format!("SELECT step, status, detail FROM {JOURNAL_TABLE}"), &[])? {
-        if r.get("status").as_str() == Some("done") {
-            done.insert(r.get("step").key_string().unwrap_or_default(), r.get("detail").key_string().unwrap_or_default());
-        }
-    }
-    Ok(done)
 }
 
 fn count_rows(target: &mut Db, tables: &[&str]) -> Result<BTreeMap<String, i64>> {

@@ -266,12 +266,7 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
             tables.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
         )));
     }
-    let mut done = BTreeMap::new();
-    for r in target.query(&format!("SELECT step, status, detail FROM {}", JOURNAL_TABLE), &[])? {
-        if r.get("status").as_str() == Some("done") {
-            done.insert(r.get("step").key_string().unwrap_or_default(), r.get("detail").key_string().unwrap_or_default());
-        }
-    }
+    let mut done = journal_entries(target)?;
     if done.is_empty() {
         // A run stopped between creating the journal and recording its source: nothing else was
         // written yet, so this run takes the target over.
@@ -326,6 +321,17 @@ fn repository_path(service: &str) -> String {
         "glance" => "/usr/lib/python2.7/dist-packages/glance/registry/db/migrate_repo".into(),
         _ => format!("/usr/lib/python2.7/dist-packages/{service}/db/sqlalchemy/migrate_repo"),
     }
+}
+
+/// The journal's finished entries (name → detail).
+pub(super) fn journal_entries(target: &mut Db) -> Result<BTreeMap<String, String>> {
+    let mut done = BTreeMap::new();
+    for r in target.query(&format!("SELECT step, status, detail FROM {JOURNAL_TABLE}"), &[])? {
+        if r.get("status").as_str() == Some("done") {
+            done.insert(r.get("step").key_string().unwrap_or_default(), r.get("detail").key_string().unwrap_or_default());
+        }
+    }
+    Ok(done)
 }
 
 /// Writes the `migrate_version` row of `stamp` (the schema must have the table).
