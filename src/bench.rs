@@ -101,18 +101,15 @@ fn client(url: &DbUrl, program: &str, extra: &[&str], db: &DbUrl) -> Command {
     let port = url.port_or_default().to_string();
     let user = url.user.clone().unwrap_or_default();
     let database = db.database.clone().unwrap_or_default();
-    match url.backend {
-        Backend::Mysql => {
-            cmd.args(["-h", &host, "-P", &port, "-u", &user, "--protocol=TCP"]).args(extra).arg(&database);
-            if let Some(p) = url.password() {
-                cmd.env("MYSQL_PWD", p);
-            }
+    if url.backend == Backend::Mysql {
+        cmd.args(["-h", &host, "-P", &port, "-u", &user, "--protocol=TCP"]).args(extra).arg(&database);
+        if let Some(p) = url.password() {
+            cmd.env("MYSQL_PWD", p);
         }
-        _ => {
-            cmd.args(["-h", &host, "-p", &port, "-U", &user]).args(extra).args(["-d", &database]);
-            if let Some(p) = url.password() {
-                cmd.env("PGPASSWORD", p);
-            }
+    } else {
+        cmd.args(["-h", &host, "-p", &port, "-U", &user]).args(extra).args(["-d", &database]);
+        if let Some(p) = url.password() {
+            cmd.env("PGPASSWORD", p);
         }
     }
     cmd

@@ -13,6 +13,7 @@ pub mod install;
 pub mod keystone_client;
 pub mod migrate;
 pub mod schema;
+pub mod secret;
 pub mod services;
 
 pub use error::{Error, Result};

@@ -6,10 +6,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
+use osmigrate::Error;
 use osmigrate::bench::{self, Place};
 use osmigrate::db::DbUrl;
 use osmigrate::migrate::Report;
-use osmigrate::Error;
 use serde_json::json;
 
 #[derive(Subcommand)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use osmigrate::deploy::{self, CheckReport, Level, MigrateOptions, MigrateReport, PlanReport, VerifyReport};
 
-use super::{emit_value, render, OutputArgs};
+use super::{OutputArgs, emit_value, render};
 
 #[derive(Args, Clone)]
 pub struct CloudArgs {

@@ -121,16 +121,13 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
             };
             let converted = nova::convert(&opts)?;
             let mut report = converted.report;
-            match &a.out {
-                Some(out) => {
-                    let owners = Ownership::new(&a.root)?;
-                    write::write_config(out, converted.text.as_bytes(), "nova", &owners, &mut report)?;
-                    emit(&report, &a.output, false)
-                }
-                None => {
-                    print!("{}", converted.text);
-                    emit(&report, &a.output, true)
-                }
+            if let Some(out) = &a.out {
+                let owners = Ownership::new(&a.root)?;
+                write::write_config(out, converted.text.as_bytes(), "nova", &owners, &mut report)?;
+                emit(&report, &a.output, false)
+            } else {
+                print!("{}", converted.text);
+                emit(&report, &a.output, true)
             }
         }
         ConfigCommand::Upgrade(a) => {

@@ -10,7 +10,7 @@ use osmigrate::services::keystone::{self, KeystoneOptions};
 use osmigrate::services::nova::{self, MapSource, NovaOptions};
 use osmigrate::services::nova_auth::{self, NovaAuthOptions};
 
-use super::{emit_value, progress::Bar, render, OutputArgs};
+use super::{OutputArgs, emit_value, progress::Bar, render};
 
 #[derive(Subcommand)]
 pub enum DbCommand {

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use osmigrate::db::{Access, Db, DbUrl};
-use osmigrate::deploy::{self, discover::under_root, MigrateOptions};
-use osmigrate::generate::{self, etc};
 use osmigrate::Error;
+use osmigrate::db::{Access, Db, DbUrl};
+use osmigrate::deploy::{self, MigrateOptions, discover::under_root};
+use osmigrate::generate::{self, etc};
 
 use super::cloud::{render_check, render_migrate, render_plan, render_verify};
-use super::{emit_value, OutputArgs};
+use super::{OutputArgs, emit_value};
 
 #[derive(Args)]
 pub struct DemoArgs {

@@ -9,7 +9,7 @@ use osmigrate::install::{self, InstallOptions, InstallReport, Status};
 use osmigrate::services::create::Release;
 
 use super::db::CreateRelease;
-use super::{emit_value, OutputArgs};
+use super::{OutputArgs, emit_value};
 
 #[derive(Args)]
 pub struct InstallArgs {

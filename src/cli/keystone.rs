@@ -326,11 +326,7 @@ fn execute(client: &mut Client, command: KeystoneCommand, password: Option<Secre
 
 /// A name for humans: the name, or the id when the object has none (or no longer exists).
 fn label(n: &Named) -> String {
-    if n.name.is_empty() {
-        format!("(id {})", n.id)
-    } else {
-        n.name.clone()
-    }
+    if n.name.is_empty() { format!("(id {})", n.id) } else { n.name.clone() }
 }
 
 fn emit<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> Result<()> {
@@ -356,7 +352,7 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         format!("|{}|\n", padded.join("|"))
     };
     let mut out = rule.clone();
-    out.push_str(&line(headers.iter().map(|h| h.to_string()).collect()));
+    out.push_str(&line(headers.iter().map(std::string::ToString::to_string).collect()));
     out.push_str(&rule);
     for r in rows {
         out.push_str(&line(r));
@@ -408,7 +404,7 @@ fn connect(place: &Place, writes: bool) -> Result<Client> {
                 "say where Keystone is: --db URL, or --endpoint URL with --token-file FILE (or SERVICE_ENDPOINT and \
                  SERVICE_TOKEN), or OS_AUTH_URL, OS_USERNAME, OS_PASSWORD and OS_TENANT_NAME"
                     .into(),
-            ))
+            ));
         }
     };
     Ok(Client::new(Box::new(ApiTransport::connect(endpoint.as_deref(), auth)?)))

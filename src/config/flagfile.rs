@@ -26,7 +26,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::options::{is_py_space, nova_option, OptionKind, Release};
+use super::options::{OptionKind, Release, is_py_space, nova_option};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +198,7 @@ impl Splicer<'_> {
                     if !self.files.contains(&included) {
                         self.includes.push(Include { path: included.clone(), from: path.clone(), line });
                     }
-                    self.splice(included, Some((&path, line)))?
+                    self.splice(included, Some((&path, line)))?;
                 }
                 None => self.args.push(Arg { text: raw.trim_matches(is_py_space).to_owned(), source: path.clone(), line }),
             }

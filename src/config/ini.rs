@@ -367,21 +367,18 @@ impl IniDoc {
             return true;
         }
         let at = self.insertion_point(section, key);
-        match at {
-            Some(at) => {
-                let lines = self.assignment_lines(key, value);
-                self.insert(at, lines);
+        if let Some(at) = at {
+            let lines = self.assignment_lines(key, value);
+            self.insert(at, lines);
+        } else {
+            let mut lines = Vec::new();
+            if self.lines.last().is_some_and(|l| !rstrip(&l.text).is_empty()) {
+                lines.push(self.line(String::new()));
             }
-            None => {
-                let mut lines = Vec::new();
-                if self.lines.last().is_some_and(|l| !rstrip(&l.text).is_empty()) {
-                    lines.push(self.line(String::new()));
-                }
-                lines.push(self.line(format!("[{section}]")));
-                lines.extend(self.assignment_lines(key, value));
-                let end = self.lines.len();
-                self.insert(end, lines);
-            }
+            lines.push(self.line(format!("[{section}]")));
+            lines.extend(self.assignment_lines(key, value));
+            let end = self.lines.len();
+            self.insert(end, lines);
         }
         true
     }
@@ -438,7 +435,9 @@ mod tests {
 
     #[test]
     fn reading_follows_iniparser() {
-        let d = doc("# c\n; c\n[DEFAULT]\na = 1\nb: x=y\nc=d:e\n  # not a comment: continues c\nm = one\nm = two\n\n[s]\nk=\n  v2\n\tv3\n[ odd ]\nq = \"quoted\"\n");
+        let d = doc(
+            "# c\n; c\n[DEFAULT]\na = 1\nb: x=y\nc=d:e\n  # not a comment: continues c\nm = one\nm = two\n\n[s]\nk=\n  v2\n\tv3\n[ odd ]\nq = \"quoted\"\n",
+        );
         let a = d.assignments().unwrap();
         let got: Vec<_> = a.iter().map(|a| (a.section.as_str(), a.key.as_str(), a.value.as_str(), a.line)).collect();
         assert_eq!(

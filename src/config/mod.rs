@@ -22,8 +22,8 @@ pub mod write;
 
 use std::path::PathBuf;
 
-pub use flagfile::{is_flagfile, read_flagfile, read_flagfiles, FlagEntry, Flagfile, Include};
-pub use options::{nova_option, nova_options, OptionKind, OptionSpec, Release};
+pub use flagfile::{FlagEntry, Flagfile, Include, is_flagfile, read_flagfile, read_flagfiles};
+pub use options::{OptionKind, OptionSpec, Release, nova_option, nova_options};
 
 use crate::error::{Error, Result};
 
@@ -59,7 +59,7 @@ pub fn resolve(name: &str, file: Option<&Flagfile>, overrides: &[(String, String
     let kind = diablo.or(essex).map(|o| o.kind);
     let collect = |values: Vec<&str>| match kind {
         Some(OptionKind::MultiStr) => values.join("\n"),
-        _ => values.last().map_or_else(String::new, |v| v.to_string()),
+        _ => values.last().map_or_else(String::new, std::string::ToString::to_string),
     };
     let set: Vec<&str> = overrides.iter().filter(|(key, _)| key == name).map(|(_, value)| value.as_str()).collect();
     let (value, origin) = if !set.is_empty() {

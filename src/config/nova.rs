@@ -1,5 +1,5 @@
 //! `config convert nova`: Diablo's flagfile `nova.conf` into the INI file Essex reads, with the
-//! values Diablo ran with (MIGRATION-FACTS §3.3).
+//! values Diablo ran with.
 //!
 //! The flagfile is read with gflags' rules ([`super::flagfile`]): includes spliced in place, the
 //! last assignment winning, `--noX` resolved against Diablo's options, and nothing after the line
@@ -14,13 +14,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::flagfile::{is_flagfile, read_flagfiles, FlagEntry, Flagfile};
-use super::options::{nova_option, OptionKind, Release};
-use super::paste::{nova_pipelines, AuthStrategy, PasteFile};
+use super::flagfile::{FlagEntry, Flagfile, is_flagfile, read_flagfiles};
+use super::options::{OptionKind, Release, nova_option};
+use super::paste::{AuthStrategy, PasteFile, nova_pipelines};
 use super::report::ConfigReport;
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, StepReport};
-use crate::services::nova::image_map::{for_each_entry, MapSource};
+use crate::services::nova::image_map::{MapSource, for_each_entry};
 use crate::services::nova::image_ref::{self, ImageRef};
 
 #[derive(Debug, Clone)]
@@ -133,15 +133,12 @@ fn substitute(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<St
             rest = after;
             continue;
         }
-        let (name, tail) = match after.strip_prefix('{') {
-            Some(body) => {
-                let end = body.find('}')?;
-                (&body[..end], &body[end + 1..])
-            }
-            None => {
-                let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
-                (&after[..end], &after[end..])
-            }
+        let (name, tail) = if let Some(body) = after.strip_prefix('{') {
+            let end = body.find('}')?;
+            (&body[..end], &body[end + 1..])
+        } else {
+            let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+            (&after[..end], &after[end..])
         };
         if name.is_empty() {
             return None;
@@ -478,27 +475,24 @@ impl Converter<'_> {
                 return Outcome::Set("scheduler_default_filters".into(), filter.to_string());
             }
             "sql_connection" => {
-                return match &self.opts.sql_connection {
-                    Some(new) => {
-                        self.report
-                            .info("sql_connection", &target, name, "points at the new Essex database")
-                            .origin(origin(e))
-                            .from_value(name, &e.value)
-                            .to_value(name, new);
-                        Outcome::Set(name.into(), new.clone())
-                    }
-                    None => {
-                        self.report
-                            .warn(
-                                "sql_connection",
-                                &target,
-                                name,
-                                "still the Diablo database: give --sql-connection with the database `db migrate nova --to` built",
-                            )
-                            .origin(origin(e))
-                            .from_value(name, &e.value);
-                        Outcome::Set(name.into(), e.value.clone())
-                    }
+                return if let Some(new) = &self.opts.sql_connection {
+                    self.report
+                        .info("sql_connection", &target, name, "points at the new Essex database")
+                        .origin(origin(e))
+                        .from_value(name, &e.value)
+                        .to_value(name, new);
+                    Outcome::Set(name.into(), new.clone())
+                } else {
+                    self.report
+                        .warn(
+                            "sql_connection",
+                            &target,
+                            name,
+                            "still the Diablo database: give --sql-connection with the database `db migrate nova --to` built",
+                        )
+                        .origin(origin(e))
+                        .from_value(name, &e.value);
+                    Outcome::Set(name.into(), e.value.clone())
                 };
             }
             "enabled_apis" => {
@@ -688,27 +682,25 @@ impl Converter<'_> {
     fn auth_from_paste(&mut self, entries: &[&FlagEntry]) -> Result<(Option<AuthStrategy>, Option<bool>)> {
         let target = self.target();
         let cwd = &self.opts.cwd;
-        let path = match &self.opts.paste {
-            Some(p) => Some(cwd.join(p)),
-            None => {
-                let lookup = |n: &str| diablo_value(entries, n);
-                let config = diablo_value(entries, "api_paste_config")
-                    .and_then(|v| substitute(&v, &lookup))
-                    .unwrap_or_else(|| "api-paste.ini".into());
-                let state = diablo_value(entries, "state_path").and_then(|v| substitute(&v, &lookup));
-                let candidates = diablo_paste_candidates(&config, state.as_deref(), cwd);
-                let found = candidates.iter().find(|p| p.is_file()).cloned();
-                if found.is_none() {
-                    let tried: Vec<_> = candidates.iter().map(|p| p.display().to_string()).collect();
-                    self.report.warn(
-                        "auth_strategy_unknown",
-                        &target,
-                        "auth_strategy",
-                        format!("no Diablo api-paste file found (looked where Diablo did: {}); auth_strategy not set, so Essex uses noauth wherever nova-api runs: give --paste", tried.join(", ")),
-                    );
-                }
-                found
+        let path = if let Some(p) = &self.opts.paste {
+            Some(cwd.join(p))
+        } else {
+            let lookup = |n: &str| diablo_value(entries, n);
+            let config =
+                diablo_value(entries, "api_paste_config").and_then(|v| substitute(&v, &lookup)).unwrap_or_else(|| "api-paste.ini".into());
+            let state = diablo_value(entries, "state_path").and_then(|v| substitute(&v, &lookup));
+            let candidates = diablo_paste_candidates(&config, state.as_deref(), cwd);
+            let found = candidates.iter().find(|p| p.is_file()).cloned();
+            if found.is_none() {
+                let tried: Vec<_> = candidates.iter().map(|p| p.display().to_string()).collect();
+                self.report.warn(
+                    "auth_strategy_unknown",
+                    &target,
+                    "auth_strategy",
+                    format!("no Diablo api-paste file found (looked where Diablo did: {}); auth_strategy not set, so Essex uses noauth wherever nova-api runs: give --paste", tried.join(", ")),
+                );
             }
+            found
         };
         let Some(path) = path else { return Ok((None, None)) };
         let file = PasteFile::read(&path)?;
@@ -920,7 +912,7 @@ mod tests {
 
     #[test]
     fn auth_strategy_from_the_paste_pipeline_diablo_ran() {
-        let diablo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/config/diablo");
+        let diablo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/config/diablo");
         let keystone = std::fs::read_to_string(diablo.join("keystone-example-nova-api-paste.ini")).unwrap();
         let noauth = std::fs::read_to_string(diablo.join("nova-api-paste.ini")).unwrap();
         let deprecated = noauth.replace("ec2noauth", "authenticate").replace("faultwrap noauth", "faultwrap auth");
@@ -954,7 +946,10 @@ mod tests {
     fn image_ids_go_through_the_map_and_sql_connection_moves() {
         let uuid = "2b8f1a4e-3c6d-4a4b-9f0e-0c1d2e3f4a5b";
         let case = Case::new(&[
-            ("nova.conf", "--vpn_image_id=3\n--rescue_kernel_id=http://g:9292/v1/images/3\n--rescue_ramdisk_id=9\n--rescue_image_id=ami-00000003\n--sql_connection=mysql://nova:pw@db/nova\n"),
+            (
+                "nova.conf",
+                "--vpn_image_id=3\n--rescue_kernel_id=http://g:9292/v1/images/3\n--rescue_ramdisk_id=9\n--rescue_image_id=ami-00000003\n--sql_connection=mysql://nova:pw@db/nova\n",
+            ),
             ("map.csv", &format!("old_id,new_id\n3,{uuid}\n")),
         ]);
         let (doc, report, _) = case.run();

@@ -132,11 +132,7 @@ fn parse_default(kind: OptionKind, literal: &str) -> (Option<String>, bool) {
         let separator = if kind == OptionKind::MultiStr { "\n" } else { "," };
         (Some(quoted_strings(literal).join(separator)), false)
     } else if let Some(text) = quoted_strings(literal).first() {
-        if text.starts_with("<expr>") {
-            (None, true)
-        } else {
-            (Some(text.to_string()), false)
-        }
+        if text.starts_with("<expr>") { (None, true) } else { (Some(text.to_string()), false) }
     } else {
         (Some(literal.to_owned()), false)
     }

@@ -72,14 +72,11 @@ impl PasteFile {
                 option = None;
                 current = Some(if name == "DEFAULT" {
                     None
+                } else if let Some(i) = file.sections.iter().position(|(n, _)| n == name) {
+                    Some(i)
                 } else {
-                    match file.sections.iter().position(|(n, _)| n == name) {
-                        Some(i) => Some(i),
-                        None => {
-                            file.sections.push((name.to_string(), BTreeMap::new()));
-                            Some(file.sections.len() - 1)
-                        }
-                    }
+                    file.sections.push((name.to_string(), BTreeMap::new()));
+                    Some(file.sections.len() - 1)
                 });
                 continue;
             }
@@ -220,11 +217,7 @@ pub fn interpolate(raw: &str, lookup: impl Fn(&str) -> Option<String>) -> std::r
 /// back unchanged: it interpolates (and turns `%%` into `%`) only a value holding `%(`, so only
 /// such a value has its `%` doubled.
 pub fn escape(value: &str) -> String {
-    if value.contains("%(") {
-        value.replace('%', "%%")
-    } else {
-        value.to_string()
-    }
+    if value.contains("%(") { value.replace('%', "%%") } else { value.to_string() }
 }
 
 /// The auth Nova's API pipelines ran with in Diablo: Essex chooses it with `auth_strategy`.
@@ -331,7 +324,7 @@ mod tests {
 
     #[test]
     fn diablo_nova_pipelines() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/config/diablo");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/config/diablo");
         let shipped = PasteFile::read(&dir.join("nova-api-paste.ini")).unwrap();
         let auths = nova_pipelines(&shipped);
         assert!(!auths.is_empty());

@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::url::redact_raw;
 use crate::db::DbUrl;
-use crate::migrate::report::redact_secret;
+use crate::db::url::redact_raw;
 use crate::migrate::Severity;
+use crate::migrate::report::redact_secret;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {

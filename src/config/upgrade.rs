@@ -1,6 +1,5 @@
 //! `config upgrade keystone|glance|nova-paste`: the Essex files rendered from the shipped Essex
-//! ones (embedded in `essex/`) with what the Diablo files under `ROOT/etc` said carried over
-//! (MIGRATION-FACTS §1.5, §2.4, §3.3).
+//! ones (embedded in `essex/`) with what the Diablo files under `ROOT/etc` said carried over.
 //!
 //! Diablo's keystone and glance `.conf` files and nova's `api-paste.ini` were Paste Deploy files
 //! and are read as such ([`PasteFile`]); the Essex files are edited losslessly ([`IniDoc`]), so the
@@ -10,9 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use super::ini::IniDoc;
-use super::paste::{self, nova_pipelines, PasteFile};
+use super::paste::{self, PasteFile, nova_pipelines};
 use super::report::ConfigReport;
-use super::write::{original_of, write_config, Ownership};
+use super::write::{Ownership, original_of, write_config};
 use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::Severity;
@@ -186,11 +185,7 @@ fn value(file: &PasteFile, section: &str, key: &str, target: &str, report: &mut 
 }
 
 fn setting(section: &str, key: &str) -> String {
-    if section == "DEFAULT" {
-        key.to_string()
-    } else {
-        format!("[{section}] {key}")
-    }
+    if section == "DEFAULT" { key.to_string() } else { format!("[{section}] {key}") }
 }
 
 /// Sets a value in a paste file, escaped so that ConfigParser reads it back as it is.
@@ -269,8 +264,7 @@ fn service_token(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Ser
             }
         }
     }
-    let bytes: [u8; 20] = rand::random();
-    let value: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let value = crate::secret::random_hex(20);
     Ok(ServiceToken { value, origin: "generated".into(), generated: true })
 }
 
@@ -398,24 +392,21 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
     }
 
     let sql = "keystone.backends.sqlalchemy";
-    match &opts.keystone_db {
-        Some(url) => {
-            doc.set("sql", "connection", &url.expose_secret());
-            report.info("sql_connection", target, "[sql] connection", "the Essex database `db migrate keystone` built").to =
-                Some(url.to_string());
-        }
-        None => {
-            let old = value(&diablo, sql, "sql_connection", target, report).unwrap_or_default();
-            doc.set("sql", "connection", &old);
-            report
-                .warn(
-                    "sql_connection",
-                    target,
-                    "[sql] connection",
-                    "still Diablo's legacy database, which Essex keystone cannot use: give --keystone-db",
-                )
-                .from_value("connection", &old);
-        }
+    if let Some(url) = &opts.keystone_db {
+        doc.set("sql", "connection", &url.expose_secret());
+        report.info("sql_connection", target, "[sql] connection", "the Essex database `db migrate keystone` built").to =
+            Some(url.to_string());
+    } else {
+        let old = value(&diablo, sql, "sql_connection", target, report).unwrap_or_default();
+        doc.set("sql", "connection", &old);
+        report
+            .warn(
+                "sql_connection",
+                target,
+                "[sql] connection",
+                "still Diablo's legacy database, which Essex keystone cannot use: give --keystone-db",
+            )
+            .from_value("connection", &old);
     }
     if let Some(v) = value(&diablo, sql, "sql_idle_timeout", target, report) {
         doc.set("sql", "idle_timeout", &v);
@@ -449,7 +440,7 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
 }
 
 /// Essex keystone.conf's token and EC2 drivers: the sql ones instead of the shipped kvs ones,
-/// which lose everything on restart (MIGRATION-FACTS §1.5).
+/// which lose everything on restart.
 pub(crate) fn sql_token_and_ec2(doc: &mut IniDoc, target: &str, report: &mut ConfigReport) {
     for (section, driver, why) in [
         ("token", "keystone.token.backends.sql.Token", "the shipped kvs driver keeps tokens in memory: every token is lost on restart"),
@@ -491,7 +482,7 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
     let keystone_port = diablo_source(opts, KEYSTONE_CONF, is_diablo_keystone, &mut ConfigReport::default())
         .ok()
         .flatten()
-        .and_then(|k| k.get("DEFAULT", "admin_port").and_then(|v| v.ok()));
+        .and_then(|k| k.get("DEFAULT", "admin_port").and_then(std::result::Result::ok));
 
     let mut out = Vec::new();
     for (diablo, conf_rel, paste_rel, conf_template, paste_template, app) in [
@@ -552,25 +543,22 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
                         continue;
                     }
                     "sql_connection" => {
-                        match &opts.glance_db {
-                            Some(url) => {
-                                conf.set("DEFAULT", "sql_connection", &url.expose_secret());
-                                report
-                                    .info("sql_connection", conf_rel, &key, "the Essex database `db migrate glance` built")
-                                    .from_value(&key, &v)
-                                    .to = Some(url.to_string());
-                            }
-                            None => {
-                                conf.set("DEFAULT", "sql_connection", &v);
-                                report
-                                    .warn(
-                                        "sql_connection",
-                                        conf_rel,
-                                        &key,
-                                        "still the Diablo database: give --glance-db with the database `db migrate glance --to` built",
-                                    )
-                                    .from_value(&key, &v);
-                            }
+                        if let Some(url) = &opts.glance_db {
+                            conf.set("DEFAULT", "sql_connection", &url.expose_secret());
+                            report
+                                .info("sql_connection", conf_rel, &key, "the Essex database `db migrate glance` built")
+                                .from_value(&key, &v)
+                                .to = Some(url.to_string());
+                        } else {
+                            conf.set("DEFAULT", "sql_connection", &v);
+                            report
+                                .warn(
+                                    "sql_connection",
+                                    conf_rel,
+                                    &key,
+                                    "still the Diablo database: give --glance-db with the database `db migrate glance --to` built",
+                                )
+                                .from_value(&key, &v);
                         }
                         continue;
                     }
@@ -643,14 +631,13 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
 /// `Admin`), spelled as the migrated Keystone spells it.
 fn admin_role(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<String> {
     let target = GLANCE_API_CONF;
-    let (wanted, from) = match &opts.admin_role {
-        Some(r) => (r.clone(), "--admin-role".to_string()),
-        None => {
-            let keystone = diablo_source(opts, KEYSTONE_CONF, is_diablo_keystone, &mut ConfigReport::default()).ok().flatten();
-            match keystone.as_ref().and_then(|k| k.get("DEFAULT", "keystone-admin-role")).and_then(|v| v.ok()) {
-                Some(r) => (r, format!("keystone-admin-role in {}", keystone.map(|k| k.path.display().to_string()).unwrap_or_default())),
-                None => ("Admin".to_string(), "Diablo's default keystone-admin-role".to_string()),
-            }
+    let (wanted, from) = if let Some(r) = &opts.admin_role {
+        (r.clone(), "--admin-role".to_string())
+    } else {
+        let keystone = diablo_source(opts, KEYSTONE_CONF, is_diablo_keystone, &mut ConfigReport::default()).ok().flatten();
+        match keystone.as_ref().and_then(|k| k.get("DEFAULT", "keystone-admin-role")).and_then(std::result::Result::ok) {
+            Some(r) => (r, format!("keystone-admin-role in {}", keystone.map(|k| k.path.display().to_string()).unwrap_or_default())),
+            None => ("Admin".to_string(), "Diablo's default keystone-admin-role".to_string()),
         }
     };
     let Some(url) = opts.keystone_db_local.as_ref().or(opts.keystone_db.as_ref()) else {
@@ -725,7 +712,7 @@ fn carry_authtoken(
             format!("carried, but Essex's auth_token no longer reads {}", service_keys.join(", ")),
         );
     }
-    if let (Some(port), Some(ks)) = (diablo.get(section, "auth_port").and_then(|v| v.ok()), keystone_admin_port) {
+    if let (Some(port), Some(ks)) = (diablo.get(section, "auth_port").and_then(std::result::Result::ok), keystone_admin_port) {
         if port != ks {
             report.warn(
                 "auth_port",
@@ -753,7 +740,7 @@ fn nova_paste(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Re
     let keystone_port = diablo_source(opts, KEYSTONE_CONF, is_diablo_keystone, &mut ConfigReport::default())
         .ok()
         .flatten()
-        .and_then(|k| k.get("DEFAULT", "admin_port").and_then(|v| v.ok()));
+        .and_then(|k| k.get("DEFAULT", "admin_port").and_then(std::result::Result::ok));
     let mut doc = IniDoc::parse(ESSEX_NOVA_API_PASTE.as_bytes());
     carry_authtoken(&diablo, &mut doc, &token, keystone_port.as_deref(), target, report);
 

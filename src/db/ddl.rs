@@ -1,7 +1,7 @@
 //! Schema data → CREATE statements, written the way SQLAlchemy 0.7 wrote them for each backend,
 //! so that the result reads back exactly like the upstream-created reference databases.
 
-use super::{quote_ident, Backend};
+use super::{Backend, quote_ident};
 use crate::schema::{ColType, Table};
 
 fn type_sql(backend: Backend, ty: &ColType, autoincrement: bool) -> String {

@@ -150,7 +150,7 @@ impl Db {
 
     fn check_writable(&self, sql: &str) -> Result<()> {
         if self.access == Access::ReadOnly {
-            let head = sql.trim_start().split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let head = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
             if !matches!(head.as_str(), "SELECT" | "PRAGMA" | "SHOW" | "WITH" | "SET" | "START" | "COMMIT" | "ROLLBACK") {
                 return Err(Error::db(format!("using {}", self.url), "refusing to write to a read-only (source) connection"));
             }
@@ -396,9 +396,5 @@ pub fn quote_ident(backend: Backend, ident: &str) -> String {
 /// are always bound as parameters).
 fn abbreviate(sql: &str) -> String {
     let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 120 {
-        format!("{}…", one_line.chars().take(120).collect::<String>())
-    } else {
-        one_line
-    }
+    if one_line.chars().count() > 120 { format!("{}…", one_line.chars().take(120).collect::<String>()) } else { one_line }
 }

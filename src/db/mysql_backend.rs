@@ -4,7 +4,7 @@ use chrono::{Datelike, NaiveDate, Timelike};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
 
-use super::{quote_ident, Access, Backend, DbUrl, Row, StreamError, Value};
+use super::{Access, Backend, DbUrl, Row, StreamError, Value, quote_ident};
 use crate::error::{Error, Result};
 
 fn opts(url: &DbUrl, database: Option<&str>) -> OptsBuilder {
@@ -85,14 +85,14 @@ fn from_mysql(v: mysql::Value) -> Value {
         },
         mysql::Value::Int(i) => Value::Int(i),
         mysql::Value::UInt(u) => Value::Int(u as i64),
-        mysql::Value::Float(f) => Value::Float(f as f64),
+        mysql::Value::Float(f) => Value::Float(f64::from(f)),
         mysql::Value::Double(f) => Value::Float(f),
-        mysql::Value::Date(y, mo, d, h, mi, s, us) => NaiveDate::from_ymd_opt(y as i32, mo as u32, d as u32)
-            .and_then(|date| date.and_hms_micro_opt(h as u32, mi as u32, s as u32, us))
+        mysql::Value::Date(y, mo, d, h, mi, s, us) => NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(d))
+            .and_then(|date| date.and_hms_micro_opt(u32::from(h), u32::from(mi), u32::from(s), us))
             // MySQL's zero date has no calendar equivalent.
             .map_or(Value::Null, Value::DateTime),
         mysql::Value::Time(neg, days, h, m, s, us) => {
-            Value::Text(format!("{}{}:{:02}:{:02}.{:06}", if neg { "-" } else { "" }, days * 24 + h as u32, m, s, us))
+            Value::Text(format!("{}{}:{:02}:{:02}.{:06}", if neg { "-" } else { "" }, days * 24 + u32::from(h), m, s, us))
         }
     }
 }

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
-use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls};
 
-use super::{quote_ident, Access, Backend, DbUrl, Row, StreamError, Value};
+use super::{Access, Backend, DbUrl, Row, StreamError, Value, quote_ident};
 use crate::error::{Error, Result};
 
 fn config(url: &DbUrl, database: &str) -> postgres::Config {
@@ -222,7 +222,7 @@ fn read(r: &postgres::Row, i: usize, ty: &Type) -> std::result::Result<Value, po
         v.map_or(Value::Null, f)
     }
     Ok(match *ty {
-        Type::BOOL => opt(r.try_get::<_, Option<bool>>(i)?, |b| Value::Int(b as i64)),
+        Type::BOOL => opt(r.try_get::<_, Option<bool>>(i)?, |b| Value::Int(i64::from(b))),
         Type::INT2 => opt(r.try_get::<_, Option<i16>>(i)?, |v| Value::Int(v.into())),
         Type::INT4 => opt(r.try_get::<_, Option<i32>>(i)?, |v| Value::Int(v.into())),
         Type::INT8 => opt(r.try_get::<_, Option<i64>>(i)?, Value::Int),

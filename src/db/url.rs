@@ -180,19 +180,16 @@ impl DbUrl {
         if self.backend != other.backend {
             return false;
         }
-        match self.backend {
-            Backend::Sqlite => {
-                let canon = |u: &DbUrl| {
-                    let p = u.path.clone().unwrap_or_default();
-                    std::fs::canonicalize(&p).unwrap_or_else(|_| std::path::absolute(&p).unwrap_or(p))
-                };
-                canon(self) == canon(other)
-            }
-            _ => {
-                let local = |h: &str| matches!(h, "localhost" | "127.0.0.1" | "::1");
-                let (a, b) = (self.host_or_default(), other.host_or_default());
-                (a == b || (local(a) && local(b))) && self.port_or_default() == other.port_or_default() && self.database == other.database
-            }
+        if self.backend == Backend::Sqlite {
+            let canon = |u: &DbUrl| {
+                let p = u.path.clone().unwrap_or_default();
+                std::fs::canonicalize(&p).unwrap_or_else(|_| std::path::absolute(&p).unwrap_or(p))
+            };
+            canon(self) == canon(other)
+        } else {
+            let local = |h: &str| matches!(h, "localhost" | "127.0.0.1" | "::1");
+            let (a, b) = (self.host_or_default(), other.host_or_default());
+            (a == b || (local(a) && local(b))) && self.port_or_default() == other.port_or_default() && self.database == other.database
         }
     }
 }

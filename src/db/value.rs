@@ -85,7 +85,7 @@ impl From<i64> for Value {
 }
 impl From<bool> for Value {
     fn from(b: bool) -> Self {
-        Value::Int(b as i64)
+        Value::Int(i64::from(b))
     }
 }
 impl From<NaiveDateTime> for Value {

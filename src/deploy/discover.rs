@@ -79,7 +79,7 @@ pub fn essex_target(source_host: &DbUrl) -> DbUrl {
     match source_host.backend {
         Backend::Sqlite => {
             let path = source_host.path.clone().unwrap_or_default();
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "db".into());
+            let stem = path.file_stem().map_or_else(|| "db".into(), |s| s.to_string_lossy().into_owned());
             let mut url = source_host.clone();
             url.path = Some(path.with_file_name(format!("{stem}-essex.sqlite")));
             url
@@ -116,7 +116,7 @@ fn ini_value(path: &Path, section: &str, key: &str) -> Result<Option<String>> {
 
 /// The auth Diablo's nova API pipelines ran with.
 fn nova_auth(root: &Path) -> Result<Auth> {
-    use crate::config::paste::{nova_pipelines, AuthStrategy, PasteFile};
+    use crate::config::paste::{AuthStrategy, PasteFile, nova_pipelines};
     let path = diablo_file(&under_root(root, Path::new("/etc/nova/api-paste.ini")));
     if !path.is_file() {
         return Ok(Auth::None);
@@ -148,13 +148,12 @@ pub fn discover(root: &Path) -> Result<Cloud> {
     let text = read(&nova_conf)?;
     let nova_url = if flagfile::is_flagfile(&text) {
         let flags = config::read_flagfile(&diablo_file(&nova_conf), &etc("/etc/nova"))?;
-        match flags.get("sql_connection") {
-            Some(u) => u.to_string(),
-            None => {
-                // Diablo's default: sqlite:///$state_path/$sqlite_db
-                let state = flags.get("state_path").unwrap_or("/var/lib/nova");
-                format!("sqlite:////{}/{}", state.trim_start_matches('/'), flags.get("sqlite_db").unwrap_or("nova.sqlite"))
-            }
+        if let Some(u) = flags.get("sql_connection") {
+            u.to_string()
+        } else {
+            // Diablo's default: sqlite:///$state_path/$sqlite_db
+            let state = flags.get("state_path").unwrap_or("/var/lib/nova");
+            format!("sqlite:////{}/{}", state.trim_start_matches('/'), flags.get("sqlite_db").unwrap_or("nova.sqlite"))
         }
     } else {
         IniDoc::parse(text.as_bytes())

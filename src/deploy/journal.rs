@@ -74,10 +74,10 @@ impl Lock {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let holder = std::fs::read_to_string(&path).unwrap_or_default().trim().parse::<i32>().ok();
-                    // SAFETY: kill with signal 0 only checks that the process exists.
-                    let alive = holder.is_some_and(
-                        |pid| unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM),
-                    );
+                    // Signal 0 only checks that the process exists (EPERM: it does, as another user).
+                    let alive = holder
+                        .and_then(rustix::process::Pid::from_raw)
+                        .is_some_and(|pid| matches!(rustix::process::test_kill_process(pid), Ok(()) | Err(rustix::io::Errno::PERM)));
                     if alive {
                         return Err(Error::Refused(format!(
                             "another osmigrate (pid {}) holds {}: wait for it to finish",

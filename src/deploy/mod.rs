@@ -18,10 +18,10 @@ use crate::config::write::{self, Ownership};
 use crate::db::{Access, Backend, Db, DbUrl, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{NoProgress, Report};
-use crate::services::glance::{self, source::DiabloGlance, GlanceOptions};
-use crate::services::keystone::{self, legacy::Legacy, KeystoneOptions};
+use crate::services::glance::{self, GlanceOptions, source::DiabloGlance};
+use crate::services::keystone::{self, KeystoneOptions, legacy::Legacy};
 use crate::services::nova::{self, MapSource, NovaOptions};
-pub use discover::{discover, Cloud, ServiceDb};
+pub use discover::{Cloud, ServiceDb, discover};
 pub use journal::{Journal, Lock};
 
 /// How serious a finding of `check` is: blockers stop `migrate`.
@@ -145,7 +145,7 @@ pub fn check(root: &Path) -> Result<CheckReport> {
     check_nova(&mut report, &cloud)?;
     check_ownership(&mut report, root);
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if rustix::process::geteuid().is_root() {
         report.add(Level::Info, "running_as_root", "running as root", "files are written as the service users (nova, glance, keystone)");
     }
     Ok(report)
@@ -188,54 +188,48 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
 }
 
 fn check_target(report: &mut CheckReport, s: &ServiceDb) -> Result<()> {
-    match s.target.backend {
-        Backend::Sqlite => {
-            let path = s.target.path.clone().unwrap_or_default();
-            let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-            let need = s.source.path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len());
-            if let Some(free) = free_bytes(&dir) {
-                if free < need.saturating_mul(2) {
-                    report.add(
-                        Level::Blocker,
-                        "disk_space",
-                        format!(
-                            "{}: {} MB free, the side-by-side {} database needs about {} MB",
-                            dir.display(),
-                            free / 1_000_000,
-                            s.service,
-                            need * 2 / 1_000_000
-                        ),
-                        "free disk space there",
-                    );
-                }
-            }
-        }
-        _ => {
-            // A database the operator created beforehand needs no CREATE right.
-            if Db::connect(&s.target, Access::ReadWrite).is_ok() {
-                return Ok(());
-            }
-            let probe = s.target.with_database(&format!("osmigrate_probe_{}", std::process::id()));
-            if let Err(e) = Db::create_database_if_missing(&probe).and_then(|_| Db::drop_database_if_exists(&probe)) {
-                let name = s.target.database.as_deref().unwrap_or_default();
+    if s.target.backend == Backend::Sqlite {
+        let path = s.target.path.clone().unwrap_or_default();
+        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let need = s.source.path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len());
+        if let Some(free) = free_bytes(&dir) {
+            if free < need.saturating_mul(2) {
                 report.add(
                     Level::Blocker,
-                    "cannot_create_database",
-                    format!("{}: the database user cannot create the new {} database {name} ({e})", s.target.with_database(""), s.service),
-                    format!("create the empty database {name} yourself and grant this user all privileges on it"),
+                    "disk_space",
+                    format!(
+                        "{}: {} MB free, the side-by-side {} database needs about {} MB",
+                        dir.display(),
+                        free / 1_000_000,
+                        s.service,
+                        need * 2 / 1_000_000
+                    ),
+                    "free disk space there",
                 );
             }
+        }
+    } else {
+        // A database the operator created beforehand needs no CREATE right.
+        if Db::connect(&s.target, Access::ReadWrite).is_ok() {
+            return Ok(());
+        }
+        let probe = s.target.with_database(&format!("osmigrate_probe_{}", std::process::id()));
+        if let Err(e) = Db::create_database_if_missing(&probe).and_then(|_| Db::drop_database_if_exists(&probe)) {
+            let name = s.target.database.as_deref().unwrap_or_default();
+            report.add(
+                Level::Blocker,
+                "cannot_create_database",
+                format!("{}: the database user cannot create the new {} database {name} ({e})", s.target.with_database(""), s.service),
+                format!("create the empty database {name} yourself and grant this user all privileges on it"),
+            );
         }
     }
     Ok(())
 }
 
 fn free_bytes(dir: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statvfs writes into the struct we own; the path is a valid C string.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    (unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail * st.f_frsize)
 }
 
 fn check_nova(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
@@ -287,12 +281,9 @@ fn check_ownership(report: &mut CheckReport, root: &Path) {
     for svc in ["nova", "glance", "keystone"] {
         let dir = discover::under_root(root, Path::new(&format!("/var/log/{svc}")));
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let root_owned: Vec<String> = entries
-            .flatten()
-            .filter(|e| e.metadata().map(|m| m.uid() == 0).unwrap_or(false))
-            .map(|e| e.path().display().to_string())
-            .collect();
-        if !root_owned.is_empty() && unsafe { libc::geteuid() } != 0 {
+        let root_owned: Vec<String> =
+            entries.flatten().filter(|e| e.metadata().is_ok_and(|m| m.uid() == 0)).map(|e| e.path().display().to_string()).collect();
+        if !root_owned.is_empty() && !rustix::process::geteuid().is_root() {
             continue; // only root can have made them root's, and only root can repair them
         }
         if !root_owned.is_empty() && Ownership::new(root).ok().and_then(|o| o.account(svc).ok().flatten()).is_some() {
@@ -402,7 +393,8 @@ pub struct MigrateReport {
 
 impl MigrateReport {
     pub fn exit_status(&self) -> i32 {
-        let warned = self.databases.iter().any(|r| r.has_warnings()) || self.configs.iter().any(|c| c.has_warnings());
+        let warned = self.databases.iter().any(super::migrate::report::Report::has_warnings)
+            || self.configs.iter().any(super::config::report::ConfigReport::has_warnings);
         i32::from(warned)
     }
 }
@@ -426,7 +418,7 @@ const SERVICE_USERS: &[&str] = &["nova", "glance"];
 /// `STATE/service-users` (0600), so that a run stopped half-way creates the rest with the same ones;
 /// users that were already there keep theirs.
 fn create_service_users(keystone: &DbUrl, state_dir: &Path) -> Result<String> {
-    use crate::keystone_client::{db::DbTransport, Client, NewTenant, Secret};
+    use crate::keystone_client::{Client, NewTenant, Secret, db::DbTransport};
     let mut client = Client::new(Box::new(DbTransport::open(keystone, Access::ReadWrite, None)?));
     let file = state_dir.join("service-users");
     let mut passwords: BTreeMap<String, String> = match std::fs::read_to_string(&file) {
@@ -437,11 +429,8 @@ fn create_service_users(keystone: &DbUrl, state_dir: &Path) -> Result<String> {
     let to_create: Vec<&str> =
         SERVICE_USERS.iter().copied().filter(|u| passwords.contains_key(*u) || !existing.iter().any(|e| e == u)).collect();
     if to_create.iter().any(|u| !passwords.contains_key(*u)) {
-        use rand::Rng;
         for u in &to_create {
-            passwords
-                .entry(u.to_string())
-                .or_insert_with(|| (0..32).map(|_| format!("{:x}", rand::thread_rng().gen_range(0..16u8))).collect());
+            passwords.entry(u.to_string()).or_insert_with(|| crate::secret::random_hex(16));
         }
         let text: String = passwords.iter().map(|(u, p)| format!("{u}:{p}\n")).collect();
         write::write_private(&file, text.as_bytes())?;
@@ -495,7 +484,7 @@ fn services(action: &str, enabled: bool) -> String {
         let args: Vec<&str> = if tool == "systemctl" { vec![action, svc] } else { vec![svc, action] };
         let ok =
             std::process::Command::new(tool).args(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
-        if ok.map(|s| s.success()).unwrap_or(false) {
+        if ok.is_ok_and(|s| s.success()) {
             done.push(svc);
         }
     }
@@ -634,11 +623,7 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// 0 when everything matched, 2 on a mismatch.
     pub fn exit_status(&self) -> i32 {
-        if self.checks.iter().any(|c| c.level == Level::Blocker) {
-            2
-        } else {
-            0
-        }
+        if self.checks.iter().any(|c| c.level == Level::Blocker) { 2 } else { 0 }
     }
 }
 
@@ -654,7 +639,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             code: code.into(),
             message,
             fix: if ok { String::new() } else { "run `osmigrate migrate` again, or `osmigrate rollback`".into() },
-        })
+        });
     };
     check(
         journal.is_done("nova-config"),
@@ -740,7 +725,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         for u in nova.query("SELECT id, access_key FROM users WHERE deleted = ?", &live)? {
             let id = u.get("id").key_string().unwrap_or_default();
             let found =
-                ks.query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE id = ?", user_table), &[id.clone().into()])?.as_i64().unwrap_or(0);
+                ks.query_scalar(&format!("SELECT COUNT(*) FROM {user_table} WHERE id = ?"), &[id.clone().into()])?.as_i64().unwrap_or(0);
             missing_users += u64::from(found == 0);
             let in_project = nova
                 .query_scalar(
@@ -769,12 +754,12 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         );
     }
     let orphans = ks
-        .query_scalar(&format!("SELECT COUNT(*) FROM ec2_credential c LEFT JOIN {u} u ON u.id = c.user_id LEFT JOIN tenant t ON t.id = c.tenant_id WHERE u.id IS NULL OR t.id IS NULL", u = user_table), &[])?
+        .query_scalar(&format!("SELECT COUNT(*) FROM ec2_credential c LEFT JOIN {user_table} u ON u.id = c.user_id LEFT JOIN tenant t ON t.id = c.tenant_id WHERE u.id IS NULL OR t.id IS NULL"), &[])?
         .as_i64()
         .unwrap_or(-1);
     check(orphans == 0, "ec2_owners_resolve", format!("EC2 credentials whose user or tenant is missing: {orphans}"));
     let orphans = ks
-        .query_scalar(&format!("SELECT COUNT(*) FROM metadata m LEFT JOIN {u} u ON u.id = m.user_id LEFT JOIN tenant t ON t.id = m.tenant_id WHERE u.id IS NULL OR t.id IS NULL", u = user_table), &[])?
+        .query_scalar(&format!("SELECT COUNT(*) FROM metadata m LEFT JOIN {user_table} u ON u.id = m.user_id LEFT JOIN tenant t ON t.id = m.tenant_id WHERE u.id IS NULL OR t.id IS NULL"), &[])?
         .as_i64()
         .unwrap_or(-1);
     check(orphans == 0, "grants_resolve", format!("role grants whose user or tenant is missing: {orphans}"));

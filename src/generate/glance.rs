@@ -57,7 +57,7 @@ fn schema_for(backend: Backend, shape: &Shape) -> Result<Schema> {
         (Variant::Versioned, Backend::Postgres) => {
             return Err(Error::Usage(
                 "Diablo's Glance migrations fail on PostgreSQL: a Diablo Glance there is the auto-created shape".into(),
-            ))
+            ));
         }
         (Variant::Versioned, _) => schema::diablo::glance(backend),
         _ => schema::diablo::glance_autocreate(backend),

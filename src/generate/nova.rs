@@ -365,7 +365,7 @@ fn flush_all(db: &mut Db, sinks: &mut [&mut Sink]) -> Result<()> {
 
 /// The four columns every Nova table starts with, then the rest.
 macro_rules! row {
-    ($created:expr, $updated:expr, $deleted_at:expr; $($v:expr),* $(,)?) => {{
+    ($created:expr_2021, $updated:expr_2021, $deleted_at:expr_2021; $($v:expr_2021),* $(,)?) => {{
         let deleted_at: Option<NaiveDateTime> = $deleted_at;
         let created: Option<NaiveDateTime> = $created;
         let updated: Option<NaiveDateTime> = $updated;
@@ -822,7 +822,7 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
             }
             match kernel_ramdisk {
                 Some((k, r)) if slot_no != SLOT_HREF && slot_no != SLOT_NO_KERNEL => {
-                    g.unknown_image_refs += unknown(k) as usize + unknown(r) as usize;
+                    g.unknown_image_refs += usize::from(unknown(k)) + usize::from(unknown(r));
                     (image_ref, k.to_string(), r.to_string())
                 }
                 _ => (image_ref, String::new(), String::new()),
@@ -877,7 +877,7 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
             (slot.host && f.6 > 0).then_some("/dev/vdc"),
         ));
         g.instances += 1;
-        g.deleted_instances += slot.deleted as usize;
+        g.deleted_instances += usize::from(slot.deleted);
 
         // Networking: a vif and a fixed ip on the instance's network, a second on another.
         if live {
@@ -940,7 +940,12 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
         for a in 0..n_actions {
             let id = g.instance_actions as i64 + 1;
             let (action, error) = match a {
-                0 if slot_no == SLOT_MISSING_IMAGE => ("spawn", Some("Traceback (most recent call last):\n  File \"/usr/lib/python2.7/dist-packages/nova/scheduler/manager.py\", line 101, in _schedule\nNoValidHost: Scheduler was unable to locate a host for this request. Is the appropriate service running?\n")),
+                0 if slot_no == SLOT_MISSING_IMAGE => (
+                    "spawn",
+                    Some(
+                        "Traceback (most recent call last):\n  File \"/usr/lib/python2.7/dist-packages/nova/scheduler/manager.py\", line 101, in _schedule\nNoValidHost: Scheduler was unable to locate a host for this request. Is the appropriate service running?\n",
+                    ),
+                ),
                 0 => ("spawn", None),
                 1 => ("reboot", None),
                 _ => ("snapshot", None),
@@ -980,7 +985,7 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
         for (from, to) in ranges {
             for idx in from..to {
                 let reserved = net.reserved(idx);
-                g.reserved_fixed_ips += reserved as usize;
+                g.reserved_fixed_ips += usize::from(reserved);
                 fixed.push(row!(Some(setup), None, None;
                     fixed_ip_id(n, per_net, idx), net.addr(idx), (n + 1) as i64, None::<i64>, false, false, reserved, None::<i64>, None::<&str>));
                 flush_if_full(db, &mut [&mut fixed], batch)?;
@@ -1210,7 +1215,7 @@ mod tests {
             for c in &table.columns {
                 if let ColType::String(n) = c.ty {
                     let q = format!("SELECT COALESCE(MAX(LENGTH({})), 0) FROM {}", db.quote(&c.name), db.quote(&table.name));
-                    assert!(count(&mut db, &q) <= n as i64, "{}.{} longer than {n}", table.name, c.name);
+                    assert!(count(&mut db, &q) <= i64::from(n), "{}.{} longer than {n}", table.name, c.name);
                 }
             }
             // SQLite cannot check the composite key of user_project_role_association column by column.

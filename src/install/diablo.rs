@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use super::{table, InstallReport, Site, Status};
+use super::{InstallReport, Site, Status, table};
 use crate::config::upgrade::Rendered;
 use crate::db::{Access, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
@@ -49,18 +49,15 @@ pub(super) fn install(site: &Site, root: &Path, report: &mut InstallReport) -> R
     for (user, tenant) in site.users() {
         let tid = tenant_id(tenant);
         let found = k.find("users", &[("name", user.into())])?;
-        let uid = match found {
-            Some(id) => {
-                report.add(Service::Keystone, "user", user, Status::Existing, Some(super::KEPT_USER.into()));
-                let stored = k.db.query_scalar("SELECT password FROM users WHERE id = ?", std::slice::from_ref(&id))?;
-                super::check_kept_password(site, report, user, stored.as_str());
-                id
-            }
-            None => {
-                let hashed = password::hash(site.password(user).expect("users() lists users with a password").expose());
-                let values = [("password", hashed.into()), ("email", Value::Null), ("enabled", 1.into()), ("tenant_id", tid.clone())];
-                k.ensure(report, "users", "user", user, &[("name", user.into())], &values)?
-            }
+        let uid = if let Some(id) = found {
+            report.add(Service::Keystone, "user", user, Status::Existing, Some(super::KEPT_USER.into()));
+            let stored = k.db.query_scalar("SELECT password FROM users WHERE id = ?", std::slice::from_ref(&id))?;
+            super::check_kept_password(site, report, user, stored.as_str());
+            id
+        } else {
+            let hashed = password::hash(site.password(user).expect("users() lists users with a password").expose());
+            let values = [("password", hashed.into()), ("email", Value::Null), ("enabled", 1.into()), ("tenant_id", tid.clone())];
+            k.ensure(report, "users", "user", user, &[("name", user.into())], &values)?
         };
         let grant = format!("Admin on {tenant} to {user}");
         k.ensure(

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{table, template_entries, tenant_of, InstallReport, Site, Status};
+use super::{InstallReport, Site, Status, table, template_entries, tenant_of};
 use crate::config::ini::IniDoc;
 use crate::config::report::ConfigReport;
-use crate::config::upgrade::{self, set_paste, sql_token_and_ec2, Rendered};
+use crate::config::upgrade::{self, Rendered, set_paste, sql_token_and_ec2};
 use crate::db::{Access, Db, DbUrl, Value};
 use crate::error::{Error, Result};
 use crate::keystone_client::db::DbTransport;
@@ -135,19 +135,18 @@ fn sql_catalog(site: &Site, db: &mut Db, report: &mut InstallReport) -> Result<(
     let schema = schema::essex::keystone(db.backend());
     for e in super::catalog(site, crate::services::create::Release::Essex) {
         let found = db.query(&format!("SELECT id FROM {} WHERE type = ?", db.quote("service")), &[e.service_type.into()])?;
-        let (service_id, status) = match found.first() {
-            Some(r) => (r.required_text("service", "id")?, Status::Existing),
-            None => {
-                let id = uuid::Uuid::new_v4().simple().to_string();
-                let extra = json!({ "name": e.name, "description": e.description }).to_string();
-                db.insert_rows(
-                    table(&schema, "service"),
-                    &["id", "type", "extra"],
-                    &[vec![id.as_str().into(), e.service_type.into(), extra.into()]],
-                    crate::db::OnConflict::Fail,
-                )?;
-                (id, Status::Created)
-            }
+        let (service_id, status) = if let Some(r) = found.first() {
+            (r.required_text("service", "id")?, Status::Existing)
+        } else {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let extra = json!({ "name": e.name, "description": e.description }).to_string();
+            db.insert_rows(
+                table(&schema, "service"),
+                &["id", "type", "extra"],
+                &[vec![id.as_str().into(), e.service_type.into(), extra.into()]],
+                crate::db::OnConflict::Fail,
+            )?;
+            (id, Status::Created)
         };
         report.add(Service::Keystone, "catalog service", format!("{} ({})", e.service_type, e.name), status, None);
         let sql = format!("SELECT id FROM {} WHERE region = ? AND service_id = ?", db.quote("endpoint"));
@@ -175,8 +174,8 @@ fn authtoken(doc: &mut IniDoc, site: &Site, user: &str, target: &str, report: &m
     let h = &site.controller;
     let password = site.password(user).map(Secret::expose).unwrap_or_default();
     for (key, value) in [
-        ("service_host", h.to_string()),
-        ("auth_host", h.to_string()),
+        ("service_host", h.clone()),
+        ("auth_host", h.clone()),
         ("auth_uri", format!("http://{h}:5000/")),
         ("admin_tenant_name", tenant_of(user).to_string()),
         ("admin_user", user.to_string()),
@@ -203,8 +202,8 @@ fn nova_conf(site: &Site) -> String {
         ("auth_strategy", "keystone".into()),
         ("enabled_apis", "ec2,osapi_compute,osapi_volume,metadata".into()),
         ("keystone_ec2_url", format!("http://{h}:5000/v2.0/ec2tokens")),
-        ("s3_host", h.to_string()),
-        ("ec2_host", h.to_string()),
+        ("s3_host", h.clone()),
+        ("ec2_host", h.clone()),
         ("image_service", "nova.image.glance.GlanceImageService".into()),
         ("glance_api_servers", format!("{h}:9292")),
         ("network_manager", "nova.network.manager.FlatDHCPManager".into()),

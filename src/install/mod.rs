@@ -211,7 +211,7 @@ fn unfinished(db: &mut Db, schema: &Schema, tables: &[String]) -> Result<bool> {
 /// Essex's as 055, 059 and 074 (libvirt, the Python path) leave them — what `nova-manage db sync`
 /// gives. A flavor of that name (deleted ones included) is left alone.
 fn flavors(report: &mut InstallReport, release: Release, url: &DbUrl) -> Result<()> {
-    use crate::generate::nova::{Flavor, FLAVORS, SEEDED_FLAVORS};
+    use crate::generate::nova::{FLAVORS, Flavor, SEEDED_FLAVORS};
     use crate::services::nova as rules;
     let mut db = Db::connect(url, Access::ReadWrite)?;
     let have: Vec<String> =
@@ -386,7 +386,7 @@ pub(crate) fn write_ec2rc(site: &Site, root: &Path, user: &str, access: &str, se
 /// Warns when a user that was already there holds a password other than the site's (`stored`: its
 /// hash, or a legacy plaintext), since the files carry the site's.
 fn check_kept_password(site: &Site, report: &mut InstallReport, user: &str, stored: Option<&str>) {
-    let wanted = site.password(user).map(|p| p.expose()).unwrap_or_default();
+    let wanted = site.password(user).map(super::keystone_client::Secret::expose).unwrap_or_default();
     let same = match stored {
         Some(s) if crate::services::keystone::password::is_sha512_crypt(s) => crate::services::keystone::password::verify(wanted, s),
         Some(s) => s == wanted,

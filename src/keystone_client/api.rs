@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
-use super::{enabled_of, id_of, text_of, CatalogEntry, Ec2Credential, Grant, Kind, Named, NewEc2Credential, NewTenant, NewUser};
+use super::{CatalogEntry, Ec2Credential, Grant, Kind, Named, NewEc2Credential, NewTenant, NewUser, enabled_of, id_of, text_of};
 use super::{Role, Secret, Tenant, Transport, User};
 use crate::error::{Error, Result};
 
@@ -137,7 +137,7 @@ impl ApiTransport {
             }
         }
         let token = with_token.then(|| self.token.expose());
-        let payload = body.map(|b| b.to_string());
+        let payload = body.map(std::string::ToString::to_string);
         let sent = match method {
             "GET" => headers(self.agent.get(url), token).call(),
             "DELETE" => headers(self.agent.delete(url), token).call(),
@@ -417,7 +417,7 @@ impl Transport for ApiTransport {
                      read it from a token instead (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD and OS_TENANT_NAME), \
                      or from the templates file with --db URL --catalog-templates FILE",
                     self.endpoint
-                )))
+                )));
             }
             other => other?,
         };

@@ -12,9 +12,9 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
-use super::{enabled_of, id_of, text_of, CatalogEntry, Ec2Credential, Grant, Kind, Named, NewEc2Credential, NewTenant, NewUser};
+use super::{CatalogEntry, Ec2Credential, Grant, Kind, Named, NewEc2Credential, NewTenant, NewUser, enabled_of, id_of, text_of};
 use super::{Role, Tenant, Transport, User};
 use crate::db::{Access, Backend, Db, DbUrl, Row, Value};
 use crate::error::{Error, Result};
@@ -104,7 +104,7 @@ impl DbTransport {
         }
         let sql = format!("SELECT id, name FROM {} WHERE name = ?", self.q(table_of(kind)));
         if let Some(r) = self.db.query(&sql, &[name.into()])?.first() {
-            let why = if text(r, "name") != name { " (MySQL compares names without case or trailing spaces)" } else { "" };
+            let why = if text(r, "name") == name { "" } else { " (MySQL compares names without case or trailing spaces)" };
             return Err(Error::Refused(format!(
                 "a {kind} named `{}` already exists (id {}) in {}{why}",
                 text(r, "name"),

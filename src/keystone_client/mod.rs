@@ -1,4 +1,4 @@
-//! An Essex Keystone admin client that takes names or ids everywhere (MIGRATION-FACTS §4).
+//! An Essex Keystone admin client that takes names or ids everywhere.
 //!
 //! Two transports behind one trait: the v2.0 admin API ([`api`]) and the Essex Keystone database
 //! itself ([`db`]). [`Client`] sits on top: it resolves every name exactly ([`resolve`]), refuses

@@ -16,12 +16,12 @@
 use std::collections::BTreeMap;
 
 use super::{
-    journal_entries, journal_set, journal_table, stamp_version, Outcome, Plan, Progress, Report, Sink, SourceRecord, StepReport,
-    JOURNAL_TABLE,
+    JOURNAL_TABLE, Outcome, Plan, Progress, Report, Sink, SourceRecord, StepReport, journal_entries, journal_set, journal_table,
+    stamp_version,
 };
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::schema::{Schema, MIGRATE_VERSION_TABLE};
+use crate::schema::{MIGRATE_VERSION_TABLE, Schema};
 
 /// Runs `plan` into a target that is empty or holds the finished migration of service `base`.
 pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn Progress) -> Result<Report> {

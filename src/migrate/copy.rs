@@ -54,7 +54,7 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
     }
     let order = if has_id { "id".to_string() } else { source_columns[0].clone() };
     let mut select: Vec<String> = source_columns.iter().map(|c| format!("t.{}", src.quote(c))).collect();
-    select.extend(spec.extra.iter().map(|e| e.to_string()));
+    select.extend(spec.extra.iter().map(std::string::ToString::to_string));
     let sql = format!("SELECT {} FROM {} t {} ORDER BY t.{}", select.join(", "), src.quote(spec.source), spec.joins, src.quote(&order));
     let columns: Vec<&str> = target.column_names();
     let batch_size = s.batch_size;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{Access, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
-use crate::schema::{Schema, Stamp, Table, MIGRATE_VERSION_TABLE};
+use crate::schema::{MIGRATE_VERSION_TABLE, Schema, Stamp, Table};
 pub use report::{Finding, Outcome, Report, Severity, StepReport, TableReport};
 
 /// osmigrate's own bookkeeping table in every target; Essex ignores it.
@@ -309,7 +309,7 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
 
 fn journal_set(target: &mut Db, step: &str, status: &str, detail: &str) -> Result<()> {
     let table = journal_table();
-    target.execute(&format!("DELETE FROM {} WHERE step = ?", JOURNAL_TABLE), &[step.into()])?;
+    target.execute(&format!("DELETE FROM {JOURNAL_TABLE} WHERE step = ?"), &[step.into()])?;
     target.insert_rows(&table, &["step", "status", "detail"], &[vec![step.into(), status.into(), detail.into()]], OnConflict::Fail)?;
     Ok(())
 }

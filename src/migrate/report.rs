@@ -76,11 +76,7 @@ impl Report {
 
     /// 0 clean, 1 done with warnings.
     pub fn exit_status(&self) -> i32 {
-        if self.has_warnings() {
-            1
-        } else {
-            0
-        }
+        i32::from(self.has_warnings())
     }
 
     pub fn finding(&self, code: &str) -> Option<&Finding> {
@@ -128,19 +124,18 @@ impl StepReport {
             return;
         }
         let existing = self.findings.iter_mut().find(|f| f.code == code && f.table == source_table && f.message == message);
-        let finding = match existing {
-            Some(f) => f,
-            None => {
-                self.findings.push(Finding {
-                    severity,
-                    code: code.to_string(),
-                    table: source_table.to_string(),
-                    message: message.to_string(),
-                    count: 0,
-                    rows: Vec::new(),
-                });
-                self.findings.last_mut().expect("just pushed")
-            }
+        let finding = if let Some(f) = existing {
+            f
+        } else {
+            self.findings.push(Finding {
+                severity,
+                code: code.to_string(),
+                table: source_table.to_string(),
+                message: message.to_string(),
+                count: 0,
+                rows: Vec::new(),
+            });
+            self.findings.last_mut().expect("just pushed")
         };
         finding.count += count;
         if let Some(row) = row {
@@ -176,11 +171,7 @@ impl StepReport {
 /// Shows a secret as `****` and at most its last four characters (none when it is short).
 pub fn redact_secret(secret: &str) -> String {
     let n = secret.chars().count();
-    if n <= 8 {
-        "****".to_string()
-    } else {
-        format!("****{}", secret.chars().skip(n - 4).collect::<String>())
-    }
+    if n <= 8 { "****".to_string() } else { format!("****{}", secret.chars().skip(n - 4).collect::<String>()) }
 }
 
 #[cfg(test)]

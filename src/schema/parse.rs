@@ -78,7 +78,7 @@ fn parse_table_line(table: &mut Table, line: &str, words: &[&str]) -> Result<(),
         ["primary", "key", ..] => table.primary_key = column_list(line)?,
         ["unique", ..] => table.uniques.push(column_list(line)?),
         ["index", name, rest @ ..] => {
-            table.indexes.push(Index { name: name.to_string(), columns: column_list(line)?, unique: rest.first() == Some(&"unique") })
+            table.indexes.push(Index { name: name.to_string(), columns: column_list(line)?, unique: rest.first() == Some(&"unique") });
         }
         ["foreign", "key", ..] => {
             let (local, remote) = line.split_once("references").ok_or("expected `references`")?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::db::{Access, Backend, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::stamp_version;
-use crate::schema::{diablo, essex, Schema, Stamp};
+use crate::schema::{Schema, Stamp, diablo, essex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

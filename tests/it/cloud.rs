@@ -9,7 +9,7 @@ use osmigrate::db::{Access, Backend, Db, DbUrl};
 use osmigrate::generate::{self, etc};
 use serde_json::Value as Json;
 
-use crate::support::{self, osmigrate, rows, Server};
+use crate::support::{self, Server, osmigrate, rows};
 
 /// A Diablo controller under `root`: the config tree and the three databases (SQLite files under
 /// the root, or databases on the server named with `tag`).
@@ -34,7 +34,7 @@ fn build_cloud(root: &Path, server: &Server, tag: &str, nova_auth: bool) -> Vec<
                 Db::drop_database_if_exists(&db.with_database(&format!("{}_essex", db.database.clone().unwrap()))).unwrap();
             }
             Db::drop_database_if_exists(&dbs[2].with_database("keystone_essex")).unwrap();
-            (dbs.iter().map(|d| d.expose_secret()).collect(), dbs)
+            (dbs.iter().map(osmigrate::db::DbUrl::expose_secret).collect(), dbs)
         }
     };
     let urls = etc::Urls { keystone: &host[0], glance: &host[1], nova: &host[2] };

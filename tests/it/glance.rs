@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, HashSet};
 
 use osmigrate::db::{Access, Backend, Db, DbUrl};
-use osmigrate::generate::glance::{self as gen, Variant, DANGLING_KERNEL};
+use osmigrate::generate::glance::{self as r#gen, DANGLING_KERNEL, Variant};
 use serde_json::Value as Json;
 
 use crate::schema::{assert_same_schema, live, reference};
-use crate::support::{self, osmigrate, rows, FreshDb, Server};
+use crate::support::{self, FreshDb, Server, osmigrate, rows};
 
 const IMAGES: usize = 2000;
 
@@ -16,14 +16,14 @@ fn generated(server: &Server, variant: Variant, foreign_keys: bool, images: usiz
     let fresh = support::fresh_db(server, "glance");
     Db::create_database_if_missing(&fresh.url).unwrap();
     let mut db = Db::connect(&fresh.url, Access::ReadWrite).unwrap();
-    let shape = gen::Shape {
+    let shape = r#gen::Shape {
         images,
         variant,
         foreign_keys,
         now: osmigrate::db::value::parse_datetime("2012-03-01 12:00:00").unwrap(),
         batch_size: 500,
     };
-    gen::generate(&mut db, &shape).unwrap();
+    r#gen::generate(&mut db, &shape).unwrap();
     fresh
 }
 

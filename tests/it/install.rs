@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use osmigrate::db::{Access, Backend, Db, DbUrl};
 use serde_json::Value as Json;
 
-use crate::support::{self, osmigrate, Server};
+use crate::support::{self, Server, osmigrate};
 
 /// The secrets of the test site: none may ever show in any output. The admin's has a blank (a
 /// password keeps it), nova's a `%(` (paste files must double its `%`).
@@ -44,7 +44,7 @@ impl Drop for Site {
 }
 
 fn running_as_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 impl Site {

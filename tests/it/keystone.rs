@@ -3,9 +3,9 @@
 
 use osmigrate::db::{Access, Db, DbUrl};
 use osmigrate::services::keystone::password;
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
-use crate::support::{self, keystone_fixture, rows, run_json, Server};
+use crate::support::{self, Server, keystone_fixture, rows, run_json};
 
 struct Expect {
     fixture: &'static str,
@@ -195,11 +195,7 @@ fn check(server: &Server, e: &Expect) {
 }
 
 fn quote_char(url: &DbUrl) -> &'static str {
-    if url.backend == osmigrate::db::Backend::Mysql {
-        "`"
-    } else {
-        "\""
-    }
+    if url.backend == osmigrate::db::Backend::Mysql { "`" } else { "\"" }
 }
 
 #[test]

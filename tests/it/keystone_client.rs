@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use osmigrate::db::{Backend, DbUrl};
 use osmigrate::services::keystone::password;
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
 use crate::schema::{assert_same_schema, live, reference};
 use crate::support::{self, keystone_fixture, osmigrate, rows};
@@ -657,11 +657,7 @@ fn ok(o: Out) -> String {
 }
 
 fn user_table(url: &DbUrl) -> &'static str {
-    if url.backend == Backend::Mysql {
-        "`user`"
-    } else {
-        "\"user\""
-    }
+    if url.backend == Backend::Mysql { "`user`" } else { "\"user\"" }
 }
 
 fn json_of(s: &str) -> Json {
@@ -851,7 +847,7 @@ fn db_create_makes_every_release_schema_with_its_stamp() {
                         rows(&fresh.url, "SELECT repository_id, version FROM migrate_version"),
                         vec![vec![repo.to_string(), version.to_string()]],
                         "{what}"
-                    )
+                    );
                 }
                 None => assert!(!live(&fresh.url).contains_key("migrate_version"), "{what}: no stamp"),
             }

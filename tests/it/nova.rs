@@ -10,7 +10,7 @@ use osmigrate::generate::{glance as glance_gen, nova as nova_gen};
 use serde_json::Value as Json;
 
 use crate::schema::{assert_same_schema, live, reference};
-use crate::support::{self, osmigrate, rows, FreshDb, Server};
+use crate::support::{self, FreshDb, Server, osmigrate, rows};
 
 /// A Diablo Glance and Nova on one server, the Glance migrated with its map written as CSV.
 struct Cloud {
@@ -160,7 +160,10 @@ fn every_data_migration_on_every_backend() {
         for r in rows(src, &format!("SELECT {cols} FROM instances ORDER BY id")) {
             let got = &rows(
                 t,
-                &format!("SELECT root_gb, ephemeral_gb, default_ephemeral_device, image_ref, kernel_id, ramdisk_id, shutdown_terminate, disable_terminate, cell_name FROM instances WHERE id = {}", r[0]),
+                &format!(
+                    "SELECT root_gb, ephemeral_gb, default_ephemeral_device, image_ref, kernel_id, ramdisk_id, shutdown_terminate, disable_terminate, cell_name FROM instances WHERE id = {}",
+                    r[0]
+                ),
             )[0];
             let root = if r[1] == tiny { "0" } else { "10" };
             assert_eq!((got[0].as_str(), got[1].as_str()), (root, r[2].as_str()), "{ctx}: 074 instance {}", r[0]);
@@ -199,11 +202,21 @@ fn every_data_migration_on_every_backend() {
             rows(t, "SELECT COUNT(*) FROM instance_info_caches"),
             rows(src, "SELECT COUNT(*) FROM instances WHERE uuid IS NOT NULL")
         );
-        for r in rows(src, "SELECT i.uuid, v.id, v.uuid, v.address, n.cidr_v6 FROM instances i JOIN virtual_interfaces v ON v.instance_id = i.id JOIN networks n ON n.id = v.network_id ORDER BY v.id") {
-            let cache: Json = serde_json::from_str(&rows(t, &format!("SELECT network_info FROM instance_info_caches WHERE instance_id = '{}'", r[0]))[0][0]).unwrap();
-            let vif = cache.as_array().unwrap().iter().find(|v| v["id"] == r[2].as_str()).unwrap_or_else(|| panic!("{ctx}: vif {} cached", r[2]));
+        for r in rows(
+            src,
+            "SELECT i.uuid, v.id, v.uuid, v.address, n.cidr_v6 FROM instances i JOIN virtual_interfaces v ON v.instance_id = i.id JOIN networks n ON n.id = v.network_id ORDER BY v.id",
+        ) {
+            let cache: Json = serde_json::from_str(
+                &rows(t, &format!("SELECT network_info FROM instance_info_caches WHERE instance_id = '{}'", r[0]))[0][0],
+            )
+            .unwrap();
+            let vif =
+                cache.as_array().unwrap().iter().find(|v| v["id"] == r[2].as_str()).unwrap_or_else(|| panic!("{ctx}: vif {} cached", r[2]));
             assert_eq!(vif["address"], r[3].as_str());
-            let fixed: Vec<String> = rows(src, &format!("SELECT address FROM fixed_ips WHERE virtual_interface_id = {} ORDER BY id", r[1])).into_iter().map(|x| x[0].clone()).collect();
+            let fixed: Vec<String> = rows(src, &format!("SELECT address FROM fixed_ips WHERE virtual_interface_id = {} ORDER BY id", r[1]))
+                .into_iter()
+                .map(|x| x[0].clone())
+                .collect();
             let v4 = &vif["network"]["subnets"][0];
             let got: Vec<&str> = v4["ips"].as_array().unwrap().iter().map(|ip| ip["address"].as_str().unwrap()).collect();
             assert_eq!(got, fixed, "{ctx}: v4 fixed ips of vif {}", r[2]);
@@ -216,7 +229,12 @@ fn every_data_migration_on_every_backend() {
                 assert_eq!(got, floating, "{ctx}: floating ips (under `address`, not upstream's `a`)");
             }
             if r[4] != "NULL" {
-                assert_eq!(vif["network"]["subnets"][1]["ips"][0]["address"], eui64(&r[4], &r[3]).as_str(), "{ctx}: v6 address of {}", r[3]);
+                assert_eq!(
+                    vif["network"]["subnets"][1]["ips"][0]["address"],
+                    eui64(&r[4], &r[3]).as_str(),
+                    "{ctx}: v6 address of {}",
+                    r[3]
+                );
             }
         }
 

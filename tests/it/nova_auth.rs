@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 
 use osmigrate::db::{Access, Db, DbUrl};
-use osmigrate::keystone_client::db::DbTransport;
 use osmigrate::keystone_client::Client;
+use osmigrate::keystone_client::db::DbTransport;
 use osmigrate::services::keystone::password;
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
-use crate::support::{self, osmigrate, rows, FreshDb, Server};
+use crate::support::{self, FreshDb, Server, osmigrate, rows};
 
 /// Runs `db migrate nova-auth --json`; returns (exit code, report or Null, stdout, stderr).
 fn nova_auth(from: &DbUrl, to: &DbUrl, extra: &[&str], env: &[(&str, &str)]) -> (i32, Json, String, String) {
@@ -38,10 +38,14 @@ fn exec(url: &DbUrl, statements: &[String]) {
 /// Insert statements for the Nova auth tables (booleans as SQL `true`/`false`).
 fn user(id: &str, key: Option<&str>, secret: &str, admin: bool, deleted: bool) -> String {
     let key = key.map_or("NULL".to_string(), |k| format!("'{k}'"));
-    format!("INSERT INTO users (id, name, access_key, secret_key, is_admin, deleted) VALUES ('{id}', NULL, {key}, '{secret}', {admin}, {deleted})")
+    format!(
+        "INSERT INTO users (id, name, access_key, secret_key, is_admin, deleted) VALUES ('{id}', NULL, {key}, '{secret}', {admin}, {deleted})"
+    )
 }
 fn project(id: &str, manager: &str) -> String {
-    format!("INSERT INTO projects (id, name, description, project_manager, deleted) VALUES ('{id}', '{id}', 'Project {id}', '{manager}', false)")
+    format!(
+        "INSERT INTO projects (id, name, description, project_manager, deleted) VALUES ('{id}', '{id}', 'Project {id}', '{manager}', false)"
+    )
 }
 fn member(user: &str, project: &str) -> String {
     format!("INSERT INTO user_project_association (user_id, project_id, deleted) VALUES ('{user}', '{project}', false)")
@@ -234,13 +238,14 @@ fn a_nova_auth_cloud_into_an_empty_keystone_on_every_backend() {
             ("demo", &sys),
             ("itsec-officer", &sys),
         ];
-        expected_members.sort();
+        expected_members.sort_unstable();
         let members = rows(t, "SELECT user_id, tenant_id FROM user_tenant_membership");
         let mut members: Vec<(&str, &str)> = members.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
-        members.sort();
+        members.sort_unstable();
         assert_eq!(members, expected_members, "{ctx}");
-        let g =
-            |u: &str, t: &str, roles: &[&str]| ((u.to_string(), t.to_string()), roles.iter().map(|r| r.to_string()).collect::<Vec<_>>());
+        let g = |u: &str, t: &str, roles: &[&str]| {
+            ((u.to_string(), t.to_string()), roles.iter().map(std::string::ToString::to_string).collect::<Vec<_>>())
+        };
         let expected: BTreeMap<_, _> = [
             g("admin", "admin", &["projectmanager"]),
             g("demo", "demo", &["projectmanager", "sysadmin"]),
@@ -449,7 +454,10 @@ fn into_a_keystone_the_legacy_import_filled_merging_only_the_same_identity() {
         let members = rows(t, "SELECT user_id, tenant_id FROM user_tenant_membership WHERE tenant_id IN ('research', 'ops') ORDER BY 1, 2");
         assert_eq!(members, [["1", "research"], ["carol", "ops"], ["carol", "research"], ["dave", "ops"]], "{ctx}");
 
-        let ec2 = rows(t, "SELECT access, secret, user_id, tenant_id FROM ec2_credential WHERE secret IN ('admin-ec2-secret', 'carol-secret', 'dave-secret') ORDER BY access");
+        let ec2 = rows(
+            t,
+            "SELECT access, secret, user_id, tenant_id FROM ec2_credential WHERE secret IN ('admin-ec2-secret', 'carol-secret', 'dave-secret') ORDER BY access",
+        );
         assert_eq!(
             ec2,
             [

@@ -1,5 +1,5 @@
 //! The Essex schema osmigrate creates reads back, on each backend, exactly like the database the
-//! upstream migrations created (`shared/reference/schemas`): same tables, columns, types,
+//! upstream migrations created (`tests/data/schemas`): same tables, columns, types,
 //! nullability, defaults, keys and indexes. osmigrate's own `osmigrate_*` tables are ignored;
 //! MySQL tables are utf8 by design where the reference server defaulted to latin1.
 
@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use osmigrate::db::introspect::{self, ColumnInfo, TableShape};
 use osmigrate::db::{Access, Backend, Db, DbUrl};
 
-use crate::support::{self, keystone_fixture, run_json, Server};
+use crate::support::{self, Server, keystone_fixture, run_json};
 
 fn tsv(path: &std::path::Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -182,7 +182,7 @@ fn diablo_keystone_generator_matches_the_reference_on_every_backend() {
 /// Every built-in schema, created from its data on each backend, reads back like the reference.
 #[test]
 fn every_builtin_schema_matches_its_reference_on_every_backend() {
-    use osmigrate::schema::{diablo, essex, Schema};
+    use osmigrate::schema::{Schema, diablo, essex};
     let cases: &[(&str, &str, fn(Backend) -> Schema)] = &[
         ("essex", "keystone", essex::keystone),
         ("essex", "glance", essex::glance),

@@ -9,7 +9,7 @@ use osmigrate::db::{Access, Backend, Db, DbUrl, OnConflict, Value};
 use osmigrate::schema::{ColType, Column, Table};
 
 pub fn reference_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 /// A place to create databases: SQLite files in a temporary directory, or a server.
@@ -38,9 +38,7 @@ pub fn servers() -> Vec<Server> {
         match std::env::var(var) {
             Ok(u) if !u.is_empty() => out.push(Server { backend, url: Some(DbUrl::parse(&u).expect("server URL parses")) }),
             _ => {
-                if std::env::var_os("CI").is_some() {
-                    panic!("{var} is not set but CI is: the {backend} tests must run (use scripts/test)");
-                }
+                assert!(!std::env::var_os("CI").is_some(), "{var} is not set but CI is: the {backend} tests must run (use scripts/test)");
                 eprintln!("note: {var} not set, {backend} part skipped (run scripts/test for every backend)");
             }
         }
@@ -139,8 +137,12 @@ pub fn copy_tables(from: &DbUrl, to: &DbUrl, boolean_columns: &[&str]) {
         let table = Table { columns, primary_key: pk, ..Table::new(&name) };
         dst.create_table(&table).unwrap();
         let names: Vec<&str> = table.column_names();
-        let rows: Vec<Vec<Value>> =
-            src.query(&format!("SELECT * FROM {}", src.quote(&name)), &[]).unwrap().into_iter().map(|r| r.into_values()).collect();
+        let rows: Vec<Vec<Value>> = src
+            .query(&format!("SELECT * FROM {}", src.quote(&name)), &[])
+            .unwrap()
+            .into_iter()
+            .map(osmigrate::db::Row::into_values)
+            .collect();
         dst.insert_rows(&table, &names, &rows, OnConflict::Fail).unwrap();
     }
 }

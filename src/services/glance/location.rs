@@ -30,11 +30,7 @@ pub fn classify(location: Option<&str>, old_id: i64) -> Location {
         return Location::UnknownStore(scheme);
     }
     let last = rest.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-    if last == old_id.to_string() {
-        Location::NamesOldId(scheme)
-    } else {
-        Location::Other(scheme)
-    }
+    if last == old_id.to_string() { Location::NamesOldId(scheme) } else { Location::Other(scheme) }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Glance: integer image ids to UUIDs with a durable old→new map, and the semantics of Essex
-//! migrations 010–013 without upstream's bugs (MIGRATION-FACTS §2).
+//! migrations 010–013 without upstream's bugs.
 //!
 //! The map is written to the target (`osmigrate_image_map`, which Essex ignores) in the first
 //! step, before anything uses it; every later step looks its batch's ids up there, so no map is
@@ -93,7 +93,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Pr
     if let Some(path) = &opts.map_out {
         let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
         let mut out = std::io::BufWriter::new(file);
-        write_map_csv(to, &mut out).and_then(|_| out.flush().map_err(|e| Error::io(path, e)))?;
+        write_map_csv(to, &mut out).and_then(|()| out.flush().map_err(|e| Error::io(path, e)))?;
         report.files.push(path.display().to_string());
     }
     Ok(report)
@@ -318,36 +318,33 @@ fn rewrite_reference(
         }
         return value;
     };
-    match new_ids.get(&old) {
-        Some(new) => {
-            s.report.note(
-                Severity::Info,
-                "image_properties",
-                "image_reference_rewritten",
-                "kernel_id/ramdisk_id rewritten to the new UUID (as 2012.1.1 does)",
-                format!("id={} image {image} {name} {old} → {new}", r.id()),
-            );
-            if deleted.get(&old) == Some(&true) {
-                s.report.note(
-                    Severity::Warning,
-                    "image_properties",
-                    "image_reference_deleted",
-                    "the property points at a deleted image",
-                    format!("id={} image {image} {name}={old}", r.id()),
-                );
-            }
-            new.clone()
-        }
-        None => {
+    if let Some(new) = new_ids.get(&old) {
+        s.report.note(
+            Severity::Info,
+            "image_properties",
+            "image_reference_rewritten",
+            "kernel_id/ramdisk_id rewritten to the new UUID (as 2012.1.1 does)",
+            format!("id={} image {image} {name} {old} → {new}", r.id()),
+        );
+        if deleted.get(&old) == Some(&true) {
             s.report.note(
                 Severity::Warning,
                 "image_properties",
-                "image_reference_unknown",
-                "the value names an image that does not exist; kept as it is",
-                format!("id={} image {image} {name}={value}", r.id()),
+                "image_reference_deleted",
+                "the property points at a deleted image",
+                format!("id={} image {image} {name}={old}", r.id()),
             );
-            value
         }
+        new.clone()
+    } else {
+        s.report.note(
+            Severity::Warning,
+            "image_properties",
+            "image_reference_unknown",
+            "the value names an image that does not exist; kept as it is",
+            format!("id={} image {image} {name}={value}", r.id()),
+        );
+        value
     }
 }
 

@@ -2,8 +2,8 @@
 //! (created by glance-registry itself), or stamped 13 by an Essex registry that never ran
 //! 010–013 — whatever the stamp says, integer `images.id` means Diablo.
 
-use crate::db::introspect;
 use crate::db::Db;
+use crate::db::introspect;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -100,19 +100,18 @@ pub fn parse(text: &str) -> Result<Vec<TemplateEntry>, String> {
             return Err(format!("line {}: `{key}` is not catalog.REGION.TYPE.KEY (Essex cannot read it)", n + 1));
         }
         let (region, service_type) = (parts[1], parts[2].replace('_', "-"));
-        let i = match entries.iter().position(|e| e.region == region && e.service_type == service_type) {
-            Some(i) => i,
-            None => {
-                entries.push(TemplateEntry {
-                    region: region.to_string(),
-                    service_type,
-                    name: String::new(),
-                    public_url: String::new(),
-                    admin_url: String::new(),
-                    internal_url: String::new(),
-                });
-                entries.len() - 1
-            }
+        let i = if let Some(i) = entries.iter().position(|e| e.region == region && e.service_type == service_type) {
+            i
+        } else {
+            entries.push(TemplateEntry {
+                region: region.to_string(),
+                service_type,
+                name: String::new(),
+                public_url: String::new(),
+                admin_url: String::new(),
+                internal_url: String::new(),
+            });
+            entries.len() - 1
         };
         let e = &mut entries[i];
         match parts[3] {

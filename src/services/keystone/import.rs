@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
+use super::KeystoneOptions;
 use super::catalog::{self, TemplateEntry};
 use super::legacy::Legacy;
 use super::password;
-use super::KeystoneOptions;
 use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::migrate::report::redact_secret;
@@ -111,11 +111,7 @@ fn q(db: &Db, name: &str) -> String {
 }
 
 fn len_fn(db: &Db) -> &'static str {
-    if db.backend() == Backend::Mysql {
-        "CHAR_LENGTH"
-    } else {
-        "LENGTH"
-    }
+    if db.backend() == Backend::Mysql { "CHAR_LENGTH" } else { "LENGTH" }
 }
 
 /// Everything that must hold before anything is written: no value too long for Essex, no two
@@ -190,7 +186,7 @@ fn preflight(source: &mut Db, ctx: &mut Ctx) -> Result<()> {
     let mut by_name: HashMap<String, String> = HashMap::new();
     for r in source.query("SELECT id, name FROM roles ORDER BY id", &[])? {
         let id = r.get("id").as_i64().ok_or_else(|| Error::bad_data("roles", "?", "id", "not an integer"))?;
-        let name = r.get("name").as_str().map(str::to_string).unwrap_or_else(|| id.to_string());
+        let name = r.get("name").as_str().map_or_else(|| id.to_string(), str::to_string);
         let target = by_name.entry(ctx.collision_key(&name)).or_insert_with(|| id.to_string()).clone();
         ctx.roles.insert(id, target);
     }
@@ -236,18 +232,17 @@ fn json_text(v: &Json) -> Value {
 /// Legacy `enabled` (integer, boolean or NULL) as an Essex JSON boolean. Diablo refused a NULL
 /// flag as false, so NULL stays disabled (and is reported).
 fn enabled_flag(session: &mut Sink, table: &str, row: &Row, name: &str) -> bool {
-    match row.get("enabled").as_bool() {
-        Some(b) => b,
-        None => {
-            session.report.note(
-                Severity::Warning,
-                table,
-                "enabled_null",
-                "`enabled` is NULL; Diablo treated that as disabled, so it is carried as disabled",
-                format!("id={} `{name}`", row.id()),
-            );
-            false
-        }
+    if let Some(b) = row.get("enabled").as_bool() {
+        b
+    } else {
+        session.report.note(
+            Severity::Warning,
+            table,
+            "enabled_null",
+            "`enabled` is NULL; Diablo treated that as disabled, so it is carried as disabled",
+            format!("id={} `{name}`", row.id()),
+        );
+        false
     }
 }
 
@@ -262,18 +257,17 @@ fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         let mut out = Vec::with_capacity(batch.len());
         for r in &batch {
             let id = r.required_text("tenants", "new_id")?;
-            let name = match r.text("tenants", "name")? {
-                Some(n) => n,
-                None => {
-                    s.report.note(
-                        Severity::Warning,
-                        "tenants",
-                        "name_null",
-                        "the name is NULL; the tenant is named after its id",
-                        format!("id={}", r.id()),
-                    );
-                    id.clone()
-                }
+            let name = if let Some(n) = r.text("tenants", "name")? {
+                n
+            } else {
+                s.report.note(
+                    Severity::Warning,
+                    "tenants",
+                    "name_null",
+                    "the name is NULL; the tenant is named after its id",
+                    format!("id={}", r.id()),
+                );
+                id.clone()
             };
             let mut extra = Map::new();
             extra.insert("description".into(), r.text("tenants", "description")?.map_or(Json::Null, Json::String));
@@ -314,7 +308,8 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         tkey = ctx.legacy.tenant_key("t"),
     );
     let batch_size = s.batch_size;
-    let result = src.stream(&sql, &[], batch_size, |batch| {
+
+    src.stream(&sql, &[], batch_size, |batch| {
         let mut stored = Vec::with_capacity(batch.len());
         for r in &batch {
             stored.push(r.text("users", "password")?);
@@ -342,18 +337,17 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         let mut out = Vec::with_capacity(batch.len());
         for (r, pw) in batch.iter().zip(hashed) {
             let id = r.required_text("users", "new_id")?;
-            let name = match r.text("users", "name")? {
-                Some(n) => n,
-                None => {
-                    s.report.note(
-                        Severity::Warning,
-                        "users",
-                        "name_null",
-                        "the name is NULL; the user is named after its id",
-                        format!("id={}", r.id()),
-                    );
-                    id.clone()
-                }
+            let name = if let Some(n) = r.text("users", "name")? {
+                n
+            } else {
+                s.report.note(
+                    Severity::Warning,
+                    "users",
+                    "name_null",
+                    "the name is NULL; the user is named after its id",
+                    format!("id={}", r.id()),
+                );
+                id.clone()
             };
             let mut extra = Map::new();
             extra.insert("email".into(), r.text("users", "email")?.map_or(Json::Null, Json::String));
@@ -378,8 +372,7 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         }
         s.report.read("users", batch.len() as u64);
         s.write("users", "user", &["id", "name", "extra"], &out, OnConflict::Fail)
-    });
-    result
+    })
 }
 
 fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
@@ -509,14 +502,8 @@ fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 format!(
                     "id={} user {} role {} tenant {}",
                     r.id(),
-                    r.get("user_name")
-                        .as_str()
-                        .map(|n| format!("`{n}`"))
-                        .unwrap_or_else(|| text(r.get("user_id")).unwrap_or("NULL".into())),
-                    r.get("role_name")
-                        .as_str()
-                        .map(|n| format!("`{n}`"))
-                        .unwrap_or_else(|| text(r.get("role_id")).unwrap_or("NULL".into())),
+                    r.get("user_name").as_str().map_or_else(|| text(r.get("user_id")).unwrap_or("NULL".into()), |n| format!("`{n}`")),
+                    r.get("role_name").as_str().map_or_else(|| text(r.get("role_id")).unwrap_or("NULL".into()), |n| format!("`{n}`")),
                     text(r.get("tenant_id")).unwrap_or("NULL (global)".into())
                 )
             };
@@ -539,14 +526,11 @@ fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     describe(),
                 );
                 sys
+            } else if let Some(t) = text(r.get("tenant_new_id")) {
+                t
             } else {
-                match text(r.get("tenant_new_id")) {
-                    Some(t) => t,
-                    None => {
-                        s.report.skip("user_roles", "orphan_tenant", "the grant names a tenant that does not exist", describe());
-                        continue;
-                    }
-                }
+                s.report.skip("user_roles", "orphan_tenant", "the grant names a tenant that does not exist", describe());
+                continue;
             };
             match &mut current {
                 Some(g) if g.user == user && g.tenant == tenant => {
@@ -622,14 +606,15 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         dkey = ctx.legacy.tenant_key("dt"),
     );
     let batch_size = s.batch_size;
-    let result = src.stream(&sql, &[], batch_size, |batch| {
+
+    src.stream(&sql, &[], batch_size, |batch| {
         s.report.read("credentials", batch.len() as u64);
         let mut out = Vec::new();
         for r in &batch {
             let who = format!(
                 "id={} user {}",
                 r.id(),
-                r.get("user_name").as_str().map(|n| format!("`{n}`")).unwrap_or_else(|| text(r.get("user_id")).unwrap_or("NULL".into()))
+                r.get("user_name").as_str().map_or_else(|| text(r.get("user_id")).unwrap_or("NULL".into()), |n| format!("`{n}`"))
             );
             let Some(access) = r.text("credentials", "access")? else {
                 s.report.skip("credentials", "ec2_no_access_key", "the EC2 credential has no access key", who);
@@ -641,34 +626,30 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 continue;
             };
             let tenant = if r.get("tenant_id").is_null() {
-                match text(r.get("default_tenant_new_id")) {
-                    Some(t) => {
-                        s.report.note(
-                            Severity::Info,
-                            "credentials",
-                            "ec2_default_tenant",
-                            "the EC2 credential has no tenant; it gets the user's default tenant",
-                            who.clone(),
-                        );
-                        t
-                    }
-                    None => {
-                        s.report.skip(
-                            "credentials",
-                            "ec2_no_tenant",
-                            "the EC2 credential has no tenant and its user no default tenant; Essex needs one",
-                            who,
-                        );
-                        continue;
-                    }
+                if let Some(t) = text(r.get("default_tenant_new_id")) {
+                    s.report.note(
+                        Severity::Info,
+                        "credentials",
+                        "ec2_default_tenant",
+                        "the EC2 credential has no tenant; it gets the user's default tenant",
+                        who.clone(),
+                    );
+                    t
+                } else {
+                    s.report.skip(
+                        "credentials",
+                        "ec2_no_tenant",
+                        "the EC2 credential has no tenant and its user no default tenant; Essex needs one",
+                        who,
+                    );
+                    continue;
                 }
             } else {
-                match text(r.get("tenant_new_id")) {
-                    Some(t) => t,
-                    None => {
-                        s.report.skip("credentials", "orphan_tenant", "the EC2 credential names a tenant that does not exist", who);
-                        continue;
-                    }
+                if let Some(t) = text(r.get("tenant_new_id")) {
+                    t
+                } else {
+                    s.report.skip("credentials", "orphan_tenant", "the EC2 credential names a tenant that does not exist", who);
+                    continue;
                 }
             };
             let key = ctx.collision_key(&access);
@@ -685,8 +666,7 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             out.push(vec![access.into(), secret.into(), user.into(), tenant.into()]);
         }
         s.write("credentials", "ec2_credential", &["access", "secret", "user_id", "tenant_id"], &out, OnConflict::Fail)
-    });
-    result
+    })
 }
 
 fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
@@ -863,18 +843,17 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 );
                 continue;
             }
-            let region = match r.text("endpoint_templates", "region")? {
-                Some(region) => region,
-                None => {
-                    s.report.note(
-                        Severity::Info,
-                        "endpoint_templates",
-                        "default_region",
-                        &format!("no region: placed in `{}`", ctx.opts.default_region),
-                        format!("id={id}"),
-                    );
-                    ctx.opts.default_region.clone()
-                }
+            let region = if let Some(region) = r.text("endpoint_templates", "region")? {
+                region
+            } else {
+                s.report.note(
+                    Severity::Info,
+                    "endpoint_templates",
+                    "default_region",
+                    &format!("no region: placed in `{}`", ctx.opts.default_region),
+                    format!("id={id}"),
+                );
+                ctx.opts.default_region.clone()
             };
             let mut extra = Map::new();
             for (legacy, essex) in [("public_url", "publicurl"), ("internal_url", "internalurl"), ("admin_url", "adminurl")] {

@@ -60,13 +60,13 @@ impl Legacy {
             if !absent.is_empty() {
                 return Err(Error::Refused(format!(
                     "{url}: table {table} lacks column(s) {} that every legacy Keystone has; this is not a database osmigrate knows",
-                    absent.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+                    absent.iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join(", ")
                 )));
             }
         }
         let version = if has("migrate_version") { db.query_scalar("SELECT version FROM migrate_version", &[])?.as_i64() } else { None };
         Ok(Legacy {
-            token_table: ["token", "tokens"].iter().find(|t| has(t)).map(|t| t.to_string()),
+            token_table: ["token", "tokens"].iter().find(|t| has(t)).map(std::string::ToString::to_string),
             tenants_have_uid: db.column_names("tenants")?.iter().any(|c| c == "uid"),
             users_have_uid: db.column_names("users")?.iter().any(|c| c == "uid"),
             has_credentials: has("credentials"),
@@ -100,18 +100,10 @@ impl Legacy {
 
     /// The SQL expression of a tenant's new id, for a `tenants` alias.
     pub fn tenant_key(&self, alias: &str) -> String {
-        if self.tenants_have_uid {
-            format!("{alias}.uid")
-        } else {
-            format!("{alias}.id")
-        }
+        if self.tenants_have_uid { format!("{alias}.uid") } else { format!("{alias}.id") }
     }
 
     pub fn user_key(&self, alias: &str) -> String {
-        if self.users_have_uid {
-            format!("{alias}.uid")
-        } else {
-            format!("{alias}.id")
-        }
+        if self.users_have_uid { format!("{alias}.uid") } else { format!("{alias}.id") }
     }
 }

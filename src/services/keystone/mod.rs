@@ -1,6 +1,6 @@
 //! Keystone: a legacy (Diablo-era) Keystone database into a new Essex one, everything upstream
 //! `keystone-manage import_legacy` does and what it gets wrong (global roles, EC2 credentials,
-//! tokens, role name collisions, the catalog). See MIGRATION-FACTS §1.
+//! tokens, role name collisions, the catalog).
 
 pub mod catalog;
 mod import;

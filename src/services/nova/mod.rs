@@ -1,5 +1,5 @@
 //! Nova: the Diablo database (migrate version 46) copied forward into a new Essex database (82),
-//! with the data migrations 047–082 as named rules (MIGRATION-FACTS §3.1) and every Glance image
+//! with the data migrations 047–082 as named rules and every Glance image
 //! reference rewritten through the image map (§3.2), which upstream never does.
 
 pub mod image_map;
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use crate::db::{Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
-use crate::migrate::copy::{copy_table, TableCopy};
+use crate::migrate::copy::{TableCopy, copy_table};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
 use crate::schema;
 pub use image_map::MapSource;
@@ -136,7 +136,9 @@ fn detect(db: &mut Db) -> Result<i64> {
         Some(v) if v > 46 => Err(Error::Refused(format!(
             "{url} is at Nova migrate version {v}, past Diablo's 46: osmigrate copies a Diablo (46) database forward, not one upstream partly migrated"
         ))),
-        Some(v) => Err(Error::Refused(format!("{url} is at Nova migrate version {v}: bring it to Diablo's 46 with Diablo's `nova-manage db sync` first"))),
+        Some(v) => Err(Error::Refused(format!(
+            "{url} is at Nova migrate version {v}: bring it to Diablo's 46 with Diablo's `nova-manage db sync` first"
+        ))),
         None => Err(Error::Refused(format!("{url} has no `nova` row in migrate_version"))),
     }
 }

@@ -5,7 +5,7 @@
 
 use std::net::Ipv6Addr;
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
 #[derive(Debug, Clone, Default)]
 pub struct Network {
@@ -58,11 +58,7 @@ impl Ipv6Backend {
 }
 
 fn ip_version(address: &str) -> u8 {
-    if address.contains(':') {
-        6
-    } else {
-        4
-    }
+    if address.contains(':') { 6 } else { 4 }
 }
 
 fn ip_object(address: &str, kind: &str) -> Json {

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::Ctx;
 use super::image_ref::{self, ImageRef};
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
-use super::Ctx;
 use crate::db::{Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::migrate::copy::BatchHook;
@@ -126,11 +126,7 @@ pub fn disks_074(ctx: &Ctx, r: &Row, tiny: bool) -> (Value, Value) {
 }
 
 pub fn disks_for(libvirt: bool, local_gb: &Value, tiny: bool) -> (Value, Value) {
-    if libvirt {
-        (Value::Int(if tiny { 0 } else { 10 }), local_gb.clone())
-    } else {
-        (local_gb.clone(), Value::Int(0))
-    }
+    if libvirt { (Value::Int(if tiny { 0 } else { 10 }), local_gb.clone()) } else { (local_gb.clone(), Value::Int(0)) }
 }
 
 /// 064: the uuid of the instance an action belongs to (joined); orphans get NULL, as upstream.
@@ -202,8 +198,8 @@ fn image_reference(s: &mut Sink, ctx: &Ctx, source: &str, r: &Row, col: &str) ->
     };
     Ok(match image_ref::parse(&value) {
         ImageRef::Empty | ImageRef::Uuid => Value::Text(value.clone()),
-        ImageRef::Legacy { id, prefix, suffix } => match ctx.batch_images.get(&id) {
-            Some(uuid) => {
+        ImageRef::Legacy { id, prefix, suffix } => {
+            if let Some(uuid) = ctx.batch_images.get(&id) {
                 s.report.note_many(
                     Severity::Info,
                     source,
@@ -213,8 +209,7 @@ fn image_reference(s: &mut Sink, ctx: &Ctx, source: &str, r: &Row, col: &str) ->
                     None,
                 );
                 Value::Text(image_ref::rewrite(prefix, uuid, suffix))
-            }
-            None => {
+            } else {
                 s.report.note(
                     Severity::Warning,
                     source,
@@ -224,7 +219,7 @@ fn image_reference(s: &mut Sink, ctx: &Ctx, source: &str, r: &Row, col: &str) ->
                 );
                 Value::Text(value.clone())
             }
-        },
+        }
         ImageRef::Unknown => {
             s.report.note(Severity::Warning, source, "image_ref_unknown", "not an image id, href or UUID; kept as it was", who());
             Value::Text(value.clone())

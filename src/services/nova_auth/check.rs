@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::access::{carries_key, shown};
 use super::steps::{ec2_query, existing_credentials, planned_credentials};
-use super::{len_fn, live_sql, marks, stream_groups, text, Ctx, RoleTarget, MAX_LEN, SUPERUSER_ROLES, TABLES};
+use super::{Ctx, MAX_LEN, RoleTarget, SUPERUSER_ROLES, TABLES, len_fn, live_sql, marks, stream_groups, text};
 use crate::db::{Backend, Db, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, Sink};
@@ -229,7 +229,7 @@ fn password_names(src: &mut Db, ctx: &Ctx, problems: &mut Vec<String>) -> Result
     for chunk in names.chunks(500) {
         let params: Vec<Value> = chunk.iter().map(|n| Value::from(*n)).collect();
         let sql = format!("SELECT u.id FROM users u WHERE {} AND u.id IN ({})", live_sql("u"), marks(chunk.len()));
-        let found: Vec<String> = src.query(&sql, &params)?.iter().map(|r| r.id()).collect();
+        let found: Vec<String> = src.query(&sql, &params)?.iter().map(crate::db::Row::id).collect();
         for n in chunk.iter().filter(|n| !found.iter().any(|f| f == *n)) {
             problems.push(format!("the password file names `{n}`, which is no Nova user (or a deleted one)"));
         }

@@ -2,7 +2,7 @@
 //! `user_project_role_association` and `user_role_association` tables of the Nova database) into an
 //! Essex Keystone, straight from the database: users, projects as tenants, memberships, project
 //! roles as tenant roles, global roles and `is_admin` on the global-roles tenant, and the EC2 keys
-//! as the access strings Diablo's clients send (MIGRATION-FACTS §1.3, issue 7).
+//! as the access strings Diablo's clients send.
 //!
 //! The target is an empty database or one `db migrate keystone` built: the import adds to it
 //! (`migrate::adding`), all in one transaction. A Nova name the target already holds is merged
@@ -146,7 +146,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaAuthOptions, progress: &dyn 
         source_release,
         schema: schema::essex::keystone(to.backend),
         own_tables: Vec::new(),
-        source_tables: TABLES.iter().map(|t| t.to_string()).collect(),
+        source_tables: TABLES.iter().map(std::string::ToString::to_string).collect(),
         steps,
         batch_size: opts.batch_size,
     };
@@ -203,11 +203,7 @@ fn live_sql(alias: &str) -> String {
 }
 
 fn len_fn(db: &Db) -> &'static str {
-    if db.backend() == Backend::Mysql {
-        "CHAR_LENGTH"
-    } else {
-        "LENGTH"
-    }
+    if db.backend() == Backend::Mysql { "CHAR_LENGTH" } else { "LENGTH" }
 }
 
 fn text(r: &Row, field: &str) -> Option<String> {
@@ -232,17 +228,9 @@ fn stream_groups(
             }
             pending.push(r);
         }
-        if groups.is_empty() {
-            Ok(())
-        } else {
-            f(groups)
-        }
+        if groups.is_empty() { Ok(()) } else { f(groups) }
     })?;
-    if pending.is_empty() {
-        Ok(())
-    } else {
-        f(vec![pending])
-    }
+    if pending.is_empty() { Ok(()) } else { f(vec![pending]) }
 }
 
 /// `?, ?, …` for `n` parameters.

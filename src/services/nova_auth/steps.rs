@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
 use super::access::{access_strings, shown};
-use super::{live, live_sql, marks, stream_groups, text, Ctx, GLOBAL_ROLES, MAX_LEN, SUPERUSER_ROLES};
+use super::{Ctx, GLOBAL_ROLES, MAX_LEN, SUPERUSER_ROLES, live, live_sql, marks, stream_groups, text};
 use crate::db::{Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, Sink, StepReport};
@@ -683,7 +683,7 @@ pub(super) fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Resu
                             "EC2 access `{}` of user `{}` is already in the target for another user or secret",
                             shown(&c.access),
                             c.nova_user
-                        )))
+                        )));
                     }
                     None => out.push(vec![c.access.into(), c.secret.into(), c.user.into(), c.tenant.into()]),
                 }
