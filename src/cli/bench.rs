@@ -136,7 +136,7 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<i32> {
         println!("  peak RSS of a migration: {:.0} MB", peak_rss as f64 / 1e6);
         println!("\n  rows/s per table (largest first):");
         let mut all: Vec<(String, u64, f64)> = measured.iter().flat_map(|m| table_rates(&m.report)).map(|t| (t.0, t.1, t.2)).collect();
-        all.sort_by(|x, y| y.1.cmp(&x.1));
+        all.sort_by_key(|x| std::cmp::Reverse(x.1));
         for (table, rows, rate) in all.iter().take(15) {
             println!("  {table:<38} {rows:>10} rows {rate:>12.0} rows/s");
         }

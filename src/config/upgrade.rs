@@ -684,9 +684,9 @@ fn carry_authtoken(
     target: &str,
     report: &mut ConfigReport,
 ) {
-    let section = "filter:authtoken";
     const CARRIED: &[&str] =
         &["auth_host", "auth_port", "auth_protocol", "auth_uri", "delay_auth_decision", "service_protocol", "service_host", "service_port"];
+    let section = "filter:authtoken";
     let mut service_keys = Vec::new();
     for key in diablo.keys(section) {
         if key == "paste.filter_factory" || key == "admin_token" {

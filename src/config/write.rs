@@ -180,7 +180,7 @@ fn keep_backup(path: &Path) -> Result<PathBuf> {
         let candidate = backup_name(path, n);
         match fs::read(&candidate) {
             Ok(existing) if existing == current => return Ok(candidate),
-            Ok(_) => continue,
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if fs::hard_link(path, &candidate).is_err() {
                     fs::copy(path, &candidate).map_err(|e| Error::io(&candidate, e))?;

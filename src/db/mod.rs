@@ -225,7 +225,6 @@ impl Db {
             Err(StreamError::Callback(e)) => return Err(e),
             Err(StreamError::Driver(e)) => return Err(Error::db(context(), e)),
         }
-        drop(on_row);
         if !batch.is_empty() {
             f(batch)?;
         }

@@ -146,6 +146,7 @@ impl DbUrl {
     }
 
     /// The same server, another database (a server URL gains a database name).
+    #[must_use]
     pub fn with_database(&self, name: &str) -> Self {
         let mut url = self.clone();
         url.database = Some(name.to_string());
@@ -153,6 +154,7 @@ impl DbUrl {
     }
 
     /// Resolves a relative SQLite path against `base` (a service's working directory).
+    #[must_use]
     pub fn resolved_against(&self, base: &Path) -> Self {
         let mut url = self.clone();
         if let Some(p) = &self.path {

@@ -124,7 +124,7 @@ mod tests {
     fn datetimes_in_sqlalchemy_forms() {
         let d = parse_datetime("2015-02-05 00:00:00").unwrap();
         assert_eq!(sqlite_datetime_text(&d), "2015-02-05 00:00:00.000000");
-        assert_eq!(parse_datetime("2015-02-05 00:00:00.250000").unwrap().and_utc().timestamp_subsec_micros(), 250000);
+        assert_eq!(parse_datetime("2015-02-05 00:00:00.250000").unwrap().and_utc().timestamp_subsec_micros(), 250_000);
         assert!(parse_datetime("not a date").is_none());
     }
 

@@ -181,10 +181,8 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
         vec![11.into(), 5.into(), 1.into(), 3.into()],
     ];
     g.global_grants = 3;
-    let mut next = grants.len() as i64 + 1;
-    for u in &users[5..] {
+    for (next, u) in (grants.len() as i64 + 1..).zip(&users[5..]) {
         grants.push(vec![next.into(), u[0].clone(), 2.into(), u[5].clone()]);
-        next += 1;
     }
     for chunk in grants.chunks(shape.batch_size.max(1)) {
         db.insert_rows(&t("user_roles"), &["id", "user_id", "role_id", "tenant_id"], chunk, OnConflict::Fail)?;

@@ -266,7 +266,7 @@ pub fn vif_mac(v: u64) -> String {
 struct Net {
     base: u32,
     host_bits: u32,
-    per_net: i64,
+    ips_used: i64,
     /// First index handed to instances (network, gateway, and on the VLAN network the VPN
     /// address are reserved below it).
     first_free: i64,
@@ -277,7 +277,7 @@ impl Net {
         let host_bits = (per_net.max(4) as u64).next_power_of_two().trailing_zeros().min(24);
         let stride = host_bits.max(8);
         let base = 0x0a00_0000u32.wrapping_add((n as u32).wrapping_shl(stride));
-        Net { base, host_bits, per_net: per_net as i64, first_free: if n == VLAN_NET { 3 } else { 2 } }
+        Net { base, host_bits, ips_used: per_net as i64, first_free: if n == VLAN_NET { 3 } else { 2 } }
     }
     fn addr(&self, idx: i64) -> String {
         Ipv4Addr::from(self.base.wrapping_add(idx as u32)).to_string()
@@ -296,7 +296,7 @@ impl Net {
     }
     /// One past the last index handed to instances.
     fn alloc_end(&self) -> i64 {
-        self.per_net.min(self.size() - 1)
+        self.ips_used.min(self.size() - 1)
     }
 }
 

@@ -77,7 +77,12 @@ pub struct NewEc2Credential {
 
 impl fmt::Debug for NewEc2Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewEc2Credential").field("access", &self.access).field("secret", &"****").finish()
+        f.debug_struct("NewEc2Credential")
+            .field("access", &self.access)
+            .field("secret", &"****")
+            .field("user", &self.user)
+            .field("tenant", &self.tenant)
+            .finish()
     }
 }
 

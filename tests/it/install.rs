@@ -26,7 +26,7 @@ const SERVICES: [&str; 3] = ["keystone", "glance", "nova"];
 struct Site {
     _dir: tempfile::TempDir,
     root: PathBuf,
-    site: PathBuf,
+    toml_file: PathBuf,
     server: Server,
     /// The databases on the server (none for SQLite).
     names: Vec<String>,
@@ -92,7 +92,7 @@ impl Site {
         )
         .unwrap();
         std::fs::set_permissions(&site, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let s = Site { _dir: dir, root, site, server: server.clone(), names };
+        let s = Site { _dir: dir, root, toml_file: site, server: server.clone(), names };
         for url in s.urls() {
             Db::drop_database_if_exists(&url).unwrap();
         }
@@ -124,7 +124,7 @@ impl Site {
     fn install(&self, release: &str) -> (i32, Json, String) {
         let out = osmigrate()
             .args(["install", "--release", release, "--site"])
-            .arg(&self.site)
+            .arg(&self.toml_file)
             .arg("--root")
             .arg(&self.root)
             .arg("--json")
@@ -401,8 +401,8 @@ fn diablo_install_is_a_rehearsal_check_migrate_verify() {
 fn a_site_without_a_password_is_bad_usage_and_a_foreign_database_is_refused() {
     let server = Server { backend: Backend::Sqlite, url: None };
     let site = Site::new(&server, "refuse", "");
-    let text = std::fs::read_to_string(&site.site).unwrap().replace("glance_file = \"secrets/glance\"\n", "");
-    std::fs::write(&site.site, text).unwrap();
+    let text = std::fs::read_to_string(&site.toml_file).unwrap().replace("glance_file = \"secrets/glance\"\n", "");
+    std::fs::write(&site.toml_file, text).unwrap();
     let (code, _, err) = site.install("essex");
     assert_eq!(code, 64, "{err}");
     assert!(err.contains("[passwords] glance_file is missing"), "{err}");
@@ -429,9 +429,9 @@ fn inline_secrets_in_a_readable_site_file_are_warned_about_never_shown() {
     let server = Server { backend: Backend::Sqlite, url: None };
     let site = Site::new(&server, "inline", "");
     let text =
-        std::fs::read_to_string(&site.site).unwrap().replace("glance_file = \"secrets/glance\"", &format!("glance = \"{GLANCE_PW}\""));
-    std::fs::write(&site.site, text).unwrap();
-    std::fs::set_permissions(&site.site, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::read_to_string(&site.toml_file).unwrap().replace("glance_file = \"secrets/glance\"", &format!("glance = \"{GLANCE_PW}\""));
+    std::fs::write(&site.toml_file, text).unwrap();
+    std::fs::set_permissions(&site.toml_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (code, report, _) = site.install("essex");
     assert_eq!(code, 1);
     let warnings = report["warnings"].to_string();
@@ -446,7 +446,7 @@ fn a_user_kept_with_another_password_than_the_sites_is_warned_about() {
     for release in ["essex", "diablo"] {
         let site = Site::new(&server, "repw", "");
         assert_eq!(site.install(release).0, 0, "{release}");
-        std::fs::write(site.site.parent().unwrap().join("secrets/nova"), "An0ther-pw\n").unwrap();
+        std::fs::write(site.toml_file.parent().unwrap().join("secrets/nova"), "An0ther-pw\n").unwrap();
         let (code, report, _) = site.install(release);
         assert_eq!(code, 1, "{release}: {report}");
         let warnings = report["warnings"].to_string();

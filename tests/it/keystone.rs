@@ -1,6 +1,8 @@
 //! The upstream legacy Keystone fixtures, migrated by the real binary on every backend, checked
 //! row by row against what the upstream importer produces plus what it misses.
 
+use std::os::unix::fs::PermissionsExt;
+
 use osmigrate::db::{Access, Db, DbUrl};
 use osmigrate::services::keystone::password;
 use serde_json::{Value as Json, json};
@@ -290,7 +292,6 @@ fn secrets_never_appear_and_service_tokens_are_named() {
             }
             if saved.exists() {
                 // A report file left world-readable is replaced, not rewritten in place.
-                use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&saved, std::fs::Permissions::from_mode(0o644)).unwrap();
             }
             let fresh = support::fresh_db(&server, "t");
@@ -303,7 +304,6 @@ fn secrets_never_appear_and_service_tokens_are_named() {
                 }
             }
             assert!(out.contains("****7666"), "the service token is named by its last four characters:\n{out}");
-            use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o600, "the report is its owner's only");
         }
         drop(target);

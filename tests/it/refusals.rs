@@ -7,10 +7,7 @@ use serde_json::Value as Json;
 use crate::support::{self, generated_keystone, migrate_keystone, rows};
 
 fn stamped(url: &DbUrl) -> bool {
-    let mut db = match Db::connect(url, Access::ReadOnly) {
-        Ok(db) => db,
-        Err(_) => return false,
-    };
+    let Ok(mut db) = Db::connect(url, Access::ReadOnly) else { return false };
     db.table_names().unwrap().iter().any(|t| t == "migrate_version")
         && db.query_scalar("SELECT COUNT(*) FROM migrate_version", &[]).unwrap().as_i64() == Some(1)
 }

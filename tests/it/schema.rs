@@ -27,6 +27,9 @@ fn fk_target(detail: &str) -> (String, Vec<String>) {
     (table, cols(rest.split(')').next().unwrap()))
 }
 
+/// (table, constraint) → (columns, referenced table, referenced columns)
+type ForeignKeys = BTreeMap<(String, String), (Vec<String>, String, Vec<String>)>;
+
 /// The reference dump of one service on one backend, in the shape introspection returns.
 pub fn reference(release: &str, service: &str, backend: Backend) -> BTreeMap<String, TableShape> {
     let b = match backend {
@@ -46,7 +49,7 @@ pub fn reference(release: &str, service: &str, backend: Backend) -> BTreeMap<Str
     }
     // Foreign keys by (table, constraint name): SQLite's dump lists a composite key one column a
     // row under one name.
-    let mut fks: BTreeMap<(String, String), (Vec<String>, String, Vec<String>)> = BTreeMap::new();
+    let mut fks = ForeignKeys::new();
     for r in tsv(&dir.join(format!("{service}.{b}.constraints.tsv"))) {
         let shape = shapes.get_mut(&r[0]).unwrap_or_else(|| panic!("constraint on unknown table {}", r[0]));
         let detail = r.get(4).cloned().unwrap_or_default();
@@ -173,7 +176,9 @@ fn diablo_keystone_generator_matches_the_reference_on_every_backend() {
         let mut want = reference("diablo", "keystone", server.backend);
         if server.backend == Backend::Mysql {
             // The reference server made MyISAM-less InnoDB tables too; nothing to adjust.
-            want.values_mut().for_each(|t| t.engine = Some("InnoDB".into()));
+            for t in want.values_mut() {
+                t.engine = Some("InnoDB".into());
+            }
         }
         assert_same_schema(&format!("diablo keystone on {}", server.name()), &live(&fresh.url), &want);
     }
@@ -183,7 +188,8 @@ fn diablo_keystone_generator_matches_the_reference_on_every_backend() {
 #[test]
 fn every_builtin_schema_matches_its_reference_on_every_backend() {
     use osmigrate::schema::{Schema, diablo, essex};
-    let cases: &[(&str, &str, fn(Backend) -> Schema)] = &[
+    type Case = (&'static str, &'static str, fn(Backend) -> Schema);
+    let cases: &[Case] = &[
         ("essex", "keystone", essex::keystone),
         ("essex", "glance", essex::glance),
         ("essex", "nova", essex::nova),

@@ -147,7 +147,7 @@ mod tests {
             admin_url: "http://h:8080/".into(),
             internal_url: "http://h:8080/v1/AUTH_$(tenant_id)s".into(),
         };
-        let text = render(&[e.clone()]);
+        let text = render(std::slice::from_ref(&e));
         // Essex: `k, v = line.strip().split(' = ')`, key must start with `catalog.`
         let lines: Vec<(&str, &str)> = text.lines().filter(|l| l.contains(" = ")).map(|l| l.split_once(" = ").unwrap()).collect();
         assert_eq!(lines.len(), 5);

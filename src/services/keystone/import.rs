@@ -676,7 +676,8 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let len = len_fn(src);
     let now = Value::DateTime(ctx.now);
     let expired =
-        src.query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE expires <= ?"), &[now.clone()])?.as_i64().unwrap_or(0) as u64;
+        src.query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE expires <= ?"), std::slice::from_ref(&now))?.as_i64().unwrap_or(0)
+            as u64;
     let no_expiry = src.query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE expires IS NULL"), &[])?.as_i64().unwrap_or(0) as u64;
     for (n, code, message) in [
         (expired, "token_expired", "expired tokens are not carried (they can no longer be used)"),

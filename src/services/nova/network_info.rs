@@ -65,8 +65,8 @@ fn ip_object(address: &str, kind: &str) -> Json {
     json!({ "address": address, "type": kind, "version": ip_version(address) })
 }
 
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|s| !s.trim().is_empty())
+fn non_empty(v: Option<&str>) -> Option<&str> {
+    v.filter(|s| !s.trim().is_empty())
 }
 
 /// The whole list for one instance (`[]` without vifs). An IPv6 address that cannot be computed
@@ -84,9 +84,9 @@ pub fn network_info(vifs: &[Vif], ipv6: Ipv6Backend) -> Result<Json, String> {
 }
 
 fn network_json(n: &Network, vif: &Vif, ipv6: Ipv6Backend) -> Result<Json, String> {
-    let dns: Vec<&str> = [&n.dns1, &n.dns2].into_iter().filter_map(non_empty).collect();
+    let dns: Vec<&str> = [n.dns1.as_deref(), n.dns2.as_deref()].into_iter().filter_map(non_empty).collect();
     let mut subnets = Vec::new();
-    if let Some(cidr) = non_empty(&n.cidr) {
+    if let Some(cidr) = non_empty(n.cidr.as_deref()) {
         let ips: Vec<Json> = vif
             .fixed_ips
             .iter()
@@ -95,12 +95,18 @@ fn network_json(n: &Network, vif: &Vif, ipv6: Ipv6Backend) -> Result<Json, Strin
                 json!({ "address": ip.address, "type": "fixed", "version": 4, "floating_ips": floating })
             })
             .collect();
-        subnets.push(subnet(4, cidr, &n.gateway, &dns, ips));
+        subnets.push(subnet(4, cidr, n.gateway.as_deref(), &dns, ips));
     }
-    if let Some(cidr_v6) = non_empty(&n.cidr_v6) {
+    if let Some(cidr_v6) = non_empty(n.cidr_v6.as_deref()) {
         let mac = vif.address.as_deref().unwrap_or("");
         let address = ipv6_address(cidr_v6, mac, ipv6, n.project_id.as_deref())?;
-        subnets.push(subnet(6, cidr_v6, &n.gateway_v6, &dns, vec![json!({ "address": address, "version": 6, "floating_ips": [] })]));
+        subnets.push(subnet(
+            6,
+            cidr_v6,
+            n.gateway_v6.as_deref(),
+            &dns,
+            vec![json!({ "address": address, "version": 6, "floating_ips": [] })],
+        ));
     }
     let mut meta = Map::new();
     if n.injected {
@@ -109,13 +115,13 @@ fn network_json(n: &Network, vif: &Vif, ipv6: Ipv6Backend) -> Result<Json, Strin
     if n.multi_host {
         meta.insert("multi_host".into(), Json::Bool(true));
     }
-    if let Some(p) = non_empty(&n.project_id) {
+    if let Some(p) = non_empty(n.project_id.as_deref()) {
         meta.insert("project_id".into(), Json::String(p.to_string()));
     }
     if let Some(v) = n.vlan.filter(|v| *v != 0) {
         meta.insert("vlan".into(), json!(v));
     }
-    if let Some(b) = non_empty(&n.bridge_interface) {
+    if let Some(b) = non_empty(n.bridge_interface.as_deref()) {
         meta.insert("bridge_interface".into(), Json::String(b.to_string()));
     }
     let mut net = Map::new();
@@ -129,7 +135,7 @@ fn network_json(n: &Network, vif: &Vif, ipv6: Ipv6Backend) -> Result<Json, Strin
     Ok(Json::Object(net))
 }
 
-fn subnet(version: u8, cidr: &str, gateway: &Option<String>, dns: &[&str], ips: Vec<Json>) -> Json {
+fn subnet(version: u8, cidr: &str, gateway: Option<&str>, dns: &[&str], ips: Vec<Json>) -> Json {
     let dns: Vec<Json> = dns.iter().filter(|d| ip_version(d) == version).map(|d| ip_object(d, "dns")).collect();
     json!({
         "version": version,
