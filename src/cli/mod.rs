@@ -22,7 +22,7 @@ pub const EXIT_USAGE: i32 = 64;
 pub const EXIT_INTERNAL: i32 = 70;
 
 #[derive(Parser)]
-#[command(name = "osmigrate", version, about = "Move an OpenStack control plane from Diablo (2011.3) to Essex (2012.1), side by side")]
+#[command(name = "osmigrate", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OSMIGRATE_COMMIT"), ")"), about = "Move an OpenStack control plane from Diablo (2011.3) to Essex (2012.1), side by side")]
 pub struct Cli {
     /// More log output on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -28,7 +28,10 @@ fn build_cloud(root: &Path, server: &Server, tag: &str, nova_auth: bool) -> Vec<
             (paths.iter().map(|p| format!("sqlite:///{p}")).collect(), paths.iter().map(|p| DbUrl::sqlite(&root.join(&p[1..]))).collect())
         }
         Some(url) => {
-            let dbs: Vec<DbUrl> = ["keystone", "glance", "nova"].iter().map(|s| url.with_database(&format!("osm_{tag}_{s}"))).collect();
+            let dbs: Vec<DbUrl> = ["keystone", "glance", "nova"]
+                .iter()
+                .map(|s| url.with_database(&format!("osm_{tag}_{}_{s}", std::process::id())))
+                .collect();
             for db in &dbs {
                 Db::drop_database_if_exists(db).unwrap();
                 Db::drop_database_if_exists(&db.with_database(&format!("{}_essex", db.database.clone().unwrap()))).unwrap();
@@ -128,7 +131,7 @@ fn snapshot(root: &Path, sources: &[DbUrl]) -> BTreeMap<String, Vec<Vec<String>>
 
 #[test]
 fn check_plan_migrate_verify_rollback_on_every_backend() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let ctx = server.name();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("cloud");
@@ -190,7 +193,7 @@ fn check_plan_migrate_verify_rollback_on_every_backend() {
         let differing: Vec<&String> =
             after.keys().filter(|k| after.get(*k) != before.get(*k)).chain(before.keys().filter(|k| !after.contains_key(*k))).collect();
         assert!(differing.is_empty(), "{ctx}: after rollback and migrate these differ: {differing:?}");
-    }
+    });
 }
 
 /// `plan` wrote nothing: no state directory, no Essex file.
@@ -352,7 +355,7 @@ fn check_names_what_the_migration_would_refuse() {
 
 #[test]
 fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backend() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let ctx = server.name();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("cloud");
@@ -390,5 +393,5 @@ fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backen
         assert!(conf.lines().any(|l| l.trim() == "auth_strategy = keystone" || l.trim() == "auth_strategy=keystone"), "{ctx}: {conf}");
         let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
         assert!(keystone_conf.contains("keystone.token.backends.sql.Token"), "{ctx}: an Essex keystone.conf was written");
-    }
+    });
 }

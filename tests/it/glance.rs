@@ -122,7 +122,7 @@ fn check_rows(ctx: &str, source: &DbUrl, target: &DbUrl) {
 
 #[test]
 fn every_diablo_variant_on_every_backend() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let variants: &[(Variant, bool)] = match server.backend {
             // Diablo's migrations fail on PostgreSQL: only the auto-created shape exists there.
             Backend::Postgres => &[(Variant::Unversioned, true), (Variant::StampedUnmigrated, false)],
@@ -182,12 +182,12 @@ fn every_diablo_variant_on_every_backend() {
             assert_eq!((code2, again["outcome"].as_str()), (1, Some("already_complete")), "{ctx}");
             assert_eq!(map_of(&target.url), map);
         }
-    }
+    });
 }
 
 #[test]
 fn an_interrupted_run_ends_with_the_same_map_and_rows() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let source = generated(&server, Variant::Unversioned, true, 700);
         let target = support::fresh_db(&server, "glance_essex");
         let (code, _, stderr) = migrate_glance(&source.url, &target.url, &[]);
@@ -213,12 +213,12 @@ fn an_interrupted_run_ends_with_the_same_map_and_rows() {
         assert_eq!(report["outcome"], "resumed");
         assert_eq!(snapshot(&target.url), whole, "{}: same map and rows as the uninterrupted run", server.name());
         assert_eq!(rows(&target.url, "SELECT version FROM migrate_version")[0][0], "13");
-    }
+    });
 }
 
 #[test]
 fn diablo_glance_generator_matches_the_reference_on_every_backend() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let mut cases = vec![(Variant::Unversioned, "glance-autocreate")];
         if server.backend != Backend::Postgres {
             cases.push((Variant::Versioned, "glance"));
@@ -228,7 +228,7 @@ fn diablo_glance_generator_matches_the_reference_on_every_backend() {
             let what = format!("diablo {reference_name} on {}", server.name());
             assert_same_schema(&what, &live(&source.url), &reference("diablo", reference_name, server.backend));
         }
-    }
+    });
 }
 
 #[test]

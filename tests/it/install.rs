@@ -225,7 +225,7 @@ fn assert_second_run_changes_nothing(site: &Site, release: &str, before: &BTreeM
 
 #[test]
 fn essex_install_on_every_backend_and_again() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let ctx = server.name();
         let site = Site::new(&server, "essex", "\n[ec2]\nusers = [\"admin\"]\n");
         let (code, report, err) = site.install("essex");
@@ -335,12 +335,12 @@ fn essex_install_on_every_backend_and_again() {
         let keystone_tables: &[&str] =
             &["user", "tenant", "role", "metadata", "user_tenant_membership", "ec2_credential", "service", "endpoint"];
         assert_second_run_changes_nothing(&site, "essex", &files, &[(0, keystone_tables), (2, &["instance_types"])]);
-    }
+    });
 }
 
 #[test]
 fn diablo_install_is_a_rehearsal_check_migrate_verify() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let ctx = server.name();
         let site = Site::new(&server, "diablo", "\n[ec2]\nusers = [\"admin\"]\n");
         let (code, report, err) = site.install("diablo");
@@ -394,7 +394,7 @@ fn diablo_install_is_a_rehearsal_check_migrate_verify() {
         assert_eq!(on_systenant.len(), 3, "{ctx}: {on_systenant:?}");
         let keystone_conf = std::fs::read_to_string(site.root.join("etc/keystone/keystone.conf")).unwrap();
         assert!(keystone_conf.contains(&format!("admin_token = {TOKEN}\n")), "{ctx}");
-    }
+    });
 }
 
 #[test]

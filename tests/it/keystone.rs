@@ -202,23 +202,23 @@ fn quote_char(url: &DbUrl) -> &'static str {
 
 #[test]
 fn d5_fixture_on_every_backend() {
-    for s in support::servers() {
+    support::each_server(|s| {
         check(&s, &D5);
-    }
+    });
 }
 
 #[test]
 fn diablo_fixture_on_every_backend() {
-    for s in support::servers() {
+    support::each_server(|s| {
         check(&s, &DIABLO);
-    }
+    });
 }
 
 #[test]
 fn essex3_fixture_on_every_backend() {
-    for s in support::servers() {
+    support::each_server(|s| {
         check(&s, &ESSEX3);
-    }
+    });
 }
 
 #[test]
@@ -237,7 +237,7 @@ fn essex3_hashes_are_kept_verbatim() {
 
 #[test]
 fn an_interrupted_run_resumes_and_a_changed_source_is_refused() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let source = support::generated_keystone(&server, "resume", &[]);
         let target = support::fresh_db(&server, "t");
         let (code, out, err) = support::migrate_keystone(&source.url, &target.url, &["--json"]);
@@ -273,12 +273,12 @@ fn an_interrupted_run_resumes_and_a_changed_source_is_refused() {
         let (code, _, err) = support::migrate_keystone(&source.url, &target.url, &[]);
         assert_eq!(code, 2);
         assert!(err.contains("source has changed since (tables: tenants)"), "{err}");
-    }
+    });
 }
 
 #[test]
 fn secrets_never_appear_and_service_tokens_are_named() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let source = support::generated_keystone(&server, "secrets", &[]);
         let target = support::fresh_db(&server, "t");
         let dir = tempfile::tempdir().unwrap();
@@ -314,7 +314,7 @@ fn secrets_never_appear_and_service_tokens_are_named() {
         let extra = json_of(&extra[0][0]);
         assert_eq!(extra["user"]["name"], "admin");
         assert_eq!(extra["tenant"]["name"], "admin");
-    }
+    });
 }
 
 #[test]
@@ -328,7 +328,7 @@ fn global_roles_go_to_an_existing_tenant_and_mysql_merges_role_names_without_cas
             "INSERT INTO user_roles (id, user_id, role_id, tenant_id) VALUES (800, 2, 8, 2)",
         ],
     );
-    for server in support::servers() {
+    support::each_server(|server| {
         let target = support::fresh_db(&server, "t");
         let (code, out, err) = support::migrate_keystone(&source.url, &target.url, &["--global-roles-tenant", "ops", "--json"]);
         assert!(code <= 1, "{err}");
@@ -348,7 +348,7 @@ fn global_roles_go_to_an_existing_tenant_and_mysql_merges_role_names_without_cas
             assert_eq!(member_roles, vec![vec!["2".to_string()], vec!["8".to_string()]]);
             assert_eq!(demo_roles, json!({"roles": ["2", "5", "8"]}));
         }
-    }
+    });
 }
 
 #[test]

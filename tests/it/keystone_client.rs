@@ -666,7 +666,7 @@ fn json_of(s: &str) -> Json {
 
 #[test]
 fn db_transport_writes_what_essex_writes_on_every_backend() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let ctx = server.name();
         let fresh = support::fresh_db(&server, "ksc");
         let url = &fresh.url;
@@ -755,12 +755,12 @@ fn db_transport_writes_what_essex_writes_on_every_backend() {
             assert_ne!(ok(ks_db(url, &["get-id", "tenant", "SYSTENANT"])).trim(), tid);
             assert_eq!(ok(ks_db(url, &["get-id", "tenant", "systenant"])).trim(), tid);
         }
-    }
+    });
 }
 
 #[test]
 fn db_transport_on_a_migrated_keystone() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let ctx = server.name();
         let source = keystone_fixture(&server, "diablo");
         let target = support::fresh_db(&server, "ksc_mig");
@@ -800,7 +800,7 @@ fn db_transport_on_a_migrated_keystone() {
         let o = ks_db(&source.url, &["tenant-list"]);
         assert_eq!(o.code, 2);
         assert!(o.stderr.contains("legacy (Diablo) Keystone database"), "{ctx}: {}", o.stderr);
-    }
+    });
     // A SQLite file that does not exist is not created.
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.db");
@@ -824,7 +824,7 @@ fn db_create_makes_every_release_schema_with_its_stamp() {
         ("glance", "diablo", "glance", Some(("Glance Migrations", "9"))),
         ("nova", "diablo", "nova", Some(("nova", "46"))),
     ];
-    for server in support::servers() {
+    support::each_server(|server| {
         for (service, release, name, stamp) in cases {
             let (name, stamp) = if server.backend == Backend::Postgres && *service == "glance" && *release == "diablo" {
                 ("glance-autocreate", None) // Diablo's Glance migrations fail on PostgreSQL
@@ -856,7 +856,7 @@ fn db_create_makes_every_release_schema_with_its_stamp() {
             assert_eq!(o.code, 2, "{what}");
             assert!(o.stderr.contains("`db create` only fills an empty or new database"), "{what}: {}", o.stderr);
         }
-    }
+    });
     // The human form, and bad arguments.
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:///{}", dir.path().join("g.db").display());

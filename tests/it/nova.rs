@@ -90,7 +90,7 @@ fn eui64(prefix: &str, mac: &str) -> String {
 
 #[test]
 fn every_data_migration_on_every_backend() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let ctx = server.name();
         let cloud = cloud(&server, 40);
         let src = &cloud.nova.url;
@@ -254,7 +254,7 @@ fn every_data_migration_on_every_backend() {
             let sql = format!("INSERT INTO {table} ({}, deleted) VALUES (?, ?)", db.quote(col));
             db.execute(&sql, &["1".into(), 0.into()]).unwrap_or_else(|e| panic!("{ctx}: insert into {table} after migration: {e}"));
         }
-    }
+    });
 }
 
 #[test]
@@ -273,7 +273,7 @@ fn other_drivers_keep_the_local_disk_as_root() {
 
 #[test]
 fn the_map_can_come_from_glance_itself() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let cloud = cloud(&server, 10);
         let map = map_of(&cloud.map_csv);
         // osmigrate's own Essex Glance: its map table.
@@ -297,12 +297,12 @@ fn the_map_can_come_from_glance_itself() {
         assert!(s3.iter().all(|(old, new)| map[old] == *new), "{}: rebuilt entries agree with the real map", server.name());
         let unplaced = finding(&report, "image_not_placed", "image_map").unwrap();
         assert_eq!(unplaced["count"].as_u64().unwrap() as usize, map.len() - placeable.len());
-    }
+    });
 }
 
 #[test]
 fn an_interrupted_run_ends_with_the_same_rows() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let cloud = cloud(&server, 15);
         let target = support::fresh_db(&server, "nova_resume");
         let args = ["--image-map", cloud.map_csv.to_str().unwrap()];
@@ -330,7 +330,7 @@ fn an_interrupted_run_ends_with_the_same_rows() {
         assert_eq!(code, 1, "{}: {stderr}", server.name());
         assert_eq!(report["outcome"], "resumed");
         assert_eq!(snapshot(&target.url), whole, "{}: same rows as the uninterrupted run", server.name());
-    }
+    });
 }
 
 #[test]

@@ -162,7 +162,7 @@ fn private_file(dir: &std::path::Path, name: &str, text: &str, mode: u32) -> std
 
 #[test]
 fn a_nova_auth_cloud_into_an_empty_keystone_on_every_backend() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let ctx = server.name();
         let source = rich_cloud(&server);
         let target = support::fresh_db(&server, "na_essex");
@@ -345,7 +345,7 @@ fn a_nova_auth_cloud_into_an_empty_keystone_on_every_backend() {
         let (code, _, _, stderr) = nova_auth(&source.url, &target.url, &[], &[]);
         assert_eq!(code, 2, "{ctx}");
         assert!(stderr.contains("source has changed since (tables: users)"), "{ctx}: {stderr}");
-    }
+    });
 }
 
 fn quote(url: &DbUrl, name: &str) -> String {
@@ -372,7 +372,7 @@ fn snapshot(url: &DbUrl) -> Vec<Vec<Vec<String>>> {
 
 #[test]
 fn into_a_keystone_the_legacy_import_filled_merging_only_the_same_identity() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let ctx = server.name();
         let (legacy, target) = legacy_keystone(&server);
         let t = &target.url;
@@ -485,7 +485,7 @@ fn into_a_keystone_the_legacy_import_filled_merging_only_the_same_identity() {
         assert_eq!(code, 2, "{ctx}");
         assert!(stderr.contains("source has changed since"), "{ctx}: the target holds this import already: {stderr}");
         assert_eq!(snapshot(t), after);
-    }
+    });
 }
 
 #[test]

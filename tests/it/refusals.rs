@@ -53,7 +53,7 @@ fn unreachable_servers_are_reported_without_the_password() {
 
 #[test]
 fn the_source_as_target_and_foreign_targets_are_refused() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let source = generated_keystone(&server, "src", &[]);
         let (code, _, err) = migrate_keystone(&source.url, &source.url, &[]);
         assert_eq!(code, 2, "{err}");
@@ -65,12 +65,12 @@ fn the_source_as_target_and_foreign_targets_are_refused() {
         let (code, _, err) = migrate_keystone(&source.url, &foreign.url, &[]);
         assert_eq!(code, 2, "{err}");
         assert!(err.contains("did not write") && err.contains("something"), "{err}");
-    }
+    });
 }
 
 #[test]
 fn values_too_long_for_essex_are_refused_before_anything_is_written() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let long = "x".repeat(70);
         let source = generated_keystone(&server, "long", &[&format!("UPDATE users SET name = '{long}' WHERE id = 7")]);
         let target = support::fresh_db(&server, "t");
@@ -81,14 +81,14 @@ fn values_too_long_for_essex_are_refused_before_anything_is_written() {
         if server.backend == Backend::Sqlite {
             assert!(!target.url.path.as_ref().unwrap().exists(), "nothing written at all");
         }
-    }
+    });
 }
 
 #[test]
 fn names_that_collide_only_on_mysql_are_refused_there() {
     // A SQLite or PostgreSQL Diablo can hold `user-0` and `USER-0`; a MySQL Essex cannot.
     let source = generated_keystone(&support::servers()[0], "case", &["UPDATE users SET name = 'USER-0' WHERE name = 'user-1'"]);
-    for server in support::servers() {
+    support::each_server(|server| {
         let target = support::fresh_db(&server, "t");
         let (code, _, err) = migrate_keystone(&source.url, &target.url, &[]);
         if server.backend == Backend::Mysql {
@@ -98,7 +98,7 @@ fn names_that_collide_only_on_mysql_are_refused_there() {
             assert!(code <= 1, "{}: {err}", server.name());
             assert_eq!(rows(&target.url, "SELECT COUNT(*) FROM role WHERE name = 'Member'")[0][0], "1");
         }
-    }
+    });
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn text_that_is_not_utf8_names_table_row_and_field() {
 
 #[test]
 fn orphans_duplicates_and_nulls_are_reported_not_dropped() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let source = generated_keystone(
             &server,
             "orphans",
@@ -167,5 +167,5 @@ fn orphans_duplicates_and_nulls_are_reported_not_dropped() {
         assert_eq!(rows(&target.url, "SELECT name FROM tenant WHERE id = '900'")[0][0], "900");
         // The first credential kept its key.
         assert_eq!(rows(&target.url, "SELECT user_id FROM ec2_credential WHERE access = 'admin-access'"), vec![vec!["1".to_string()]]);
-    }
+    });
 }

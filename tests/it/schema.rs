@@ -156,16 +156,16 @@ fn migrated_keystone(server: &Server) -> (support::FreshDb, support::FreshDb) {
 
 #[test]
 fn essex_keystone_matches_the_reference_on_every_backend() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let (_source, target) = migrated_keystone(&server);
         let what = format!("essex keystone on {}", server.name());
         assert_same_schema(&what, &live(&target.url), &reference("essex", "keystone", server.backend));
-    }
+    });
 }
 
 #[test]
 fn diablo_keystone_generator_matches_the_reference_on_every_backend() {
-    for server in support::servers() {
+    support::each_server(|server| {
         let fresh = support::fresh_db(&server, "ks_diablo_schema");
         Db::create_database_if_missing(&fresh.url).unwrap();
         let mut db = Db::connect(&fresh.url, Access::ReadWrite).unwrap();
@@ -181,7 +181,7 @@ fn diablo_keystone_generator_matches_the_reference_on_every_backend() {
             }
         }
         assert_same_schema(&format!("diablo keystone on {}", server.name()), &live(&fresh.url), &want);
-    }
+    });
 }
 
 /// Every built-in schema, created from its data on each backend, reads back like the reference.
@@ -198,7 +198,7 @@ fn every_builtin_schema_matches_its_reference_on_every_backend() {
         ("diablo", "glance-autocreate", diablo::glance_autocreate),
         ("diablo", "nova", diablo::nova),
     ];
-    for server in support::servers() {
+    support::each_server(|server| {
         for (release, name, schema) in cases {
             let schema = schema(server.backend);
             if schema.tables.is_empty() {
@@ -215,5 +215,5 @@ fn every_builtin_schema_matches_its_reference_on_every_backend() {
                 &reference(release, name, server.backend),
             );
         }
-    }
+    });
 }

@@ -46,6 +46,35 @@ pub fn servers() -> Vec<Server> {
     out
 }
 
+/// Runs `case` on every available backend at once, each on its own thread, so that one backend's
+/// failure neither hides nor stops another's; then fails naming every backend that failed.
+pub fn each_server(case: impl Fn(Server) + Sync) {
+    let servers = servers();
+    let failed: Vec<String> = std::thread::scope(|scope| {
+        let running: Vec<_> = servers
+            .into_iter()
+            .map(|server| {
+                let name = server.name();
+                let case = &case;
+                (name, std::thread::Builder::new().name(name.into()).spawn_scoped(scope, move || case(server)).expect("spawn"))
+            })
+            .collect();
+        running
+            .into_iter()
+            .filter_map(|(name, thread)| {
+                let panic = thread.join().err()?;
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
+                    .unwrap_or_default();
+                Some(format!("{name}: {message}"))
+            })
+            .collect()
+    });
+    assert!(failed.is_empty(), "failed on {} backend(s):\n{}", failed.len(), failed.join("\n"));
+}
+
 /// A database that does not exist yet (dropped if a previous run left it), removed on drop.
 pub struct FreshDb {
     pub url: DbUrl,
