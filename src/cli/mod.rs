@@ -6,6 +6,7 @@ mod cloud;
 mod config;
 mod db;
 mod demo;
+mod docs;
 mod glance;
 mod install;
 mod keystone;
@@ -61,6 +62,10 @@ enum Command {
     Keystone(keystone::KeystoneArgs),
     /// Install a release's control plane from a site file: databases, Keystone bootstrap, configs.
     Install(install::InstallArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (roff), or write one per command with --out-dir.
+    Man(docs::ManArgs),
 }
 
 /// Output options shared by every reporting command.
@@ -98,6 +103,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Config(cmd) => config::run(cmd),
         Command::Keystone(args) => keystone::run(args),
         Command::Install(args) => install::run(args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,31 @@ fn help_and_version_exit_zero_and_bad_usage_exits_64() {
 }
 
 #[test]
+fn completions_and_man_pages_come_from_the_command_line_definition() {
+    let out = osmigrate().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("_osmigrate()"), "a bash completion function:\n{script}");
+    for word in ["migrate", "verify", "rollback", "--create-service-users", "--state-dir"] {
+        assert!(script.contains(word), "completes `{word}`");
+    }
+    osmigrate().args(["completions", "tcsh"]).assert().code(64);
+
+    let out = osmigrate().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with(".ie \\n(.g .ds Aq"), "roff:\n{}", &page[..page.len().min(200)]);
+    assert!(page.contains(".TH osmigrate 1") && page.contains("migrate"), "{page}");
+
+    let dir = tempfile::tempdir().unwrap();
+    osmigrate().args(["man", "--out-dir"]).arg(dir.path()).assert().code(0);
+    for page in ["osmigrate.1", "osmigrate-migrate.1", "osmigrate-db-migrate-keystone.1"] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(text.contains(".TH"), "{page} is a man page");
+    }
+}
+
+#[test]
 fn demo_runs_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let (code, report, stderr) = run_json(&["demo", dir.path().to_str().unwrap()]);
