@@ -113,6 +113,8 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
                 auth_strategy: None,
                 inputs: a.inputs,
                 cwd,
+                // Files named on this host's command line are this host's (`--root` names the passwd).
+                root: PathBuf::from("/"),
                 paste: a.paste,
                 image_map: a.image_map.as_deref().map(MapSource::parse).transpose()?,
                 sql_connection: a.sql_connection.map(|u| DbUrl::parse(&u).map(|_| u)).transpose()?,
@@ -144,6 +146,7 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
                 keystone_db_local: None,
                 glance_db: a.glance_db.as_deref().map(DbUrl::parse).transpose()?,
                 admin_role: a.admin_role,
+                token_file: osmigrate::deploy::default_state_dir(&a.root)?.join(upgrade::ADMIN_TOKEN_FILE),
             };
             let owners = Ownership::new(&a.root)?;
             let report = upgrade::upgrade(service, &opts, &owners)?;
