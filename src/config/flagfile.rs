@@ -390,6 +390,52 @@ mod tests {
     }
 
     #[test]
+    fn a_trees_files_are_read_inside_it_and_bounded() {
+        let tree = tempfile::tempdir().unwrap();
+        let root = tree.path();
+        fs::create_dir_all(root.join("etc/nova")).unwrap();
+        // An absolute include is the tree's file, whatever the host holds there.
+        write(&root.join("etc/nova"), "common.conf", "--sql_connection=mysql://nova@tree/nova\n");
+        write(&root.join("etc/nova"), "nova.conf", "--verbose\n--flagfile=/etc/nova/common.conf\n");
+        let f = read_flagfiles(&[PathBuf::from("nova.conf")], Path::new("/etc/nova"), root).unwrap();
+        assert_eq!(f.get("sql_connection"), Some("mysql://nova@tree/nova"));
+        assert_eq!(f.includes[0].path, root.join("etc/nova/common.conf"));
+
+        // `..` that climbs above the tree is refused, naming the line.
+        write(&root.join("etc/nova"), "escape.conf", "--verbose\n--flagfile=../../../../etc/passwd\n");
+        let e = read_flagfiles(&[PathBuf::from("escape.conf")], Path::new("/etc/nova"), root).unwrap_err();
+        let shown = e.to_string();
+        assert!(matches!(e, Error::OutsideRoot { .. }), "{shown}");
+        assert!(
+            shown.starts_with(&format!(
+                "{}:2: `/etc/nova/../../../../etc/passwd` leads outside the tree",
+                root.join("etc/nova/escape.conf").display()
+            )),
+            "{shown}"
+        );
+
+        // An endless file is refused at once, before a byte is read.
+        write(&root.join("etc/nova"), "zero.conf", "--flagfile=/dev/zero\n");
+        std::os::unix::fs::symlink("/dev/zero", root.join("dev-zero")).unwrap();
+        let host = read_flagfile(&root.join("etc/nova/zero.conf"), root).unwrap_err().to_string();
+        assert!(host.starts_with("/dev/zero: not a regular file (named at "), "{host}");
+        // In a tree, a symlink to /dev/zero is the tree's /dev/zero, never the host's.
+        write(&root.join("etc/nova"), "zero-in-tree.conf", "--flagfile=/dev-zero\n");
+        let e = read_flagfiles(&[PathBuf::from("zero-in-tree.conf")], Path::new("/etc/nova"), root).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}: No such file", root.join("dev/zero").display())) && e.contains("zero-in-tree.conf:1"), "{e}");
+
+        // Nesting is bounded.
+        for n in 0..=MAX_INCLUDE_DEPTH {
+            write(&root.join("etc/nova"), &format!("deep{n}.conf"), &format!("--flagfile=deep{}.conf\n", n + 1));
+        }
+        write(&root.join("etc/nova"), &format!("deep{}.conf", MAX_INCLUDE_DEPTH + 1), "--verbose\n");
+        let e = read_flagfiles(&[PathBuf::from("deep0.conf")], Path::new("/etc/nova"), root).unwrap_err().to_string();
+        assert!(e.contains("includes nested deeper than 16 files") && e.contains("deep15.conf:1"), "{e}");
+        let f = read_flagfiles(&[PathBuf::from("deep2.conf")], Path::new("/etc/nova"), root).unwrap();
+        assert_eq!((f.files.len(), f.get("verbose")), (16, Some("true")));
+    }
+
+    #[test]
     fn a_non_option_line_stops_parsing() {
         let cwd = tempfile::tempdir().unwrap();
         write(cwd.path(), "late.conf", "--s3_host=late\n");

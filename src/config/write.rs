@@ -444,6 +444,54 @@ mod tests {
     }
 
     #[test]
+    fn backups_are_private_and_killed_writes_leave_nothing_behind() {
+        let dir = tree();
+        let owners = Ownership::new(dir.path()).unwrap();
+        let path = dir.path().join("etc/keystone/keystone.conf");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "admin_token = diablo\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        // What a run killed between creating and renaming its temporary file left.
+        let stale = path.with_file_name(".keystone.conf.osmigrate-tmp-999999");
+        fs::write(&stale, "half").unwrap();
+        let mut report = ConfigReport::new("t");
+        write_config(&path, b"admin_token = essex\n", "keystone", &owners, &mut report).unwrap();
+        let backup = backup_name(&path, 0);
+        assert_eq!(fs::read(&backup).unwrap(), b"admin_token = diablo\n");
+        assert_eq!(fs::metadata(&backup).unwrap().mode() & 0o777, 0o600, "a backup holds the same secrets: 0600");
+        assert_ne!(fs::metadata(&backup).unwrap().ino(), fs::metadata(&path).unwrap().ino());
+        assert!(!stale.exists(), "the killed run's temporary file is gone");
+        // A stricter original keeps its mode; an old loose backup of the same bytes is tightened.
+        fs::set_permissions(&backup, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(&path, "admin_token = diablo\n").unwrap();
+        write_config(&path, b"admin_token = essex\n", "keystone", &owners, &mut report).unwrap();
+        assert_eq!(fs::metadata(&backup).unwrap().mode() & 0o777, 0o600);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        write_config(&path, b"admin_token = third\n", "keystone", &owners, &mut report).unwrap();
+        assert_eq!(fs::metadata(backup_name(&path, 1)).unwrap().mode() & 0o777, 0o400);
+
+        // The private writer replaces a loose file with a 0600 one; a failed fill leaves the old file.
+        let state = dir.path().join("state/journal.json");
+        fs::create_dir_all(state.parent().unwrap()).unwrap();
+        fs::write(&state, "old").unwrap();
+        fs::set_permissions(&state, fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&state, b"new").unwrap();
+        assert_eq!((fs::read(&state).unwrap(), fs::metadata(&state).unwrap().mode() & 0o777), (b"new".to_vec(), 0o600));
+        let failed = write_file(&state, Perms::PRIVATE, |f| {
+            f.write_all(b"partial").map_err(|e| Error::io("x", e))?;
+            Err(Error::Refused("stopped half-way".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(fs::read(&state).unwrap(), b"new");
+        assert_eq!(fs::read_dir(state.parent().unwrap()).unwrap().count(), 1, "no temporary file left");
+        // Symlinks are put back the same way.
+        let link = dir.path().join("state/link");
+        write_symlink(&link, Path::new("/etc/nova/nova.conf")).unwrap();
+        write_symlink(&link, Path::new("/etc/nova/other.conf")).unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("/etc/nova/other.conf"));
+    }
+
+    #[test]
     fn root_owned_logs_are_given_back() {
         let dir = tree();
         let owners = Ownership::new(dir.path()).unwrap();

@@ -884,3 +884,51 @@ pub fn rollback(root: &Path, state_dir: &Path) -> Result<Vec<String>> {
     journal.clear()?;
     journal::restore_configs(root, state_dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A systemctl that has nova-api and glance-api, records every call, fails to stop glance-api,
+    /// and says glance-api is active or not as `active` says.
+    fn fake_systemctl(dir: &Path, active: bool) -> ServiceManager {
+        let tool = dir.join("systemctl");
+        let calls = dir.join("calls");
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$1\" in\n  show) case \"$3\" in nova-api.service|glance-api.service) echo LoadState=loaded;; *) echo LoadState=not-found;; esac;;\n  stop) [ \"$2\" = glance-api ] && {{ echo 'Failed to stop glance-api.service: Access denied' >&2; exit 1; }}; exit 0;;\n  is-active) exit {};;\nesac\nexit 0\n",
+            calls.display(),
+            if active { 0 } else { 3 }
+        );
+        std::fs::write(&tool, script).unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ServiceManager { tool, systemd: true }
+    }
+
+    #[test]
+    fn a_service_that_fails_to_stop_stops_the_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = fake_systemctl(dir.path(), true);
+        let e = manager.control("stop").unwrap_err().to_string();
+        assert!(e.contains("stop glance-api` failed (Failed to stop glance-api.service: Access denied)"), "{e}");
+        assert!(e.contains("before anything is written"), "{e}");
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        assert!(calls.contains("stop nova-api\n") && !calls.contains("stop nova-compute"), "only services that exist: {calls}");
+        assert!(!calls.contains("stop keystone"), "nothing after the failure: {calls}");
+
+        // Already stopped: the failed stop changed nothing, and the run goes on.
+        let dir = tempfile::tempdir().unwrap();
+        let manager = fake_systemctl(dir.path(), false);
+        assert_eq!(manager.control("stop").unwrap(), "systemctl stop: nova-api, glance-api");
+        assert_eq!(manager.control("start").unwrap(), "systemctl start: glance-api, nova-api");
+    }
+
+    #[test]
+    fn a_rehearsal_tree_never_touches_services() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts =
+            MigrateOptions { root: dir.path().to_path_buf(), state_dir: dir.path().join("s"), services: true, create_service_users: false };
+        let said = services("stop", &opts).unwrap();
+        assert!(said.starts_with("not on a rehearsal tree"), "{said}");
+    }
+}

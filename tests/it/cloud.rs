@@ -119,8 +119,14 @@ fn snapshot(root: &Path, sources: &[DbUrl]) -> BTreeMap<String, Vec<Vec<String>>
             }
         }
     }
+    // The admin token is new and random on each cloud built: named, not compared. A file with
+    // another token than the one kept in the state directory still differs.
+    let token = std::fs::read_to_string(root.join("var/lib/osmigrate/admin-token")).ok().map(|t| t.trim().to_string());
     for f in files {
-        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        let mut text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        if let Some(t) = token.as_deref().filter(|t| !t.is_empty()) {
+            text = text.replace(t, "<admin-token>");
+        }
         out.insert(f.strip_prefix(root).unwrap().display().to_string(), vec![vec![text]]);
     }
     out
@@ -277,19 +283,25 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
 }
 
 #[test]
-fn a_second_run_is_refused_while_the_first_holds_the_lock() {
+fn a_second_run_verify_and_rollback_are_refused_while_the_first_holds_the_lock() {
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
     build(&root, server, "lock");
     let state = root.join("var/lib/osmigrate");
-    std::fs::create_dir_all(&state).unwrap();
-    // A live holder: this test process.
-    std::fs::write(state.join("lock"), format!("{}\n", std::process::id())).unwrap();
-    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
-    assert_eq!(code, 2);
-    assert!(err.contains(&format!("another osmigrate (pid {})", std::process::id())), "{err}");
-    // A stale one (no such process) is taken over.
+    // A live holder: this test process, through the library's own lock. migrate, rollback and
+    // verify are each refused with the holder's pid, and exit 2.
+    let held = osmigrate::deploy::Lock::acquire(&state).unwrap();
+    for command in ["migrate", "verify", "rollback"] {
+        let extra: &[&str] = if command == "migrate" { &["--yes"] } else { &[] };
+        let (code, _, err) = cloud(command, &root, extra);
+        assert_eq!(code, 2, "{command}: {err}");
+        assert!(err.contains(&format!("another osmigrate (pid {})", std::process::id())), "{command}: {err}");
+        assert!(err.contains("a migration or rollback is running"), "{command}: {err}");
+    }
+    assert!(!state.join("journal.json").exists() && !root.join("etc/nova/nova.conf.osmigrate-backup").exists(), "nothing was done");
+    drop(held);
+    // A lock file left by a killed run (no holder) is no obstacle.
     std::fs::write(state.join("lock"), "999999999\n").unwrap();
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert!(code <= 1, "{err}");
