@@ -15,6 +15,7 @@ use super::write::{Ownership, original_of, write_config};
 use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::Severity;
+use crate::rootfs::under_root;
 
 pub(crate) const ESSEX_KEYSTONE: &str = include_str!("essex/keystone.conf");
 pub(crate) const ESSEX_GLANCE_API: &str = include_str!("essex/glance-api.conf");
@@ -92,7 +93,7 @@ pub fn upgrade(service: Service, opts: &UpgradeOptions, owners: &Ownership) -> R
     let (files, mut report) = render(service, opts)?;
     let base = opts.out_dir.as_deref().unwrap_or(&opts.root);
     for f in files {
-        write_config(&base.join(f.path), &f.text, f.owner, owners, &mut report)?;
+        write_config(&under_root(base, Path::new(f.path))?, &f.text, f.owner, owners, &mut report)?;
     }
     Ok(report)
 }
@@ -105,7 +106,7 @@ pub fn render(service: Service, opts: &UpgradeOptions) -> Result<(Vec<Rendered>,
         Service::NovaPaste => nova_paste(opts, &mut report)?,
     };
     let policy = policy(service);
-    if !opts.root.join(policy.path).exists() {
+    if !under_root(&opts.root, Path::new(policy.path))?.exists() {
         report.info(
             "policy_added",
             policy.path,
@@ -133,7 +134,7 @@ type IsDiablo = fn(&PasteFile) -> bool;
 /// The Diablo file at `ROOT/rel`: the file itself when `is_diablo` says so, else the backup
 /// osmigrate kept before replacing it.
 fn diablo_source(opts: &UpgradeOptions, rel: &str, is_diablo: IsDiablo, report: &mut ConfigReport) -> Result<Option<PasteFile>> {
-    let path = opts.root.join(rel);
+    let path = under_root(&opts.root, Path::new(rel))?;
     if !path.exists() {
         return Ok(None);
     }
@@ -302,7 +303,7 @@ fn service_token(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Ser
     }
     let bases: Vec<&Path> = opts.out_dir.iter().map(PathBuf::as_path).chain([opts.root.as_path()]).collect();
     for base in bases {
-        let keystone = base.join(KEYSTONE_CONF);
+        let keystone = under_root(base, Path::new(KEYSTONE_CONF))?;
         if let Ok(bytes) = std::fs::read(&keystone) {
             let doc = IniDoc::parse(&bytes);
             if doc.has_section("identity") {
@@ -313,7 +314,7 @@ fn service_token(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Ser
             }
         }
         for rel in [NOVA_API_PASTE, GLANCE_API_PASTE, GLANCE_REGISTRY_PASTE] {
-            let path = base.join(rel);
+            let path = under_root(base, Path::new(rel))?;
             let Ok(file) = PasteFile::read(&path) else { continue };
             if is_diablo_nova_paste(&file) {
                 continue;
@@ -481,7 +482,7 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
     report.info("value_rewritten", target, "[catalog] template_file", "the shipped path is relative to keystone's working directory").to =
         Some("/etc/keystone/default_catalog.templates".into());
     let base = opts.out_dir.as_deref().unwrap_or(&opts.root);
-    if !base.join(CATALOG_TEMPLATES).exists() && !opts.root.join(CATALOG_TEMPLATES).exists() {
+    if !under_root(base, Path::new(CATALOG_TEMPLATES))?.exists() && !under_root(&opts.root, Path::new(CATALOG_TEMPLATES))?.exists() {
         report.warn(
             "catalog_missing",
             target,

@@ -269,8 +269,10 @@ fn keep_backup(path: &Path, owners: &Ownership) -> Result<PathBuf> {
     let current = fs::read(path).map_err(|e| Error::io(path, e))?;
     let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let perms = Perms { mode: meta.mode() & PRIVATE_MODE, owner: owners.is_root().then(|| (meta.uid(), meta.gid())) };
-    for n in 0.. {
+    let mut n = 0;
+    loop {
         let candidate = backup_name(path, n);
+        n += 1;
         match fs::read(&candidate) {
             Ok(existing) if existing == current => {
                 let kept = fs::metadata(&candidate).map_err(|e| Error::io(&candidate, e))?;
@@ -283,7 +285,7 @@ fn keep_backup(path: &Path, owners: &Ownership) -> Result<PathBuf> {
                 }
                 return Ok(candidate);
             }
-            Ok(_) => continue,
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 write_bytes(&candidate, perms, &current)?;
                 return Ok(candidate);
@@ -291,7 +293,6 @@ fn keep_backup(path: &Path, owners: &Ownership) -> Result<PathBuf> {
             Err(e) => return Err(Error::io(&candidate, e)),
         }
     }
-    unreachable!("an unbounded range always yields a free name")
 }
 
 /// Writes a file readable by its owner only (reports, journals, password files, tokens) through

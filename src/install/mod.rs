@@ -121,7 +121,7 @@ pub fn install(opts: &InstallOptions) -> Result<InstallReport> {
         Release::Diablo => diablo::render(&site),
     };
     for f in files {
-        write::write_config(&opts.root.join(f.path), &f.text, f.owner, &owners, &mut report.files)?;
+        write::write_config(&crate::rootfs::under_root(&opts.root, Path::new(f.path))?, &f.text, f.owner, &owners, &mut report.files)?;
     }
     Ok(report)
 }
