@@ -327,12 +327,13 @@ pub fn fix_ownership(root: &Path, owners: &Ownership) -> Result<ConfigReport> {
     for service in SERVICES {
         let account = owners.account(service)?;
         for tree in ["var/log", "var/lib"] {
-            let top = root.join(tree).join(service);
+            // A symlinked log directory of a rehearsal tree stays in the tree.
+            let top = crate::rootfs::under_root(root, &Path::new(tree).join(service))?;
             if !top.exists() {
                 continue;
             }
             report.source(&top);
-            let skip = root.join("var/lib/nova/instances");
+            let skip = crate::rootfs::under_root(root, Path::new("var/lib/nova/instances"))?;
             let mut found = Vec::new();
             walk(&top, &skip, &mut found)?;
             if top.join("instances") == skip && skip.exists() {
