@@ -70,7 +70,14 @@ impl Lock {
     /// Takes the lock, or refuses naming the pid that holds it. migrate, rollback and verify
     /// take it: none of them runs while another does.
     pub fn acquire(state_dir: &Path) -> Result<Lock> {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(state_dir).map_err(|e| Error::io(state_dir, e))?;
+        // The state directory itself is its owner's only; its parents are made as usual.
+        if let Some(parent) = state_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(state_dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(Error::io(state_dir, e)),
+            _ => {}
+        }
         let path = state_dir.join(LOCK);
         let io = |e: std::io::Error| Error::io(&path, e);
         // The holder removes the file as it lets go: a lock taken on a file no longer at the path
