@@ -27,8 +27,11 @@ impl CloudArgs {
         std::path::absolute(&self.root).map_err(|e| osmigrate::Error::io(&self.root, e))
     }
 
-    fn state_dir(&self) -> PathBuf {
-        self.state_dir.clone().unwrap_or_else(|| deploy::default_state_dir(&self.root().unwrap_or_else(|_| self.root.clone())))
+    fn state_dir(&self) -> osmigrate::Result<PathBuf> {
+        match &self.state_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => deploy::default_state_dir(&self.root()?),
+        }
     }
 }
 
@@ -143,13 +146,13 @@ pub fn check(a: CloudArgs) -> osmigrate::Result<i32> {
 }
 
 pub fn plan(a: PlanArgs) -> osmigrate::Result<i32> {
-    let r = deploy::plan(&a.cloud.root()?, &a.cloud.state_dir(), !a.no_services, a.create_service_users)?;
+    let r = deploy::plan(&a.cloud.root()?, &a.cloud.state_dir()?, !a.no_services, a.create_service_users)?;
     emit_value(&r, &render_plan(&r), &a.cloud.output)?;
     Ok(0)
 }
 
 pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
-    let state_dir = a.cloud.state_dir();
+    let state_dir = a.cloud.state_dir()?;
     if !a.yes && std::io::stdin().is_terminal() {
         let plan = deploy::plan(&a.cloud.root()?, &state_dir, !a.no_services, a.create_service_users)?;
         eprint!("{}Run this plan? [y/N] ", render_plan(&plan));
@@ -171,13 +174,13 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
 }
 
 pub fn verify(a: CloudArgs) -> osmigrate::Result<i32> {
-    let r = deploy::verify(&a.root()?, &a.state_dir())?;
+    let r = deploy::verify(&a.root()?, &a.state_dir()?)?;
     emit_value(&r, &render_verify(&r), &a.output)?;
     Ok(r.exit_status())
 }
 
 pub fn rollback(a: CloudArgs) -> osmigrate::Result<i32> {
-    let restored = deploy::rollback(&a.root()?, &a.state_dir())?;
+    let restored = deploy::rollback(&a.root()?, &a.state_dir()?)?;
     let text = format!("restored {} Diablo config file(s); the Diablo databases were never changed\n", restored.len());
     emit_value(&serde_json::json!({ "restored": restored }), &text, &a.output)?;
     Ok(0)

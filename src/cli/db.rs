@@ -183,8 +183,12 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
         DbCommand::Migrate(MigrateCommand::Nova(a)) => {
             let from = DbUrl::parse(&a.from)?;
             let to = DbUrl::parse(&a.to)?;
-            let opts =
-                NovaOptions { image_map: MapSource::parse(&a.image_map)?, nova_conf: a.nova_conf, set: a.set, batch_size: a.batch_size };
+            let opts = NovaOptions {
+                image_map: MapSource::parse(&a.image_map)?,
+                nova_conf: a.nova_conf.map(osmigrate::config::FlagfileAt::host).transpose()?,
+                set: a.set,
+                batch_size: a.batch_size,
+            };
             let report = nova::migrate(&from, &to, &opts, &Bar::new("nova"))?;
             emit(&report, &a.output)
         }

@@ -18,6 +18,7 @@ use crate::config::write::{self, Ownership};
 use crate::db::{Access, Backend, Db, DbUrl, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{NoProgress, Report};
+use crate::rootfs;
 use crate::services::glance::{self, GlanceOptions, source::DiabloGlance};
 use crate::services::keystone::{self, KeystoneOptions, legacy::Legacy};
 use crate::services::nova::{self, MapSource, NovaOptions};
@@ -75,9 +76,9 @@ impl CheckReport {
     }
 }
 
-/// Where osmigrate keeps its journal, lock, config backup and image map.
-pub fn default_state_dir(root: &Path) -> PathBuf {
-    discover::under_root(root, Path::new("/var/lib/osmigrate"))
+/// Where osmigrate keeps its journal, lock, config backup, image map and generated admin token.
+pub fn default_state_dir(root: &Path) -> Result<PathBuf> {
+    rootfs::under_root(root, Path::new("/var/lib/osmigrate"))
 }
 
 fn release_of(service: &str, db: &mut Db) -> Result<String> {
@@ -279,7 +280,7 @@ fn check_nova(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
 fn check_ownership(report: &mut CheckReport, root: &Path) {
     use std::os::unix::fs::MetadataExt;
     for svc in ["nova", "glance", "keystone"] {
-        let dir = discover::under_root(root, Path::new(&format!("/var/log/{svc}")));
+        let Ok(dir) = rootfs::under_root(root, Path::new(&format!("/var/log/{svc}"))) else { continue };
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         let root_owned: Vec<String> =
             entries.flatten().filter(|e| e.metadata().is_ok_and(|m| m.uid() == 0)).map(|e| e.path().display().to_string()).collect();
@@ -318,7 +319,13 @@ pub struct PlanReport {
 pub fn plan(root: &Path, state_dir: &Path, services: bool, service_users: bool) -> Result<PlanReport> {
     let cloud = discover(root)?;
     let step = |name: &str, d: String| PlannedStep { name: name.into(), description: d };
-    let svc_note = if services { "" } else { " (skipped: --no-services)" };
+    let svc_note = if !rootfs::is_host(root) {
+        " (not on a rehearsal tree: only on the live host, --root /)"
+    } else if services {
+        ""
+    } else {
+        " (skipped: --no-services)"
+    };
     let mut steps = vec![
         step("stop-services", format!("stop nova-*, glance-api, glance-registry, keystone{svc_note}")),
         step("install-packages", "install the Essex packages (the operator does this; osmigrate does not touch packages)".into()),
@@ -361,17 +368,19 @@ pub fn plan(root: &Path, state_dir: &Path, services: bool, service_users: bool) 
         "convert nova.conf to Essex INI (new database, image ids through the map) and render api-paste.ini".into(),
     ));
     steps.push(step("start-services", format!("start keystone, glance, nova in that order{svc_note}")));
-    let etc = |rel: &str| discover::under_root(root, Path::new(rel)).display().to_string();
-    let files = vec![
-        etc("/etc/keystone/keystone.conf"),
-        etc("/etc/keystone/default_catalog.templates"),
-        etc("/etc/glance/glance-api.conf"),
-        etc("/etc/glance/glance-registry.conf"),
-        etc("/etc/glance/glance-api-paste.ini"),
-        etc("/etc/glance/glance-registry-paste.ini"),
-        etc("/etc/nova/nova.conf"),
-        etc("/etc/nova/api-paste.ini"),
-    ];
+    let files = [
+        "/etc/keystone/keystone.conf",
+        "/etc/keystone/default_catalog.templates",
+        "/etc/glance/glance-api.conf",
+        "/etc/glance/glance-registry.conf",
+        "/etc/glance/glance-api-paste.ini",
+        "/etc/glance/glance-registry-paste.ini",
+        "/etc/nova/nova.conf",
+        "/etc/nova/api-paste.ini",
+    ]
+    .iter()
+    .map(|rel| Ok(rootfs::under_root(root, Path::new(rel))?.display().to_string()))
+    .collect::<Result<Vec<_>>>()?;
     Ok(PlanReport { root: root.display().to_string(), state_dir: state_dir.display().to_string(), steps, files, grants })
 }
 
@@ -466,41 +475,110 @@ fn create_service_users(keystone: &DbUrl, state_dir: &Path) -> Result<String> {
 const SERVICES: &[&str] =
     &["nova-api", "nova-compute", "nova-network", "nova-scheduler", "nova-volume", "glance-api", "glance-registry", "keystone"];
 
-/// Stops (or starts) the controller's services through systemctl or service, where they exist.
-fn services(action: &str, enabled: bool) -> String {
-    if !enabled {
-        return "skipped (--no-services)".into();
+/// Stops (or starts) the controller's services, on the live host only: a rehearsal tree (`--root`
+/// other than `/`) never touches the host's services, whatever the options. On the host,
+/// `--no-services` skips it; a service that exists and fails to stop (and is still running) is an
+/// error, so the migration stops before anything is written.
+fn services(action: &str, opts: &MigrateOptions) -> Result<String> {
+    if !rootfs::is_host(&opts.root) {
+        return Ok(format!(
+            "not on a rehearsal tree ({}): services are stopped and started only on the live host (--root /)",
+            opts.root.display()
+        ));
     }
-    let tool = ["systemctl", "service"]
-        .into_iter()
-        .find(|t| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file())));
-    let Some(tool) = tool else { return "no systemctl or service on this host: skipped".into() };
-    let mut order: Vec<&str> = SERVICES.to_vec();
-    if action == "start" {
-        order.reverse();
+    if !opts.services {
+        return Ok("skipped (--no-services)".into());
     }
-    let mut done = Vec::new();
-    for svc in order {
-        let args: Vec<&str> = if tool == "systemctl" { vec![action, svc] } else { vec![svc, action] };
-        let ok =
-            std::process::Command::new(tool).args(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
-        if ok.is_ok_and(|s| s.success()) {
-            done.push(svc);
+    match ServiceManager::find() {
+        Some(manager) => manager.control(action),
+        None => Ok("no systemctl or service on this host: skipped".into()),
+    }
+}
+
+/// The host's service manager: systemctl, else SysV/upstart `service`.
+struct ServiceManager {
+    tool: PathBuf,
+    systemd: bool,
+}
+
+impl ServiceManager {
+    fn find() -> Option<ServiceManager> {
+        let path = std::env::var_os("PATH")?;
+        ["systemctl", "service"].into_iter().find_map(|name| {
+            let tool = std::env::split_paths(&path).map(|d| d.join(name)).find(|t| t.is_file())?;
+            Some(ServiceManager { tool, systemd: name == "systemctl" })
+        })
+    }
+
+    /// Runs the tool; its exit status and output (stdout, then stderr).
+    fn run(&self, args: &[&str]) -> Result<(bool, String)> {
+        let out = std::process::Command::new(&self.tool)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| Error::io(&self.tool, e))?;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        Ok((out.status.success(), text))
+    }
+
+    fn exists(&self, svc: &str) -> Result<bool> {
+        if self.systemd {
+            let (_, out) = self.run(&["show", "--property=LoadState", &format!("{svc}.service")])?;
+            Ok(out.lines().any(|l| l.trim() == "LoadState=loaded"))
+        } else {
+            Ok(Path::new("/etc/init.d").join(svc).exists() || Path::new("/etc/init").join(format!("{svc}.conf")).exists())
         }
     }
-    format!("{tool} {action}: {}", if done.is_empty() { "none of them is installed".to_string() } else { done.join(", ") })
+
+    fn running(&self, svc: &str) -> Result<bool> {
+        if self.systemd {
+            Ok(self.run(&["is-active", "--quiet", svc])?.0)
+        } else {
+            let (ok, out) = self.run(&[svc, "status"])?;
+            Ok(ok && !out.contains("stop/waiting"))
+        }
+    }
+
+    /// `stop`: in the listed order; `start`: in the reverse one. Services that do not exist are
+    /// passed over.
+    fn control(&self, action: &str) -> Result<String> {
+        let mut order: Vec<&str> = SERVICES.to_vec();
+        if action == "start" {
+            order.reverse();
+        }
+        let mut done = Vec::new();
+        for svc in order {
+            if !self.exists(svc)? {
+                continue;
+            }
+            let args = if self.systemd { [action, svc] } else { [svc, action] };
+            let (ok, out) = self.run(&args)?;
+            if ok || (action == "stop" && !self.running(svc)?) {
+                done.push(svc);
+                continue;
+            }
+            let why = out.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no message");
+            let next = if action == "stop" {
+                "the migration stops here, before anything is written: stop it yourself (or give --no-services when the services are already down), then run migrate again"
+            } else {
+                "the migration itself is complete: start it yourself, or run migrate again to retry"
+            };
+            return Err(Error::Refused(format!("`{} {}` failed ({why}); {next}", self.tool.display(), args.join(" "))));
+        }
+        let tool = self.tool.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        Ok(format!("{tool} {action}: {}", if done.is_empty() { "none of them is installed".to_string() } else { done.join(", ") }))
+    }
 }
 
 /// Runs the plan: every step not yet journaled, in order. A run killed at any point continues
 /// with the next one; a finished migration run again does nothing.
 pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
     let cloud = discover(&opts.root)?;
-    std::fs::create_dir_all(&opts.state_dir).map_err(|e| Error::io(&opts.state_dir, e))?;
     let _lock = Lock::acquire(&opts.state_dir)?;
     let mut journal = Journal::open(&opts.state_dir)?;
     let owners = Ownership::new(&opts.root)?;
     let map = opts.state_dir.join("glance-image-map.csv");
-    let etc = |rel: &str| discover::under_root(&opts.root, Path::new(rel));
+    let etc = |rel: &str| rootfs::under_root(&opts.root, Path::new(rel));
     let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
     let upgrade_opts = UpgradeOptions {
         root: opts.root.clone(),
@@ -511,6 +589,7 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
         glance_db: Some(cloud.glance.target_host.clone()),
         admin_role: None,
         new_keystone: cloud.keystone.is_none(),
+        token_file: opts.state_dir.join(upgrade::ADMIN_TOKEN_FILE),
     };
     let steps: [&str; 11] = [
         "stop-services",
@@ -532,15 +611,15 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
         }
         crate::failpoint::hit(&format!("deploy:{name}"));
         let detail = match name {
-            "stop-services" => services("stop", opts.services),
-            "start-services" => services("start", opts.services),
+            "stop-services" => services("stop", opts)?,
+            "start-services" => services("start", opts)?,
             "backup-configs" => journal::backup_configs(&opts.root, &opts.state_dir)?,
             "keystone-db" => {
                 let paste =
-                    vec![etc("/etc/nova/api-paste.ini"), etc("/etc/glance/glance-api.conf"), etc("/etc/glance/glance-registry.conf")];
+                    vec![etc("/etc/nova/api-paste.ini")?, etc("/etc/glance/glance-api.conf")?, etc("/etc/glance/glance-registry.conf")?];
                 let paste_files = paste.into_iter().map(|p| write::original_of(&p).unwrap_or(p)).filter(|p| p.is_file()).collect();
                 let o = KeystoneOptions {
-                    catalog_out: Some(etc("/etc/keystone/default_catalog.templates")),
+                    catalog_out: Some(etc("/etc/keystone/default_catalog.templates")?),
                     paste_files,
                     ..Default::default()
                 };
@@ -568,19 +647,25 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
                 database_step(&mut report, glance::migrate(&cloud.glance.source, &cloud.glance.target, &o, &NoProgress)?)
             }
             "nova-db" => {
-                let conf = write::original_of(&cloud.nova_conf).unwrap_or_else(|| cloud.nova_conf.clone());
+                let conf = crate::config::FlagfileAt {
+                    path: discover::diablo_host_file(&opts.root, Path::new(discover::NOVA_CONF))?,
+                    cwd: PathBuf::from(discover::NOVA_CWD),
+                    root: opts.root.clone(),
+                };
                 let o = NovaOptions { image_map: MapSource::Csv(map.clone()), nova_conf: Some(conf), set: Vec::new(), batch_size: 1000 };
                 database_step(&mut report, nova::migrate(&cloud.nova.source, &cloud.nova.target, &o, &NoProgress)?)
             }
             "keystone-config" => config_step(&mut report, upgrade::upgrade(Service::Keystone, &upgrade_opts, &owners)?),
             "glance-config" => config_step(&mut report, upgrade::upgrade(Service::Glance, &upgrade_opts, &owners)?),
             "nova-config" => {
-                // The Diablo flagfile: nova.conf itself, or (once replaced) its byte-identical backup.
-                let input = write::original_of(&cloud.nova_conf).unwrap_or_else(|| cloud.nova_conf.clone());
+                // The Diablo flagfile: nova.conf itself, or (once replaced) its byte-identical backup;
+                // host paths, read under the root (includes too).
+                let input = discover::diablo_host_file(&opts.root, Path::new(discover::NOVA_CONF))?;
                 let converted = nova_conf::convert(&ConvertOptions {
                     inputs: vec![input.clone()],
-                    cwd: etc("/etc/nova"),
-                    paste: write::original_of(&etc("/etc/nova/api-paste.ini")).or_else(|| Some(etc("/etc/nova/api-paste.ini"))),
+                    cwd: PathBuf::from(discover::NOVA_CWD),
+                    root: opts.root.clone(),
+                    paste: Some(discover::diablo_host_file(&opts.root, Path::new("/etc/nova/api-paste.ini"))?),
                     image_map: Some(MapSource::Csv(map.clone())),
                     sql_connection: Some(cloud.nova.target_host.expose_secret()),
                     carry_after_stop: false,
@@ -589,7 +674,8 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
                 })?;
                 let mut conf_report = converted.report;
                 // Name the flagfile as nova.conf whichever copy was read, so every run writes the same file.
-                let text = converted.text.replace(&input.display().to_string(), &cloud.nova_conf.display().to_string());
+                let text =
+                    converted.text.replace(&etc(&input.to_string_lossy())?.display().to_string(), &cloud.nova_conf.display().to_string());
                 write::write_config(&cloud.nova_conf, text.as_bytes(), "nova", &owners, &mut conf_report)?;
                 conf_report.merge(upgrade::upgrade(Service::NovaPaste, &upgrade_opts, &owners)?);
                 config_step(&mut report, conf_report)
@@ -630,6 +716,9 @@ impl VerifyReport {
 /// The result against the source: every source row accounted for, references resolving, the
 /// Essex schemas and stamps in place, the configs naming the new databases.
 pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
+    // Not while a migration or rollback runs (and none starts until this is done); a state
+    // directory that does not exist saw no migration, and verify does not make it.
+    let _lock = if state_dir.is_dir() { Some(Lock::acquire(state_dir)?) } else { None };
     let cloud = discover(root)?;
     let journal = Journal::open(state_dir)?;
     let mut checks = Vec::new();
@@ -767,11 +856,11 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     let ini = |path: &Path, section: &str, key: &str| -> Option<String> {
         std::fs::read(path).ok().and_then(|b| crate::config::ini::IniDoc::parse(&b).get(section, key))
     };
-    let etc = |rel: &str| discover::under_root(root, Path::new(rel));
+    let etc = |rel: &str| rootfs::under_root(root, Path::new(rel));
     for (path, section, key, want) in [
-        (etc("/etc/keystone/keystone.conf"), "sql", "connection", &cloud.keystone_target_host),
-        (etc("/etc/glance/glance-registry.conf"), "DEFAULT", "sql_connection", &cloud.glance.target_host),
-        (etc("/etc/nova/nova.conf"), "DEFAULT", "sql_connection", &cloud.nova.target_host),
+        (etc("/etc/keystone/keystone.conf")?, "sql", "connection", &cloud.keystone_target_host),
+        (etc("/etc/glance/glance-registry.conf")?, "DEFAULT", "sql_connection", &cloud.glance.target_host),
+        (etc("/etc/nova/nova.conf")?, "DEFAULT", "sql_connection", &cloud.nova.target_host),
     ] {
         let got = ini(&path, section, key).and_then(|u| DbUrl::parse(&u).ok());
         check(
@@ -783,11 +872,63 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     Ok(VerifyReport { root: root.display().to_string(), checks })
 }
 
-/// Puts the Diablo configs back from the backup; the Diablo databases were never changed, so the
-/// services run as before. The journal is cleared so that a later migrate starts over.
+/// Puts the Diablo configs back from the backup, each file atomically (never deleted first, never
+/// seen partial); the Diablo databases were never changed, so the services run as before. The
+/// journal is cleared first, so that a later migrate starts over.
 pub fn rollback(root: &Path, state_dir: &Path) -> Result<Vec<String>> {
     let _lock = Lock::acquire(state_dir)?;
-    let restored = journal::restore_configs(root, state_dir)?;
-    Journal::open(state_dir)?.clear()?;
-    Ok(restored)
+    // The journal first: a rollback cut short leaves no journal that calls the migration finished,
+    // so `migrate` redoes the config steps and `verify` reports it; `rollback` again finishes it.
+    let mut journal = Journal::open(state_dir)?;
+    journal::require_backup(state_dir)?;
+    journal.clear()?;
+    journal::restore_configs(root, state_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A systemctl that has nova-api and glance-api, records every call, fails to stop glance-api,
+    /// and says glance-api is active or not as `active` says.
+    fn fake_systemctl(dir: &Path, active: bool) -> ServiceManager {
+        let tool = dir.join("systemctl");
+        let calls = dir.join("calls");
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$1\" in\n  show) case \"$3\" in nova-api.service|glance-api.service) echo LoadState=loaded;; *) echo LoadState=not-found;; esac;;\n  stop) [ \"$2\" = glance-api ] && {{ echo 'Failed to stop glance-api.service: Access denied' >&2; exit 1; }}; exit 0;;\n  is-active) exit {};;\nesac\nexit 0\n",
+            calls.display(),
+            if active { 0 } else { 3 }
+        );
+        std::fs::write(&tool, script).unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ServiceManager { tool, systemd: true }
+    }
+
+    #[test]
+    fn a_service_that_fails_to_stop_stops_the_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = fake_systemctl(dir.path(), true);
+        let e = manager.control("stop").unwrap_err().to_string();
+        assert!(e.contains("stop glance-api` failed (Failed to stop glance-api.service: Access denied)"), "{e}");
+        assert!(e.contains("before anything is written"), "{e}");
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        assert!(calls.contains("stop nova-api\n") && !calls.contains("stop nova-compute"), "only services that exist: {calls}");
+        assert!(!calls.contains("stop keystone"), "nothing after the failure: {calls}");
+
+        // Already stopped: the failed stop changed nothing, and the run goes on.
+        let dir = tempfile::tempdir().unwrap();
+        let manager = fake_systemctl(dir.path(), false);
+        assert_eq!(manager.control("stop").unwrap(), "systemctl stop: nova-api, glance-api");
+        assert_eq!(manager.control("start").unwrap(), "systemctl start: glance-api, nova-api");
+    }
+
+    #[test]
+    fn a_rehearsal_tree_never_touches_services() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts =
+            MigrateOptions { root: dir.path().to_path_buf(), state_dir: dir.path().join("s"), services: true, create_service_users: false };
+        let said = services("stop", &opts).unwrap();
+        assert!(said.starts_with("not on a rehearsal tree"), "{said}");
+    }
 }

@@ -43,10 +43,7 @@ fn set_ini(text: &str, key: &str, value: &str) -> String {
 
 fn write(root: &Path, rel: &str, text: &[u8]) -> Result<PathBuf> {
     let path = root.join(rel);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    crate::config::write::write_bytes(&path, crate::config::write::Perms::mode(crate::config::write::MODE), text)?;
     Ok(path)
 }
 

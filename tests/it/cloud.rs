@@ -122,8 +122,14 @@ fn snapshot(root: &Path, sources: &[DbUrl]) -> BTreeMap<String, Vec<Vec<String>>
             }
         }
     }
+    // The admin token is new and random on each cloud built: named, not compared. A file with
+    // another token than the one kept in the state directory still differs.
+    let token = std::fs::read_to_string(root.join("var/lib/osmigrate/admin-token")).ok().map(|t| t.trim().to_string());
     for f in files {
-        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        let mut text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        if let Some(t) = token.as_deref().filter(|t| !t.is_empty()) {
+            text = text.replace(t, "<admin-token>");
+        }
         out.insert(f.strip_prefix(root).unwrap().display().to_string(), vec![vec![text]]);
     }
     out
@@ -163,6 +169,7 @@ fn check_plan_migrate_verify_rollback_on_every_backend() {
         assert_eq!(code, 0, "{ctx}: {verified} {err}");
         let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
         assert!(keystone_conf.contains("[sql]") && keystone_conf.contains("keystone.token.backends.sql.Token"), "{ctx}: {keystone_conf}");
+        assert_private_state_and_fresh_token(&root, &migrated, &err);
         if server.url.is_none() {
             // The tree is another machine's: its configs name host paths, not paths under --root.
             let nova_conf = std::fs::read_to_string(root.join("etc/nova/nova.conf")).unwrap();
@@ -196,6 +203,48 @@ fn check_plan_migrate_verify_rollback_on_every_backend() {
     });
 }
 
+/// Backups, state and the generated admin token are 0600; the Diablo tree's token (the published
+/// sample `999888777666`, as the shipped files have it) is not Essex's admin_token: a fresh random
+/// one is, kept in STATE/admin-token, and the report names that file, never the value.
+fn assert_private_state_and_fresh_token(root: &Path, migrated: &Json, stderr: &str) {
+    use std::os::unix::fs::MetadataExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).mode() & 0o777;
+    let state = root.join("var/lib/osmigrate");
+    for f in ["diablo-etc.tar", "journal.json", "admin-token", "glance-image-map.csv"] {
+        assert_eq!(mode(&state.join(f)), 0o600, "{f}");
+    }
+    let mut backups = 0;
+    for dir in ["etc/keystone", "etc/glance", "etc/nova"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            assert!(!name.contains("osmigrate-tmp"), "{name}: a temporary file was left");
+            if name.contains(".osmigrate-backup") {
+                backups += 1;
+                assert_eq!(mode(&e.path()), 0o600, "{name}: a backup holds the same secrets as the file");
+            } else if !Path::new(&name).extension().is_some_and(|x| x == "json" || x == "templates") {
+                assert_eq!(mode(&e.path()), 0o640, "{name}");
+            }
+        }
+    }
+    assert!(backups >= 5, "every replaced file was kept");
+    let token = std::fs::read_to_string(state.join("admin-token")).unwrap().trim().to_string();
+    assert!(token.len() == 40 && token.chars().all(|c| c.is_ascii_hexdigit()), "a fresh random token");
+    let keystone = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
+    assert!(keystone.contains(&format!("\nadmin_token = {token}\n")), "keystone.conf holds the token kept in the state directory");
+    for paste in ["etc/nova/api-paste.ini", "etc/glance/glance-api-paste.ini", "etc/glance/glance-registry-paste.ini"] {
+        let text = std::fs::read_to_string(root.join(paste)).unwrap();
+        assert!(text.contains(&format!("admin_token = {token}\n")), "{paste}");
+        assert!(!text.contains(generate::keystone::SERVICE_TOKEN), "{paste}");
+    }
+    assert!(!keystone.contains(generate::keystone::SERVICE_TOKEN), "the published sample token is never carried");
+    let report = migrated.to_string();
+    assert!(!report.contains(&token) && !stderr.contains(&token), "the token's value is never reported");
+    assert!(
+        report.contains("admin_token_sample") && report.contains(&state.join("admin-token").display().to_string()),
+        "the report names the file"
+    );
+}
+
 /// `plan` wrote nothing: no state directory, no Essex file.
 fn snapshot_is_untouched(root: &Path) -> bool {
     !root.join("var/lib/osmigrate").exists() && !root.join("etc/keystone/keystone.conf.osmigrate-backup").exists()
@@ -219,9 +268,21 @@ const FAILPOINTS: &[&str] = &[
     "step:fixed_ips",
     "batch:instance_info_caches:1",
     "step:virtual_storage_arrays",
+    "file:osmigrate/journal.json",
+    "file:osmigrate/diablo-etc.tar",
+    "file:keystone/default_catalog.templates",
+    "file:osmigrate/glance-image-map.csv",
     "deploy:keystone-config",
+    "file:osmigrate/admin-token",
+    "file:keystone/keystone.conf.osmigrate-backup",
+    "file:keystone/keystone.conf",
     "deploy:glance-config",
+    "file:glance/glance-api.conf",
+    "file:glance/glance-registry-paste.ini",
     "deploy:nova-config",
+    "file:nova/nova.conf.osmigrate-backup",
+    "file:nova/nova.conf",
+    "file:nova/api-paste.ini",
     "deploy:start-services",
 ];
 
@@ -280,19 +341,25 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
 }
 
 #[test]
-fn a_second_run_is_refused_while_the_first_holds_the_lock() {
+fn a_second_run_verify_and_rollback_are_refused_while_the_first_holds_the_lock() {
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
     build(&root, server, "lock");
     let state = root.join("var/lib/osmigrate");
-    std::fs::create_dir_all(&state).unwrap();
-    // A live holder: this test process.
-    std::fs::write(state.join("lock"), format!("{}\n", std::process::id())).unwrap();
-    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
-    assert_eq!(code, 2);
-    assert!(err.contains(&format!("another osmigrate (pid {})", std::process::id())), "{err}");
-    // A stale one (no such process) is taken over.
+    // A live holder: this test process, through the library's own lock. migrate, rollback and
+    // verify are each refused with the holder's pid, and exit 2.
+    let held = osmigrate::deploy::Lock::acquire(&state).unwrap();
+    for command in ["migrate", "verify", "rollback"] {
+        let extra: &[&str] = if command == "migrate" { &["--yes"] } else { &[] };
+        let (code, _, err) = cloud(command, &root, extra);
+        assert_eq!(code, 2, "{command}: {err}");
+        assert!(err.contains(&format!("another osmigrate (pid {})", std::process::id())), "{command}: {err}");
+        assert!(err.contains("a migration or rollback is running"), "{command}: {err}");
+    }
+    assert!(!state.join("journal.json").exists() && !root.join("etc/nova/nova.conf.osmigrate-backup").exists(), "nothing was done");
+    drop(held);
+    // A lock file left by a killed run (no holder) is no obstacle.
     std::fs::write(state.join("lock"), "999999999\n").unwrap();
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert!(code <= 1, "{err}");
@@ -394,4 +461,163 @@ fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backen
         let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
         assert!(keystone_conf.contains("keystone.token.backends.sql.Token"), "{ctx}: an Essex keystone.conf was written");
     });
+}
+
+/// A rollback killed after any file it restores leaves every config whole — the Diablo file or
+/// the Essex one, never missing, empty or partial — and `rollback` run again ends exactly where an
+/// uninterrupted rollback ends.
+#[test]
+fn a_rollback_killed_between_files_leaves_each_whole_and_finishes_when_run_again() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    build(&root, server, "rollback");
+    let diablo = snapshot(&root, &[]);
+    let (code, _, err) = cloud("migrate", &root, &["--yes"]);
+    assert!(code <= 1, "{err}");
+    let essex = snapshot(&root, &[]);
+    let (code, out, err) = cloud("rollback", &root, &[]);
+    assert_eq!(code, 0, "{err}");
+    let rolled_back = snapshot(&root, &[]);
+    let restored: Vec<PathBuf> = out["restored"].as_array().unwrap().iter().map(|p| PathBuf::from(p.as_str().unwrap())).collect();
+    assert_eq!(restored.len(), 5, "{out}");
+    for file in &restored {
+        let point = format!(
+            "file:{}/{}",
+            file.parent().unwrap().file_name().unwrap().to_string_lossy(),
+            file.file_name().unwrap().to_string_lossy()
+        );
+        let (code, _, err) = cloud("migrate", &root, &["--yes"]);
+        assert!(code <= 1, "{point}: {err}");
+        assert_eq!(snapshot(&root, &[]), essex, "{point}: migrating again after a rollback writes the same files");
+        let killed = osmigrate().args(["rollback", "--root", root.to_str().unwrap()]).env("OSMIGRATE_FAILPOINT", &point).output().unwrap();
+        assert!(killed.status.code().is_none(), "{point}: killed there: {}", String::from_utf8_lossy(&killed.stderr));
+        let now = snapshot(&root, &[]);
+        assert_eq!(now.keys().collect::<Vec<_>>(), essex.keys().collect::<Vec<_>>(), "{point}: no file missing, none left over");
+        for (name, text) in &now {
+            assert!(!text[0][0].is_empty(), "{point}: {name} is empty");
+            assert!(
+                diablo.get(name) == Some(text) || essex.get(name) == Some(text),
+                "{point}: {name} is neither the Diablo nor the Essex file"
+            );
+        }
+        assert_ne!(now, essex, "{point}: the rollback had begun");
+        assert_eq!(cloud("verify", &root, &[]).0, 2, "{point}: a half rolled back tree does not verify");
+        let (code, _, err) = cloud("rollback", &root, &[]);
+        assert_eq!(code, 0, "{point}: {err}");
+        assert_eq!(snapshot(&root, &[]), rolled_back, "{point}: rollback run again ends like an uninterrupted one");
+    }
+}
+
+/// A rehearsal (`--root` other than `/`) never reaches the host: no systemctl or service call even
+/// without --no-services, the tree's own `--flagfile=/etc/…` include, and no `..` out of the tree.
+#[test]
+fn a_rehearsal_never_reaches_outside_its_tree() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    let sources = build(&root, server, "rehearsal");
+
+    // The Nova database is named in an include given by its absolute host path, which only the
+    // tree has.
+    let conf = root.join("etc/nova/nova.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let sql = text.lines().find(|l| l.starts_with("--sql_connection=")).unwrap().to_string();
+    std::fs::write(root.join("etc/nova/nova-db.conf"), format!("{sql}\n")).unwrap();
+    std::fs::write(&conf, text.replace(&sql, "--flagfile=/etc/nova/nova-db.conf")).unwrap();
+
+    // A systemctl and a service that record every call, first in PATH.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = dir.path().join("calls");
+    for tool in ["systemctl", "service"] {
+        std::fs::write(bin.join(tool), format!("#!/bin/sh\necho \"{tool} $*\" >> '{}'\n", calls.display())).unwrap();
+        std::fs::set_permissions(bin.join(tool), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let run = |command: &str, extra: &[&str]| {
+        let out =
+            osmigrate().arg(command).args(["--root", root.to_str().unwrap(), "--json"]).args(extra).env("PATH", &path).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            serde_json::from_slice::<Json>(&out.stdout).unwrap_or(Json::Null),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // `..` that climbs out of the tree: refused, naming the file and line, or the file and URL.
+    let diablo_nova = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, format!("{diablo_nova}--flagfile=../../../../../../../../etc/hostname\n")).unwrap();
+    let (code, _, err) = run("check", &[]);
+    assert_eq!(code, 2, "{err}");
+    let line = diablo_nova.lines().count() + 1;
+    assert!(err.contains(&format!("{}:{line}: `/etc/nova/../../", conf.display())) && err.contains("leads outside the tree"), "{err}");
+    std::fs::write(&conf, &diablo_nova).unwrap();
+    let registry = root.join("etc/glance/glance-registry.conf");
+    let diablo_registry = std::fs::read_to_string(&registry).unwrap();
+    let escape = "sqlite:////var/lib/glance/../../../../../../../tmp/glance.sqlite";
+    std::fs::write(
+        &registry,
+        diablo_registry.replace("sql_connection = sqlite:////var/lib/glance/glance.sqlite", &format!("sql_connection = {escape}")),
+    )
+    .unwrap();
+    let (code, _, err) = run("check", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{}: sql_connection {escape}", registry.display())) && err.contains("`..` climbs above the top of the tree"),
+        "{err}"
+    );
+    std::fs::write(&registry, &diablo_registry).unwrap();
+
+    // An endless include is refused at once, in bounded memory: a FIFO (opening it would wait
+    // forever) and, as root, the tree's own /dev/zero.
+    std::fs::create_dir_all(root.join("dev")).unwrap();
+    let fifo = root.join("dev/fifo");
+    rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0).unwrap();
+    let mut endless = vec!["/dev/fifo"];
+    let zero = rustix::fs::makedev(1, 5);
+    if rustix::fs::mknodat(
+        rustix::fs::CWD,
+        root.join("dev/zero"),
+        rustix::fs::FileType::CharacterDevice,
+        rustix::fs::Mode::from_raw_mode(0o666),
+        zero,
+    )
+    .is_ok()
+    {
+        endless.push("/dev/zero");
+    }
+    for include in endless {
+        std::fs::write(&conf, format!("{diablo_nova}--flagfile={include}\n")).unwrap();
+        let started = std::time::Instant::now();
+        let out = std::process::Command::new("sh")
+            .args(["-c", "ulimit -v 2000000; exec \"$0\" \"$@\"", assert_cmd::cargo::cargo_bin("osmigrate").to_str().unwrap()])
+            .args(["check", "--root", root.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{include}: {err}");
+        assert!(
+            err.contains(&format!("{}: not a regular file (named at {}:{line})", root.join(&include[1..]).display(), conf.display())),
+            "{include}: {err}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{include}: refused at once");
+    }
+    std::fs::write(&conf, &diablo_nova).unwrap();
+
+    let (code, check, err) = run("check", &[]);
+    assert!(code <= 1, "{err}");
+    let nova = check["databases"].as_array().unwrap().iter().find(|d| d["service"] == "nova").unwrap().clone();
+    assert_eq!(nova["source"].as_str().unwrap(), sources[2].to_string(), "the tree's include named the database");
+    let (_, plan, _) = run("plan", &[]);
+    assert!(plan["steps"][0]["description"].as_str().unwrap().contains("not on a rehearsal tree"), "{plan}");
+    let (code, migrated, err) = run("migrate", &["--yes"]);
+    assert!(code <= 1, "{err}");
+    for step in ["stop-services", "start-services"] {
+        let s = migrated["steps"].as_array().unwrap().iter().find(|s| s["name"] == step).unwrap();
+        assert!(s["detail"].as_str().unwrap().starts_with("not on a rehearsal tree"), "{s}");
+    }
+    assert_eq!(run("verify", &[]).0, 0);
+    assert_eq!(run("rollback", &[]).0, 0);
+    assert!(!calls.exists(), "a rehearsal called the host's service manager: {}", std::fs::read_to_string(&calls).unwrap_or_default());
 }

@@ -91,9 +91,11 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Pr
         });
     }
     if let Some(path) = &opts.map_out {
-        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-        let mut out = std::io::BufWriter::new(file);
-        write_map_csv(to, &mut out).and_then(|()| out.flush().map_err(|e| Error::io(path, e)))?;
+        // Through the one atomic writer, 0600 like the rest of the state it usually joins.
+        crate::config::write::write_file(path, crate::config::write::Perms::PRIVATE, |file| {
+            let mut out = std::io::BufWriter::new(file);
+            write_map_csv(to, &mut out).and_then(|()| out.flush().map_err(|e| Error::io(path, e)))
+        })?;
         report.files.push(path.display().to_string());
     }
     Ok(report)

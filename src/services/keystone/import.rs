@@ -964,7 +964,8 @@ fn write_catalog_file(from: &DbUrl, ctx: &Ctx, path: &Path, report: &mut Report)
         }
     }
     let text = catalog::render(&entries);
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+    // Through the one atomic writer; world-readable as before (it holds no secret, and keystone reads it).
+    crate::config::write::write_bytes(path, crate::config::write::Perms::mode(0o644), text.as_bytes())?;
     report.findings.extend(step.findings);
     Ok(())
 }

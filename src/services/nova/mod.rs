@@ -9,7 +9,6 @@ mod rules;
 mod settings;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use crate::db::{Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
@@ -26,7 +25,7 @@ pub struct NovaOptions {
     /// Where the Glance old→new image id map comes from.
     pub image_map: MapSource,
     /// The Diablo nova.conf (flagfile) the data migrations take their settings from.
-    pub nova_conf: Option<PathBuf>,
+    pub nova_conf: Option<crate::config::FlagfileAt>,
     /// `KEY=VALUE` settings that win over the file.
     pub set: Vec<(String, String)>,
     pub batch_size: usize,
@@ -90,7 +89,7 @@ const COPIED: &[(&str, &str)] = &[
 pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaOptions, progress: &dyn Progress) -> Result<Report> {
     let mut source = migrate::open_source(from)?;
     let version = detect(&mut source)?;
-    let settings = Settings::resolve(opts.nova_conf.as_deref(), &opts.set)?;
+    let settings = Settings::resolve(opts.nova_conf.as_ref(), &opts.set)?;
     preflight(&mut source, &settings)?;
     let rxtx_base = rules::rxtx_base(&mut source)?;
     let tiny_type_id = source.query_scalar("SELECT id FROM instance_types WHERE name = 'm1.tiny' ORDER BY id", &[])?.as_i64();

@@ -2,10 +2,8 @@
 //! Diablo flagfile (read as gflags read it), Diablo's default, or (for an Essex-only option)
 //! Essex's default.
 
-use std::path::Path;
-
 use super::MapSource;
-use crate::config::{self, Flagfile, Origin};
+use crate::config::{self, Flagfile, FlagfileAt, Origin};
 use crate::error::{Error, Result};
 use crate::migrate::{Finding, Severity};
 
@@ -31,19 +29,19 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn resolve(nova_conf: Option<&Path>, set: &[(String, String)]) -> Result<Settings> {
+    pub fn resolve(nova_conf: Option<&FlagfileAt>, set: &[(String, String)]) -> Result<Settings> {
         let file: Option<Flagfile> = match nova_conf {
             None => None,
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-                if !config::is_flagfile(&text) {
+            Some(conf) => {
+                let path = conf.local()?;
+                let text = crate::rootfs::read_config(&path, None)?;
+                if !config::is_flagfile(&String::from_utf8_lossy(&text)) {
                     return Err(Error::Usage(format!(
                         "{} is not a Diablo flagfile (no `--flag` lines): give the nova.conf Diablo ran with",
                         path.display()
                     )));
                 }
-                let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-                Some(config::read_flagfile(path, &cwd)?)
+                Some(conf.read()?)
             }
         };
         let one = |name: &'static str| -> Result<Setting> {
