@@ -173,8 +173,8 @@ impl Reason {
             ),
         };
         format!(
-            "a volume attached under Diablo has no connection_info Essex 2012.1 can use ({why}; migration 053 leaves it NULL): \
-             Essex fails to reboot, terminate or detach the instance until it is fixed as the row says"
+            "a volume attached under Diablo has no connection_info Essex 2012.1 can use: {why}. Migration 053 leaves it NULL, and \
+             Essex fails to reboot, terminate or detach the instance until it is set; each row says how"
         )
     }
 
