@@ -1,7 +1,7 @@
 //! The data migrations 047–082 as rules on copied rows: one small function per migration, and
 //! the table of which column of which table each one fills.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::image_ref::{self, ImageRef};
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
@@ -171,9 +171,9 @@ pub fn discovery_hosts(source: &mut Db, cfg: &connection_info::Config) -> Result
     if cfg.driver != (connection_info::Driver::Iscsi { discovery: true }) {
         return Ok(BTreeSet::new());
     }
-    let sql = "SELECT DISTINCT v.host, b.deleted AS bdm_deleted, v.deleted FROM block_device_mapping b JOIN volumes v ON v.id = b.volume_id \
-               WHERE v.host IS NOT NULL AND (v.provider_location IS NULL OR v.provider_location = '') \
-               AND EXISTS (SELECT 1 FROM iscsi_targets t WHERE t.volume_id = v.id)";
+    let sql = "SELECT DISTINCT v.host, b.deleted AS bdm_deleted, v.deleted FROM block_device_mapping b \
+               JOIN volumes v ON v.id = b.volume_id JOIN iscsi_targets t ON t.volume_id = v.id \
+               WHERE v.host IS NOT NULL AND (v.provider_location IS NULL OR v.provider_location = '')";
     let mut hosts = BTreeSet::new();
     for r in source.query(sql, &[])? {
         if r.get("bdm_deleted").as_bool() != Some(true) && r.get("deleted").as_bool() == Some(false) {
@@ -191,10 +191,14 @@ fn load_batch_volumes(_: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> 
     ctx.batch_volumes.clear();
     for chunk in ids.chunks(5000) {
         let (marks, params) = in_list(chunk);
-        let sql = format!(
-            "SELECT v.id, v.host, v.provider_location, v.provider_auth, v.deleted, \
-             (SELECT COUNT(*) FROM iscsi_targets t WHERE t.volume_id = v.id) AS targets FROM volumes v WHERE v.id IN ({marks})"
-        );
+        // One pass over iscsi_targets per batch (Diablo has no index on its volume_id).
+        let targets: HashSet<i64> = ctx
+            .lookup
+            .query(&format!("SELECT DISTINCT volume_id FROM iscsi_targets WHERE volume_id IN ({marks})"), &params)?
+            .iter()
+            .filter_map(|t| t.get("volume_id").as_i64())
+            .collect();
+        let sql = format!("SELECT id, host, provider_location, provider_auth, deleted FROM volumes WHERE id IN ({marks})");
         for v in ctx.lookup.query(&sql, &params)? {
             let volume = connection_info::Volume {
                 id: v.get("id").as_i64().unwrap_or_default(),
@@ -202,7 +206,7 @@ fn load_batch_volumes(_: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> 
                 provider_location: v.text("volumes", "provider_location")?,
                 provider_auth: v.text("volumes", "provider_auth")?,
                 deleted: v.get("deleted").as_bool() != Some(false),
-                has_iscsi_target: v.get("targets").as_i64().unwrap_or(0) > 0,
+                has_iscsi_target: v.get("id").as_i64().is_some_and(|id| targets.contains(&id)),
             };
             ctx.batch_volumes.insert(volume.id, volume);
         }
