@@ -159,3 +159,37 @@ impl Settings {
         findings
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(conf: &str, set: &[(&str, &str)]) -> Result<Settings> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nova.conf");
+        std::fs::write(&path, conf).unwrap();
+        let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::resolve(Some(&path), &set)
+    }
+
+    #[test]
+    fn volume_settings_as_essex_will_have_them() {
+        // A whole-address iscsi_ip_prefix is Essex's iscsi_ip_address; an Essex-only line in a
+        // Diablo file never took effect, so Essex's default stands.
+        let s = resolve("--iscsi_ip_prefix=10.0.0.5\n--iscsi_helper=tgtadm\n--rbd_pool=volumes\n", &[]).unwrap();
+        assert_eq!(s.iscsi_ip_address.value.as_deref(), Some("10.0.0.5"));
+        assert!(s.iscsi_ip_address.origin.starts_with("Diablo's iscsi_ip_prefix ("), "{}", s.iscsi_ip_address.origin);
+        assert_eq!((s.iscsi_helper.value.as_deref(), s.iscsi_port.value.as_deref()), (Some("ietadm"), Some("3260")));
+        assert_eq!(
+            (s.rbd_pool.value.as_deref(), s.volume_driver.value.as_deref()),
+            (Some("volumes"), Some("nova.volume.driver.ISCSIDriver"))
+        );
+        // A prefix, or $my_ip, is no address.
+        assert_eq!(resolve("--iscsi_ip_prefix=192.168.\n", &[]).unwrap().iscsi_ip_address.value, None);
+        assert_eq!(resolve("--verbose\n", &[]).unwrap().iscsi_ip_address.value, None);
+        let s = resolve("--iscsi_ip_prefix=192.168.\n", &[("iscsi_ip_address", "192.168.0.9"), ("iscsi_helper", "tgtadm")]).unwrap();
+        assert_eq!((s.iscsi_ip_address.value.as_deref(), s.iscsi_helper.value.as_deref()), (Some("192.168.0.9"), Some("tgtadm")));
+        assert!(resolve("--verbose\n", &[("iscsi_ip_address", "$my_ip")]).is_err());
+        assert!(resolve("--verbose\n", &[("iscsi_port", "iscsi")]).is_err());
+    }
+}
