@@ -823,12 +823,18 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
                 )?
                 .as_i64()
                 .unwrap_or(0);
-            // A key two users share arrives once, with the first of them (reported by the import).
-            if let (true, Some(key)) = (in_project > 0, u.get("access_key").key_string()) {
+            // A key several users share arrives once, for the user Diablo authenticated with it (the
+            // others are reported by the import): that user must hold it.
+            let key = u.get("access_key").key_string().filter(|k| in_project > 0 && !k.is_empty());
+            let holder = match &key {
+                Some(k) => crate::services::nova_auth::diablo_key_holder(&mut nova, k)?,
+                None => None,
+            };
+            if let Some(key) = key.filter(|_| holder.as_ref() == Some(&id)) {
                 let keys = ks
                     .query_scalar(
-                        "SELECT COUNT(*) FROM ec2_credential WHERE access = ? OR access LIKE ?",
-                        &[key.clone().into(), format!("{key}:%").into()],
+                        "SELECT COUNT(*) FROM ec2_credential WHERE user_id = ? AND (access = ? OR access LIKE ?)",
+                        &[id.clone().into(), key.clone().into(), format!("{key}:%").into()],
                     )?
                     .as_i64()
                     .unwrap_or(0);

@@ -450,9 +450,19 @@ fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backen
         }
         let key = rows(&sources[2], "SELECT access_key FROM users WHERE id = 'user-0'")[0][0].clone();
         let access = rows(&keystone, &format!("SELECT access, user_id FROM ec2_credential WHERE access = '{key}:project-0'"));
-        // The key copycat shares by mistake stays with the lowest user id (`copycat` < `user-0`), the other is reported.
-        assert_eq!(access, vec![vec![format!("{key}:project-0"), "copycat".to_string()]], "{ctx}: one owner for a shared key");
-        assert!(migrated.to_string().contains("user-0"), "{ctx}: the other holder is named in the report");
+        // The key copycat shares by mistake stays with the user Diablo's lookup (no ORDER BY) found:
+        // `user-0`, inserted first, in SQLite's rowid and PostgreSQL's heap order; `copycat`, the
+        // lower primary key, on InnoDB. The other holder is reported.
+        let diablo =
+            rows(&sources[2], &format!("SELECT id FROM users WHERE access_key = '{key}' AND deleted = false LIMIT 1"))[0][0].clone();
+        let keeper = if server.backend == Backend::Mysql { "copycat" } else { "user-0" };
+        assert_eq!(diablo, keeper, "{ctx}");
+        assert_eq!(access, vec![vec![format!("{key}:project-0"), keeper.to_string()]], "{ctx}: one owner for a shared key");
+        let other = if keeper == "copycat" { "user-0" } else { "copycat" };
+        assert!(
+            migrated.to_string().contains(&format!("`{other}` (the key stays with `{keeper}`)")),
+            "{ctx}: the other holder is reported"
+        );
         assert!(migrated.to_string().contains("nova-auth"), "{ctx}");
 
         // nova.conf now asks Keystone.
@@ -460,6 +470,14 @@ fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backen
         assert!(conf.lines().any(|l| l.trim() == "auth_strategy = keystone" || l.trim() == "auth_strategy=keystone"), "{ctx}: {conf}");
         let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
         assert!(keystone_conf.contains("keystone.token.backends.sql.Token"), "{ctx}: an Essex keystone.conf was written");
+
+        // verify checks the owner: the shared key held by the other user is a mismatch.
+        let sql = format!("UPDATE ec2_credential SET user_id = '{other}' WHERE access LIKE '{key}%'");
+        Db::connect(&keystone, Access::ReadWrite).unwrap().execute(&sql, &[]).unwrap();
+        let (code, verified, _) = cloud("verify", &root, &[]);
+        assert_eq!(code, 2, "{ctx}: {verified}");
+        let keys = verified["checks"].as_array().unwrap().iter().find(|c| c["code"] == "nova_keys_arrived").unwrap();
+        assert_eq!(keys["level"], "blocker", "{ctx}: {keys}");
     });
 }
 

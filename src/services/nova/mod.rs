@@ -2,6 +2,7 @@
 //! with the data migrations 047–082 as named rules and every Glance image
 //! reference rewritten through the image map (§3.2), which upstream never does.
 
+pub mod connection_info;
 pub mod image_map;
 pub mod image_ref;
 pub mod network_info;
@@ -42,6 +43,10 @@ struct Ctx {
     lookup: Db,
     /// The current batch's old image ids → UUIDs (from the target's seeded `s3_images`).
     batch_images: HashMap<i64, String>,
+    /// What Essex's volume driver builds block device connections from.
+    volumes: connection_info::Config,
+    /// The current batch's volumes, by id.
+    batch_volumes: HashMap<i64, connection_info::Volume>,
 }
 
 /// Diablo tables copied into the Essex table of the same name (or a renamed one), in an order
@@ -93,8 +98,18 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaOptions, progress: &dyn Prog
     preflight(&mut source, &settings)?;
     let rxtx_base = rules::rxtx_base(&mut source)?;
     let tiny_type_id = source.query_scalar("SELECT id FROM instance_types WHERE name = 'm1.tiny' ORDER BY id", &[])?.as_i64();
-    let mut ctx =
-        Ctx { settings, rxtx_base, tiny_type_id, image_map: opts.image_map.clone(), lookup: source, batch_images: HashMap::new() };
+    let mut volumes = connection_info::Config::new(&settings);
+    volumes.discovery_hosts = rules::discovery_hosts(&mut source, &volumes)?;
+    let mut ctx = Ctx {
+        settings,
+        rxtx_base,
+        tiny_type_id,
+        image_map: opts.image_map.clone(),
+        lookup: source,
+        batch_images: HashMap::new(),
+        volumes,
+        batch_volumes: HashMap::new(),
+    };
 
     let mut steps: Vec<Step<Ctx>> = vec![Step { name: "s3_images", target_tables: &["s3_images"], run: &seed_s3_images }];
     for (_, target_table) in COPIED {

@@ -192,6 +192,17 @@ fn detect(source: &mut Db) -> Result<String> {
     })
 }
 
+/// The user Diablo authenticated a request signed with `access_key` as: `user_get_by_access_key`
+/// (`db/sqlalchemy/api.py` @2011.3) ran `query(User).filter_by(access_key=…).filter_by(deleted=False)
+/// .first()`, that is this very statement with no ORDER BY, so the backend's own order decides: on
+/// SQLite the rowid (insertion) order, on MySQL InnoDB the primary key `users.id` (a string, in the
+/// column's collation), on PostgreSQL the heap's physical order (an updated row moves to its end).
+/// It runs on the source, read-only, exactly as Diablo's did.
+pub fn diablo_key_holder(source: &mut Db, access_key: &str) -> Result<Option<String>> {
+    let first = source.query("SELECT * FROM users WHERE access_key = ? AND deleted = ? LIMIT 1", &[access_key.into(), false.into()])?;
+    Ok(first.first().map(Row::id))
+}
+
 /// Diablo saw a user or project row only while `deleted` was false (NULL matched nothing).
 fn live(v: &Value) -> bool {
     v.as_bool() == Some(false)
