@@ -748,6 +748,16 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 );
                 continue;
             }
+            if crate::secret::is_sample_token(&id) {
+                s.report.skip(
+                    &table,
+                    "token_sample_value",
+                    "the token id is a value published in OpenStack's sample files: anyone could present it, so it is not carried \
+                     (the services authenticate with the new admin_token or with service users)",
+                    format!("token {shown} (user {})", text(r.get("user_name")).unwrap_or_default()),
+                );
+                continue;
+            }
             let Some(user_id) = text(r.get("user_new_id")) else {
                 s.report.skip(&table, "orphan_user", "the token belongs to a user that does not exist", format!("token {shown}"));
                 continue;
@@ -794,7 +804,8 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     });
     result?;
     // A paste file's admin_token that was not carried leaves that service without a working token.
-    let carried_ids: Vec<String> = ctx.service_tokens.keys().cloned().collect();
+    // (A sample value is never carried: its skip says so.)
+    let carried_ids: Vec<String> = ctx.service_tokens.keys().filter(|t| !crate::secret::is_sample_token(t)).cloned().collect();
     for token in carried_ids {
         let present =
             s.target.query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE id = ?", s.target.quote("token")), &[token.clone().into()])?;
