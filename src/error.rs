@@ -47,6 +47,11 @@ pub enum Error {
 
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+
+    /// A database whose schema differs from osmigrate's schema data; each difference names its
+    /// table and what differs. `context` says what that means for the run.
+    #[error("{database} {context}: {}", .differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Schema { database: String, context: String, differences: Vec<crate::db::diff::Difference> },
 }
 
 impl Error {
