@@ -323,12 +323,32 @@ pub fn ensure_schema(db: &mut Db, schema: &Schema) -> Result<Vec<Difference>> {
             differences: other,
         });
     }
-    // In creation order: sequences, missing tables (tables referenced first, each with its
-    // indexes), then what existing tables lack.
+    // In creation order: sequences, and the indexes and unique constraints existing tables lack (a
+    // new table's foreign key may need one: Nova's `instances.uuid` on PostgreSQL); missing
+    // tables, referenced ones first, each with its indexes; then the foreign keys existing tables
+    // lack (they may reference a new table).
     let mut order: Vec<(&Difference, Vec<(String, String)>)> = Vec::new();
+    let mut foreign_keys = Vec::new();
     for d in &repairable {
-        if let Kind::MissingSequence { sequence } = &d.kind {
-            order.push((d, vec![(format!("sequence:{sequence}"), ddl::create_sequence(backend, sequence))]));
+        let table = schema.table(&d.table).expect("differences name the schema's tables");
+        match &d.kind {
+            Kind::MissingSequence { sequence } => {
+                order.push((d, vec![(format!("sequence:{sequence}"), ddl::create_sequence(backend, sequence))]));
+            }
+            Kind::MissingIndex { index, .. } => {
+                let idx = table.indexes.iter().find(|i| i.name == *index).expect("a missing index is the schema's");
+                order.push((d, vec![(format!("{}:{index}", table.name), ddl::create_index(backend, table, idx))]));
+            }
+            Kind::MissingUnique { columns } => {
+                let sql = ddl::add_unique(backend, table, columns).expect("repairable on this backend");
+                order.push((d, vec![(format!("{}:unique{}", table.name, label(columns)), sql)]));
+            }
+            Kind::MissingForeignKey { columns, .. } => {
+                let fk = table.foreign_keys.iter().find(|fk| fk.columns == *columns).expect("a missing foreign key is the schema's");
+                let sql = ddl::add_foreign_key(backend, table, fk).expect("repairable on this backend");
+                foreign_keys.push((d, vec![(format!("{}:foreign-key{}", table.name, label(columns)), sql)]));
+            }
+            _ => {}
         }
     }
     for table in schema.tables_in_dependency_order() {
@@ -340,26 +360,7 @@ pub fn ensure_schema(db: &mut Db, schema: &Schema) -> Result<Vec<Difference>> {
             order.push((d, statements));
         }
     }
-    for d in &repairable {
-        let table = schema.table(&d.table).expect("differences name the schema's tables");
-        let statement = match &d.kind {
-            Kind::MissingIndex { index, .. } => {
-                let idx = table.indexes.iter().find(|i| i.name == *index).expect("a missing index is the schema's");
-                Some((format!("{}:{index}", table.name), ddl::create_index(backend, table, idx)))
-            }
-            Kind::MissingUnique { columns } => {
-                ddl::add_unique(backend, table, columns).map(|s| (format!("{}:unique{}", table.name, label(columns)), s))
-            }
-            Kind::MissingForeignKey { columns, .. } => {
-                let fk = table.foreign_keys.iter().find(|fk| fk.columns == *columns).expect("a missing foreign key is the schema's");
-                ddl::add_foreign_key(backend, table, fk).map(|s| (format!("{}:foreign-key{}", table.name, label(columns)), s))
-            }
-            _ => None,
-        };
-        if let Some(statement) = statement {
-            order.push((d, vec![statement]));
-        }
-    }
+    order.extend(foreign_keys);
     let mut created = Vec::new();
     for (d, statements) in order {
         for (label, sql) in statements {
@@ -421,8 +422,7 @@ mod tests {
         let diff = schema_diff(&mut db, &schema).unwrap();
         let shown: Vec<String> = diff.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["table images: index ix_images_deleted (deleted) is missing", "table image_properties is missing"]);
-        // Created in creation order: missing tables first.
-        assert_eq!(ensure_schema(&mut db, &schema).unwrap(), [diff[1].clone(), diff[0].clone()]);
+        assert_eq!(ensure_schema(&mut db, &schema).unwrap(), diff);
         assert_eq!(schema_diff(&mut db, &schema).unwrap(), vec![]);
         // The table came back with its own index.
         let shape = introspect::shape(&mut db, "image_properties").unwrap();
