@@ -233,6 +233,7 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert!(code <= 1, "{err}");
     let whole = snapshot(&root, &sources);
+    let whole_schema = schemas(&sources);
 
     for point in FAILPOINTS {
         let sources = build(&root, server, "crash");
@@ -254,9 +255,11 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
             assert_eq!(after.get(k), Some(v), "{point}: {k} differs from the uninterrupted run");
         }
         assert_eq!(after.len(), whole.len(), "{point}");
+        assert!(schemas(&sources) == whole_schema, "{point}: the schema differs from the uninterrupted run's");
     }
 
     // kill -9 of the real binary at moments spread over the run.
+    let mut killed = Vec::new();
     for delay_ms in [30u64, 120, 250, 500, 900] {
         let sources = build(&root, server, "crash");
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("osmigrate"))
@@ -268,14 +271,19 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
-        let _ = child.wait();
+        if std::os::unix::process::ExitStatusExt::signal(&child.wait().unwrap()) == Some(9) {
+            killed.push(delay_ms);
+        }
         let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
         assert!(code <= 1, "kill after {delay_ms} ms: {err}");
         let after = snapshot(&root, &sources);
         let differing: Vec<&String> =
             after.keys().filter(|k| after.get(*k) != whole.get(*k)).chain(whole.keys().filter(|k| !after.contains_key(*k))).collect();
         assert!(differing.is_empty(), "kill after {delay_ms} ms: these differ from the uninterrupted run: {differing:?}");
+        assert!(schemas(&sources) == whole_schema, "kill after {delay_ms} ms: the schema differs from the uninterrupted run's");
     }
+    // A run that finished before its kill proves nothing: the early ones must have landed.
+    assert!(killed.contains(&30) && killed.contains(&120), "SIGKILL landed after {killed:?} ms only");
 }
 
 /// Every Essex target's schema as introspection reads it, osmigrate's own tables included.
