@@ -102,7 +102,7 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
     let mut session = Sink {
         target,
         step: "",
-        batches: Default::default(),
+        batches: BTreeMap::default(),
         schema,
         batch_size: plan.batch_size.max(1),
         report: StepReport::default(),
