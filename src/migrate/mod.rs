@@ -310,11 +310,12 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
     Ok((done, completed))
 }
 
-/// What a run created of a schema an interrupted run had left half made, as findings.
+/// What a run created in a target that already held tables (an interrupted run's half-made
+/// schema, a finished target that lost an index), as findings.
 fn schema_completed(created: &[Difference]) -> StepReport {
     let mut report = StepReport::default();
     for d in created {
-        let message = "missing from the schema an interrupted run left: created";
+        let message = "missing from the target's schema: created";
         report.note(Severity::Info, &d.table, "schema_completed", message, d.to_string());
     }
     report
