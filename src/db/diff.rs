@@ -8,8 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Serialize;
-
 use super::introspect::{self, TableShape};
 use super::{Backend, Db, ddl};
 use crate::error::{Error, Result};
@@ -19,15 +17,13 @@ use crate::schema::{Schema, Table};
 const OWN_TABLE_PREFIX: &str = "osmigrate_";
 
 /// One way a table differs from the schema data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
     pub table: String,
-    #[serde(flatten)]
     pub kind: Kind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "difference", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     MissingTable,
     UnexpectedTable,
