@@ -57,6 +57,11 @@ pub enum Error {
     /// too deeply. `at` names where it was named (`file:line`), when it was.
     #[error("{}: {reason}{}", path.display(), at.as_ref().map(|a| format!(" (named at {a})")).unwrap_or_default())]
     BadFile { path: PathBuf, at: Option<String>, reason: String },
+
+    /// A database whose schema differs from osmigrate's schema data; each difference names its
+    /// table and what differs. `context` says what that means for the run.
+    #[error("{database} {context}: {}", .differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Schema { database: String, context: String, differences: Vec<crate::db::diff::Difference> },
 }
 
 impl Error {

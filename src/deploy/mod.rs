@@ -722,6 +722,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     let cloud = discover(root)?;
     let journal = Journal::open(state_dir)?;
     let mut checks = Vec::new();
+    let mut schema_checks = Vec::new();
     let mut check = |ok: bool, code: &str, message: String| {
         checks.push(Check {
             level: if ok { Level::Info } else { Level::Blocker },
@@ -747,17 +748,27 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     ] {
         let mut target = Db::connect(target_url, Access::ReadOnly)?;
         let schema = schema(target_url.backend);
-        let tables = target.table_names()?;
-        let missing: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).filter(|t| !tables.iter().any(|x| x == t)).collect();
-        check(
-            missing.is_empty(),
-            "essex_schema",
-            format!(
-                "{}: every Essex table present{}",
-                target_url,
-                if missing.is_empty() { String::new() } else { format!(" (missing: {})", missing.join(", ")) }
-            ),
-        );
+        // The whole schema against osmigrate's schema data, with the comparison a resumed run makes.
+        let differences = crate::db::diff::schema_diff(&mut target, &schema)?;
+        if differences.is_empty() {
+            check(
+                true,
+                "essex_schema",
+                format!("{target_url}: every Essex table, column, index, unique key and foreign key as osmigrate makes them"),
+            );
+        }
+        schema_checks.extend(differences.iter().map(|d| Check {
+            level: Level::Blocker,
+            code: "essex_schema".into(),
+            message: format!("{target_url}: {d}"),
+            fix: match source_url {
+                Some(_) => format!(
+                    "`osmigrate db migrate {service}` run again with the same source and target creates what is missing; \
+                     anything else needs a new target (`osmigrate rollback`, drop it, `osmigrate migrate`)"
+                ),
+                None => "a new target: `osmigrate rollback`, drop it, `osmigrate migrate`".into(),
+            },
+        }));
         let stamp = schema.stamp.as_ref().expect("Essex schemas are stamped");
         let version = target
             .query_scalar("SELECT version FROM migrate_version WHERE repository_id = ?", &[stamp.repository_id.clone().into()])?
@@ -875,6 +886,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             format!("{} [{section}] {key} names {want}", path.display()),
         );
     }
+    checks.extend(schema_checks);
     Ok(VerifyReport { root: root.display().to_string(), checks })
 }
 

@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use osmigrate::db::introspect::{self, TableShape};
 use osmigrate::db::{Access, Backend, Db, DbUrl};
 use osmigrate::generate::{self, etc};
+use osmigrate::schema::essex;
 use serde_json::Value as Json;
 
 use crate::support::{self, Server, osmigrate, rows};
@@ -295,6 +297,7 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert!(code <= 1, "{err}");
     let whole = snapshot(&root, &sources);
+    let whole_schema = schemas(&sources);
 
     for point in FAILPOINTS {
         let sources = build(&root, server, "crash");
@@ -316,9 +319,11 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
             assert_eq!(after.get(k), Some(v), "{point}: {k} differs from the uninterrupted run");
         }
         assert_eq!(after.len(), whole.len(), "{point}");
+        assert!(schemas(&sources) == whole_schema, "{point}: the schema differs from the uninterrupted run's");
     }
 
     // kill -9 of the real binary at moments spread over the run.
+    let mut killed = Vec::new();
     for delay_ms in [30u64, 120, 250, 500, 900] {
         let sources = build(&root, server, "crash");
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("osmigrate"))
@@ -330,13 +335,183 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
-        let _ = child.wait();
+        if std::os::unix::process::ExitStatusExt::signal(&child.wait().unwrap()) == Some(9) {
+            killed.push(delay_ms);
+        }
         let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
         assert!(code <= 1, "kill after {delay_ms} ms: {err}");
         let after = snapshot(&root, &sources);
         let differing: Vec<&String> =
             after.keys().filter(|k| after.get(*k) != whole.get(*k)).chain(whole.keys().filter(|k| !after.contains_key(*k))).collect();
         assert!(differing.is_empty(), "kill after {delay_ms} ms: these differ from the uninterrupted run: {differing:?}");
+        assert!(schemas(&sources) == whole_schema, "kill after {delay_ms} ms: the schema differs from the uninterrupted run's");
+    }
+    // A run that finished before its kill proves nothing: the early ones must have landed.
+    assert!(killed.contains(&30) && killed.contains(&120), "SIGKILL landed after {killed:?} ms only");
+}
+
+/// Every Essex target's schema as introspection reads it, osmigrate's own tables included.
+fn schemas(sources: &[DbUrl]) -> BTreeMap<String, TableShape> {
+    let mut out = BTreeMap::new();
+    for src in sources {
+        let target = essex(src);
+        let mut db = Db::connect(&target, Access::ReadOnly).unwrap();
+        for t in db.table_names().unwrap() {
+            out.insert(format!("{}:{t}", target.database.clone().unwrap_or_default()), introspect::shape(&mut db, &t).unwrap());
+        }
+    }
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Back to the cloud as built, without building it again (the sources are never written): the
+/// Essex targets dropped, the state directory removed, the Diablo etc/ copied back.
+fn reset(root: &Path, pristine_etc: &Path, sources: &[DbUrl]) {
+    for src in sources {
+        let target = essex(src);
+        Db::drop_database_if_exists(&target).unwrap();
+        if let Some(path) = &target.path {
+            // A killed SQLite run may leave its rollback journal: it must not meet a new file.
+            let _ = std::fs::remove_file(format!("{}-journal", path.display()));
+        }
+    }
+    let _ = std::fs::remove_dir_all(root.join("var/lib/osmigrate"));
+    std::fs::remove_dir_all(root.join("etc")).unwrap();
+    copy_tree(pristine_etc, &root.join("etc"));
+}
+
+/// Runs `migrate`, paused at the failpoint `point`, and kills it there with SIGKILL.
+fn kill_at(root: &Path, point: &str) {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("osmigrate"))
+        .args(["migrate", "--root", root.to_str().unwrap(), "--no-services", "--yes"])
+        .env("OSMIGRATE_NOW", "2012-02-14 00:00:00")
+        .env("OSMIGRATE_FAILPOINT", point)
+        .env("OSMIGRATE_FAILPOINT_PAUSE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let status = child.wait().unwrap();
+            panic!("{point}: the run ended ({status}) without reaching the point: {seen}");
+        }
+        if line.trim_end() == format!("{}{point}", osmigrate::failpoint::PAUSED) {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "{point}: the run died of SIGKILL ({status})");
+}
+
+/// The points between DDL statements where a killed run leaves a table without some of its
+/// indexes (after its CREATE TABLE, after each CREATE INDEX but its last), and PostgreSQL's
+/// sequences made before their table.
+fn ddl_points(backend: Backend) -> Vec<String> {
+    let mut points = Vec::new();
+    for schema in [essex::keystone(backend), essex::glance(backend), essex::nova(backend)] {
+        for t in &schema.tables {
+            if backend == Backend::Postgres {
+                points.extend(t.sequences.iter().map(|s| format!("ddl:sequence:{s}")));
+            }
+            if let Some((_, first)) = t.indexes.split_last() {
+                points.push(format!("ddl:{}", t.name));
+                points.extend(first.iter().map(|i| format!("ddl:{}:{}", t.name, i.name)));
+            }
+        }
+    }
+    points
+}
+
+/// A run killed (SIGKILL) between a CREATE TABLE and its CREATE INDEX statements, run again,
+/// ends with the rows and the whole schema of an uninterrupted run, and verify passes; an index
+/// dropped from a finished target fails verify, named, and `db migrate` run again creates it.
+#[test]
+fn a_run_killed_between_ddl_statements_ends_with_the_whole_schema_on_every_backend() {
+    for server in support::servers() {
+        let ctx = server.name();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cloud");
+        let sources = build(&root, &server, "ddl");
+        let pristine = dir.path().join("pristine-etc");
+        copy_tree(&root.join("etc"), &pristine);
+        let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+        assert!(code <= 1, "{ctx}: {err}");
+        let (whole, whole_schema) = (snapshot(&root, &sources), schemas(&sources));
+
+        // Every such point on SQLite; on the servers a few kinds: a table without any of its
+        // indexes (`fixed_ips`: MySQL's own), one with some (MySQL: its unique index still to
+        // come), a sequence made before its table, and `instances` without the unique index on
+        // `uuid` that a later table's foreign key needs (PostgreSQL).
+        let all = ddl_points(server.backend);
+        let points: Vec<String> = match server.backend {
+            Backend::Sqlite => all.clone(),
+            Backend::Mysql => {
+                ["ddl:images", "ddl:image_properties:ix_image_properties_deleted", "ddl:fixed_ips"].map(String::from).to_vec()
+            }
+            Backend::Postgres => {
+                ["ddl:sequence:images_id_seq", "ddl:image_members:ix_image_members_deleted", "ddl:instances"].map(String::from).to_vec()
+            }
+        };
+        assert!(points.iter().all(|p| all.contains(p)), "{ctx}: {points:?} are among {all:?}");
+        for point in &points {
+            reset(&root, &pristine, &sources);
+            kill_at(&root, point);
+            let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+            assert!(code <= 1, "{ctx} {point}: the next run finishes: {err}");
+            let (code, verified, err) = cloud("verify", &root, &[]);
+            assert_eq!(code, 0, "{ctx} {point}: {verified} {err}");
+            let (after, after_schema) = (snapshot(&root, &sources), schemas(&sources));
+            let differing: Vec<&String> =
+                whole_schema.keys().chain(after_schema.keys()).filter(|k| whole_schema.get(*k) != after_schema.get(*k)).collect();
+            assert!(differing.is_empty(), "{ctx} {point}: these tables differ from the uninterrupted run's: {differing:?}");
+            let differing: Vec<&String> = whole.keys().chain(after.keys()).filter(|k| whole.get(*k) != after.get(*k)).collect();
+            assert!(differing.is_empty(), "{ctx} {point}: these rows or files differ from the uninterrupted run's: {differing:?}");
+        }
+
+        // A finished target without an index: verify names it; `db migrate glance` creates it again.
+        let glance = essex(&sources[1]);
+        let mut db = Db::connect(&glance, Access::ReadWrite).unwrap();
+        let on = if server.backend == Backend::Mysql { " ON images" } else { "" };
+        db.execute(&format!("DROP INDEX {}{on}", db.quote("ix_images_deleted")), &[]).unwrap();
+        drop(db);
+        let (code, verified, _) = cloud("verify", &root, &[]);
+        assert_eq!(code, 2, "{ctx}: {verified}");
+        let failed: Vec<&Json> = verified["checks"].as_array().unwrap().iter().filter(|c| c["level"] == "blocker").collect();
+        assert_eq!(failed.len(), 1, "{ctx}: {failed:?}");
+        assert_eq!(failed[0]["code"], "essex_schema", "{ctx}");
+        let message = failed[0]["message"].as_str().unwrap();
+        assert!(message.ends_with("table images: index ix_images_deleted (deleted) is missing"), "{ctx}: {message}");
+        let (code, report, err) =
+            support::run_json(&["db", "migrate", "glance", "--from", &sources[1].expose_secret(), "--to", &glance.expose_secret()]);
+        assert!(code <= 1, "{ctx}: {err}");
+        assert_eq!(report["outcome"], "already_complete", "{ctx}");
+        let completed = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "schema_completed")
+            .unwrap_or_else(|| panic!("{ctx}: {report}"));
+        assert_eq!(completed["rows"], serde_json::json!(["table images: index ix_images_deleted (deleted) is missing"]), "{ctx}");
+        assert_eq!(cloud("verify", &root, &[]).0, 0, "{ctx}");
+        assert!(schemas(&sources) == whole_schema, "{ctx}: the index is back as it was");
     }
 }
 
