@@ -140,7 +140,7 @@ pub fn render_verify(r: &VerifyReport) -> String {
 }
 
 pub fn check(a: CloudArgs) -> osmigrate::Result<i32> {
-    let r = deploy::check(&a.root()?)?;
+    let r = deploy::check(&a.root()?, &a.state_dir()?)?;
     emit_value(&r, &render_check(&r), &a.output)?;
     Ok(r.exit_status())
 }

@@ -1,18 +1,21 @@
 //! `check`: what is there and what stands in the way, changing nothing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::discover::{self, Cloud, ServiceDb, discover};
+use super::discover::{self, Cloud, discover};
+use super::rehearsal::{self, Rehearsal};
 use super::{Check, Level};
-use crate::config::write::Ownership;
-use crate::db::{Access, Backend, Db};
+use crate::config::paste::PasteFile;
+use crate::config::upgrade;
+use crate::config::write::{self, Ownership};
+use crate::db::{Access, Backend, Db, DbUrl};
 use crate::error::{Error, Result};
+use crate::migrate::Severity;
 use crate::rootfs;
 use crate::services::glance::source::DiabloGlance;
-use crate::services::keystone::{self, KeystoneOptions, legacy::Legacy};
-use crate::services::nova;
+use crate::services::keystone::legacy::Legacy;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseState {
@@ -43,7 +46,26 @@ impl CheckReport {
     }
 
     fn add(&mut self, level: Level, code: &str, message: impl Into<String>, fix: impl Into<String>) {
-        self.findings.push(Check { level, code: code.into(), message: message.into(), fix: fix.into() });
+        self.findings.push(Check::new(level, code, message, fix));
+    }
+
+    /// Why `migrate` refuses to start, if it does: every blocker with its fix.
+    pub fn refusal(&self) -> Option<String> {
+        let blockers: Vec<String> = self
+            .findings
+            .iter()
+            .filter(|f| f.level == Level::Blocker)
+            .map(|f| {
+                format!(
+                    "[{}] {}
+      fix: {}",
+                    f.code, f.message, f.fix
+                )
+            })
+            .collect();
+        (!blockers.is_empty()).then(|| {
+            format!("refused: `osmigrate check` finds {} blocker(s); nothing was changed:\n  {}", blockers.len(), blockers.join("\n  "))
+        })
     }
 }
 
@@ -62,10 +84,21 @@ fn release_of(service: &str, db: &mut Db) -> Result<String> {
     })
 }
 
-/// What is there and what stands in the way, changing nothing.
-pub fn check(root: &Path) -> Result<CheckReport> {
+/// What is there and what stands in the way, changing nothing: [`preconditions`] for a `migrate`
+/// without `--create-service-users`.
+pub fn check(root: &Path, state_dir: &Path) -> Result<CheckReport> {
     let cloud = discover(root)?;
+    preconditions(&cloud, state_dir, false)
+}
+
+/// Everything `check` reports; `migrate` runs it first and refuses while a blocker stands. Besides
+/// the sources, targets, directories, disk space and auth, the migration itself is rehearsed
+/// ([`rehearsal`]): what it would refuse or fail on is a blocker, and what it would report is
+/// reported here, with the same codes and counts.
+pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_users: bool) -> Result<CheckReport> {
+    let root = &cloud.root;
     let mut report = CheckReport { root: root.display().to_string(), databases: Vec::new(), findings: Vec::new(), hosts: Vec::new() };
+    let mut unusable = Vec::new();
     for s in cloud.services() {
         if let Some(note) = &s.note {
             report.add(Level::Info, "relative_sqlite_path", note.clone(), "nothing to do");
@@ -79,6 +112,7 @@ pub fn check(root: &Path) -> Result<CheckReport> {
                     format!("{} database {}: {e}", s.service, s.source),
                     "fix the database or its URL in the config",
                 );
+                unusable.push(s.service);
                 "unknown".to_string()
             }
         };
@@ -97,25 +131,30 @@ pub fn check(root: &Path) -> Result<CheckReport> {
             release,
             target: s.target.to_string(),
         });
-        check_target(&mut report, s)?;
     }
-    // What the Keystone import would refuse (values too long for Essex, names that collide there).
-    if let Some(k) = &cloud.keystone {
-        let usable = report.databases.first().is_some_and(|d| d.release != "unknown");
-        if usable {
-            if let Err(e) = keystone::check(&k.source, k.target.backend, &KeystoneOptions::default()) {
-                report.add(Level::Blocker, "keystone_import_refused", e.to_string(), "fix the named rows in the Diablo Keystone database");
-            }
-        }
+    for (service, target) in targets(cloud) {
+        check_target(&mut report, service, target);
     }
-    check_auth(&mut report, &cloud)?;
-    check_nova(&mut report, &cloud)?;
+    check_auth(&mut report, cloud)?;
+    check_nova(&mut report, cloud)?;
+    check_directories(&mut report, cloud, state_dir)?;
+    check_disk(&mut report, cloud)?;
     check_ownership(&mut report, root);
-    // SAFETY: geteuid has no preconditions.
     if rustix::process::geteuid().is_root() {
         report.add(Level::Info, "running_as_root", "running as root", "files are written as the service users (nova, glance, keystone)");
     }
+    let rehearsal = rehearsal::rehearse(cloud, state_dir, create_service_users, &unusable)?;
+    add_rehearsal(&mut report, &rehearsal);
     Ok(report)
+}
+
+/// The Essex databases migrate builds: each service's, and for a cloud that ran Nova's own auth, the new Keystone.
+fn targets(cloud: &Cloud) -> Vec<(&'static str, &DbUrl)> {
+    let keystone = match &cloud.keystone {
+        Some(k) => Some(&k.target),
+        None => (cloud.auth == discover::Auth::Nova).then_some(&cloud.keystone_target),
+    };
+    keystone.map(|k| ("keystone", k)).into_iter().chain([("glance", &cloud.glance.target), ("nova", &cloud.nova.target)]).collect()
 }
 
 /// Keystone or Nova's own auth: a Nova-auth cloud's users, projects and keys go into a new Keystone.
@@ -144,51 +183,163 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
         ),
     }
     if cloud.keystone.is_none() && cloud.auth != discover::Auth::Nova {
-        report.add(
-            Level::Blocker,
-            "no_keystone",
-            "no Diablo keystone.conf, and Nova did not run its own auth",
-            "give the tree's etc/keystone/keystone.conf",
-        );
+        let conf = rootfs::under_root(&cloud.root, Path::new("/etc/keystone/keystone.conf"))?;
+        let diablo = rootfs::under_root(&cloud.root, &discover::diablo_host_file(&cloud.root, Path::new("/etc/keystone/keystone.conf"))?)?;
+        if diablo.is_file() && upgrade::is_diablo_keystone(&PasteFile::read(&diablo)?) {
+            report.add(
+                Level::Blocker,
+                "keystone_conf_without_database",
+                format!("{} is Diablo's keystone.conf but names no database ([keystone.backends.sqlalchemy] sql_connection)", diablo.display()),
+                "set sql_connection there to the Diablo Keystone database (Diablo's own default: sqlite:///keystone.db, in /var/lib/keystone)",
+            );
+        } else {
+            report.add(
+                Level::Blocker,
+                "no_keystone",
+                format!("no Diablo keystone.conf ({} is missing), and Nova did not run its own auth", conf.display()),
+                "give the tree's etc/keystone/keystone.conf",
+            );
+        }
     }
     Ok(())
 }
 
-fn check_target(report: &mut CheckReport, s: &ServiceDb) -> Result<()> {
-    if s.target.backend == Backend::Sqlite {
-        let path = s.target.path.clone().unwrap_or_default();
-        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let need = s.source.path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len());
-        if let Some(free) = free_bytes(&dir) {
-            if free < need.saturating_mul(2) {
-                report.add(
-                    Level::Blocker,
-                    "disk_space",
-                    format!(
-                        "{}: {} MB free, the side-by-side {} database needs about {} MB",
-                        dir.display(),
-                        free / 1_000_000,
-                        s.service,
-                        need * 2 / 1_000_000
-                    ),
-                    "free disk space there",
-                );
-            }
-        }
-    } else {
-        // A database the operator created beforehand needs no CREATE right.
-        if Db::connect(&s.target, Access::ReadWrite).is_ok() {
-            return Ok(());
-        }
-        let probe = s.target.with_database(&format!("osmigrate_probe_{}", std::process::id()));
-        if let Err(e) = Db::create_database_if_missing(&probe).and_then(|_| Db::drop_database_if_exists(&probe)) {
-            let name = s.target.database.as_deref().unwrap_or_default();
+/// A database server target: the user must be able to create it, unless the operator did.
+fn check_target(report: &mut CheckReport, service: &str, target: &DbUrl) {
+    // SQLite targets: their directory and disk space are checked with the others'.
+    // A database the operator created beforehand needs no CREATE right.
+    if target.backend == Backend::Sqlite || Db::connect(target, Access::ReadWrite).is_ok() {
+        return;
+    }
+    let probe = target.with_database(&format!("osmigrate_probe_{}", std::process::id()));
+    if let Err(e) = Db::create_database_if_missing(&probe).and_then(|_| Db::drop_database_if_exists(&probe)) {
+        let name = target.database.as_deref().unwrap_or_default();
+        report.add(
+            Level::Blocker,
+            "cannot_create_database",
+            format!("{}: the database user cannot create the new {service} database {name} ({e})", target.with_database("")),
+            format!("create the empty database {name} yourself and grant this user all privileges on it"),
+        );
+    }
+}
+
+/// Every directory migrate writes into: present (a missing `var/lib/SERVICE` means the Essex
+/// package is not installed) and writable by this process; the state directory a directory.
+fn check_directories(report: &mut CheckReport, cloud: &Cloud, state_dir: &Path) -> Result<()> {
+    let root = &cloud.root;
+    for (service, target) in targets(cloud) {
+        let Some(dir) = target.path.as_deref().filter(|_| target.backend == Backend::Sqlite).and_then(Path::parent) else { continue };
+        if dir.is_dir() {
+            writable(report, dir, &format!("the new {service} database goes there"));
+        } else {
             report.add(
                 Level::Blocker,
-                "cannot_create_database",
-                format!("{}: the database user cannot create the new {} database {name} ({e})", s.target.with_database(""), s.service),
-                format!("create the empty database {name} yourself and grant this user all privileges on it"),
+                "directory_missing",
+                format!("{}: the directory of the new {service} database does not exist", dir.display()),
+                format!("install the Essex {service} package first (it makes /var/lib/{service}, owned by {service})"),
             );
+        }
+    }
+    for service in write::SERVICES {
+        let dir = rootfs::under_root(root, Path::new(&format!("/etc/{service}")))?;
+        writable(report, &dir, &format!("the Essex {service} configs go there"));
+    }
+    if state_dir.exists() && !state_dir.is_dir() {
+        report.add(
+            Level::Blocker,
+            "state_dir_unusable",
+            format!("{} is not a directory: osmigrate keeps its journal, lock, config backup and image map there", state_dir.display()),
+            "move it out of the way, or give --state-dir",
+        );
+    } else {
+        writable(report, state_dir, "osmigrate keeps its journal, lock, config backup and image map there");
+    }
+    Ok(())
+}
+
+/// `dir` (or, when it is still to be made, its nearest existing parent) lets this process create files.
+fn writable(report: &mut CheckReport, dir: &Path, why: &str) {
+    let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(Path::new("/"));
+    let verdict = if existing.is_dir() {
+        rustix::fs::access(existing, rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK).err().map(|e| e.to_string())
+    } else {
+        Some("not a directory".to_string())
+    };
+    if let Some(e) = verdict {
+        let shown = if existing == dir { dir.display().to_string() } else { format!("{} (to make {})", existing.display(), dir.display()) };
+        report.add(
+            Level::Blocker,
+            "not_writable",
+            format!("{shown}: osmigrate cannot write there ({e}); {why}"),
+            "make it writable: remount it read-write, clear an immutable flag (chattr -i), or run as a user that may write there",
+        );
+    }
+}
+
+/// The size of a database: a SQLite file's, a MySQL schema's data and indexes, a PostgreSQL database's.
+fn database_size(url: &DbUrl) -> Result<u64> {
+    let sql = match url.backend {
+        Backend::Sqlite => {
+            let path = url.path.as_deref().unwrap_or(Path::new(""));
+            return std::fs::metadata(path).map(|m| m.len()).map_err(|e| Error::io(path, e));
+        }
+        Backend::Mysql => {
+            "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE()"
+        }
+        Backend::Postgres => "SELECT pg_database_size(current_database())",
+    };
+    let mut db = Db::connect(url, Access::ReadOnly)?;
+    Ok(db.query_scalar(sql, &[])?.as_i64().unwrap_or(0).max(0) as u64)
+}
+
+/// A size in the unit that shows it: `240 kB`, `3.4 MB`, `1.2 GB`.
+pub(super) fn human_size(bytes: u64) -> String {
+    let b = bytes as f64;
+    if bytes < 1_000_000 {
+        format!("{} kB", bytes.div_ceil(1000))
+    } else if bytes < 1_000_000_000 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.1} GB", b / 1e9)
+    }
+}
+
+/// Disk space, from the sources' real sizes: each new SQLite database (twice its source: the
+/// Essex copy and its indexes, less what an interrupted run already wrote) and `check`'s scratch
+/// copy in `$TMPDIR`, summed per filesystem.
+fn check_disk(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // Filesystem → (a directory on it, bytes needed, what needs them).
+    let mut filesystems: Vec<(u64, PathBuf, u64, Vec<String>)> = Vec::new();
+    let mut need = |dir: &Path, bytes: u64, what: String| {
+        let Some(existing) = dir.ancestors().find(|d| d.is_dir()) else { return };
+        let Ok(dev) = std::fs::metadata(existing).map(|m| m.dev()) else { return };
+        match filesystems.iter_mut().find(|f| f.0 == dev) {
+            Some(f) => {
+                f.2 += bytes;
+                f.3.push(what);
+            }
+            None => filesystems.push((dev, existing.to_path_buf(), bytes, vec![what])),
+        }
+    };
+    let scratch = std::env::temp_dir();
+    for s in cloud.services() {
+        let Ok(size) = database_size(&s.source) else { continue }; // an unusable source is a blocker of its own
+        let size = size.saturating_mul(2);
+        need(&scratch, size, format!("check's scratch {} database {}", s.service, human_size(size)));
+        if let Some(path) = s.target.path.as_deref().filter(|_| s.target.backend == Backend::Sqlite) {
+            let written = std::fs::metadata(path).map_or(0, |m| m.len());
+            let size = size.saturating_sub(written);
+            need(path.parent().unwrap_or(Path::new("/")), size, format!("the new {} database {}", s.service, human_size(size)));
+        }
+    }
+    for (_, dir, bytes, what) in filesystems {
+        let Some(free) = free_bytes(&dir) else { continue };
+        let message = format!("{}: needs about {}, {} free ({})", dir.display(), human_size(bytes), human_size(free), what.join(", "));
+        if free < bytes {
+            report.add(Level::Blocker, "disk_space", message, "free disk space there (check's scratch copy follows $TMPDIR)");
+        } else {
+            report.add(Level::Info, "disk_space", message, "nothing to do");
         }
     }
     Ok(())
@@ -215,31 +366,6 @@ fn check_nova(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
         };
         report.hosts.push(format!("{host}: {binary} — needs {needs}"));
     }
-    // Instances whose image is not in Glance lose nothing, but cannot be rebuilt or resized.
-    if let Ok(mut glance) = Db::connect(&cloud.glance.source, Access::ReadOnly) {
-        let images: std::collections::HashSet<String> =
-            glance.query("SELECT id FROM images", &[])?.iter().filter_map(|r| r.get("id").key_string()).collect();
-        let mut missing = 0;
-        nova.stream("SELECT image_ref FROM instances WHERE deleted = ?", &[false.into()], 5000, |batch| {
-            for r in batch {
-                let v = r.get("image_ref").key_string().unwrap_or_default();
-                if let nova::image_ref::ImageRef::Legacy { id, .. } = nova::image_ref::parse(&v) {
-                    if !images.contains(&id.to_string()) {
-                        missing += 1;
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        if missing > 0 {
-            report.add(
-                Level::Warning,
-                "instances_with_missing_images",
-                format!("{missing} live instance(s) reference images Glance does not have"),
-                "nothing blocks the migration; those instances cannot be rebuilt or resized until given an existing image",
-            );
-        }
-    }
     Ok(())
 }
 
@@ -258,8 +384,95 @@ fn check_ownership(report: &mut CheckReport, root: &Path) {
                 Level::Warning,
                 "root_owned_logs",
                 format!("{} file(s) in {} belong to root: {svc} cannot write its logs", root_owned.len(), dir.display()),
-                "osmigrate config fix-ownership (migrate does it too)",
+                "run `osmigrate config fix-ownership`",
             );
         }
     }
+}
+
+/// The rehearsal's findings: each failed step a blocker, each finding of the databases' reports
+/// and each warning of the configs' as the migration will report it.
+fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
+    for (step, e) in &r.failed {
+        let mut c = Check::new(
+            Level::Blocker,
+            &format!("{}_fails", step.name().replace('-', "_")),
+            format!("{}: {}", step.name(), r.real(&e.to_string())),
+            fix_for_error(e),
+        );
+        c.step = Some(step.name().into());
+        report.findings.push(c);
+    }
+    for (step, why) in &r.skipped {
+        report.add(Level::Info, "not_rehearsed", format!("{}: not rehearsed, {why}", step.name()), "fix that first, then check again");
+    }
+    for db in &r.report.databases {
+        let step = format!("{}-db", db.service);
+        for f in &db.findings {
+            let level = if f.severity == Severity::Warning { Level::Warning } else { Level::Info };
+            let mut c = Check::new(level, &f.code, format!("{} {}: {}", db.service, f.table, r.real(&f.message)), fix_for(&f.code, level));
+            c.step = Some(step.clone());
+            c.count = Some(f.count);
+            c.rows = f.rows.iter().map(|row| r.real(row)).collect();
+            report.findings.push(c);
+        }
+    }
+    for config in &r.report.configs {
+        for change in config.changes.iter().filter(|c| c.severity == Severity::Warning) {
+            let setting = if change.setting.is_empty() { String::new() } else { format!(" {}", change.setting) };
+            let mut c = Check::new(
+                Level::Warning,
+                &change.code,
+                format!("{}{setting}: {}", r.real(&change.file), r.real(&change.message)),
+                fix_for(&change.code, Level::Warning),
+            );
+            c.step = Some(config.command.clone());
+            c.count = Some(1);
+            report.findings.push(c);
+        }
+    }
+}
+
+/// What to do about a rehearsed step's failure.
+fn fix_for_error(e: &Error) -> String {
+    match e {
+        Error::BadData { .. } => "repair the named row in the Diablo database (osmigrate never changes a source), then check again".into(),
+        Error::Database { .. } | Error::Connect { .. } => {
+            "repair the database (a SQLite file: `sqlite3 FILE .recover`, or restore it from a backup), then check again".into()
+        }
+        Error::Io { .. } => "fix the named file or directory, then check again".into(),
+        _ => "fix what the message names, then check again".into(),
+    }
+}
+
+/// What to do about something the migration will report.
+fn fix_for(code: &str, level: Level) -> String {
+    let fix = match code {
+        "orphan_user"
+        | "orphan_role"
+        | "orphan_tenant"
+        | "orphan_service"
+        | "orphan_image"
+        | "orphan_instance_action"
+        | "orphan_default_tenant"
+        | "orphan_project_manager" => {
+            "nothing blocks: these rows name objects that do not exist (Diablo could not use them either) and are not carried; \
+             delete them from the Diablo database first for a clean report"
+        }
+        "image_reference_unknown" | "image_ref_not_in_map" | "image_ref_unknown" => {
+            "the references are kept as they are; after the upgrade give the named instances or images an existing image"
+        }
+        "image_reference_deleted" => {
+            "the reference is rewritten, but the image is deleted: point the named image at a live kernel or ramdisk"
+        }
+        "bdm_without_connection_info" => {
+            "after the upgrade, detach and attach each named volume again before rebooting, terminating or detaching its instance"
+        }
+        "auth_port" => "make the named auth_port Keystone's admin port (35357 in Essex) after the upgrade",
+        "owner_not_set" => "add the service user (install the Essex packages) and run as root, or chown the named file after the migration",
+        "catalog_host_unknown" => "set my_ip (or the named host) in nova.conf, or correct the catalog after the migration",
+        _ if level == Level::Info => "nothing to do: the migration does this and reports it",
+        _ => "nothing blocks: the migration carries on and reports it again; the message says what it means",
+    };
+    fix.to_string()
 }

@@ -3,10 +3,12 @@
 //! after a crash at any point), `verify` (the result against the source), `rollback` (the Diablo
 //! configs back; the old databases were never touched).
 
+mod catalog;
 mod check;
 pub mod discover;
 mod journal;
 mod plan;
+mod rehearsal;
 mod steps;
 mod verify;
 
@@ -39,6 +41,20 @@ pub struct Check {
     pub message: String,
     /// What to do about it.
     pub fix: String,
+    /// For what the migration will report (found by `check`'s rehearsal): the step that reports
+    /// it, how many rows or files, and up to ten of them by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<String>,
+}
+
+impl Check {
+    pub fn new(level: Level, code: &str, message: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check { level, code: code.into(), message: message.into(), fix: fix.into(), step: None, count: None, rows: Vec::new() }
+    }
 }
 
 /// Where osmigrate keeps its journal, lock, config backup, image map and generated admin token.

@@ -6,19 +6,24 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::discover::{self, discover};
+use super::discover::{self, Cloud, discover};
 use super::journal::{self, Journal, Lock};
+use crate::config::FlagfileAt;
 use crate::config::nova::{self as nova_conf, ConvertOptions};
 use crate::config::report::ConfigReport;
 use crate::config::upgrade::{self, Service, UpgradeOptions};
 use crate::config::write::{self, Ownership};
-use crate::db::{Access, DbUrl};
+use crate::db::{Access, Backend, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::{NoProgress, Report};
 use crate::rootfs;
 use crate::services::glance::{self, GlanceOptions};
 use crate::services::keystone::{self, KeystoneOptions};
 use crate::services::nova::{self, MapSource, NovaOptions};
+use crate::services::nova_auth::{self, NovaAuthOptions};
+
+/// The templated catalog keystone.conf names (a host path).
+const CATALOG: &str = "/etc/keystone/default_catalog.templates";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StepOutcome {
@@ -205,103 +210,208 @@ impl ServiceManager {
     }
 }
 
-/// Runs the plan: every step not yet journaled, in order. A run killed at any point continues
-/// with the next one; a finished migration run again does nothing.
-pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
-    let cloud = discover(&opts.root)?;
-    let _lock = Lock::acquire(&opts.state_dir)?;
-    let mut journal = Journal::open(&opts.state_dir)?;
-    let owners = Ownership::new(&opts.root)?;
-    let map = opts.state_dir.join("glance-image-map.csv");
-    let etc = |rel: &str| rootfs::under_root(&opts.root, Path::new(rel));
-    let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
-    let upgrade_opts = UpgradeOptions {
-        root: opts.root.clone(),
-        out_dir: None,
-        // Configs name the databases as the services will see them (host paths, not under --root).
-        keystone_db: Some(cloud.keystone_target_host.clone()),
-        keystone_db_local: Some(cloud.keystone_target.clone()),
-        glance_db: Some(cloud.glance.target_host.clone()),
-        admin_role: None,
-        new_keystone: cloud.keystone.is_none(),
-        token_file: opts.state_dir.join(upgrade::ADMIN_TOKEN_FILE),
-    };
-    let steps: [&str; 11] = [
-        "stop-services",
-        "backup-configs",
-        "keystone-db",
-        "nova-auth-db",
-        "service-users",
-        "glance-db",
-        "nova-db",
-        "keystone-config",
-        "glance-config",
-        "nova-config",
-        "start-services",
+/// The workflow's steps, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    StopServices,
+    BackupConfigs,
+    KeystoneDb,
+    NovaAuthDb,
+    ServiceUsers,
+    GlanceDb,
+    NovaDb,
+    KeystoneConfig,
+    GlanceConfig,
+    NovaConfig,
+    StartServices,
+}
+
+impl Step {
+    pub(super) const ALL: [Step; 11] = [
+        Step::StopServices,
+        Step::BackupConfigs,
+        Step::KeystoneDb,
+        Step::NovaAuthDb,
+        Step::ServiceUsers,
+        Step::GlanceDb,
+        Step::NovaDb,
+        Step::KeystoneConfig,
+        Step::GlanceConfig,
+        Step::NovaConfig,
+        Step::StartServices,
     ];
-    for name in steps {
-        if journal.is_done(name) {
-            report.steps.push(StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) });
-            continue;
+
+    /// The name the journal, the report and the failpoints (`deploy:NAME`) use.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Step::StopServices => "stop-services",
+            Step::BackupConfigs => "backup-configs",
+            Step::KeystoneDb => "keystone-db",
+            Step::NovaAuthDb => "nova-auth-db",
+            Step::ServiceUsers => "service-users",
+            Step::GlanceDb => "glance-db",
+            Step::NovaDb => "nova-db",
+            Step::KeystoneConfig => "keystone-config",
+            Step::GlanceConfig => "glance-config",
+            Step::NovaConfig => "nova-config",
+            Step::StartServices => "start-services",
         }
-        crate::failpoint::hit(&format!("deploy:{name}"));
-        let detail = match name {
-            "stop-services" => services("stop", opts)?,
-            "start-services" => services("start", opts)?,
-            "backup-configs" => journal::backup_configs(&opts.root, &opts.state_dir)?,
-            "keystone-db" => {
-                let paste =
-                    vec![etc("/etc/nova/api-paste.ini")?, etc("/etc/glance/glance-api.conf")?, etc("/etc/glance/glance-registry.conf")?];
+    }
+
+    /// The steps that build the Essex databases and files: the ones `check` rehearses.
+    pub(super) fn builds(self) -> bool {
+        !matches!(self, Step::StopServices | Step::BackupConfigs | Step::StartServices)
+    }
+
+    /// The earlier steps whose output this one reads.
+    pub(super) fn needs(self) -> &'static [Step] {
+        match self {
+            Step::NovaAuthDb => &[Step::KeystoneDb],
+            Step::ServiceUsers | Step::KeystoneConfig | Step::GlanceConfig => &[Step::KeystoneDb, Step::NovaAuthDb],
+            Step::NovaDb | Step::NovaConfig => &[Step::GlanceDb],
+            _ => &[],
+        }
+    }
+}
+
+/// Where the steps write: the controller itself (`migrate`), or a scratch copy of it (`check`'s
+/// rehearsal). What they read is always the controller's.
+pub(super) struct Dest {
+    /// Files go under this directory, at their host paths.
+    pub base: PathBuf,
+    /// The image map, the service users' passwords, a generated admin token.
+    pub state_dir: PathBuf,
+    /// The Essex databases, as osmigrate reaches them.
+    pub keystone: DbUrl,
+    pub glance: DbUrl,
+    pub nova: DbUrl,
+}
+
+impl Dest {
+    /// The controller's own places.
+    pub(super) fn real(cloud: &Cloud, state_dir: &Path) -> Dest {
+        Dest {
+            base: cloud.root.clone(),
+            state_dir: state_dir.to_path_buf(),
+            keystone: cloud.keystone_target.clone(),
+            glance: cloud.glance.target.clone(),
+            nova: cloud.nova.target.clone(),
+        }
+    }
+
+    /// A file of the tree (a host path), where this run writes it: under the root (or its scratch
+    /// copy), confined there.
+    fn file(&self, host_path: &str) -> Result<PathBuf> {
+        rootfs::under_root(&self.base, Path::new(host_path))
+    }
+
+    fn map(&self) -> PathBuf {
+        self.state_dir.join("glance-image-map.csv")
+    }
+}
+
+/// One run of the workflow: the cloud, its options, where it writes, and as whom.
+pub(super) struct Run<'a> {
+    pub cloud: &'a Cloud,
+    pub opts: &'a MigrateOptions,
+    pub dest: &'a Dest,
+    pub owners: &'a Ownership,
+}
+
+impl Run<'_> {
+    /// A Diablo file of the tree (read, never written).
+    fn etc(&self, host_path: &str) -> Result<PathBuf> {
+        rootfs::under_root(&self.cloud.root, Path::new(host_path))
+    }
+
+    /// The Diablo flagfile as a host path (its backup once replaced), read under the root.
+    fn nova_flagfile(&self) -> Result<PathBuf> {
+        discover::diablo_host_file(&self.cloud.root, Path::new(discover::NOVA_CONF))
+    }
+
+    fn upgrade_options(&self) -> UpgradeOptions {
+        UpgradeOptions {
+            root: self.cloud.root.clone(),
+            out_dir: (self.dest.base != self.cloud.root).then(|| self.dest.base.clone()),
+            // Configs name the databases as the services will see them (host paths, not under --root).
+            keystone_db: Some(self.cloud.keystone_target_host.clone()),
+            keystone_db_local: Some(self.dest.keystone.clone()),
+            glance_db: Some(self.cloud.glance.target_host.clone()),
+            admin_role: None,
+            new_keystone: self.cloud.keystone.is_none(),
+            token_file: self.dest.state_dir.join(upgrade::ADMIN_TOKEN_FILE),
+        }
+    }
+
+    /// Runs one step, adding what it did to `report`; returns the detail the journal keeps.
+    pub(super) fn step(&self, step: Step, report: &mut MigrateReport) -> Result<String> {
+        let cloud = self.cloud;
+        let dest = self.dest;
+        Ok(match step {
+            Step::StopServices => services("stop", self.opts)?,
+            Step::StartServices => services("start", self.opts)?,
+            Step::BackupConfigs => journal::backup_configs(&cloud.root, &dest.state_dir)?,
+            Step::KeystoneDb => {
+                let Some(k) = &cloud.keystone else {
+                    return Ok("no Diablo Keystone: the cloud ran Nova's own auth (next step)".into());
+                };
+                let paste = [
+                    self.etc("/etc/nova/api-paste.ini")?,
+                    self.etc("/etc/glance/glance-api.conf")?,
+                    self.etc("/etc/glance/glance-registry.conf")?,
+                ];
                 let paste_files = paste.into_iter().map(|p| write::original_of(&p).unwrap_or(p)).filter(|p| p.is_file()).collect();
+                let catalog = dest.file(CATALOG)?;
                 let o = KeystoneOptions {
-                    catalog_out: Some(etc("/etc/keystone/default_catalog.templates")?),
+                    catalog_out: Some(catalog.clone()),
                     paste_files,
+                    names_as: Some(k.target.backend),
                     ..Default::default()
                 };
-                match &cloud.keystone {
-                    Some(k) => database_step(&mut report, keystone::migrate(&k.source, &k.target, &o, &NoProgress)?),
-                    None => "no Diablo Keystone: the cloud ran Nova's own auth (next step)".into(),
+                let detail = database_step(report, keystone::migrate(&k.source, &dest.keystone, &o, &NoProgress)?);
+                self.own_files(step, "keystone", &k.target, &dest.keystone, &[catalog], report)?;
+                detail
+            }
+            Step::NovaAuthDb if cloud.auth == discover::Auth::Nova => {
+                let o = NovaAuthOptions { names_as: Some(cloud.keystone_target.backend), ..Default::default() };
+                let detail = database_step(report, nova_auth::migrate(&cloud.nova.source, &dest.keystone, &o, &NoProgress)?);
+                if cloud.keystone.is_none() {
+                    // keystone.conf selects the templated catalog: write the one this cloud's endpoints make.
+                    let (text, mut written) = super::catalog::render(cloud)?;
+                    write::write_config(&dest.file(CATALOG)?, text.as_bytes(), "keystone", self.owners, &mut written)?;
+                    config_step(report, written);
                 }
+                self.own_files(step, "keystone", &cloud.keystone_target, &dest.keystone, &[], report)?;
+                detail
             }
-            "nova-auth-db" if cloud.auth == discover::Auth::Nova => {
-                let o = crate::services::nova_auth::NovaAuthOptions {
-                    password_file: None,
-                    global_roles_tenant: "systenant".into(),
-                    batch_size: 1000,
-                };
-                database_step(
-                    &mut report,
-                    crate::services::nova_auth::migrate(&cloud.nova.source, &cloud.keystone_target, &o, &NoProgress)?,
-                )
+            Step::NovaAuthDb => "Nova did not run its own auth: nothing to import".into(),
+            Step::ServiceUsers if self.opts.create_service_users => create_service_users(&dest.keystone, &dest.state_dir)?,
+            Step::ServiceUsers => "not asked for (--create-service-users); the services authenticate with the admin token".into(),
+            Step::GlanceDb => {
+                let o = GlanceOptions { map_out: Some(dest.map()), names_as: Some(cloud.glance.target.backend), ..Default::default() };
+                let detail = database_step(report, glance::migrate(&cloud.glance.source, &dest.glance, &o, &NoProgress)?);
+                self.own_files(step, "glance", &cloud.glance.target, &dest.glance, &[], report)?;
+                detail
             }
-            "nova-auth-db" => "Nova did not run its own auth: nothing to import".into(),
-            "service-users" if opts.create_service_users => create_service_users(&cloud.keystone_target, &opts.state_dir)?,
-            "service-users" => "not asked for (--create-service-users); the services authenticate with the admin token".into(),
-            "glance-db" => {
-                let o = GlanceOptions { map_out: Some(map.clone()), ..Default::default() };
-                database_step(&mut report, glance::migrate(&cloud.glance.source, &cloud.glance.target, &o, &NoProgress)?)
+            Step::NovaDb => {
+                let conf = FlagfileAt { path: self.nova_flagfile()?, cwd: PathBuf::from(discover::NOVA_CWD), root: cloud.root.clone() };
+                let o = NovaOptions { image_map: MapSource::Csv(dest.map()), nova_conf: Some(conf), set: Vec::new(), batch_size: 1000 };
+                let detail = database_step(report, nova::migrate(&cloud.nova.source, &dest.nova, &o, &NoProgress)?);
+                self.own_files(step, "nova", &cloud.nova.target, &dest.nova, &[], report)?;
+                detail
             }
-            "nova-db" => {
-                let conf = crate::config::FlagfileAt {
-                    path: discover::diablo_host_file(&opts.root, Path::new(discover::NOVA_CONF))?,
-                    cwd: PathBuf::from(discover::NOVA_CWD),
-                    root: opts.root.clone(),
-                };
-                let o = NovaOptions { image_map: MapSource::Csv(map.clone()), nova_conf: Some(conf), set: Vec::new(), batch_size: 1000 };
-                database_step(&mut report, nova::migrate(&cloud.nova.source, &cloud.nova.target, &o, &NoProgress)?)
-            }
-            "keystone-config" => config_step(&mut report, upgrade::upgrade(Service::Keystone, &upgrade_opts, &owners)?),
-            "glance-config" => config_step(&mut report, upgrade::upgrade(Service::Glance, &upgrade_opts, &owners)?),
-            "nova-config" => {
+            Step::KeystoneConfig => config_step(report, upgrade::upgrade(Service::Keystone, &self.upgrade_options(), self.owners)?),
+            Step::GlanceConfig => config_step(report, upgrade::upgrade(Service::Glance, &self.upgrade_options(), self.owners)?),
+            Step::NovaConfig => {
                 // The Diablo flagfile: nova.conf itself, or (once replaced) its byte-identical backup;
                 // host paths, read under the root (includes too).
-                let input = discover::diablo_host_file(&opts.root, Path::new(discover::NOVA_CONF))?;
+                let input = self.nova_flagfile()?;
                 let converted = nova_conf::convert(&ConvertOptions {
                     inputs: vec![input.clone()],
                     cwd: PathBuf::from(discover::NOVA_CWD),
-                    root: opts.root.clone(),
-                    paste: Some(discover::diablo_host_file(&opts.root, Path::new("/etc/nova/api-paste.ini"))?),
-                    image_map: Some(MapSource::Csv(map.clone())),
+                    root: cloud.root.clone(),
+                    paste: Some(discover::diablo_host_file(&cloud.root, Path::new("/etc/nova/api-paste.ini"))?),
+                    image_map: Some(MapSource::Csv(dest.map())),
                     sql_connection: Some(cloud.nova.target_host.expose_secret()),
                     carry_after_stop: false,
                     auth_strategy: (cloud.auth == discover::Auth::Nova).then_some(crate::config::paste::AuthStrategy::Keystone),
@@ -309,14 +419,67 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
                 })?;
                 let mut conf_report = converted.report;
                 // Name the flagfile as nova.conf whichever copy was read, so every run writes the same file.
-                let text =
-                    converted.text.replace(&etc(&input.to_string_lossy())?.display().to_string(), &cloud.nova_conf.display().to_string());
-                write::write_config(&cloud.nova_conf, text.as_bytes(), "nova", &owners, &mut conf_report)?;
-                conf_report.merge(upgrade::upgrade(Service::NovaPaste, &upgrade_opts, &owners)?);
-                config_step(&mut report, conf_report)
+                let text = converted
+                    .text
+                    .replace(&self.etc(&input.to_string_lossy())?.display().to_string(), &cloud.nova_conf.display().to_string());
+                write::write_config(&dest.file(discover::NOVA_CONF)?, text.as_bytes(), "nova", self.owners, &mut conf_report)?;
+                conf_report.merge(upgrade::upgrade(Service::NovaPaste, &self.upgrade_options(), self.owners)?);
+                config_step(report, conf_report)
             }
-            _ => unreachable!("every step is matched"),
-        };
+        })
+    }
+
+    /// The new SQLite database of a service (`real`: where the migration puts it; `written`: where
+    /// this run wrote it) and the other files a database step wrote, given to the service user as
+    /// its configs are.
+    fn own_files(
+        &self,
+        step: Step,
+        service: &str,
+        real: &DbUrl,
+        written: &DbUrl,
+        files: &[PathBuf],
+        report: &mut MigrateReport,
+    ) -> Result<()> {
+        let mut owned = ConfigReport::new(&format!("{} files", step.name()));
+        let database = written.path.clone().filter(|_| real.backend == Backend::Sqlite);
+        for path in database.iter().chain(files) {
+            write::settle_for_service(path, service, self.owners, &mut owned)?;
+        }
+        if !owned.files.is_empty() {
+            report.configs.push(owned);
+        }
+        Ok(())
+    }
+}
+
+/// Runs the plan: the preconditions (`check`'s, the rehearsal included) while anything is left to
+/// do, refused with every blocker named and nothing changed; then every step not yet journaled,
+/// in order. A run killed at any point continues with the next one; a finished migration run again
+/// does nothing.
+pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
+    let cloud = discover(&opts.root)?;
+    let finished = opts.state_dir.is_dir() && Journal::open(&opts.state_dir)?.is_done(Step::StartServices.name());
+    if !finished {
+        let pre = super::check::preconditions(&cloud, &opts.state_dir, opts.create_service_users)?;
+        if let Some(refusal) = pre.refusal() {
+            return Err(Error::Refused(refusal));
+        }
+    }
+    let _lock = Lock::acquire(&opts.state_dir)?;
+    let mut journal = Journal::open(&opts.state_dir)?;
+    let owners = Ownership::new(&opts.root)?;
+    let dest = Dest::real(&cloud, &opts.state_dir);
+    let run = Run { cloud: &cloud, opts, dest: &dest, owners: &owners };
+    let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
+    for step in Step::ALL {
+        let name = step.name();
+        if journal.is_done(name) {
+            report.steps.push(StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) });
+            continue;
+        }
+        crate::failpoint::hit(&format!("deploy:{name}"));
+        let detail = run.step(step, &mut report)?;
         journal.done(name, &detail)?;
         report.steps.push(StepOutcome { name: name.into(), status: "done".into(), detail });
     }

@@ -35,12 +35,12 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     let journal = Journal::open(state_dir)?;
     let mut checks = Vec::new();
     let mut check = |ok: bool, code: &str, message: String| {
-        checks.push(Check {
-            level: if ok { Level::Info } else { Level::Blocker },
-            code: code.into(),
+        checks.push(Check::new(
+            if ok { Level::Info } else { Level::Blocker },
+            code,
             message,
-            fix: if ok { String::new() } else { "run `osmigrate migrate` again, or `osmigrate rollback`".into() },
-        });
+            if ok { "" } else { "run `osmigrate migrate` again, or `osmigrate rollback`" },
+        ));
     };
     check(
         journal.is_done("nova-config"),

@@ -412,7 +412,7 @@ fn check_names_what_the_migration_would_refuse() {
     Db::connect(&sources[0], Access::ReadWrite).unwrap().execute(&format!("UPDATE users SET name = '{long}' WHERE id = 7"), &[]).unwrap();
     let (code, check, _) = cloud("check", &root, &[]);
     assert_eq!(code, 2, "{check}");
-    let blocker = check["findings"].as_array().unwrap().iter().find(|f| f["code"] == "keystone_import_refused").unwrap();
+    let blocker = check["findings"].as_array().unwrap().iter().find(|f| f["code"] == "keystone_db_fails").unwrap();
     assert!(blocker["message"].as_str().unwrap().contains("users row id=7, field `name`: 70 characters"), "{blocker}");
     // migrate refuses too, before writing any database.
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
