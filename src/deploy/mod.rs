@@ -9,6 +9,7 @@ pub mod discover;
 mod journal;
 mod plan;
 mod rehearsal;
+mod startable;
 mod steps;
 mod verify;
 

@@ -187,5 +187,6 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             format!("{} [{section}] {key} names {want}", path.display()),
         );
     }
+    super::startable::check_files(root, &mut checks)?;
     Ok(VerifyReport { root: root.display().to_string(), checks })
 }

@@ -11,6 +11,8 @@ use serde_json::Value as Json;
 
 use crate::support::{self, Server, osmigrate, rows};
 
+mod preconditions;
+
 /// A Diablo controller under `root`: the config tree and the three databases (SQLite files under
 /// the root, or databases on the server named with `tag`).
 fn build(root: &Path, server: &Server, tag: &str) -> Vec<DbUrl> {
