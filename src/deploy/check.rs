@@ -400,7 +400,7 @@ fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
             format!("{}: {}", step.name(), r.real(&e.to_string())),
             fix_for_error(e),
         );
-        c.step = Some(step.name().into());
+        c.reported_by = Some(step.name().into());
         report.findings.push(c);
     }
     for (step, why) in &r.skipped {
@@ -411,7 +411,7 @@ fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
         for f in &db.findings {
             let level = if f.severity == Severity::Warning { Level::Warning } else { Level::Info };
             let mut c = Check::new(level, &f.code, format!("{} {}: {}", db.service, f.table, r.real(&f.message)), fix_for(&f.code, level));
-            c.step = Some(step.clone());
+            c.reported_by = Some(step.clone());
             c.count = Some(f.count);
             c.rows = f.rows.iter().map(|row| r.real(row)).collect();
             report.findings.push(c);
@@ -426,7 +426,7 @@ fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
                 format!("{}{setting}: {}", r.real(&change.file), r.real(&change.message)),
                 fix_for(&change.code, Level::Warning),
             );
-            c.step = Some(config.command.clone());
+            c.reported_by = Some(config.command.clone());
             c.count = Some(1);
             report.findings.push(c);
         }

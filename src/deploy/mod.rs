@@ -42,10 +42,11 @@ pub struct Check {
     pub message: String,
     /// What to do about it.
     pub fix: String,
-    /// For what the migration will report (found by `check`'s rehearsal): the step that reports
-    /// it, how many rows or files, and up to ten of them by name.
+    /// For what the migration will report (found by `check`'s rehearsal): the part of the
+    /// migration's report it is in (`keystone-db`, `config upgrade glance`, …, the step for a
+    /// failure), how many rows or files, and up to ten of them by name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<String>,
+    pub reported_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -54,7 +55,7 @@ pub struct Check {
 
 impl Check {
     pub fn new(level: Level, code: &str, message: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check { level, code: code.into(), message: message.into(), fix: fix.into(), step: None, count: None, rows: Vec::new() }
+        Check { level, code: code.into(), message: message.into(), fix: fix.into(), reported_by: None, count: None, rows: Vec::new() }
     }
 }
 

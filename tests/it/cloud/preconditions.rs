@@ -83,8 +83,9 @@ fn migration_tally(migrated: &Json) -> Tally {
 
 fn check_tally(check: &Json) -> Tally {
     let mut t = Tally::new();
-    for f in findings(check).iter().filter(|f| f["step"].is_string() && f["count"].is_u64()) {
-        *t.entry((f["step"].as_str().unwrap().into(), f["code"].as_str().unwrap().into())).or_default() += f["count"].as_u64().unwrap();
+    for f in findings(check).iter().filter(|f| f["reported_by"].is_string() && f["count"].is_u64()) {
+        *t.entry((f["reported_by"].as_str().unwrap().into(), f["code"].as_str().unwrap().into())).or_default() +=
+            f["count"].as_u64().unwrap();
     }
     t
 }
@@ -327,14 +328,28 @@ fn verify_checks_the_files_the_essex_services_open() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
     build_cloud(&root, &support::servers()[0], "startable", true);
-    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    // Where Diablo's APIs were: nova.conf's own values (osapi_host is Diablo's default, $my_ip).
+    let mut nova_conf = std::fs::OpenOptions::new().append(true).open(root.join("etc/nova/nova.conf")).unwrap();
+    std::io::Write::write_all(&mut nova_conf, b"--my_ip=192.0.2.7\n--ec2_host=192.0.2.6\n--osapi_port=18774\n").unwrap();
+    let (code, migrated, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert!(code <= 1, "{err}");
+    assert!(!migrated.to_string().contains("catalog_host_unknown"), "every host is known: {migrated:#}");
     let catalog = root.join("etc/keystone/default_catalog.templates");
     let text = std::fs::read_to_string(&catalog).unwrap();
-    assert!(text.contains("catalog.RegionOne.compute.publicURL = http://127.0.0.1:8774/v1.1/$(tenant_id)s"), "{text}");
-    assert!(text.contains("catalog.RegionOne.identity.adminURL = http://127.0.0.1:35357/v2.0"), "{text}");
-    assert!(text.contains("catalog.RegionOne.image.publicURL = http://127.0.0.1:9292/v1"), "{text}");
-    assert!(text.contains("catalog.RegionOne.ec2.publicURL = http://127.0.0.1:8773/services/Cloud"), "{text}");
+    for line in [
+        "catalog.RegionOne.compute.publicURL = http://192.0.2.7:18774/v1.1/$(tenant_id)s",
+        "catalog.RegionOne.volume.publicURL = http://192.0.2.7:8776/v1/$(tenant_id)s",
+        "catalog.RegionOne.identity.publicURL = http://192.0.2.7:5000/v2.0",
+        "catalog.RegionOne.identity.adminURL = http://192.0.2.7:35357/v2.0",
+        "catalog.RegionOne.image.publicURL = http://127.0.0.1:9292/v1",
+        "catalog.RegionOne.ec2.publicURL = http://192.0.2.6:8773/services/Cloud",
+        "catalog.RegionOne.ec2.adminURL = http://192.0.2.6:8773/services/Admin",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+    // Essex reads it back as written.
+    let entries = osmigrate::services::keystone::catalog::parse(&text).unwrap();
+    assert_eq!(entries.len(), 5, "{entries:?}");
     let (code, verified, err) = cloud("verify", &root, &[]);
     assert_eq!(code, 0, "{err} {verified:#}");
     let names_catalog = |v: &Json| {
