@@ -403,6 +403,7 @@ fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
         c.reported_by = Some(step.name().into());
         report.findings.push(c);
     }
+    report.findings.extend(r.directories.iter().cloned());
     for (step, why) in &r.skipped {
         report.add(Level::Info, "not_rehearsed", format!("{}: not rehearsed, {why}", step.name()), "fix that first, then check again");
     }

@@ -9,6 +9,7 @@
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
+use super::Check;
 use super::discover::Cloud;
 use super::steps::{Dest, MigrateOptions, MigrateReport, Run, Step};
 use crate::config::write::{self, Ownership};
@@ -23,6 +24,8 @@ pub(super) struct Rehearsal {
     pub failed: Vec<(Step, Error)>,
     /// Steps not rehearsed, and why.
     pub skipped: Vec<(Step, String)>,
+    /// What `verify` would find about the directories the rendered configs name.
+    pub directories: Vec<Check>,
     /// Scratch paths → the controller's paths, for messages.
     renames: Vec<(String, String)>,
 }
@@ -113,5 +116,7 @@ pub(super) fn rehearse(cloud: &Cloud, state_dir: &Path, create_service_users: bo
             }
         }
     });
-    Ok(Rehearsal { report, failed, skipped, renames })
+    let mut directories = Vec::new();
+    super::startable::foresee_directories(&cloud.root, &base, &mut directories)?;
+    Ok(Rehearsal { report, failed, skipped, directories, renames })
 }

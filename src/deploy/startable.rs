@@ -252,6 +252,47 @@ pub(super) fn check_files(root: &Path, checks: &mut Vec<Check>) -> Result<()> {
     Ok(())
 }
 
+/// `check`'s foresight of the directories: the configs a rehearsal rendered under `rendered` name
+/// the directories the services will make files in (their SQLite databases' and log directories);
+/// each must exist under the controller's `root`, and its service user, when the tree knows it,
+/// must be able to make files there, by the rule `verify` applies afterwards.
+pub(super) fn foresee_directories(root: &Path, rendered: &Path, checks: &mut Vec<Check>) -> Result<()> {
+    let owners = Ownership::new(root)?;
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for n in needed(rendered) {
+        let dir = match n.used {
+            Use::Directory => n.path.clone(),
+            Use::Database => n.path.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+            Use::Read => continue,
+        };
+        if seen.contains(&dir) {
+            continue;
+        }
+        seen.push(dir.clone());
+        let local = rootfs::under_root(root, &dir)?;
+        if !local.is_dir() {
+            checks.push(Check::new(
+                Level::Warning,
+                "service_directory",
+                format!("{} ({}) does not exist: {} cannot start until it does", local.display(), n.named_by, n.service),
+                format!("make it, owned by {} (the Essex {} package does)", n.service, n.service),
+            ));
+            continue;
+        }
+        let Some(account) = owners.account(n.service)? else { continue };
+        let groups = owners.supplementary_gids(n.service)?;
+        if let Some(why) = refusal(root, &dir, Use::Directory, &account, &groups) {
+            checks.push(Check::new(
+                Level::Warning,
+                "service_directory",
+                format!("{} (uid {}) {why}: {} ({}); {} cannot start", n.service, account.uid, local.display(), n.named_by, n.service),
+                format!("chown {}:{} {} (the Essex package makes it so)", account.user, account.group, local.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use osmigrate::db::{Access, Backend, Db};
 use serde_json::Value as Json;
 
-use super::{build, build_cloud, cloud, essex};
+use super::{build, build_cloud, cloud, essex, nova_auth_turn};
 use crate::support::{self, Server};
 
 fn running_as_root() -> bool {
@@ -125,6 +125,7 @@ fn check_foresees_what_migrate_reports_on_every_backend() {
             let ctx = format!("{} {}", server.name(), if nova_auth { "nova-auth" } else { "keystone" });
             let dir = tempfile::tempdir().unwrap();
             let root = dir.path().join("cloud");
+            let _turn = if nova_auth { nova_auth_turn(&server) } else { None };
             let sources = build_cloud(&root, &server, if nova_auth { "agree_na" } else { "agree" }, nova_auth);
             add_trouble(&root, &sources, !nova_auth);
             let (code, check, err) = cloud("check", &root, &[]);
@@ -388,11 +389,18 @@ fn the_new_databases_belong_to_the_service_users() {
     std::fs::write(root.join("etc/passwd"), passwd).unwrap();
     std::fs::write(root.join("etc/group"), group).unwrap();
     for (u, uid, gid) in users {
-        for d in [format!("var/lib/{u}"), format!("var/log/{u}")] {
+        for d in [format!("var/lib/{u}"), format!("var/log/{u}")].into_iter().filter(|d| d != "var/log/nova") {
             std::os::unix::fs::chown(root.join(d), Some(uid), Some(gid)).unwrap();
         }
     }
+    // check foresees what verify would find: nova cannot make its logs in a directory left root's.
+    let (_, check, _) = cloud("check", &root, &[]);
+    let logs = findings(&check).iter().find(|f| f["code"] == "service_directory").unwrap_or_else(|| panic!("{check:#}"));
+    assert!(logs["message"].as_str().unwrap().contains("nova (uid 4103) cannot make files in it (owner 0:0, mode 0755)"), "{logs}");
+    assert!(logs["message"].as_str().unwrap().contains("var/log/nova (nova.conf logdir)"), "{logs}");
+    std::os::unix::fs::chown(root.join("var/log/nova"), Some(4103), Some(4203)).unwrap();
     let (code, check, err) = cloud("check", &root, &[]);
+    assert!(!findings(&check).iter().any(|f| f["code"] == "service_directory"), "{check:#}");
     assert!(code <= 1, "{err}");
     assert!(!findings(&check).iter().any(|f| f["code"] == "owner_not_set"), "every file has its user: {check:#}");
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
