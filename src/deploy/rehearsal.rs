@@ -4,7 +4,8 @@
 //! databases standing in for the targets (names compared as the real targets' backends compare
 //! them), the configs, the catalog and the image map. What the migration would refuse, fail on or
 //! report is found there first, so `check`'s findings and `migrate`'s report cannot disagree.
-//! Failpoints are off while it runs.
+//! Failpoints are off while it runs. A scratch directory a killed check left behind is removed by
+//! the next check.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -40,9 +41,27 @@ impl Rehearsal {
 /// The scratch directory, removed when dropped.
 struct Scratch(PathBuf);
 
+const SCRATCH_PREFIX: &str = "osmigrate-check-";
+
 impl Scratch {
+    /// A new scratch directory; the ones a killed check left (their process gone) are removed first.
     fn new() -> Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("osmigrate-check-{}-{}", std::process::id(), crate::secret::random_hex(6)));
+        let tmp = std::env::temp_dir();
+        if let Ok(entries) = std::fs::read_dir(&tmp) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(pid) = name.strip_prefix(SCRATCH_PREFIX).and_then(|r| r.split('-').next()).and_then(|p| p.parse::<i32>().ok())
+                else {
+                    continue;
+                };
+                let gone = rustix::process::Pid::from_raw(pid)
+                    .is_some_and(|p| rustix::process::test_kill_process(p) == Err(rustix::io::Errno::SRCH));
+                if gone && e.metadata().is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == rustix::process::geteuid().as_raw()) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let dir = tmp.join(format!("{SCRATCH_PREFIX}{}-{}", std::process::id(), crate::secret::random_hex(6)));
         std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Scratch(dir))
     }
