@@ -91,7 +91,8 @@ fn check_tally(check: &Json) -> Tally {
 }
 
 /// What a Diablo cloud holds that migrate reports and check used not to: orphan grants and
-/// credentials, a deleted kernel image, Glance's auth_port other than Keystone's admin_port.
+/// credentials, a deleted kernel image, Glance's auth_port other than Keystone's admin_port,
+/// attached volumes whose connection_info cannot be built.
 fn add_trouble(root: &Path, sources: &[osmigrate::db::DbUrl], with_keystone: bool) {
     if with_keystone {
         let mut ks = Db::connect(&sources[0], Access::ReadWrite).unwrap();
@@ -116,6 +117,9 @@ fn add_trouble(root: &Path, sources: &[osmigrate::db::DbUrl], with_keystone: boo
     let conf = root.join("etc/glance/glance-api.conf");
     let text = std::fs::read_to_string(&conf).unwrap().replace("auth_port = 35357", "auth_port = 5001");
     std::fs::write(&conf, text).unwrap();
+    // A volume driver Essex cannot build connection_info for: the attached volumes stay without one.
+    let mut nova_conf = std::fs::OpenOptions::new().append(true).open(root.join("etc/nova/nova.conf")).unwrap();
+    std::io::Write::write_all(&mut nova_conf, b"--volume_driver=nova.volume.driver.LoggingVolumeDriver\n").unwrap();
 }
 
 #[test]
