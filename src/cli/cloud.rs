@@ -81,7 +81,15 @@ pub fn render_check(r: &CheckReport) -> String {
         );
     }
     for f in &r.findings {
-        let _ = writeln!(out, "  [{}] {}: {}\n      fix: {}", level(f.level), f.code, f.message, f.fix);
+        let count = f.count.map_or_else(String::new, |n| format!(" ({n})"));
+        let _ = writeln!(out, "  [{}] {}{count}: {}", level(f.level), f.code, f.message);
+        for row in f.rows.iter().take(3) {
+            let _ = writeln!(out, "      {row}");
+        }
+        if let Some(more) = f.count.map(|n| n as usize).filter(|n| *n > 3 && f.rows.len() > 3) {
+            let _ = writeln!(out, "      … and {} more (--json lists up to ten)", more - 3);
+        }
+        let _ = writeln!(out, "      fix: {}", f.fix);
     }
     if !r.hosts.is_empty() {
         let _ = writeln!(out, "  other hosts of the cloud:");
@@ -134,13 +142,21 @@ pub fn render_migrate(r: &MigrateReport) -> String {
 pub fn render_verify(r: &VerifyReport) -> String {
     let mut out = format!("verify of {}\n", r.root);
     for c in &r.checks {
-        let _ = writeln!(out, "  [{}] {}: {}", if c.level == Level::Blocker { "MISMATCH" } else { "ok" }, c.code, c.message);
+        let shown = match c.level {
+            Level::Blocker => "MISMATCH",
+            Level::Warning => "warning",
+            Level::Info => "ok",
+        };
+        let _ = writeln!(out, "  [{shown}] {}: {}", c.code, c.message);
+        if c.level == Level::Blocker {
+            let _ = writeln!(out, "      fix: {}", c.fix);
+        }
     }
     out
 }
 
 pub fn check(a: CloudArgs) -> osmigrate::Result<i32> {
-    let r = deploy::check(&a.root()?)?;
+    let r = deploy::check(&a.root()?, &a.state_dir()?)?;
     emit_value(&r, &render_check(&r), &a.output)?;
     Ok(r.exit_status())
 }

@@ -60,7 +60,7 @@ pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
     eprintln!("Built a Diablo controller in {}", root.display());
 
     let state_dir = deploy::default_state_dir(&root)?;
-    let check = deploy::check(&root)?;
+    let check = deploy::check(&root, &state_dir)?;
     let plan = deploy::plan(&root, &state_dir, false, true)?;
     let migrate =
         deploy::migrate(&MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false, create_service_users: true })?;

@@ -161,7 +161,7 @@ fn required(file: Option<PasteFile>, opts: &UpgradeOptions, rel: &str) -> Result
     file.ok_or_else(|| Error::Refused(format!("no {} under {}: nothing to upgrade", rel, opts.root.display())))
 }
 
-fn is_diablo_keystone(f: &PasteFile) -> bool {
+pub(crate) fn is_diablo_keystone(f: &PasteFile) -> bool {
     f.has_section("keystone.backends.sqlalchemy")
         || f.raw("DEFAULT", "keystone-admin-role").is_some()
         || f.raw("DEFAULT", "backends").is_some()

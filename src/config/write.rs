@@ -74,6 +74,21 @@ impl Ownership {
         Ok(Some(Account { user: user.to_string(), uid, gid, group }))
     }
 
+    /// The groups `etc/group` lists `user` as a member of (besides its primary group).
+    pub fn supplementary_gids(&self, user: &str) -> Result<Vec<u32>> {
+        let path = self.root.join("etc/group");
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(text
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .filter(|f| f.get(3).is_some_and(|members| members.split(',').any(|m| m.trim() == user)))
+            .filter_map(|f| f.get(2)?.parse().ok())
+            .collect())
+    }
+
     fn group_name(&self, gid: u32) -> Result<Option<String>> {
         let path = self.root.join("etc/group");
         if !path.exists() {
@@ -204,32 +219,8 @@ fn sync_dir(dir: &Path) -> Result<()> {
 /// (and any owner it could not set) in `report`.
 pub fn write_config(path: &Path, contents: &[u8], service: &str, owners: &Ownership, report: &mut ConfigReport) -> Result<()> {
     let shown = path.display().to_string();
-    let account = owners.account(service)?;
-    let owner = match (&account, owners.is_root()) {
-        (Some(a), true) => Some(a),
-        (None, true) => {
-            report.warn(
-                "owner_not_set",
-                &shown,
-                "",
-                format!("no user `{service}` in {}: the file stays owned by root, which {service} cannot write", owners.passwd().display()),
-            );
-            None
-        }
-        (Some(a), false) if a.uid != owners.euid => {
-            report.warn(
-                "owner_not_set",
-                &shown,
-                "",
-                format!(
-                    "not running as root: the file is owned by uid {} rather than {service}; chown it to {}:{}",
-                    owners.euid, a.user, a.group
-                ),
-            );
-            None
-        }
-        _ => None,
-    };
+    let account = service_owner(&shown, service, owners, report)?;
+    let owner = account.as_ref();
     if fs::read(path).is_ok_and(|old| old == contents) {
         let (dir, prefix) = temp_prefix(path)?;
         remove_stale_temps(dir, &prefix);
@@ -244,6 +235,55 @@ pub fn write_config(path: &Path, contents: &[u8], service: &str, owners: &Owners
         backup: backup.map(|b| b.display().to_string()),
         mode: format!("{MODE:04o}"),
         owner: owner.map(label),
+        unchanged: false,
+    });
+    Ok(())
+}
+
+/// The owner a file written for `service` gets: the service user, when osmigrate runs as root and
+/// the tree's `etc/passwd` has it. Otherwise nobody is set, and `report` says why (`owner_not_set`),
+/// naming the file as `shown`.
+pub fn service_owner(shown: &str, service: &str, owners: &Ownership, report: &mut ConfigReport) -> Result<Option<Account>> {
+    let account = owners.account(service)?;
+    match (account, owners.is_root()) {
+        (Some(a), true) => Ok(Some(a)),
+        (None, true) => {
+            report.warn(
+                "owner_not_set",
+                shown,
+                "",
+                format!("no user `{service}` in {}: the file stays owned by root, which {service} cannot write", owners.passwd().display()),
+            );
+            Ok(None)
+        }
+        (Some(a), false) if a.uid != owners.euid => {
+            report.warn(
+                "owner_not_set",
+                shown,
+                "",
+                format!(
+                    "not running as root: the file is owned by uid {} rather than {service}; chown it to {}:{}",
+                    owners.euid, a.user, a.group
+                ),
+            );
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Gives a file osmigrate made for `service` by other means than [`write_config`] (a new SQLite
+/// database, the catalog templates file) what `write_config` gives a config: mode 0640 and the
+/// service's owner; records it in `report`.
+pub fn settle_for_service(path: &Path, service: &str, owners: &Ownership, report: &mut ConfigReport) -> Result<()> {
+    let shown = path.display().to_string();
+    let owner = service_owner(&shown, service, owners, report)?;
+    settle(path, owner.as_ref())?;
+    report.files.push(WrittenFile {
+        path: shown,
+        backup: None,
+        mode: format!("{MODE:04o}"),
+        owner: owner.as_ref().map(label),
         unchanged: false,
     });
     Ok(())

@@ -108,8 +108,20 @@ pub fn install(opts: &InstallOptions) -> Result<InstallReport> {
     if let Some(nova) = site.database(Service::Nova) {
         flavors(&mut report, opts.release, &nova.local)?;
     }
-    // SQLite files made as root go to their service users, as the services must write them.
-    if owners.is_root() && site.databases.iter().any(|(_, d)| d.local.backend == crate::db::Backend::Sqlite) {
+    // The directories the packages make (the services' state and logs, which their configs name),
+    // and (made as root) everything in them given to the service users, as the services must write there.
+    for service in &site.services {
+        let name = match service {
+            Service::Keystone => "keystone",
+            Service::Glance => "glance",
+            Service::Nova => "nova",
+        };
+        for dir in [format!("/var/lib/{name}"), format!("/var/log/{name}")] {
+            let dir = crate::rootfs::under_root(&opts.root, Path::new(&dir))?;
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+    }
+    if owners.is_root() {
         report.files.merge(write::fix_ownership(&opts.root, &owners)?);
     }
     match opts.release {

@@ -48,7 +48,9 @@ fn demo_runs_on_sqlite() {
     let bdm = databases[2]["findings"].as_array().unwrap().iter().find(|f| f["code"] == "bdm_connection_info_rebuilt").unwrap();
     assert_eq!(bdm["count"], 2, "{bdm}");
     assert!(bdm["rows"][0].as_str().unwrap().ends_with("iscsi 192.168.0.20:3260 iqn.2010-10.org.openstack:volume-00000001 lun 0"), "{bdm}");
-    assert!(report["verify"]["checks"].as_array().unwrap().iter().all(|c| c["level"] == "info"), "{}", report["verify"]);
+    // Everything matched; the demo tree has no etc/passwd, so only that is a warning.
+    let checks = report["verify"]["checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| c["level"] == "info" || c["code"] == "service_user_unknown"), "{}", report["verify"]);
     assert!(dir.path().join("var/lib/osmigrate/glance-image-map.csv").exists());
     assert!(dir.path().join("etc/keystone/default_catalog.templates").exists());
 }

@@ -47,14 +47,6 @@ impl Ctx {
     }
 }
 
-/// Everything that would refuse the import of `from` into a database on `target`, checked without
-/// writing anything (values too long for Essex, names that are one name there).
-pub fn check(from: &DbUrl, target: Backend, opts: &KeystoneOptions) -> Result<()> {
-    let mut source = migrate::open_source(from)?;
-    let mut ctx = context(&mut source, target, opts)?;
-    preflight(&mut source, &mut ctx)
-}
-
 fn context(source: &mut Db, target_backend: Backend, opts: &KeystoneOptions) -> Result<Ctx> {
     Ok(Ctx {
         legacy: Legacy::detect(source)?,
@@ -72,7 +64,7 @@ fn context(source: &mut Db, target_backend: Backend, opts: &KeystoneOptions) -> 
 /// Imports the legacy Keystone database at `from` into a new Essex Keystone database at `to`.
 pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &KeystoneOptions, progress: &dyn Progress) -> Result<Report> {
     let mut source = migrate::open_source(from)?;
-    let mut ctx = context(&mut source, to.backend, opts)?;
+    let mut ctx = context(&mut source, opts.names_as.unwrap_or(to.backend), opts)?;
     let legacy = ctx.legacy.clone();
     preflight(&mut source, &mut ctx)?;
     drop(source);

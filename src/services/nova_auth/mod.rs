@@ -38,11 +38,14 @@ pub struct NovaAuthOptions {
     /// The tenant that receives Diablo's global roles and administrators (created when missing).
     pub global_roles_tenant: String,
     pub batch_size: usize,
+    /// Compare names as this backend does instead of the target's own (`check` rehearses the
+    /// migration into a scratch SQLite database that stands in for the real target).
+    pub names_as: Option<Backend>,
 }
 
 impl Default for NovaAuthOptions {
     fn default() -> Self {
-        NovaAuthOptions { password_file: None, global_roles_tenant: "systenant".into(), batch_size: 1000 }
+        NovaAuthOptions { password_file: None, global_roles_tenant: "systenant".into(), batch_size: 1000, names_as: None }
     }
 }
 
@@ -121,7 +124,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaAuthOptions, progress: &dyn 
     };
     let mut ctx = Ctx {
         opts: opts.clone(),
-        target_backend: to.backend,
+        target_backend: opts.names_as.unwrap_or(to.backend),
         passwords,
         lookup: source,
         merged_users: HashMap::new(),
