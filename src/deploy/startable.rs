@@ -61,6 +61,12 @@ fn needed(root: &Path) -> Vec<Needed> {
             (None, None) => PathBuf::from(workdir),
         }
     };
+    // Keystone and Glance log to a file (in the working directory without one) unless to syslog.
+    let file_log = |doc: &IniDoc, workdir: &str| -> Option<PathBuf> {
+        doc.get("DEFAULT", "use_syslog")
+            .is_none_or(|v| !v.eq_ignore_ascii_case("true"))
+            .then(|| log(doc.get("DEFAULT", "log_file"), doc.get("DEFAULT", "log_dir"), workdir))
+    };
 
     let conf = "/etc/keystone/keystone.conf";
     need("keystone", conf.into(), Use::Read, "the keystone service".into());
@@ -74,8 +80,7 @@ fn needed(root: &Path) -> Vec<Needed> {
         if let Some(db) = database(doc.get("sql", "connection")) {
             need("keystone", db, Use::Database, "keystone.conf [sql] connection".into());
         }
-        if doc.get("DEFAULT", "use_syslog").is_none_or(|v| !v.eq_ignore_ascii_case("true")) {
-            let dir = log(doc.get("DEFAULT", "log_file"), doc.get("DEFAULT", "log_dir"), "/var/lib/keystone");
+        if let Some(dir) = file_log(&doc, "/var/lib/keystone") {
             need("keystone", dir, Use::Directory, "keystone.conf log_file / log_dir".into());
         }
     }
@@ -91,8 +96,7 @@ fn needed(root: &Path) -> Vec<Needed> {
         if let Some(db) = database(doc.get("DEFAULT", "sql_connection")) {
             need("glance", db, Use::Database, format!("glance-{part}.conf sql_connection"));
         }
-        if doc.get("DEFAULT", "use_syslog").is_none_or(|v| !v.eq_ignore_ascii_case("true")) {
-            let dir = log(doc.get("DEFAULT", "log_file"), doc.get("DEFAULT", "log_dir"), "/var/lib/glance");
+        if let Some(dir) = file_log(&doc, "/var/lib/glance") {
             need("glance", dir, Use::Directory, format!("glance-{part}.conf log_file"));
         }
     }

@@ -1,5 +1,6 @@
 //! `verify`: the result against the source.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -131,40 +132,41 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     let mut ks = Db::connect(&cloud.keystone_target, Access::ReadOnly)?;
     let user_table = ks.quote("user");
     if cloud.auth == discover::Auth::Nova {
-        // Every live Nova user arrived, and each user with a key and a project has EC2 credentials.
+        // Every live Nova user arrived, and each user with a key and a project has EC2 credentials:
+        // a few set queries on each side (Nova-auth clouds have thousands of users, not millions),
+        // not one round trip per user.
         let mut nova = Db::connect(&cloud.nova.source, Access::ReadOnly)?;
-        let mut missing_users = 0u64;
-        let mut missing_keys = 0u64;
         let live = [Value::Int(0)];
+        let column =
+            |rows: Vec<crate::db::Row>, field: &str| -> HashSet<String> { rows.iter().filter_map(|r| r.get(field).key_string()).collect() };
+        let in_keystone = column(ks.query(&format!("SELECT id FROM {user_table}"), &[])?, "id");
+        let in_project = column(nova.query("SELECT DISTINCT user_id FROM user_project_association WHERE deleted = ?", &live)?, "user_id");
+        // Keystone's access strings are `KEY` or `KEY:PROJECT`; what matters is who holds each key.
+        let credentials: HashSet<(String, String)> = ks
+            .query("SELECT user_id, access FROM ec2_credential", &[])?
+            .iter()
+            .filter_map(|r| {
+                let access = r.get("access").key_string()?;
+                let key = access.split_once(':').map_or(access.as_str(), |(k, _)| k).to_string();
+                Some((r.get("user_id").key_string()?, key))
+            })
+            .collect();
+        // A key several users share arrives once, for the user Diablo authenticated with it (the
+        // others are reported by the import): that user must hold it.
+        let mut keeper: HashMap<String, Option<String>> = HashMap::new();
+        for r in nova.query("SELECT access_key FROM users WHERE deleted = ? GROUP BY access_key HAVING COUNT(*) > 1", &live)? {
+            if let Some(key) = r.get("access_key").key_string() {
+                let holder = crate::services::nova_auth::diablo_key_holder(&mut nova, &key)?;
+                keeper.insert(key, holder);
+            }
+        }
+        let (mut missing_users, mut missing_keys) = (0u64, 0u64);
         for u in nova.query("SELECT id, access_key FROM users WHERE deleted = ?", &live)? {
             let id = u.get("id").key_string().unwrap_or_default();
-            let found =
-                ks.query_scalar(&format!("SELECT COUNT(*) FROM {user_table} WHERE id = ?"), &[id.clone().into()])?.as_i64().unwrap_or(0);
-            missing_users += u64::from(found == 0);
-            let in_project = nova
-                .query_scalar(
-                    "SELECT COUNT(*) FROM user_project_association WHERE user_id = ? AND deleted = ?",
-                    &[id.clone().into(), Value::Int(0)],
-                )?
-                .as_i64()
-                .unwrap_or(0);
-            // A key several users share arrives once, for the user Diablo authenticated with it (the
-            // others are reported by the import): that user must hold it.
-            let key = u.get("access_key").key_string().filter(|k| in_project > 0 && !k.is_empty());
-            let holder = match &key {
-                Some(k) => crate::services::nova_auth::diablo_key_holder(&mut nova, k)?,
-                None => None,
-            };
-            if let Some(key) = key.filter(|_| holder.as_ref() == Some(&id)) {
-                let keys = ks
-                    .query_scalar(
-                        "SELECT COUNT(*) FROM ec2_credential WHERE user_id = ? AND (access = ? OR access LIKE ?)",
-                        &[id.clone().into(), key.clone().into(), format!("{key}:%").into()],
-                    )?
-                    .as_i64()
-                    .unwrap_or(0);
-                missing_keys += u64::from(keys == 0);
-            }
+            missing_users += u64::from(!in_keystone.contains(&id));
+            let Some(key) = u.get("access_key").key_string().filter(|k| !k.is_empty() && in_project.contains(&id)) else { continue };
+            let holds = keeper.get(&key).is_none_or(|holder| holder.as_ref() == Some(&id));
+            missing_keys += u64::from(holds && !credentials.contains(&(id, key)));
         }
         check(missing_users == 0, "nova_users_arrived", format!("live Nova users missing from Keystone: {missing_users}"));
         check(

@@ -177,7 +177,9 @@ fn preflight(source: &mut Db, ctx: &mut Ctx) -> Result<()> {
     // Role merges: the first role (lowest id) of each Essex name keeps its id; the others' grants move to it.
     let mut by_name: HashMap<String, String> = HashMap::new();
     for r in source.query("SELECT id, name FROM roles ORDER BY id", &[])? {
-        let id = r.get("id").as_i64().ok_or_else(|| Error::bad_data("roles", "?", "id", "not an integer"))?;
+        let id = r.get("id").as_i64().ok_or_else(|| {
+            Error::bad_data("roles", format!("name {}", r.get("name").key_string().unwrap_or_default()), "id", "not an integer")
+        })?;
         let name = r.get("name").as_str().map_or_else(|| id.to_string(), str::to_string);
         let target = by_name.entry(ctx.collision_key(&name)).or_insert_with(|| id.to_string()).clone();
         ctx.roles.insert(id, target);

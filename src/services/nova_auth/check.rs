@@ -371,8 +371,9 @@ fn shared_keys(src: &mut Db, ctx: &mut Ctx) -> Result<()> {
     );
     for d in src.query(&sql, &[])? {
         let (Some(k), Some(spelling)) = (text(&d, "k"), text(&d, "spelling")) else { continue };
-        let holder = diablo_key_holder(src, &spelling)?
-            .ok_or_else(|| Error::bad_data("users", "?", "access_key", "a live user's own key found no live user"))?;
+        let holder = diablo_key_holder(src, &spelling)?.ok_or_else(|| {
+            Error::bad_data("users", format!("access key {}", shown(&spelling)), "access_key", "a live user's own key found no live user")
+        })?;
         ctx.shared_keys.insert(ctx.same_name(&k), holder);
     }
     Ok(())
