@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod error;
 pub mod failpoint;
 pub mod generate;
+pub mod images;
 pub mod install;
 pub mod keystone_client;
 pub mod migrate;
