@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod deploy;
 pub mod error;
+pub mod essex_keystone;
 pub mod failpoint;
 pub mod generate;
 pub mod images;

@@ -24,9 +24,9 @@ use crate::config::report::{ConfigReport, WrittenFile};
 use crate::config::write::{self, Ownership};
 use crate::db::{Access, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
+use crate::essex_keystone::catalog::TemplateEntry;
 use crate::schema::{self, Schema};
 use crate::services::create::{self, Release, Service};
-use crate::services::keystone::catalog::TemplateEntry;
 pub use site::Site;
 
 #[derive(Debug, Clone)]
@@ -343,7 +343,7 @@ pub(crate) fn catalog(site: &Site, release: Release) -> Vec<Endpoint> {
 
 /// The Essex templates-file entries of the catalog.
 pub(crate) fn template_entries(site: &Site) -> Vec<TemplateEntry> {
-    use crate::services::keystone::catalog::essex_url;
+    use crate::essex_keystone::catalog::essex_url;
     catalog(site, Release::Essex)
         .into_iter()
         .map(|e| TemplateEntry {
@@ -386,7 +386,7 @@ pub(crate) fn write_ec2rc(site: &Site, root: &Path, user: &str, access: &str, se
 fn check_kept_password(site: &Site, report: &mut InstallReport, user: &str, stored: Option<&str>) {
     let wanted = site.password(user).map(super::keystone_client::Secret::expose).unwrap_or_default();
     let same = match stored {
-        Some(s) if crate::services::keystone::password::is_sha512_crypt(s) => crate::services::keystone::password::verify(wanted, s),
+        Some(s) if crate::essex_keystone::password::is_sha512_crypt(s) => crate::essex_keystone::password::verify(wanted, s),
         Some(s) => s == wanted,
         None => false,
     };

@@ -14,7 +14,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-pub use crate::services::keystone::catalog::TemplateEntry as CatalogEntry;
+pub use crate::essex_keystone::catalog::TemplateEntry as CatalogEntry;
 pub use resolve::{Kind, Resolved};
 
 /// An object's id and name (the name is empty when Keystone has none or could not say).
