@@ -3,6 +3,7 @@
 //! reference rewritten through the image map (§3.2), which upstream never does.
 
 pub mod connection_info;
+pub mod flavors;
 pub mod network_info;
 mod rules;
 mod settings;
@@ -16,7 +17,6 @@ use crate::migrate::copy::{TableCopy, copy_table};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
 use crate::schema;
 /// The data migrations' pure rules, for flavors made at Essex's shape (`install`).
-pub use rules::{disks_for, flavorid_055, rxtx_base_059, rxtx_factor_059};
 pub use settings::Settings;
 
 #[derive(Debug, Clone)]
