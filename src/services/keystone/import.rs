@@ -13,8 +13,8 @@ use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::essex_keystone::catalog::{self, TemplateEntry};
 use crate::essex_keystone::{global_roles, password, rows};
-use crate::migrate::report::redact_secret;
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
+use crate::redact::secret as redact_secret;
 use crate::schema;
 
 /// Essex Keystone's limit on ids, names and EC2 keys (VARCHAR(64)).
