@@ -128,6 +128,16 @@ pub fn read_config(path: &Path, at: Option<&str>) -> Result<Vec<u8>> {
     }
 }
 
+/// A text file of the tree (`etc/passwd`, `etc/group`) at host path `host_path`, read as a
+/// config file is; `None` when the tree has no such file.
+pub fn read_tree_text(root: &Path, host_path: &Path) -> Result<Option<String>> {
+    let path = under_root(root, host_path)?;
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(String::from_utf8_lossy(&read_config(&path, None)?).into_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,9 +65,16 @@ impl Ownership {
         self.root.join("etc/passwd")
     }
 
+    /// The lines of the tree's `etc/NAME`, split at colons.
+    fn entries(&self, name: &str) -> Result<Vec<Vec<String>>> {
+        let text = crate::rootfs::read_tree_text(&self.root, &Path::new("/etc").join(name))?.unwrap_or_default();
+        Ok(text.lines().map(|l| l.split(':').map(str::to_string).collect()).collect())
+    }
+
     /// The service account, if `etc/passwd` has it.
     pub fn account(&self, user: &str) -> Result<Option<Account>> {
-        let Some((uid, gid)) = lookup(&self.passwd(), user, |f| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?)))? else {
+        let found = self.entries("passwd")?.into_iter().find(|f| f.first().is_some_and(|n| n == user));
+        let Some((uid, gid)) = found.and_then(|f| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))) else {
             return Ok(None);
         };
         let group = self.group_name(gid)?.unwrap_or_else(|| gid.to_string());
@@ -76,40 +83,17 @@ impl Ownership {
 
     /// The groups `etc/group` lists `user` as a member of (besides its primary group).
     pub fn supplementary_gids(&self, user: &str) -> Result<Vec<u32>> {
-        let path = self.root.join("etc/group");
-        if !path.exists() {
-            return Ok(Vec::new());
-        }
-        let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        Ok(text
-            .lines()
-            .map(|l| l.split(':').collect::<Vec<_>>())
+        Ok(self
+            .entries("group")?
+            .into_iter()
             .filter(|f| f.get(3).is_some_and(|members| members.split(',').any(|m| m.trim() == user)))
             .filter_map(|f| f.get(2)?.parse().ok())
             .collect())
     }
 
     fn group_name(&self, gid: u32) -> Result<Option<String>> {
-        let path = self.root.join("etc/group");
-        if !path.exists() {
-            return Ok(None);
-        }
-        let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        Ok(text
-            .lines()
-            .map(|l| l.split(':').collect::<Vec<_>>())
-            .find(|f| f.get(2) == Some(&gid.to_string().as_str()))
-            .map(|f| f[0].to_string()))
+        Ok(self.entries("group")?.into_iter().find(|f| f.get(2).is_some_and(|g| *g == gid.to_string())).map(|f| f[0].clone()))
     }
-}
-
-/// The fields of the `name` line of a colon-separated database, through `pick`.
-fn lookup<T>(path: &Path, name: &str, pick: impl Fn(&[&str]) -> Option<T>) -> Result<Option<T>> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    Ok(text.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.first() == Some(&name)).and_then(|f| pick(&f)))
 }
 
 /// The mode and (when osmigrate may give files away) the owner of a file written.

@@ -3,6 +3,7 @@
 //! placeholders; the PostgreSQL backend renumbers them.
 
 mod ddl;
+mod dialect;
 pub mod diff;
 pub mod introspect;
 mod mysql_backend;
@@ -14,6 +15,7 @@ pub mod value;
 use std::sync::Arc;
 
 pub use ddl::create_table_statements;
+pub use dialect::database_size;
 pub use url::{Backend, DbUrl};
 pub use value::Value;
 

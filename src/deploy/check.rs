@@ -276,22 +276,6 @@ fn writable(report: &mut CheckReport, dir: &Path, why: &str) {
     }
 }
 
-/// The size of a database: a SQLite file's, a MySQL schema's data and indexes, a PostgreSQL database's.
-fn database_size(url: &DbUrl) -> Result<u64> {
-    let sql = match url.backend {
-        Backend::Sqlite => {
-            let path = url.path.as_deref().unwrap_or(Path::new(""));
-            return std::fs::metadata(path).map(|m| m.len()).map_err(|e| Error::io(path, e));
-        }
-        Backend::Mysql => {
-            "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE()"
-        }
-        Backend::Postgres => "SELECT pg_database_size(current_database())",
-    };
-    let mut db = Db::connect(url, Access::ReadOnly)?;
-    Ok(db.query_scalar(sql, &[])?.as_i64().unwrap_or(0).max(0) as u64)
-}
-
 /// A size in the unit that shows it: `240 kB`, `3.4 MB`, `1.2 GB`.
 pub(super) fn human_size(bytes: u64) -> String {
     let b = bytes as f64;
@@ -324,7 +308,7 @@ fn check_disk(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
     };
     let scratch = std::env::temp_dir();
     for s in cloud.services() {
-        let Ok(size) = database_size(&s.source) else { continue }; // an unusable source is a blocker of its own
+        let Ok(size) = crate::db::database_size(&s.source) else { continue }; // an unusable source is a blocker of its own
         let size = size.saturating_mul(2);
         need(&scratch, size, format!("check's scratch {} database {}", s.service, human_size(size)));
         if let Some(path) = s.target.path.as_deref().filter(|_| s.target.backend == Backend::Sqlite) {

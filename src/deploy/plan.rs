@@ -5,7 +5,6 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::discover::{self, discover};
-use crate::db::Backend;
 use crate::error::Result;
 use crate::rootfs;
 
@@ -54,14 +53,8 @@ pub fn plan(root: &Path, state_dir: &Path, services: bool, service_users: bool) 
     }
     for s in cloud.services() {
         steps.push(step(&format!("{}-db", s.service), format!("build {} from {} (the source is only read)", s.target, s.source)));
-        if s.target.backend != Backend::Sqlite {
-            let user = s.source_host.user.clone().unwrap_or_else(|| s.service.to_string());
-            let db = s.target.database.clone().unwrap_or_default();
-            grants.push(match s.target.backend {
-                Backend::Mysql => format!("GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'%';"),
-                _ => format!("GRANT ALL PRIVILEGES ON DATABASE \"{db}\" TO \"{user}\";"),
-            });
-        }
+        let user = s.source_host.user.clone().unwrap_or_else(|| s.service.to_string());
+        grants.extend(s.target.backend.grant_all_sql(s.target.database.as_deref().unwrap_or_default(), &user));
     }
     if service_users {
         steps.push(step(

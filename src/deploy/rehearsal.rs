@@ -16,6 +16,7 @@ use super::steps::{Dest, MigrateOptions, MigrateReport, Run, Step};
 use crate::config::write::{self, Ownership};
 use crate::db::{Backend, DbUrl};
 use crate::error::{Error, Result};
+use crate::rootfs;
 
 /// What the rehearsal found.
 pub(super) struct Rehearsal {
@@ -94,7 +95,11 @@ pub(super) fn rehearse(cloud: &Cloud, state_dir: &Path, create_service_users: bo
     let scratch_state = scratch.0.join("state");
     // The scratch copy of the root has the config directories the root has (the steps write
     // into them as they find them).
-    let config_dirs = write::SERVICES.iter().map(|s| format!("etc/{s}")).filter(|d| cloud.root.join(d).is_dir()).map(|d| base.join(d));
+    let config_dirs = write::SERVICES
+        .iter()
+        .map(|s| format!("etc/{s}"))
+        .filter(|d| rootfs::under_root(&cloud.root, &Path::new("/").join(d)).is_ok_and(|p| p.is_dir()))
+        .map(|d| base.join(d));
     for d in config_dirs.chain([base.clone(), scratch_state.clone()]) {
         std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
     }

@@ -37,14 +37,6 @@ impl Backend {
             _ => name.to_string(),
         }
     }
-
-    /// [`Backend::name_key`] as SQL over `expr`.
-    pub fn name_key_sql(self, expr: &str) -> String {
-        match self {
-            Backend::Mysql => format!("LOWER(RTRIM({expr}))"),
-            _ => expr.to_string(),
-        }
-    }
 }
 
 /// A column type, named after the SQLAlchemy type the upstream migrations use.
@@ -256,8 +248,6 @@ mod tests {
     fn names_collide_as_the_backend_compares_them() {
         assert_eq!(Backend::Mysql.name_key("Admin  "), Backend::Mysql.name_key("admin"));
         assert_ne!(Backend::Postgres.name_key("Admin"), Backend::Postgres.name_key("admin"));
-        assert_eq!(Backend::Mysql.name_key_sql("name"), "LOWER(RTRIM(name))");
-        assert_eq!(Backend::Sqlite.name_key_sql("name"), "name");
     }
 
     #[test]

@@ -102,14 +102,10 @@ fn q(db: &Db, name: &str) -> String {
     db.quote(name)
 }
 
-fn len_fn(db: &Db) -> &'static str {
-    if db.backend() == Backend::Mysql { "CHAR_LENGTH" } else { "LENGTH" }
-}
-
 /// Everything that must hold before anything is written: no value too long for Essex, no two
 /// users or tenants whose names are one name in Essex. Also decides role merges.
 fn preflight(source: &mut Db, ctx: &mut Ctx) -> Result<()> {
-    let len = len_fn(source);
+    let len = source.backend().char_length_fn();
     let mut too_long: Vec<String> = Vec::new();
     let mut checks: Vec<(&str, &str, String)> =
         vec![("tenants", "name", String::new()), ("users", "name", String::new()), ("roles", "name", String::new())];
@@ -643,7 +639,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let Some(table) = ctx.legacy.token_table.clone() else {
         return Ok(());
     };
-    let len = len_fn(src);
+    let len = src.backend().char_length_fn();
     let now = Value::DateTime(ctx.now);
     let expired =
         src.query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE expires <= ?"), std::slice::from_ref(&now))?.as_i64().unwrap_or(0)

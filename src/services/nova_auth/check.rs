@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::access::{carries_key, shown};
 use super::steps::{ec2_query, existing_credentials, planned_credentials};
-use super::{Ctx, MAX_LEN, RoleTarget, SUPERUSER_ROLES, TABLES, diablo_key_holder, len_fn, live_sql, marks, stream_groups, text};
+use super::{Ctx, MAX_LEN, RoleTarget, SUPERUSER_ROLES, TABLES, diablo_key_holder, live_sql, marks, stream_groups, text};
 use crate::db::{Backend, Db, Value};
 use crate::error::{Error, Result};
 use crate::essex_keystone::global_roles;
@@ -58,7 +58,7 @@ pub(super) fn check(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
 
 /// Ids, names, keys and role names longer than Essex's 64 characters (never truncated).
 fn lengths(src: &mut Db, problems: &mut Vec<String>) -> Result<()> {
-    let len = len_fn(src);
+    let len = src.backend().char_length_fn();
     let (lu, lp) = (live_sql("u"), live_sql("p"));
     let queries = [
         ("users", "id", format!("SELECT u.id AS who, {len}(u.id) AS n FROM users u WHERE {lu} AND {len}(u.id) > {MAX_LEN}")),

@@ -216,10 +216,6 @@ fn live_sql(alias: &str) -> String {
     format!("NOT {alias}.deleted")
 }
 
-fn len_fn(db: &Db) -> &'static str {
-    if db.backend() == Backend::Mysql { "CHAR_LENGTH" } else { "LENGTH" }
-}
-
 fn text(r: &Row, field: &str) -> Option<String> {
     r.get(field).key_string()
 }
