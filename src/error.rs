@@ -61,7 +61,7 @@ pub enum Error {
     /// A database whose schema differs from osmigrate's schema data; each difference names its
     /// table and what differs. `context` says what that means for the run.
     #[error("{database} {context}: {}", .differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    Schema { database: String, context: String, differences: Vec<crate::db::diff::Difference> },
+    Schema { database: String, context: String, differences: Vec<crate::schema::difference::Difference> },
 }
 
 impl Error {

@@ -3,6 +3,7 @@
 //! (see [`parse`]); rendering them as DDL is the database layer's job. This module knows nothing
 //! about connections.
 
+pub mod difference;
 mod parse;
 
 use std::fmt;
