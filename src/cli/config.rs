@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use osmigrate::config::nova::{self, ConvertOptions};
 use osmigrate::config::report::ConfigReport;
-use osmigrate::config::upgrade::{self, Service, UpgradeOptions};
+use osmigrate::config::upgrade::{self, UpgradeOptions};
 use osmigrate::config::write::{self, Ownership};
 use osmigrate::db::DbUrl;
 use osmigrate::deploy;
 use osmigrate::images::map::MapSource;
 use osmigrate::migrate::Severity;
+use osmigrate::schema::Service;
 
 use super::OutputArgs;
 
@@ -137,7 +138,7 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
             let service = match a.service {
                 UpgradeService::Keystone => Service::Keystone,
                 UpgradeService::Glance => Service::Glance,
-                UpgradeService::NovaPaste => Service::NovaPaste,
+                UpgradeService::NovaPaste => Service::Nova,
             };
             // Kept where the files go: with --out-dir the tree itself is never written.
             let token_file = deploy::default_state_dir(a.out_dir.as_ref().unwrap_or(&a.root))?.join(upgrade::ADMIN_TOKEN_FILE);

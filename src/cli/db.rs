@@ -210,7 +210,8 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
 }
 
 fn create(a: CreateArgs) -> osmigrate::Result<i32> {
-    use osmigrate::services::create::{self, Release, Service};
+    use osmigrate::schema::{Release, Service};
+    use osmigrate::services::create;
     let service = match a.service {
         CreateService::Keystone => Service::Keystone,
         CreateService::Glance => Service::Glance,

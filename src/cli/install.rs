@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use osmigrate::install::{self, InstallOptions, InstallReport, Status};
-use osmigrate::services::create::Release;
+use osmigrate::schema::Release;
 
 use super::db::CreateRelease;
 use super::{OutputArgs, emit_value};

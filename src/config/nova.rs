@@ -198,7 +198,7 @@ fn essex_apis(diablo: &str) -> String {
 }
 
 /// What one flagfile assignment becomes.
-enum Outcome {
+enum Translation {
     /// `key=value` lines (a multistring gives one per value).
     Set(String, String),
     /// Commented out, with the reason.
@@ -368,13 +368,13 @@ impl Converter<'_> {
                 self.report
                     .info("superseded", &self.target(), &e.name, format!("set again at {} (Diablo kept the last value)", origin(winner)))
                     .origin(origin(e));
-                Outcome::Superseded(format!("superseded by {} (Diablo kept the last value)", origin(winner)))
+                Translation::Superseded(format!("superseded by {} (Diablo kept the last value)", origin(winner)))
             } else {
                 self.translate(e)
             };
             match outcome {
-                Outcome::Set(key, value) => out.push_str(&format!("{key}={value}\n")),
-                Outcome::CommentOut(reason) | Outcome::Superseded(reason) => {
+                Translation::Set(key, value) => out.push_str(&format!("{key}={value}\n")),
+                Translation::CommentOut(reason) | Translation::Superseded(reason) => {
                     out.push_str(&format!("# {reason}\n#{}={}\n", e.name, e.value));
                 }
             }
@@ -391,7 +391,7 @@ impl Converter<'_> {
     }
 
     /// One assignment Diablo applied (and that is not superseded), for Essex.
-    fn translate(&mut self, e: &FlagEntry) -> Outcome {
+    fn translate(&mut self, e: &FlagEntry) -> Translation {
         let target = self.target();
         let name = e.name.as_str();
         let diablo = nova_option(Release::Diablo, name);
@@ -424,12 +424,12 @@ impl Converter<'_> {
                 self.report
                     .warn("indented_include", &target, name, "an indented --flagfile= was no include for Diablo (getopt saw an unknown flag): the file it names never took effect")
                     .origin(origin(e));
-                Outcome::CommentOut("an indented --flagfile= line: Diablo did not include this file".into())
+                Translation::CommentOut("an indented --flagfile= line: Diablo did not include this file".into())
             } else if DEFINED_BY_KEYSTONE.contains(&name) {
                 self.report
                     .info("carried", &target, name, "defined in Diablo by Keystone's EC2 middleware, and by nova in Essex")
                     .origin(origin(e));
-                Outcome::Set(name.to_string(), e.value.clone())
+                Translation::Set(name.to_string(), e.value.clone())
             } else if essex.is_some() {
                 self.report
                     .warn(
@@ -440,12 +440,12 @@ impl Converter<'_> {
                     )
                     .origin(origin(e))
                     .from_value(name, &e.value);
-                Outcome::CommentOut("not a Diablo option, so Diablo ignored it; Essex would not".into())
+                Translation::CommentOut("not a Diablo option, so Diablo ignored it; Essex would not".into())
             } else {
                 self.report
                     .info("unknown_option", &target, name, "neither release's nova defines this option (a plug-in's?); carried as written")
                     .origin(origin(e));
-                Outcome::Set(name.to_string(), e.value.clone())
+                Translation::Set(name.to_string(), e.value.clone())
             };
         }
         if let Some(rename) = RENAMES.iter().find(|r| r.from == name) {
@@ -453,7 +453,7 @@ impl Converter<'_> {
                 self.report.warn("renamed", &target, name, "now a list: the commas in this value make several topics").origin(origin(e));
             }
             self.report.info("renamed", &target, name, rename.note).origin(origin(e)).to = Some(rename.to.to_string());
-            return Outcome::Set(rename.to.to_string(), e.value.clone());
+            return Translation::Set(rename.to.to_string(), e.value.clone());
         }
         match name {
             "vncproxy_url" => {
@@ -468,11 +468,11 @@ impl Converter<'_> {
                     .origin(origin(e))
                     .from_value(name, &e.value)
                     .to_value("novncproxy_base_url", &url);
-                return Outcome::Set("novncproxy_base_url".into(), url);
+                return Translation::Set("novncproxy_base_url".into(), url);
             }
             "iscsi_ip_prefix" if e.value.parse::<std::net::Ipv4Addr>().is_ok() || e.value.starts_with('$') => {
                 self.report.info("renamed", &target, name, "a whole address: carried as iscsi_ip_address").origin(origin(e));
-                return Outcome::Set("iscsi_ip_address".into(), e.value.clone());
+                return Translation::Set("iscsi_ip_address".into(), e.value.clone());
             }
             "default_host_filter" => {
                 let class = e.value.rsplit('.').next().unwrap_or(&e.value);
@@ -482,7 +482,7 @@ impl Converter<'_> {
                     .origin(origin(e))
                     .from_value(name, &e.value)
                     .to_value("scheduler_default_filters", filter);
-                return Outcome::Set("scheduler_default_filters".into(), filter.to_string());
+                return Translation::Set("scheduler_default_filters".into(), filter.to_string());
             }
             "sql_connection" => {
                 return if let Some(new) = &self.opts.sql_connection {
@@ -491,7 +491,7 @@ impl Converter<'_> {
                         .origin(origin(e))
                         .from_value(name, &e.value)
                         .to_value(name, new);
-                    Outcome::Set(name.into(), new.clone())
+                    Translation::Set(name.into(), new.clone())
                 } else {
                     self.report
                         .warn(
@@ -502,7 +502,7 @@ impl Converter<'_> {
                         )
                         .origin(origin(e))
                         .from_value(name, &e.value);
-                    Outcome::Set(name.into(), e.value.clone())
+                    Translation::Set(name.into(), e.value.clone())
                 };
             }
             "enabled_apis" => {
@@ -514,7 +514,7 @@ impl Converter<'_> {
                         .from_value(name, &e.value)
                         .to_value(name, &apis);
                 }
-                return Outcome::Set(name.into(), apis);
+                return Translation::Set(name.into(), apis);
             }
             _ => {}
         }
@@ -526,12 +526,12 @@ impl Converter<'_> {
             let default = diablo.and_then(|o| o.kind.normalize(o.default.as_deref()?));
             let severity = if default.as_deref() == Some(e.value.as_str()) { Severity::Info } else { Severity::Warning };
             self.report.change(severity, "removed", &target, name, reason).origin(origin(e)).from_value(name, &e.value);
-            return Outcome::CommentOut(format!("removed in Essex: {reason}"));
+            return Translation::CommentOut(format!("removed in Essex: {reason}"));
         }
-        Outcome::Set(name.to_string(), e.value.clone())
+        Translation::Set(name.to_string(), e.value.clone())
     }
 
-    fn image_option(&mut self, e: &FlagEntry) -> Outcome {
+    fn image_option(&mut self, e: &FlagEntry) -> Translation {
         let target = self.target();
         let name = e.name.as_str();
         match image_ref::parse(&e.value) {
@@ -543,7 +543,7 @@ impl Converter<'_> {
                         .origin(origin(e))
                         .from_value(name, &e.value)
                         .to_value(name, &new);
-                    Outcome::Set(name.into(), new)
+                    Translation::Set(name.into(), new)
                 }
                 (None, Some(map)) => {
                     self.report
@@ -554,7 +554,7 @@ impl Converter<'_> {
                             format!("image {id} is not in {}: carried as written, Essex will not find it", map.describe()),
                         )
                         .origin(origin(e));
-                    Outcome::Set(name.into(), e.value.clone())
+                    Translation::Set(name.into(), e.value.clone())
                 }
                 (None, None) => {
                     self.report
@@ -565,16 +565,16 @@ impl Converter<'_> {
                             "an old integer image id: give --image-map so that it becomes the image's UUID",
                         )
                         .origin(origin(e));
-                    Outcome::Set(name.into(), e.value.clone())
+                    Translation::Set(name.into(), e.value.clone())
                 }
             },
             ImageRef::Unknown => {
                 self.report
                     .warn("image_id_unknown", &target, name, "not an image id or href the map can rewrite; carried as written")
                     .origin(origin(e));
-                Outcome::Set(name.into(), e.value.clone())
+                Translation::Set(name.into(), e.value.clone())
             }
-            _ => Outcome::Set(name.into(), e.value.clone()),
+            _ => Translation::Set(name.into(), e.value.clone()),
         }
     }
 

@@ -9,11 +9,7 @@
 
 use std::sync::OnceLock;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Release {
-    Diablo,
-    Essex,
-}
+pub use crate::schema::Release;
 
 /// An option's type, named after the gflags `DEFINE_*` / cfg `*Opt` kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -220,7 +220,8 @@ pub fn escape(value: &str) -> String {
     if value.contains("%(") { value.replace('%', "%%") } else { value.to_string() }
 }
 
-/// The auth Nova's API pipelines ran with in Diablo: Essex chooses it with `auth_strategy`.
+/// The auth Nova's API pipelines ran with in Diablo: Essex chooses it with `auth_strategy`. Ordered
+/// weakest first: a cloud is a Keystone cloud when any pipeline used Keystone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AuthStrategy {
     NoAuth,

@@ -16,6 +16,7 @@ use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::Severity;
 use crate::rootfs::under_root;
+use crate::schema::Service;
 
 pub(crate) const ESSEX_KEYSTONE: &str = include_str!("essex/keystone.conf");
 pub(crate) const ESSEX_GLANCE_API: &str = include_str!("essex/glance-api.conf");
@@ -35,20 +36,13 @@ pub const GLANCE_API_PASTE: &str = "etc/glance/glance-api-paste.ini";
 pub const GLANCE_REGISTRY_PASTE: &str = "etc/glance/glance-registry-paste.ini";
 pub const NOVA_API_PASTE: &str = "etc/nova/api-paste.ini";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    Keystone,
-    Glance,
-    NovaPaste,
-}
-
-impl Service {
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Keystone => "keystone",
-            Service::Glance => "glance",
-            Service::NovaPaste => "nova-paste",
-        }
+/// What `config upgrade` calls a service's files: Nova's are its paste file (nova.conf has
+/// `config convert nova`).
+pub fn upgrade_name(service: Service) -> &'static str {
+    match service {
+        Service::Keystone => "keystone",
+        Service::Glance => "glance",
+        Service::Nova => "nova-paste",
     }
 }
 
@@ -99,11 +93,11 @@ pub fn upgrade(service: Service, opts: &UpgradeOptions, owners: &Ownership) -> R
 }
 
 pub fn render(service: Service, opts: &UpgradeOptions) -> Result<(Vec<Rendered>, ConfigReport)> {
-    let mut report = ConfigReport::new(&format!("config upgrade {}", service.name()));
+    let mut report = ConfigReport::new(&format!("config upgrade {}", upgrade_name(service)));
     let mut files = match service {
         Service::Keystone => keystone(opts, &mut report)?,
         Service::Glance => glance(opts, &mut report)?,
-        Service::NovaPaste => nova_paste(opts, &mut report)?,
+        Service::Nova => nova_paste(opts, &mut report)?,
     };
     let policy = policy(service);
     if !under_root(&opts.root, Path::new(policy.path))?.exists() {
@@ -123,7 +117,7 @@ pub fn policy(service: Service) -> Rendered {
     let (path, text, owner) = match service {
         Service::Keystone => ("etc/keystone/policy.json", ESSEX_KEYSTONE_POLICY, "keystone"),
         Service::Glance => ("etc/glance/policy.json", ESSEX_GLANCE_POLICY, "glance"),
-        Service::NovaPaste => ("etc/nova/policy.json", ESSEX_NOVA_POLICY, "nova"),
+        Service::Nova => ("etc/nova/policy.json", ESSEX_NOVA_POLICY, "nova"),
     };
     Rendered { path, owner, text: text.as_bytes().to_vec() }
 }

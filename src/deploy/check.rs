@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::discover::{self, Cloud, discover};
 use super::rehearsal::{self, Rehearsal};
 use super::{Check, Level};
+use crate::config::paste::AuthStrategy;
 use crate::config::paste::PasteFile;
 use crate::config::upgrade;
 use crate::config::write::{self, Ownership};
@@ -152,7 +153,7 @@ pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_user
 fn targets(cloud: &Cloud) -> Vec<(&'static str, &DbUrl)> {
     let keystone = match &cloud.keystone {
         Some(k) => Some(&k.target),
-        None => (cloud.auth == discover::Auth::Nova).then_some(&cloud.keystone_target),
+        None => (cloud.auth == AuthStrategy::Deprecated).then_some(&cloud.keystone_target),
     };
     keystone.map(|k| ("keystone", k)).into_iter().chain([("glance", &cloud.glance.target), ("nova", &cloud.nova.target)]).collect()
 }
@@ -160,7 +161,7 @@ fn targets(cloud: &Cloud) -> Vec<(&'static str, &DbUrl)> {
 /// Keystone or Nova's own auth: a Nova-auth cloud's users, projects and keys go into a new Keystone.
 fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
     match cloud.auth {
-        discover::Auth::Nova => {
+        AuthStrategy::Deprecated => {
             // An unusable Nova database is already a blocker of its own; the report still prints.
             let Ok(mut nova) = Db::connect(&cloud.nova.source, Access::ReadOnly) else { return Ok(()) };
             let mut count = |t: &str| -> Result<i64> {
@@ -174,15 +175,15 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
                 format!("migrate imports them into the Essex Keystone {} and switches auth_strategy to keystone", cloud.keystone_target),
             );
         }
-        discover::Auth::Keystone => report.add(Level::Info, "auth_keystone", "Nova's API authenticated with Keystone", "nothing to do"),
-        discover::Auth::None => report.add(
+        AuthStrategy::Keystone => report.add(Level::Info, "auth_keystone", "Nova's API authenticated with Keystone", "nothing to do"),
+        AuthStrategy::NoAuth => report.add(
             Level::Warning,
             "auth_none",
             "Nova's API ran without auth",
             "Essex keeps auth_strategy = noauth: put Keystone in front before opening the API",
         ),
     }
-    if cloud.keystone.is_none() && cloud.auth != discover::Auth::Nova {
+    if cloud.keystone.is_none() && cloud.auth != AuthStrategy::Deprecated {
         let conf = rootfs::under_root(&cloud.root, Path::new("/etc/keystone/keystone.conf"))?;
         let diablo = rootfs::under_root(&cloud.root, &discover::diablo_host_file(&cloud.root, Path::new("/etc/keystone/keystone.conf"))?)?;
         if diablo.is_file() && upgrade::is_diablo_keystone(&PasteFile::read(&diablo)?) {

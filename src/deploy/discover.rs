@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::ini::IniDoc;
+use crate::config::paste::AuthStrategy;
 use crate::config::{self, flagfile};
 use crate::db::{Backend, DbUrl};
 use crate::error::{Error, Result};
@@ -25,18 +26,6 @@ pub struct ServiceDb {
     pub note: Option<String>,
 }
 
-/// Who authenticated Nova's API users in Diablo, by the pipelines of its api-paste.ini.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Auth {
-    /// Keystone's authtoken middleware.
-    Keystone,
-    /// Nova's own users, projects and keys (`auth`/`authenticate`, "deprecated" in Essex).
-    Nova,
-    /// No auth at all.
-    None,
-}
-
 #[derive(Debug, Clone)]
 pub struct Cloud {
     pub root: PathBuf,
@@ -50,7 +39,9 @@ pub struct Cloud {
     pub nova: ServiceDb,
     /// Nova's config: a Diablo flagfile (or already an Essex INI file).
     pub nova_conf: PathBuf,
-    pub auth: Auth,
+    /// Who authenticated Nova's API users in Diablo, by the pipelines of its api-paste.ini:
+    /// Keystone, Nova's own users (`Deprecated`, as Essex calls it) or nobody.
+    pub auth: AuthStrategy,
 }
 
 impl Cloud {
@@ -128,21 +119,16 @@ fn ini_value(path: &Path, section: &str, key: &str) -> Result<Option<String>> {
     Ok(IniDoc::parse(text.as_bytes()).get(section, key))
 }
 
-/// The auth Diablo's nova API pipelines ran with.
-fn nova_auth(root: &Path) -> Result<Auth> {
-    use crate::config::paste::{AuthStrategy, PasteFile, nova_pipelines};
+/// The auth Diablo's nova API pipelines ran with: Keystone if any pipeline used it, else Nova's
+/// own if any did, else none.
+fn nova_auth(root: &Path) -> Result<AuthStrategy> {
+    use crate::config::paste::{PasteFile, nova_pipelines};
     let path = diablo_file(&under_root(root, Path::new("/etc/nova/api-paste.ini"))?);
     if !path.is_file() {
-        return Ok(Auth::None);
+        return Ok(AuthStrategy::NoAuth);
     }
-    let strategies: Vec<AuthStrategy> = nova_pipelines(&PasteFile::read(&path)?).into_iter().filter_map(|p| p.strategy).collect();
-    Ok(if strategies.contains(&AuthStrategy::Keystone) {
-        Auth::Keystone
-    } else if strategies.contains(&AuthStrategy::Deprecated) {
-        Auth::Nova
-    } else {
-        Auth::None
-    })
+    let strategies = nova_pipelines(&PasteFile::read(&path)?).into_iter().filter_map(|p| p.strategy);
+    Ok(strategies.max().unwrap_or(AuthStrategy::NoAuth))
 }
 
 pub fn discover(root: &Path) -> Result<Cloud> {

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::discover::{self, discover};
+use super::discover::discover;
+use crate::config::paste::AuthStrategy;
 use crate::error::Result;
 use crate::rootfs;
 
@@ -42,7 +43,7 @@ pub fn plan(root: &Path, state_dir: &Path, services: bool, service_users: bool) 
         step("backup-configs", format!("save etc/keystone, etc/glance, etc/nova to {}", state_dir.join("diablo-etc.tar").display())),
     ];
     let mut grants = Vec::new();
-    if cloud.auth == discover::Auth::Nova {
+    if cloud.auth == AuthStrategy::Deprecated {
         steps.push(step(
             "nova-auth-db",
             format!(

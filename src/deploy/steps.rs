@@ -10,14 +10,16 @@ use super::discover::{self, Cloud, discover};
 use super::journal::{self, Journal, Lock};
 use crate::config::FlagfileAt;
 use crate::config::nova::{self as nova_conf, ConvertOptions};
+use crate::config::paste::AuthStrategy;
 use crate::config::report::ConfigReport;
-use crate::config::upgrade::{self, Service, UpgradeOptions};
+use crate::config::upgrade::{self, UpgradeOptions};
 use crate::config::write::{self, Ownership};
 use crate::db::{Access, Backend, DbUrl};
 use crate::error::{Error, Result};
 use crate::images::map::MapSource;
 use crate::migrate::{NoProgress, Report};
 use crate::rootfs;
+use crate::schema::Service;
 use crate::services::glance::{self, GlanceOptions};
 use crate::services::keystone::{self, KeystoneOptions};
 use crate::services::nova::{self, NovaOptions};
@@ -373,7 +375,7 @@ impl Run<'_> {
                 self.own_files(step, "keystone", &k.target, &dest.keystone, &[catalog], report)?;
                 detail
             }
-            Step::NovaAuthDb if cloud.auth == discover::Auth::Nova => {
+            Step::NovaAuthDb if cloud.auth == AuthStrategy::Deprecated => {
                 let o = NovaAuthOptions { names_as: Some(cloud.keystone_target.backend), ..Default::default() };
                 let detail = database_step(report, nova_auth::migrate(&cloud.nova.source, &dest.keystone, &o, &NoProgress)?);
                 if cloud.keystone.is_none() {
@@ -415,7 +417,7 @@ impl Run<'_> {
                     image_map: Some(MapSource::Csv(dest.map())),
                     sql_connection: Some(cloud.nova.target_host.expose_secret()),
                     carry_after_stop: false,
-                    auth_strategy: (cloud.auth == discover::Auth::Nova).then_some(crate::config::paste::AuthStrategy::Keystone),
+                    auth_strategy: (cloud.auth == AuthStrategy::Deprecated).then_some(AuthStrategy::Keystone),
                     target: cloud.nova_conf.display().to_string(),
                 })?;
                 let mut conf_report = converted.report;
@@ -424,7 +426,7 @@ impl Run<'_> {
                     .text
                     .replace(&self.etc(&input.to_string_lossy())?.display().to_string(), &cloud.nova_conf.display().to_string());
                 write::write_config(&dest.file(discover::NOVA_CONF)?, text.as_bytes(), "nova", self.owners, &mut conf_report)?;
-                conf_report.merge(upgrade::upgrade(Service::NovaPaste, &self.upgrade_options(), self.owners)?);
+                conf_report.merge(upgrade::upgrade(Service::Nova, &self.upgrade_options(), self.owners)?);
                 config_step(report, conf_report)
             }
         })

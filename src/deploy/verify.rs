@@ -5,8 +5,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::discover::{self, discover};
+use super::discover::discover;
 use super::{Check, Journal, Level, Lock};
+use crate::config::paste::AuthStrategy;
 use crate::db::{Access, Backend, Db, DbUrl, Value};
 use crate::error::Result;
 use crate::images::image_ref;
@@ -131,7 +132,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     check(dangling == 0, "image_refs_resolve", format!("instance image UUIDs that name no image in the new Glance: {dangling}"));
     let mut ks = Db::connect(&cloud.keystone_target, Access::ReadOnly)?;
     let user_table = ks.quote("user");
-    if cloud.auth == discover::Auth::Nova {
+    if cloud.auth == AuthStrategy::Deprecated {
         // Every live Nova user arrived, and each user with a key and a project has EC2 credentials:
         // a few set queries on each side (Nova-auth clouds have thousands of users, not millions),
         // not one round trip per user.

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::essex_keystone::password;
 use crate::generate::etc;
 use crate::schema::{self, Schema};
-use crate::services::create::{Release, Service};
+use crate::schema::{Release, Service};
 
 /// When the service token expires: far enough never to matter (Diablo's sample data gave one date
 /// too, and Diablo checked it).

@@ -16,7 +16,7 @@ use crate::essex_keystone::catalog;
 use crate::keystone_client::db::DbTransport;
 use crate::keystone_client::{Client, Kind, NewTenant, Secret};
 use crate::schema;
-use crate::services::create::Service;
+use crate::schema::Service;
 
 /// The role Essex's policy files and glance's `admin_role` name.
 const ADMIN_ROLE: &str = "Admin";
@@ -133,7 +133,7 @@ fn identity(site: &Site, url: &DbUrl, report: &mut InstallReport) -> Result<Vec<
 /// the installed services; an entry of that type (and region) is left alone.
 fn sql_catalog(site: &Site, db: &mut Db, report: &mut InstallReport) -> Result<()> {
     let schema = schema::essex::keystone(db.backend());
-    for e in super::catalog(site, crate::services::create::Release::Essex) {
+    for e in super::catalog(site, crate::schema::Release::Essex) {
         let found = db.query(&format!("SELECT id FROM {} WHERE type = ?", db.quote("service")), &[e.service_type.into()])?;
         let (service_id, status) = if let Some(r) = found.first() {
             (r.required_text("service", "id")?, Status::Existing)
@@ -239,7 +239,7 @@ pub(super) fn render(site: &Site, report: &mut ConfigReport) -> Vec<Rendered> {
         let header = "Essex Keystone catalog (TemplatedCatalog), written by osmigrate install.";
         let templates = catalog::render_with_header(header, &template_entries(site));
         files.push(file(upgrade::CATALOG_TEMPLATES, "keystone", templates.into_bytes()));
-        files.push(upgrade::policy(upgrade::Service::Keystone));
+        files.push(upgrade::policy(Service::Keystone));
     }
     if let Some(db) = site.database(Service::Glance) {
         for (conf_rel, conf, paste_rel, paste) in [
@@ -262,14 +262,14 @@ pub(super) fn render(site: &Site, report: &mut ConfigReport) -> Vec<Rendered> {
             authtoken(&mut doc, site, "glance", paste_rel, report);
             files.push(file(paste_rel, "glance", doc.to_bytes()));
         }
-        files.push(upgrade::policy(upgrade::Service::Glance));
+        files.push(upgrade::policy(Service::Glance));
     }
     if site.has(Service::Nova) {
         files.push(file("etc/nova/nova.conf", "nova", nova_conf(site).into_bytes()));
         let mut doc = IniDoc::parse(upgrade::ESSEX_NOVA_API_PASTE.as_bytes());
         authtoken(&mut doc, site, "nova", upgrade::NOVA_API_PASTE, report);
         files.push(file(upgrade::NOVA_API_PASTE, "nova", doc.to_bytes()));
-        files.push(upgrade::policy(upgrade::Service::NovaPaste));
+        files.push(upgrade::policy(Service::Nova));
     }
     files
 }

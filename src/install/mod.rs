@@ -26,7 +26,8 @@ use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::essex_keystone::catalog::TemplateEntry;
 use crate::schema::{self, Schema};
-use crate::services::create::{self, Release, Service};
+use crate::schema::{Release, Service};
+use crate::services::create;
 pub use site::Site;
 
 #[derive(Debug, Clone)]

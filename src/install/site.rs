@@ -34,7 +34,7 @@ use serde::Deserialize;
 use crate::db::{Backend, DbUrl};
 use crate::error::{Error, Result};
 use crate::keystone_client::Secret;
-use crate::services::create::Service;
+use crate::schema::Service;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,6 +10,23 @@ use std::fmt;
 
 pub use parse::parse;
 
+/// The services whose databases osmigrate makes and migrates (and whose configs it upgrades).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Keystone,
+    Glance,
+    Nova,
+}
+
+/// The two releases: the one migrated from and the one migrated to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Release {
+    Diablo,
+    Essex,
+}
+
 /// The SQL dialects a schema is rendered for (a name, not a connection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

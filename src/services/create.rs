@@ -8,22 +8,7 @@ use serde::Serialize;
 use crate::db::{Access, Backend, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::stamp_version;
-use crate::schema::{Schema, Stamp, diablo, essex};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    Keystone,
-    Glance,
-    Nova,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Release {
-    Diablo,
-    Essex,
-}
+use crate::schema::{Release, Schema, Service, Stamp, diablo, essex};
 
 /// What `create` made.
 #[derive(Debug, Clone, Serialize)]
