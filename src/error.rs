@@ -15,9 +15,15 @@ pub enum Error {
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
 
-    /// A statement failed. `context` says what osmigrate was doing.
+    /// A statement failed. `context` says what osmigrate was doing; `source` is the underlying
+    /// error when there is one (its text is `reason`).
     #[error("database error while {context}: {reason}")]
-    Database { context: String, reason: String },
+    Database {
+        context: String,
+        reason: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 
     /// A source value that cannot be carried over, with its exact location.
     #[error("{table} row {row}, field `{field}`: {reason}")]
@@ -65,8 +71,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A database error with no underlying error (a row that is not there, a refused write).
     pub fn db(context: impl Into<String>, reason: impl std::fmt::Display) -> Self {
-        Error::Database { context: context.into(), reason: reason.to_string() }
+        Error::Database { context: context.into(), reason: reason.to_string(), source: None }
+    }
+
+    /// A database error caused by `source`, which stays reachable through `Error::source`.
+    pub fn db_from(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Database { context: context.into(), reason: source.to_string(), source: Some(Box::new(source)) }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
@@ -75,5 +87,19 @@ impl Error {
 
     pub fn bad_data(table: impl Into<String>, row: impl std::fmt::Display, field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::BadData { table: table.into(), row: row.to_string(), field: field.into(), reason: reason.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn database_errors_keep_their_cause() {
+        let cause = serde_json::from_str::<u8>("x").unwrap_err();
+        let e = Error::db_from("reading the journal", cause);
+        assert!(e.to_string().starts_with("database error while reading the journal: expected value"), "{e}");
+        assert!(std::error::Error::source(&e).is_some_and(<dyn std::error::Error + 'static>::is::<serde_json::Error>));
+        assert!(std::error::Error::source(&Error::db("x", "y")).is_none());
     }
 }

@@ -169,6 +169,6 @@ fn migrate_child(service: &str, from: &DbUrl, to: &DbUrl, extra: &[&str], batch:
     if out.status.code().unwrap_or(2) > 1 {
         return Err(Error::db(format!("migrating {service}"), String::from_utf8_lossy(&out.stderr).trim().to_string()));
     }
-    let report = serde_json::from_slice(&out.stdout).map_err(|e| Error::db(format!("reading the {service} report"), e))?;
+    let report = serde_json::from_slice(&out.stdout).map_err(|e| Error::db_from(format!("reading the {service} report"), e))?;
     Ok((report, peak))
 }

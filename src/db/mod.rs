@@ -190,7 +190,7 @@ impl Db {
     /// Copies a SQLite database to a new file with SQLite's online backup API.
     pub fn backup_sqlite(&self, dest: &std::path::Path) -> Result<()> {
         match &self.conn {
-            Conn::Sqlite(c) => c.backup(rusqlite::MAIN_DB, dest, None).map_err(|e| Error::db(format!("backing up {}", self.url), e)),
+            Conn::Sqlite(c) => c.backup(rusqlite::MAIN_DB, dest, None).map_err(|e| Error::db_from(format!("backing up {}", self.url), e)),
             _ => Err(Error::Usage(format!("{} is not a SQLite database", self.url))),
         }
     }

@@ -65,6 +65,17 @@ pub struct MigrateOptions {
 /// The users Essex's services authenticate as, in the `service` tenant.
 const SERVICE_USERS: &[&str] = &["nova", "glance"];
 
+/// The passwords an earlier run chose (`user:password` lines); none when it chose none. Any other
+/// failure to read them is an error: choosing new ones would give a user created by that run a
+/// password nobody knows.
+fn read_service_passwords(file: &Path) -> Result<BTreeMap<String, String>> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => Ok(text.lines().filter_map(|l| l.split_once(':')).map(|(u, p)| (u.to_string(), p.to_string())).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(Error::io(file, e)),
+    }
+}
+
 /// Creates the `service` tenant and the service users Keystone does not have yet, with the admin
 /// role there. Passwords of the users to create are chosen first and kept in
 /// `STATE/service-users` (0600), so that a run stopped half-way creates the rest with the same ones;
@@ -73,10 +84,7 @@ fn create_service_users(keystone: &DbUrl, state_dir: &Path) -> Result<String> {
     use crate::keystone_client::{Client, NewTenant, Secret, db::DbTransport};
     let mut client = Client::new(Box::new(DbTransport::open(keystone, Access::ReadWrite, None)?));
     let file = state_dir.join("service-users");
-    let mut passwords: BTreeMap<String, String> = match std::fs::read_to_string(&file) {
-        Ok(text) => text.lines().filter_map(|l| l.split_once(':')).map(|(u, p)| (u.to_string(), p.to_string())).collect(),
-        Err(_) => BTreeMap::new(),
-    };
+    let mut passwords = read_service_passwords(&file)?;
     let existing: Vec<String> = client.users()?.into_iter().map(|u| u.name).collect();
     let to_create: Vec<&str> =
         SERVICE_USERS.iter().copied().filter(|u| passwords.contains_key(*u) || !existing.iter().any(|e| e == u)).collect();
@@ -505,6 +513,19 @@ fn config_step(report: &mut MigrateReport, r: ConfigReport) -> String {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn service_passwords_that_cannot_be_read_fail_instead_of_being_chosen_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("service-users");
+        assert!(read_service_passwords(&file).unwrap().is_empty());
+        std::fs::write(&file, "nova:n0va\nglance:gl4nce\n").unwrap();
+        assert_eq!(read_service_passwords(&file).unwrap()["glance"], "gl4nce");
+        std::fs::remove_file(&file).unwrap();
+        std::fs::create_dir(&file).unwrap();
+        let e = read_service_passwords(&file).unwrap_err().to_string();
+        assert!(e.contains("service-users"), "{e}");
+    }
 
     /// A systemctl that has nova-api and glance-api, records every call, fails to stop glance-api,
     /// and says glance-api is active or not as `active` says.

@@ -41,7 +41,7 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
         )));
     }
     if let Some(mine) = journal.get(&key("source")) {
-        let earlier: SourceRecord = serde_json::from_str(mine).map_err(|e| Error::db("reading the journal", e))?;
+        let earlier: SourceRecord = serde_json::from_str(mine).map_err(|e| Error::db_from("reading the journal", e))?;
         let changed = earlier.fingerprint.changed_tables(&fingerprint);
         if !changed.is_empty() {
             return Err(Error::Refused(format!(
@@ -51,14 +51,14 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
             )));
         }
         if let Some(finished) = journal.get(&key("finished")) {
-            let mut report: Report = serde_json::from_str(finished).map_err(|e| Error::db("reading the journal", e))?;
+            let mut report: Report = serde_json::from_str(finished).map_err(|e| Error::db_from("reading the journal", e))?;
             report.outcome = Outcome::AlreadyComplete;
             return Ok(report);
         }
     }
     let on_base = match journal.get("source") {
         Some(detail) => {
-            let record: SourceRecord = serde_json::from_str(detail).map_err(|e| Error::db("reading the journal", e))?;
+            let record: SourceRecord = serde_json::from_str(detail).map_err(|e| Error::db_from("reading the journal", e))?;
             if record.service != base {
                 return Err(Error::Refused(format!(
                     "the target {url} holds an osmigrate {} migration; {} adds only to a {base} database osmigrate built (or an empty one)",

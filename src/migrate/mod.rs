@@ -160,7 +160,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         None => plan.schema.release.to_string(),
     };
     if let Some(finished) = done.get("finished") {
-        let mut report: Report = serde_json::from_str(finished).map_err(|e| Error::db("reading the journal", e))?;
+        let mut report: Report = serde_json::from_str(finished).map_err(|e| Error::db_from("reading the journal", e))?;
         report.outcome = Outcome::AlreadyComplete;
         report.findings.extend(schema_completed(&completed).findings);
         return Ok(report);
@@ -186,7 +186,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     let mut whole = schema_completed(&completed);
     for step in &plan.steps {
         if let Some(detail) = done.get(step.name) {
-            let earlier: StepReport = serde_json::from_str(detail).map_err(|e| Error::db("reading the journal", e))?;
+            let earlier: StepReport = serde_json::from_str(detail).map_err(|e| Error::db_from("reading the journal", e))?;
             whole.merge(earlier);
             continue;
         }
