@@ -2,7 +2,10 @@
 //! with `OSMIGRATE_FAILPOINT=NAME` set, the process aborts (as a kill -9 would stop it) when it
 //! reaches the point called NAME. With `OSMIGRATE_FAILPOINT_PAUSE` also set, it says so on stderr
 //! and waits there instead, so that a test can kill it with a real SIGKILL at exactly that point
-//! (it aborts after a minute if nobody does). Unset, a point costs one environment lookup.
+//! (it aborts after a minute if nobody does). With `OSMIGRATE_FAILPOINT_PANIC` set instead, it
+//! panics there — also inside `check`'s rehearsal — so that a test sees a bug's exit: the panic
+//! unwinds, destructors release what they hold, exit 70. Unset, a point costs one environment
+//! lookup.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,7 +17,9 @@ static OFF: AtomicBool = AtomicBool::new(false);
 
 /// Aborts (or pauses) the process if `OSMIGRATE_FAILPOINT` names this point.
 pub fn hit(name: &str) {
-    if !OFF.load(Ordering::SeqCst) && std::env::var_os("OSMIGRATE_FAILPOINT").is_some_and(|v| v == name) {
+    let here = std::env::var_os("OSMIGRATE_FAILPOINT").is_some_and(|v| v == name);
+    assert!(!(here && std::env::var_os("OSMIGRATE_FAILPOINT_PANIC").is_some()), "failpoint {name} reached (OSMIGRATE_FAILPOINT_PANIC)");
+    if here && !OFF.load(Ordering::SeqCst) {
         if std::env::var_os("OSMIGRATE_FAILPOINT_PAUSE").is_some() {
             eprintln!("{PAUSED}{name}");
             std::thread::sleep(std::time::Duration::from_secs(60));

@@ -8,10 +8,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The hook only says what happened; the panic then unwinds to here, so that destructors run
+    // on the way (the state lock, temporary files, check's scratch directory) before exit 70.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("osmigrate: internal error (a bug; please report it): {info}");
-        std::process::exit(cli::EXIT_INTERNAL);
     }));
+    std::panic::catch_unwind(run).unwrap_or(ExitCode::from(cli::EXIT_INTERNAL as u8))
+}
+
+fn run() -> ExitCode {
     let args = match cli::Cli::try_parse() {
         Ok(a) => a,
         Err(e) => {

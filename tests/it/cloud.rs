@@ -591,6 +591,29 @@ fn a_database_user_without_create_rights_is_a_blocker() {
 }
 
 #[test]
+fn a_panic_unwinds_so_the_scratch_directory_is_removed_and_exits_70() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    build(&root, server, "panic");
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    // The point is passed inside check's rehearsal, while its scratch copy of the databases exists.
+    let out = osmigrate()
+        .args(["check", "--root", root.to_str().unwrap()])
+        .env("TMPDIR", &tmp)
+        .env("OSMIGRATE_FAILPOINT", "step:images")
+        .env("OSMIGRATE_FAILPOINT_PANIC", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(stderr.contains("osmigrate: internal error (a bug; please report it)") && stderr.contains("step:images"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "the scratch directory outlived the panic: {left:?}");
+}
+
+#[test]
 fn check_names_what_the_migration_would_refuse() {
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
