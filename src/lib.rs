@@ -22,6 +22,10 @@ pub mod services;
 
 pub use error::{Error, Result};
 
+/// This build: the crate version and the commit it was built from (`osmigrate --version`), as the
+/// journal records it.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OSMIGRATE_COMMIT"), ")");
+
 /// The layers, lowest first: a module may import only modules of lower layers (and its own
 /// submodules), never one of its own layer or above. ARCHITECTURE.md states the same list.
 #[cfg(test)]

@@ -7,6 +7,8 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::write::{Perms, write_bytes, write_file, write_private, write_symlink};
 use crate::error::{Error, Result};
 use crate::rootfs::{self, under_root};
@@ -16,45 +18,84 @@ const LOCK: &str = "lock";
 const BACKUP: &str = "diablo-etc.tar";
 const CONFIG_DIRS: &[&str] = &["etc/keystone", "etc/glance", "etc/nova"];
 
+/// What a journal records of the run that wrote it, and the finished steps.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Recorded {
+    /// The osmigrate build (`VERSION (commit)`); empty in a journal from before builds were recorded.
+    #[serde(default)]
+    osmigrate: String,
+    /// The checksum of the plan the steps belong to ([`super::steps::plan_checksum`]).
+    #[serde(default)]
+    plan: String,
+    steps: BTreeMap<String, String>,
+}
+
 pub struct Journal {
     path: PathBuf,
-    steps: BTreeMap<String, String>,
+    recorded: Recorded,
 }
 
 impl Journal {
     pub fn open(state_dir: &Path) -> Result<Journal> {
         let path = state_dir.join(JOURNAL);
-        let steps = match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                serde_json::from_str(&text).map_err(|e| Error::Refused(format!("{}: not an osmigrate journal ({e})", path.display())))?
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        let recorded = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str::<Recorded>(&text)
+                // A journal from before the build was recorded: the steps alone.
+                .or_else(|_| serde_json::from_str(&text).map(|steps| Recorded { steps, ..Recorded::default() }))
+                .map_err(|e| Error::Refused(format!("{}: not an osmigrate journal ({e})", path.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Recorded::default(),
             Err(e) => return Err(Error::io(&path, e)),
         };
-        Ok(Journal { path, steps })
+        Ok(Journal { path, recorded })
+    }
+
+    /// Opens the journal for a run of `plan` (its checksum) by this build. A half-done run
+    /// (`finished` false, some step done) is resumed only by the build that started it and for
+    /// the same plan, as a migration tool refuses a changed migration: another build's steps
+    /// may not mean what this one's do. Steps this run journals record this build and plan.
+    pub fn resume(state_dir: &Path, plan: &str, finished: bool) -> Result<Journal> {
+        let mut journal = Journal::open(state_dir)?;
+        let r = &journal.recorded;
+        if !finished && !r.steps.is_empty() && (r.osmigrate != crate::VERSION || r.plan != plan) {
+            let theirs = if r.osmigrate.is_empty() { "an osmigrate that recorded no version" } else { r.osmigrate.as_str() };
+            let why = if r.osmigrate == crate::VERSION {
+                format!("the plan changed (its checksum was {}, it is now {plan}: other steps or options)", r.plan)
+            } else {
+                format!("it was started by osmigrate {theirs}; this is osmigrate {}", crate::VERSION)
+            };
+            return Err(Error::Refused(format!(
+                "{} records a half-done migration ({} step(s) done) and {why}: finish it with the osmigrate and options that \
+                 started it, or run `osmigrate rollback` and migrate again with this one",
+                journal.path.display(),
+                r.steps.len()
+            )));
+        }
+        journal.recorded.osmigrate = crate::VERSION.to_string();
+        journal.recorded.plan = plan.to_string();
+        Ok(journal)
     }
 
     pub fn is_done(&self, step: &str) -> bool {
-        self.steps.contains_key(step)
+        self.recorded.steps.contains_key(step)
     }
 
     pub fn detail(&self, step: &str) -> String {
-        self.steps.get(step).cloned().unwrap_or_default()
+        self.recorded.steps.get(step).cloned().unwrap_or_default()
     }
 
     /// Records a finished step: written to a temporary file, synced, renamed over the journal.
     pub fn done(&mut self, step: &str, detail: &str) -> Result<()> {
-        self.steps.insert(step.to_string(), detail.to_string());
+        self.recorded.steps.insert(step.to_string(), detail.to_string());
         self.save()
     }
 
     pub fn clear(&mut self) -> Result<()> {
-        self.steps.clear();
+        self.recorded.steps.clear();
         self.save()
     }
 
     fn save(&self) -> Result<()> {
-        write_private(&self.path, serde_json::to_string_pretty(&self.steps).expect("serializes").as_bytes())
+        write_private(&self.path, serde_json::to_string_pretty(&self.recorded).expect("serializes").as_bytes())
     }
 }
 

@@ -62,6 +62,10 @@ pub struct MigrateOptions {
     pub create_service_users: bool,
 }
 
+/// The journal's detail of a `service-users` step run without `--create-service-users`: a later
+/// run with the flag runs the step then (it only adds users to Keystone; no config depends on them).
+const SERVICE_USERS_NOT_ASKED: &str = "not asked for (--create-service-users); the services authenticate with the admin token";
+
 /// The users Essex's services authenticate as, in the `service` tenant.
 const SERVICE_USERS: &[&str] = &["nova", "glance"];
 
@@ -397,7 +401,7 @@ impl Run<'_> {
             }
             Step::NovaAuthDb => "Nova did not run its own auth: nothing to import".into(),
             Step::ServiceUsers if self.opts.create_service_users => create_service_users(&dest.keystone, &dest.state_dir)?,
-            Step::ServiceUsers => "not asked for (--create-service-users); the services authenticate with the admin token".into(),
+            Step::ServiceUsers => SERVICE_USERS_NOT_ASKED.into(),
             Step::GlanceDb => {
                 let o = GlanceOptions { map_out: Some(dest.map()), names_as: Some(cloud.glance.target.backend), ..Default::default() };
                 let detail = database_step(report, glance::migrate(&cloud.glance.source, &dest.glance, &o, &NoProgress)?);
@@ -478,14 +482,15 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
         }
     }
     let _lock = Lock::acquire(&opts.state_dir)?;
-    let mut journal = Journal::open(&opts.state_dir)?;
+    let mut journal = Journal::resume(&opts.state_dir, &plan_checksum(&cloud, opts), finished)?;
     let owners = Ownership::new(&opts.root)?;
     let dest = Dest::real(&cloud, &opts.state_dir);
     let run = Run { cloud: &cloud, opts, dest: &dest, owners: &owners };
     let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
     for step in Step::ALL {
         let name = step.name();
-        if journal.is_done(name) {
+        let asked_now = step == Step::ServiceUsers && opts.create_service_users && journal.detail(name) == SERVICE_USERS_NOT_ASKED;
+        if journal.is_done(name) && !asked_now {
             report.steps.push(StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) });
             continue;
         }
@@ -495,6 +500,15 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
         report.steps.push(StepOutcome { name: name.into(), status: "done".into(), detail });
     }
     Ok(report)
+}
+
+/// The checksum of what a migration of `cloud` with `opts` runs: its steps in order, and what
+/// changes how they run (Nova's auth, services controlled, service users asked for).
+pub(super) fn plan_checksum(cloud: &Cloud, opts: &MigrateOptions) -> String {
+    use sha1::Digest;
+    let mut text: String = Step::ALL.iter().map(|s| format!("{}\n", s.name())).collect();
+    text.push_str(&format!("auth {:?}\nservices {}\nservice-users {}\n", cloud.auth, opts.services, opts.create_service_users));
+    sha1::Sha1::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 fn database_step(report: &mut MigrateReport, r: Report) -> String {

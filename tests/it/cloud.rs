@@ -591,6 +591,60 @@ fn a_database_user_without_create_rights_is_a_blocker() {
 }
 
 #[test]
+fn a_half_done_run_is_resumed_only_by_its_build_and_plan_and_a_later_flag_takes_effect() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    let sources = build(&root, server, "journal");
+    let killed = osmigrate()
+        .args(["migrate", "--root", root.to_str().unwrap(), "--no-services", "--yes"])
+        .env("OSMIGRATE_FAILPOINT", "deploy:glance-db")
+        .output()
+        .unwrap();
+    assert_eq!(killed.status.code(), None, "{}", String::from_utf8_lossy(&killed.stderr));
+    let path = root.join("var/lib/osmigrate/journal.json");
+    let journal: Json = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(journal["osmigrate"], osmigrate::VERSION, "{journal}");
+    assert_eq!(journal["plan"].as_str().unwrap().len(), 16, "{journal}");
+    assert!(journal["steps"]["keystone-db"].is_string(), "{journal}");
+
+    let edited = |field: &str, value: &str| {
+        let mut j = journal.clone();
+        j[field] = Json::from(value);
+        std::fs::write(&path, serde_json::to_vec(&j).unwrap()).unwrap();
+    };
+    edited("osmigrate", "0.0.9 (0123456789ab)");
+    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("half-done migration") && err.contains("0.0.9 (0123456789ab)") && err.contains(osmigrate::VERSION), "{err}");
+    assert!(err.contains("osmigrate rollback"), "{err}");
+    edited("plan", "0000000000000000");
+    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the plan changed") && err.contains("0000000000000000"), "{err}");
+    // Options are part of the plan: the same build with another flag is refused too.
+    std::fs::write(&path, serde_json::to_vec(&journal).unwrap()).unwrap();
+    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes", "--create-service-users"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the plan changed"), "{err}");
+
+    // The same build and plan finish the run.
+    let (code, done, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    assert!(code <= 1, "{err}");
+    let status =
+        |report: &Json, step: &str| report["steps"].as_array().unwrap().iter().find(|s| s["name"] == step).unwrap()["status"].clone();
+    assert_eq!(status(&done, "keystone-db"), "already done", "{done}");
+    assert_eq!(status(&done, "glance-db"), "done", "{done}");
+    // After the finished run, --create-service-users runs its step instead of being ignored.
+    let (code, again, err) = cloud("migrate", &root, &["--no-services", "--yes", "--create-service-users"]);
+    assert!(code <= 1, "{err}");
+    assert_eq!(status(&again, "service-users"), "done", "{again}");
+    assert_eq!(status(&again, "nova-db"), "already done", "{again}");
+    let users = support::rows(&essex(&sources[0]), "SELECT name FROM user WHERE name IN ('nova', 'glance') ORDER BY name");
+    assert_eq!(users, [["glance"], ["nova"]], "{again}");
+}
+
+#[test]
 fn a_panic_unwinds_so_the_scratch_directory_is_removed_and_exits_70() {
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
