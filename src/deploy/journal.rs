@@ -15,7 +15,7 @@ use crate::rootfs::{self, under_root};
 
 const JOURNAL: &str = "journal.json";
 const LOCK: &str = "lock";
-const BACKUP: &str = "diablo-etc.tar";
+pub(super) const BACKUP: &str = "diablo-etc.tar";
 const CONFIG_DIRS: &[&str] = &["etc/keystone", "etc/glance", "etc/nova"];
 
 /// What a journal records of the run that wrote it, and the finished steps.

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::discover::discover;
-use crate::config::paste::AuthStrategy;
+use super::steps::{MigrateOptions, Step};
 use crate::error::Result;
 use crate::rootfs;
 
@@ -26,65 +26,26 @@ pub struct PlanReport {
     pub grants: Vec<String>,
 }
 
-/// The ordered steps, with target databases and files, changing nothing.
+/// The ordered steps, with target databases and files, changing nothing: migrate's own list of
+/// steps (`Step::ALL`), each saying what it will do here, and the files they write.
 pub fn plan(root: &Path, state_dir: &Path, services: bool, service_users: bool) -> Result<PlanReport> {
     let cloud = discover(root)?;
-    let step = |name: &str, d: String| PlannedStep { name: name.into(), description: d };
-    let svc_note = if !rootfs::is_host(root) {
-        " (not on a rehearsal tree: only on the live host, --root /)"
-    } else if services {
-        ""
-    } else {
-        " (skipped: --no-services)"
-    };
-    let mut steps = vec![
-        step("stop-services", format!("stop nova-*, glance-api, glance-registry, keystone{svc_note}")),
-        step("install-packages", "install the Essex packages (the operator does this; osmigrate does not touch packages)".into()),
-        step("backup-configs", format!("save etc/keystone, etc/glance, etc/nova to {}", state_dir.join("diablo-etc.tar").display())),
-    ];
-    let mut grants = Vec::new();
-    if cloud.auth == AuthStrategy::Deprecated {
-        steps.push(step(
-            "nova-auth-db",
-            format!(
-                "import Nova's own users, projects, roles and EC2 keys from {} into the Essex Keystone {}",
-                cloud.nova.source, cloud.keystone_target
-            ),
-        ));
+    let opts =
+        MigrateOptions { root: root.to_path_buf(), state_dir: state_dir.to_path_buf(), services, create_service_users: service_users };
+    let steps = Step::ALL.iter().map(|s| PlannedStep { name: s.name().into(), description: s.describe(&cloud, &opts) }).collect();
+    let mut files: Vec<String> = Vec::new();
+    for step in Step::ALL {
+        for f in step.files(&cloud) {
+            let path = rootfs::under_root(root, Path::new(f))?.display().to_string();
+            if !files.contains(&path) {
+                files.push(path);
+            }
+        }
     }
+    let mut grants = Vec::new();
     for s in cloud.services() {
-        steps.push(step(&format!("{}-db", s.service), format!("build {} from {} (the source is only read)", s.target, s.source)));
         let user = s.source_host.user.clone().unwrap_or_else(|| s.service.to_string());
         grants.extend(s.target.backend.grant_all_sql(s.target.database.as_deref().unwrap_or_default(), &user));
     }
-    if service_users {
-        steps.push(step(
-            "service-users",
-            "create the Essex `service` tenant and the nova and glance users (Admin there), passwords kept in the state directory".into(),
-        ));
-    }
-    steps.push(step(
-        "keystone-config",
-        "render keystone.conf (sql identity, token and ec2 backends, the new database, the catalog file)".into(),
-    ));
-    steps.push(step("glance-config", "render glance-api.conf, glance-registry.conf and their -paste.ini files".into()));
-    steps.push(step(
-        "nova-config",
-        "convert nova.conf to Essex INI (new database, image ids through the map) and render api-paste.ini".into(),
-    ));
-    steps.push(step("start-services", format!("start keystone, glance, nova in that order{svc_note}")));
-    let files = [
-        "/etc/keystone/keystone.conf",
-        "/etc/keystone/default_catalog.templates",
-        "/etc/glance/glance-api.conf",
-        "/etc/glance/glance-registry.conf",
-        "/etc/glance/glance-api-paste.ini",
-        "/etc/glance/glance-registry-paste.ini",
-        "/etc/nova/nova.conf",
-        "/etc/nova/api-paste.ini",
-    ]
-    .iter()
-    .map(|rel| Ok(rootfs::under_root(root, Path::new(rel))?.display().to_string()))
-    .collect::<Result<Vec<_>>>()?;
     Ok(PlanReport { root: root.display().to_string(), state_dir: state_dir.display().to_string(), steps, files, grants })
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::discover::{self, Cloud, discover};
+use super::discover::{self, Cloud, ServiceDb, discover};
 use super::journal::{self, Journal, Lock};
 use crate::config::FlagfileAt;
 use crate::config::nova::{self as nova_conf, ConvertOptions};
@@ -285,6 +285,74 @@ impl Step {
             Step::ServiceUsers | Step::KeystoneConfig | Step::GlanceConfig => &[Step::KeystoneDb, Step::NovaAuthDb],
             Step::NovaDb | Step::NovaConfig => &[Step::GlanceDb],
             _ => &[],
+        }
+    }
+
+    /// The files under the root the step writes (host paths; databases and the state directory
+    /// apart): what `plan` lists. The integration test `plan_lists_what_migrate_runs_and_writes`
+    /// holds it to what the step reports written.
+    pub(super) fn files(self, cloud: &Cloud) -> Vec<&'static str> {
+        match self {
+            Step::KeystoneDb if cloud.keystone.is_some() => vec![CATALOG],
+            Step::NovaAuthDb if cloud.auth == AuthStrategy::Deprecated => vec![CATALOG],
+            Step::KeystoneConfig => vec!["/etc/keystone/keystone.conf", "/etc/keystone/policy.json"],
+            Step::GlanceConfig => vec![
+                "/etc/glance/glance-api.conf",
+                "/etc/glance/glance-registry.conf",
+                "/etc/glance/glance-api-paste.ini",
+                "/etc/glance/glance-registry-paste.ini",
+                "/etc/glance/policy.json",
+            ],
+            Step::NovaConfig => vec!["/etc/nova/nova.conf", "/etc/nova/api-paste.ini", "/etc/nova/policy.json"],
+            _ => Vec::new(),
+        }
+    }
+
+    /// What the step will do with this cloud and these options, or why it will do nothing: what
+    /// `plan` says of it.
+    pub(super) fn describe(self, cloud: &Cloud, opts: &MigrateOptions) -> String {
+        let services = if !rootfs::is_host(&opts.root) {
+            " (not on a rehearsal tree: only on the live host, --root /)"
+        } else if opts.services {
+            ""
+        } else {
+            " (skipped: --no-services)"
+        };
+        let db = |s: &ServiceDb| format!("build {} from {} (the source is only read)", s.target, s.source);
+        match self {
+            Step::StopServices => format!(
+                "stop nova-*, glance-api, glance-registry, keystone{services}; then the operator installs the Essex packages \
+                 (osmigrate does not touch packages)"
+            ),
+            Step::BackupConfigs => {
+                format!("save etc/keystone, etc/glance, etc/nova to {}", opts.state_dir.join(journal::BACKUP).display())
+            }
+            Step::KeystoneDb => match &cloud.keystone {
+                Some(k) => db(k),
+                None => "nothing: the cloud has no Diablo Keystone (it ran Nova's own auth)".into(),
+            },
+            Step::NovaAuthDb if cloud.auth == AuthStrategy::Deprecated => format!(
+                "import Nova's own users, projects, roles and EC2 keys from {} into the Essex Keystone {}, and write the \
+                 templated catalog from Nova's endpoints",
+                cloud.nova.source, cloud.keystone_target
+            ),
+            Step::NovaAuthDb => "nothing: Nova's API did not use its own auth".into(),
+            Step::ServiceUsers if opts.create_service_users => {
+                "create the Essex `service` tenant and the nova and glance users (Admin there), passwords kept in the state \
+                 directory"
+                    .into()
+            }
+            Step::ServiceUsers => SERVICE_USERS_NOT_ASKED.into(),
+            Step::GlanceDb => db(&cloud.glance),
+            Step::NovaDb => db(&cloud.nova),
+            Step::KeystoneConfig => {
+                "render keystone.conf (sql identity, token and ec2 backends, the new database, the catalog file) and policy.json".into()
+            }
+            Step::GlanceConfig => "render glance-api.conf, glance-registry.conf, their -paste.ini files and policy.json".into(),
+            Step::NovaConfig => {
+                "convert nova.conf to Essex INI (new database, image ids through the map), render api-paste.ini and policy.json".into()
+            }
+            Step::StartServices => format!("start keystone, glance, nova in that order{services}"),
         }
     }
 }

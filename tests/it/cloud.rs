@@ -2,7 +2,7 @@
 //! crash guarantee: a run killed at any step or batch boundary (failpoints), or by kill -9 at any
 //! moment, finishes on the next run with exactly the databases and files of an uninterrupted run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use osmigrate::db::introspect::{self, TableShape};
@@ -168,7 +168,7 @@ fn check_plan_migrate_verify_rollback_on_every_backend() {
 
         let (code, plan, _) = cloud("plan", &root, &["--no-services"]);
         assert_eq!(code, 0);
-        assert_eq!(plan["steps"].as_array().unwrap().len(), 10);
+        assert_eq!(plan["steps"].as_array().unwrap().len(), 11);
         let (_, plan, _) = cloud("plan", &root, &["--no-services", "--create-service-users"]);
         assert!(plan["steps"].as_array().unwrap().iter().any(|s| s["name"] == "service-users"));
         assert!(snapshot_is_untouched(&root), "{ctx}: plan changes nothing");
@@ -642,6 +642,38 @@ fn a_half_done_run_is_resumed_only_by_its_build_and_plan_and_a_later_flag_takes_
     assert_eq!(status(&again, "nova-db"), "already done", "{again}");
     let users = support::rows(&essex(&sources[0]), "SELECT name FROM user WHERE name IN ('nova', 'glance') ORDER BY name");
     assert_eq!(users, [["glance"], ["nova"]], "{again}");
+}
+
+/// The files a migrate report names as written under the tree's etc/.
+fn written_config_files(root: &Path, report: &Json) -> BTreeSet<String> {
+    let etc = root.join("etc").display().to_string();
+    let configs = report["configs"].as_array().unwrap().iter().flat_map(|c| c["files"].as_array().unwrap()).map(|f| &f["path"]);
+    let databases = report["databases"].as_array().unwrap().iter().flat_map(|d| d["files"].as_array().unwrap());
+    configs.chain(databases).filter_map(|p| p.as_str()).filter(|p| p.starts_with(&etc)).map(str::to_string).collect()
+}
+
+#[test]
+fn plan_lists_what_migrate_runs_and_writes() {
+    let server = &support::servers()[0];
+    for nova_auth in [false, true] {
+        let _turn = if nova_auth { nova_auth_turn(server) } else { None };
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cloud");
+        build_cloud(&root, server, "plan", nova_auth);
+        let flags = ["--no-services", "--create-service-users"];
+        let (code, plan, err) = cloud("plan", &root, &flags);
+        assert_eq!(code, 0, "{err}");
+        let (code, migrated, err) = cloud("migrate", &root, &[&flags[..], &["--yes"]].concat());
+        assert!(code <= 1, "{err}");
+        let names = |r: &Json| r["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&plan), names(&migrated), "nova_auth {nova_auth}");
+        let planned: BTreeSet<String> = plan["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+        assert_eq!(planned, written_config_files(&root, &migrated), "nova_auth {nova_auth}: {plan}");
+        assert!(planned.iter().filter(|f| f.ends_with("policy.json")).count() == 3, "{planned:?}");
+        let describe = |name: &str| plan["steps"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["description"].clone();
+        assert!(describe("service-users").as_str().unwrap().starts_with("create the Essex `service` tenant"), "{plan}");
+        assert_eq!(describe("nova-auth-db").as_str().unwrap().starts_with("import Nova's own users"), nova_auth, "{plan}");
+    }
 }
 
 #[test]
