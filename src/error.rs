@@ -68,6 +68,10 @@ pub enum Error {
     /// table and what differs. `context` says what that means for the run.
     #[error("{database} {context}: {}", .differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Schema { database: String, context: String, differences: Vec<crate::schema::difference::Difference> },
+
+    /// A built-in schema file that does not parse: a bug in this build, named with the line.
+    #[error("built-in schema {name}: {reason} (a bug in this build of osmigrate)")]
+    SchemaData { name: String, reason: String },
 }
 
 impl Error {

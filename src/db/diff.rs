@@ -289,7 +289,9 @@ mod tests {
 
     #[test]
     fn a_created_schema_has_no_difference_and_creating_it_again_creates_nothing() {
-        for schema in [essex::keystone(Backend::Sqlite), essex::glance(Backend::Sqlite), essex::nova(Backend::Sqlite)] {
+        for schema in
+            [essex::keystone(Backend::Sqlite).unwrap(), essex::glance(Backend::Sqlite).unwrap(), essex::nova(Backend::Sqlite).unwrap()]
+        {
             let (_dir, mut db) = sqlite();
             let created = ensure_schema(&mut db, &schema).unwrap();
             assert_eq!(created.len(), schema.tables.len(), "{}", schema.service);
@@ -301,7 +303,7 @@ mod tests {
 
     #[test]
     fn missing_indexes_and_tables_are_named_and_created() {
-        let schema = essex::glance(Backend::Sqlite);
+        let schema = essex::glance(Backend::Sqlite).unwrap();
         let (_dir, mut db) = sqlite();
         ensure_schema(&mut db, &schema).unwrap();
         db.execute("DROP INDEX ix_images_deleted", &[]).unwrap();
@@ -318,7 +320,7 @@ mod tests {
 
     #[test]
     fn what_exists_but_differs_is_refused_before_anything_is_created() {
-        let schema = essex::glance(Backend::Sqlite);
+        let schema = essex::glance(Backend::Sqlite).unwrap();
         let (_dir, mut db) = sqlite();
         ensure_schema(&mut db, &schema).unwrap();
         db.execute("DROP INDEX ix_images_deleted", &[]).unwrap();

@@ -55,13 +55,13 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             "keystone",
             &cloud.keystone_target,
             cloud.keystone.as_ref().map(|k| &k.source),
-            crate::schema::essex::keystone as fn(Backend) -> crate::schema::Schema,
+            crate::schema::essex::keystone as fn(Backend) -> Result<crate::schema::Schema>,
         ),
         ("glance", &cloud.glance.target, Some(&cloud.glance.source), crate::schema::essex::glance),
         ("nova", &cloud.nova.target, Some(&cloud.nova.source), crate::schema::essex::nova),
     ] {
         let mut target = Db::connect(target_url, Access::ReadOnly)?;
-        let schema = schema(target_url.backend);
+        let schema = schema(target_url.backend)?;
         // The whole schema against osmigrate's schema data, with the comparison a resumed run makes.
         let differences = crate::db::diff::schema_diff(&mut target, &schema)?;
         if differences.is_empty() {

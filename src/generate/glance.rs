@@ -59,11 +59,11 @@ fn schema_for(backend: Backend, shape: &Shape) -> Result<Schema> {
                 "Diablo's Glance migrations fail on PostgreSQL: a Diablo Glance there is the auto-created shape".into(),
             ));
         }
-        (Variant::Versioned, _) => schema::diablo::glance(backend),
-        _ => schema::diablo::glance_autocreate(backend),
+        (Variant::Versioned, _) => schema::diablo::glance(backend)?,
+        _ => schema::diablo::glance_autocreate(backend)?,
     };
     if shape.variant == Variant::StampedUnmigrated {
-        let essex = schema::essex::glance(backend);
+        let essex = schema::essex::glance(backend)?;
         s.tables.insert(0, essex.table(schema::MIGRATE_VERSION_TABLE).expect("migrate_version").clone());
         s.stamp = essex.stamp;
     }

@@ -72,7 +72,7 @@ pub struct Generated {
 }
 
 pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
-    let schema = schema::diablo::keystone(db.backend());
+    let schema = schema::diablo::keystone(db.backend())?;
     db.create_schema(&schema)?;
     let t = |name: &str| schema.table(name).expect("diablo keystone table").clone();
     let mut g = Generated::default();

@@ -490,7 +490,7 @@ const VOLUME_METADATA_COLUMNS: &[&str] = cols!["id", "volume_id", "key", "value"
 /// project managers, a user in several projects): `ops`, an operator in no project, and
 /// `copycat`, whose access key is `user-0`'s by mistake.
 pub fn add_nova_auth_users(db: &mut Db) -> Result<()> {
-    let schema = schema::diablo::nova(db.backend());
+    let schema = schema::diablo::nova(db.backend())?;
     let table = |name: &str| schema.table(name).expect("diablo nova table").clone();
     let now: Option<NaiveDateTime> = chrono::NaiveDate::from_ymd_opt(2011, 10, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
     let users = vec![
@@ -507,7 +507,7 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     if shape.networks < 2 {
         return Err(Error::Usage(format!("a generated Nova needs at least 2 networks, not {}", shape.networks)));
     }
-    let schema = schema::diablo::nova(db.backend());
+    let schema = schema::diablo::nova(db.backend())?;
     db.create_schema(&schema)?;
     migrate::stamp_version(db, &schema, schema.stamp.as_ref().expect("diablo nova is stamped"))?;
     let mut g = Generated::default();
@@ -1222,7 +1222,7 @@ mod tests {
         assert_eq!(count(&mut db, "SELECT COUNT(*) FROM instance_metadata"), 280);
         assert_eq!(count(&mut db, "SELECT COUNT(*) FROM block_device_mapping"), g.block_device_mappings as i64);
         assert_eq!(g.boot_from_volume, 3);
-        let schema = schema::diablo::nova(crate::db::Backend::Sqlite);
+        let schema = schema::diablo::nova(crate::db::Backend::Sqlite).unwrap();
         for table in &schema.tables {
             for c in &table.columns {
                 if let ColType::String(n) = c.ty {

@@ -133,7 +133,7 @@ struct Legacy {
 impl Legacy {
     fn open(url: &DbUrl) -> Result<Legacy> {
         let db = Db::connect(url, Access::ReadWrite)?;
-        let schema = schema::diablo::keystone(db.backend());
+        let schema = schema::diablo::keystone(db.backend())?;
         Ok(Legacy { db, schema })
     }
 

@@ -132,7 +132,7 @@ fn identity(site: &Site, url: &DbUrl, report: &mut InstallReport) -> Result<Vec<
 /// The SQL catalog (`service` and `endpoint` rows, as Essex's SQL catalog backend reads them) of
 /// the installed services; an entry of that type (and region) is left alone.
 fn sql_catalog(site: &Site, db: &mut Db, report: &mut InstallReport) -> Result<()> {
-    let schema = schema::essex::keystone(db.backend());
+    let schema = schema::essex::keystone(db.backend())?;
     for e in super::catalog(site, crate::schema::Release::Essex) {
         let found = db.query(&format!("SELECT id FROM {} WHERE type = ?", db.quote("service")), &[e.service_type.into()])?;
         let (service_id, status) = if let Some(r) = found.first() {

@@ -146,7 +146,7 @@ fn database(report: &mut InstallReport, service: Service, release: Release, host
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     Db::create_database_if_missing(local)?;
-    let (schema, note) = create::schema_for(service, release, local.backend);
+    let (schema, note) = create::schema_for(service, release, local.backend)?;
     let mut db = Db::connect(local, Access::ReadWrite)?;
     let tables: Vec<String> = db.table_names()?;
     let stamp = match &schema.stamp {
@@ -228,12 +228,12 @@ fn flavors(report: &mut InstallReport, release: Release, url: &DbUrl) -> Result<
     let missing: Vec<Flavor> = SEEDED.iter().copied().filter(|f| !have.iter().any(|h| h == f.1)).collect();
     let schema = match release {
         Release::Diablo => {
-            let schema = schema::diablo::nova(db.backend());
+            let schema = schema::diablo::nova(db.backend())?;
             flavors::insert_diablo(&mut db, &schema, &missing, |_| None)?;
             schema
         }
         Release::Essex => {
-            let schema = schema::essex::nova(db.backend());
+            let schema = schema::essex::nova(db.backend())?;
             flavors::insert_essex(&mut db, &schema, &missing)?;
             schema
         }

@@ -26,31 +26,31 @@ pub struct Created {
 }
 
 /// The schema a release's own tooling leaves on `backend`, with a note when it is not the obvious one.
-pub fn schema_for(service: Service, release: Release, backend: Backend) -> (Schema, Option<String>) {
-    match (service, release) {
-        (Service::Keystone, Release::Essex) => (essex::keystone(backend), None),
-        (Service::Glance, Release::Essex) => (essex::glance(backend), None),
-        (Service::Nova, Release::Essex) => (essex::nova(backend), None),
+pub fn schema_for(service: Service, release: Release, backend: Backend) -> Result<(Schema, Option<String>)> {
+    Ok(match (service, release) {
+        (Service::Keystone, Release::Essex) => (essex::keystone(backend)?, None),
+        (Service::Glance, Release::Essex) => (essex::glance(backend)?, None),
+        (Service::Nova, Release::Essex) => (essex::nova(backend)?, None),
         (Service::Keystone, Release::Diablo) => {
-            (diablo::keystone(backend), Some("a legacy (Diablo) Keystone keeps no migrate_version stamp".to_string()))
+            (diablo::keystone(backend)?, Some("a legacy (Diablo) Keystone keeps no migrate_version stamp".to_string()))
         }
         (Service::Glance, Release::Diablo) if backend == Backend::Postgres => (
-            diablo::glance_autocreate(backend),
+            diablo::glance_autocreate(backend)?,
             Some(
                 "Diablo Glance's migrations fail on PostgreSQL: this is the shape glance-registry creates itself \
                  on an empty database (unversioned, no migrate_version)"
                     .to_string(),
             ),
         ),
-        (Service::Glance, Release::Diablo) => (diablo::glance(backend), None),
-        (Service::Nova, Release::Diablo) => (diablo::nova(backend), None),
-    }
+        (Service::Glance, Release::Diablo) => (diablo::glance(backend)?, None),
+        (Service::Nova, Release::Diablo) => (diablo::nova(backend)?, None),
+    })
 }
 
 /// Creates the database when it does not exist, refuses one that holds any table, then creates
 /// the schema and writes its stamp (last).
 pub fn create(service: Service, release: Release, url: &DbUrl) -> Result<Created> {
-    let (schema, note) = schema_for(service, release, url.backend);
+    let (schema, note) = schema_for(service, release, url.backend)?;
     let database_created = Db::create_database_if_missing(url)?;
     let mut db = Db::connect(url, Access::ReadWrite)?;
     let existing = db.table_names()?;

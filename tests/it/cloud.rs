@@ -439,7 +439,7 @@ fn kill_at(root: &Path, point: &str) {
 /// sequences made before their table.
 fn ddl_points(backend: Backend) -> Vec<String> {
     let mut points = Vec::new();
-    for schema in [essex::keystone(backend), essex::glance(backend), essex::nova(backend)] {
+    for schema in [essex::keystone(backend).unwrap(), essex::glance(backend).unwrap(), essex::nova(backend).unwrap()] {
         for t in &schema.tables {
             if backend == Backend::Postgres {
                 points.extend(t.sequences.iter().map(|s| format!("ddl:sequence:{s}")));

@@ -86,7 +86,7 @@ fn bare_nova(server: &Server, label: &str, rows: &[String]) -> FreshDb {
     let fresh = support::fresh_db(server, label);
     Db::create_database_if_missing(&fresh.url).unwrap();
     let mut db = Db::connect(&fresh.url, Access::ReadWrite).unwrap();
-    let schema = osmigrate::schema::diablo::nova(server.backend);
+    let schema = osmigrate::schema::diablo::nova(server.backend).unwrap();
     db.create_schema(&schema).unwrap();
     osmigrate::migrate::stamp_version(&mut db, &schema, schema.stamp.as_ref().unwrap()).unwrap();
     drop(db);

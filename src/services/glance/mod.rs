@@ -64,7 +64,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Pr
         source_url: from.clone(),
         target_url: to.clone(),
         source_release: glance.release(),
-        schema: schema::essex::glance(to.backend),
+        schema: schema::essex::glance(to.backend)?,
         own_tables: vec![map_table()],
         source_tables,
         steps,

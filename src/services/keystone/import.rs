@@ -83,7 +83,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &KeystoneOptions, progress: &dyn 
         source_url: from.clone(),
         target_url: to.clone(),
         source_release: legacy.release(),
-        schema: schema::essex::keystone(to.backend),
+        schema: schema::essex::keystone(to.backend)?,
         own_tables: Vec::new(),
         source_tables: legacy.fingerprint_tables(),
         steps,

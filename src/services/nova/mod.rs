@@ -121,7 +121,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaOptions, progress: &dyn Prog
         source_url: from.clone(),
         target_url: to.clone(),
         source_release: format!("Diablo Nova (migrate version {version})"),
-        schema: schema::essex::nova(to.backend),
+        schema: schema::essex::nova(to.backend)?,
         own_tables: Vec::new(),
         source_tables,
         steps,

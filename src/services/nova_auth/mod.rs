@@ -147,7 +147,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaAuthOptions, progress: &dyn 
         source_url: from.clone(),
         target_url: to.clone(),
         source_release,
-        schema: schema::essex::keystone(to.backend),
+        schema: schema::essex::keystone(to.backend)?,
         own_tables: Vec::new(),
         source_tables: TABLES.iter().map(std::string::ToString::to_string).collect(),
         steps,
