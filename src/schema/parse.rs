@@ -17,7 +17,9 @@
 //!
 //! Where the backends' upstream schemas differ, a line starts with the backends it is for:
 //! `@sqlite size integer` / `@mysql,postgresql size bigint`. A qualified `table` line keeps or
-//! drops the whole table.
+//! drops the whole table. Where only the column order differs (SQLite's recreated tables), each
+//! column is written once and `@sqlite column order (a, b, …)`, after the columns, gives that
+//! backend's order.
 
 use super::{Backend, ColType, Column, ForeignKey, Index, Stamp, Table};
 
@@ -64,6 +66,21 @@ pub fn parse(text: &str, backend: Backend) -> Result<(Vec<Table>, Option<Stamp>)
                 stamp = Some(Stamp { repository_id: words[1..words.len() - 1].join(" "), version });
             }
             "table" if words.len() == 2 => tables.push(Table::new(words[1])),
+            // The backend's column order when it is not the order the columns are listed in
+            // (SQLite's recreated tables): each column is written once, its order per backend.
+            "column" if words.get(1) == Some(&"order") => {
+                let table = tables.last_mut().ok_or_else(|| err("line outside a table"))?;
+                let order = column_list(line).map_err(|m| err(&m))?;
+                let mut columns = Vec::with_capacity(order.len());
+                for name in &order {
+                    let at = table.columns.iter().position(|c| &c.name == name).ok_or_else(|| err(&format!("no column `{name}` above")))?;
+                    columns.push(table.columns.remove(at));
+                }
+                if !table.columns.is_empty() {
+                    return Err(err("the order leaves out columns listed above"));
+                }
+                table.columns = columns;
+            }
             _ => {
                 let table = tables.last_mut().ok_or_else(|| err("line outside a table"))?;
                 parse_table_line(table, line, &words).map_err(|m| err(&m))?;
@@ -146,6 +163,17 @@ fn column_list(text: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_order_lists_each_column_once() {
+        let text = "table t\n  a integer\n  b integer\n  @sqlite column order (b, a)\n";
+        let names = |b| parse(text, b).unwrap().0[0].columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(Backend::Sqlite), ["b", "a"]);
+        assert_eq!(names(Backend::Mysql), ["a", "b"]);
+        let bad = |order: &str| parse(&format!("table t\n  a integer\n  b integer\n  column order ({order})\n"), Backend::Sqlite);
+        assert!(bad("a").unwrap_err().contains("leaves out"));
+        assert!(bad("a, b, c").unwrap_err().contains("no column `c`"));
+    }
 
     #[test]
     fn parses_columns_and_constraints() {
