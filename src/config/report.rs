@@ -7,13 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::db::DbUrl;
 use crate::db::url::redact_raw;
 use crate::migrate::Severity;
+use crate::reason::Reason;
 use crate::migrate::report::redact_secret;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub severity: Severity,
     /// Stable reason code, e.g. `renamed`, `removed`, `default_made_explicit`.
-    pub code: String,
+    pub code: Reason,
     /// The file the change is in (the Essex file written).
     pub file: String,
     /// `key` for `[DEFAULT]`, else `[section] key`.
@@ -68,10 +69,11 @@ impl ConfigReport {
     }
 
     /// Records a change; returns it so that the caller can add the origin and the values.
-    pub fn change(&mut self, severity: Severity, code: &str, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
+    pub fn change(&mut self, severity: Severity, code: Reason, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
+        debug_assert!(code.allows(severity), "{code} is not reported as {severity} (src/reason.rs)");
         self.changes.push(Change {
             severity,
-            code: code.to_string(),
+            code,
             file: file.to_string(),
             setting: setting.to_string(),
             message: message.into(),
@@ -82,11 +84,11 @@ impl ConfigReport {
         self.changes.last_mut().expect("just pushed")
     }
 
-    pub fn warn(&mut self, code: &str, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
+    pub fn warn(&mut self, code: Reason, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
         self.change(Severity::Warning, code, file, setting, message)
     }
 
-    pub fn info(&mut self, code: &str, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
+    pub fn info(&mut self, code: Reason, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
         self.change(Severity::Info, code, file, setting, message)
     }
 
@@ -174,9 +176,9 @@ mod tests {
     #[test]
     fn exit_status_follows_warnings() {
         let mut r = ConfigReport::new("config convert nova");
-        r.info("renamed", "nova.conf", "osapi_listen", "renamed");
+        r.info(Reason::Renamed, "nova.conf", "osapi_listen", "renamed");
         assert_eq!(r.exit_status(), 0);
-        r.warn("removed", "nova.conf", "allow_admin_api", "gone").from_value("allow_admin_api", "true");
+        r.warn(Reason::Removed, "nova.conf", "allow_admin_api", "gone").from_value("allow_admin_api", "true");
         assert_eq!(r.exit_status(), 1);
         assert_eq!(r.changes_with("removed").count(), 1);
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::discover::{self, discover};
 use super::{Check, Journal, Level, Lock};
+use crate::reason::Reason;
 use crate::db::{Access, Backend, Db, DbUrl, Value};
 use crate::error::Result;
 use crate::migrate::Report;
@@ -36,7 +37,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     let journal = Journal::open(state_dir)?;
     let mut checks = Vec::new();
     let mut schema_checks = Vec::new();
-    let mut check = |ok: bool, code: &str, message: String| {
+    let mut check = |ok: bool, code: Reason, message: String| {
         checks.push(Check::new(
             if ok { Level::Info } else { Level::Blocker },
             code,
@@ -46,7 +47,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     };
     check(
         journal.is_done("nova-config"),
-        "migration_finished",
+        Reason::MigrationFinished,
         format!("the journal in {} records a finished migration", state_dir.display()),
     );
     for (service, target_url, source_url, schema) in [
@@ -66,14 +67,14 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         if differences.is_empty() {
             check(
                 true,
-                "essex_schema",
+                Reason::EssexSchema,
                 format!("{target_url}: every Essex table, column, index, unique key and foreign key as osmigrate makes them"),
             );
         }
         schema_checks.extend(differences.iter().map(|d| {
             Check::new(
                 Level::Blocker,
-                "essex_schema",
+                Reason::EssexSchema,
                 format!("{target_url}: {d}"),
                 match source_url {
                     Some(_) => format!(
@@ -90,7 +91,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             .as_i64();
         check(
             version == Some(stamp.version),
-            "stamp",
+            Reason::Stamp,
             format!("{}: stamped {} {} (found {:?})", target_url, stamp.repository_id, stamp.version, version),
         );
         // Every source row read: the journal's report against the source's counts now.
@@ -105,7 +106,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             let n = source.query_scalar(&format!("SELECT COUNT(*) FROM {}", source.quote(&t.source_table)), &[])?.as_i64().unwrap_or(-1);
             check(
                 n as u64 == t.read,
-                "rows_accounted",
+                Reason::RowsAccounted,
                 format!("{} {}: {} source rows, {} read ({} skipped, each reported)", service, t.source_table, n, t.read, t.skipped),
             );
         }
@@ -128,7 +129,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         }
         Ok(())
     })?;
-    check(dangling == 0, "image_refs_resolve", format!("instance image UUIDs that name no image in the new Glance: {dangling}"));
+    check(dangling == 0, Reason::ImageRefsResolve, format!("instance image UUIDs that name no image in the new Glance: {dangling}"));
     let mut ks = Db::connect(&cloud.keystone_target, Access::ReadOnly)?;
     let user_table = ks.quote("user");
     if cloud.auth == discover::Auth::Nova {
@@ -168,10 +169,10 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             let holds = keeper.get(&key).is_none_or(|holder| holder.as_ref() == Some(&id));
             missing_keys += u64::from(holds && !credentials.contains(&(id, key)));
         }
-        check(missing_users == 0, "nova_users_arrived", format!("live Nova users missing from Keystone: {missing_users}"));
+        check(missing_users == 0, Reason::NovaUsersArrived, format!("live Nova users missing from Keystone: {missing_users}"));
         check(
             missing_keys == 0,
-            "nova_keys_arrived",
+            Reason::NovaKeysArrived,
             format!("access keys of Nova users in a project that have no EC2 credential in Keystone: {missing_keys}"),
         );
     }
@@ -179,12 +180,12 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         .query_scalar(&format!("SELECT COUNT(*) FROM ec2_credential c LEFT JOIN {user_table} u ON u.id = c.user_id LEFT JOIN tenant t ON t.id = c.tenant_id WHERE u.id IS NULL OR t.id IS NULL"), &[])?
         .as_i64()
         .unwrap_or(-1);
-    check(orphans == 0, "ec2_owners_resolve", format!("EC2 credentials whose user or tenant is missing: {orphans}"));
+    check(orphans == 0, Reason::Ec2OwnersResolve, format!("EC2 credentials whose user or tenant is missing: {orphans}"));
     let orphans = ks
         .query_scalar(&format!("SELECT COUNT(*) FROM metadata m LEFT JOIN {user_table} u ON u.id = m.user_id LEFT JOIN tenant t ON t.id = m.tenant_id WHERE u.id IS NULL OR t.id IS NULL"), &[])?
         .as_i64()
         .unwrap_or(-1);
-    check(orphans == 0, "grants_resolve", format!("role grants whose user or tenant is missing: {orphans}"));
+    check(orphans == 0, Reason::GrantsResolve, format!("role grants whose user or tenant is missing: {orphans}"));
     // Configs, read back as Essex reads them, name the new databases.
     let ini = |path: &Path, section: &str, key: &str| -> Option<String> {
         std::fs::read(path).ok().and_then(|b| crate::config::ini::IniDoc::parse(&b).get(section, key))
@@ -198,7 +199,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         let got = ini(&path, section, key).and_then(|u| DbUrl::parse(&u).ok());
         check(
             got.as_ref().is_some_and(|g| g.same_database(want)),
-            "config_names_new_database",
+            Reason::ConfigNamesNewDatabase,
             format!("{} [{section}] {key} names {want}", path.display()),
         );
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::json;
 
 use super::{InstallReport, Site, Status, table, template_entries, tenant_of};
+use crate::reason::Reason;
 use crate::config::ini::IniDoc;
 use crate::config::report::ConfigReport;
 use crate::config::upgrade::{self, Rendered, set_paste, sql_token_and_ec2};
@@ -230,7 +231,7 @@ pub(super) fn render(site: &Site, report: &mut ConfigReport) -> Vec<Rendered> {
         let mut doc = IniDoc::parse(upgrade::ESSEX_KEYSTONE.as_bytes());
         doc.set("DEFAULT", "admin_token", site.token());
         doc.set("DEFAULT", "debug", "False");
-        report.info("value_rewritten", target, "debug", "the shipped True logs every request body, passwords included").to =
+        report.info(Reason::ValueRewritten, target, "debug", "the shipped True logs every request body, passwords included").to =
             Some("False".into());
         doc.set("sql", "connection", &db.host.expose_secret());
         doc.set("catalog", "template_file", &format!("/{}", upgrade::CATALOG_TEMPLATES));

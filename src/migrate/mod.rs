@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::reason::Reason;
 use crate::db::diff::{self, Difference};
 use crate::db::{Access, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
@@ -316,7 +317,7 @@ fn schema_completed(created: &[Difference]) -> StepReport {
     let mut report = StepReport::default();
     for d in created {
         let message = "missing from the target's schema: created";
-        report.note(Severity::Info, &d.table, "schema_completed", message, d.to_string());
+        report.note(Severity::Info, &d.table, Reason::SchemaCompleted, message, d.to_string());
     }
     report
 }

@@ -11,6 +11,7 @@ mod settings;
 
 use std::collections::HashMap;
 
+use crate::reason::Reason;
 use crate::db::{Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
 use crate::migrate::copy::{TableCopy, copy_table};
@@ -210,7 +211,7 @@ fn seed_s3_images(_: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         s.report.note_many(
             Severity::Warning,
             "image_map",
-            "image_map_duplicate",
+            Reason::ImageMapDuplicate,
             "the map names the same old id more than once; the first UUID is kept",
             attempted - written,
             None,
@@ -248,7 +249,7 @@ fn report_dropped(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
         s.report.note_many(
             Severity::Info,
             "export_devices",
-            "table_dropped",
+            Reason::TableDropped,
             "Essex has no export_devices (AoE shelf/blade numbers; migration 052 drops the table)",
             n,
             None,

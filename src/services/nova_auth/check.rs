@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use super::access::{carries_key, shown};
 use super::steps::{ec2_query, existing_credentials, planned_credentials};
 use super::{Ctx, MAX_LEN, RoleTarget, SUPERUSER_ROLES, TABLES, diablo_key_holder, len_fn, live_sql, marks, stream_groups, text};
+use crate::reason::Reason;
 use crate::db::{Backend, Db, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, Sink};
@@ -35,7 +36,7 @@ pub(super) fn check(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             s.report.note_many(
                 Severity::Info,
                 "users",
-                "no_nova_users",
+                Reason::NoNovaUsers,
                 "the Nova database holds no users of its own (the cloud did not use Nova's auth): nothing to import",
                 1,
                 None,
@@ -274,7 +275,7 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx, problems: &mut Vec<String>) 
                 s.report.note(
                     Severity::Warning,
                     origin,
-                    "role_merged",
+                    Reason::RoleMerged,
                     "the role name is the same Essex role name as another Nova role's (MySQL compares names without case): one role",
                     format!("`{name}` → `{}`", known.name),
                 );
