@@ -10,6 +10,7 @@ use osmigrate::services::keystone::{self, KeystoneOptions};
 use osmigrate::services::nova::{self, MapSource, NovaOptions};
 use osmigrate::services::nova_auth::{self, NovaAuthOptions};
 
+use super::exit::ExitStatus;
 use super::{OutputArgs, emit_value, progress::Bar, render};
 
 #[derive(Subcommand)]
@@ -157,7 +158,7 @@ pub struct KeystoneArgs {
     output: OutputArgs,
 }
 
-pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
+pub fn run(cmd: DbCommand) -> osmigrate::Result<ExitStatus> {
     match cmd {
         DbCommand::Create(a) => create(a),
         DbCommand::Migrate(MigrateCommand::Keystone(a)) => {
@@ -208,7 +209,7 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
     }
 }
 
-fn create(a: CreateArgs) -> osmigrate::Result<i32> {
+fn create(a: CreateArgs) -> osmigrate::Result<ExitStatus> {
     use osmigrate::services::create::{self, Release, Service};
     let service = match a.service {
         CreateService::Keystone => Service::Keystone,
@@ -222,22 +223,28 @@ fn create(a: CreateArgs) -> osmigrate::Result<i32> {
     let made = create::create(service, release, &DbUrl::parse(&a.url)?)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&made).expect("serializes"));
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     let stamp = match &made.stamp {
         Some(s) => format!("stamped `{}` version {}", s.repository_id, s.version),
         None => "no version stamp".to_string(),
     };
     let how = if made.database_created { "created" } else { "filled the empty database" };
-    println!("{how} {}: {:?} {:?} schema, {} tables, {stamp}", made.database, made.release, made.service, made.tables.len());
+    println!(
+        "db create: done — {how} {}: the {} {} schema, {} tables, {stamp}",
+        made.database,
+        made.release,
+        made.service,
+        made.tables.len()
+    );
     for note in &made.notes {
         println!("note: {note}");
     }
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// Prints a report (text or JSON), saves it when asked, and returns its exit status.
-pub fn emit(report: &Report, output: &OutputArgs) -> osmigrate::Result<i32> {
+pub fn emit(report: &Report, output: &OutputArgs) -> osmigrate::Result<ExitStatus> {
     emit_value(report, &render::report(report), output)?;
-    Ok(report.exit_status())
+    Ok(render::Findings::of_report(report).exit_status())
 }

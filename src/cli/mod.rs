@@ -7,6 +7,7 @@ mod config;
 mod db;
 mod demo;
 mod docs;
+pub mod exit;
 mod glance;
 mod install;
 mod keystone;
@@ -18,9 +19,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use osmigrate::Error;
 
-pub const EXIT_REFUSED: i32 = 2;
-pub const EXIT_USAGE: i32 = 64;
-pub const EXIT_INTERNAL: i32 = 70;
+use self::exit::ExitStatus;
 
 #[derive(Parser)]
 #[command(name = "osmigrate", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OSMIGRATE_COMMIT"), ")"), about = "Move an OpenStack control plane from Diablo (2011.3) to Essex (2012.1), side by side")]
@@ -89,7 +88,7 @@ pub fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
 }
 
-pub fn run(cli: Cli) -> i32 {
+pub fn run(cli: Cli) -> ExitStatus {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Check(a) => cloud::check(a),
@@ -111,8 +110,8 @@ pub fn run(cli: Cli) -> i32 {
         Err(e) => {
             eprintln!("osmigrate: {e}");
             match e {
-                Error::Usage(_) | Error::BadUrl { .. } => EXIT_USAGE,
-                _ => EXIT_REFUSED,
+                Error::Usage(_) | Error::BadUrl { .. } => ExitStatus::Usage,
+                _ => ExitStatus::Refused,
             }
         }
     }

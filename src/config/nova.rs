@@ -18,9 +18,9 @@ use super::flagfile::{FlagEntry, Flagfile, is_flagfile, read_flagfiles};
 use super::options::{OptionKind, Release, nova_option};
 use super::paste::{AuthStrategy, PasteFile, nova_pipelines};
 use super::report::ConfigReport;
-use crate::reason::Reason;
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, StepReport};
+use crate::reason::Reason;
 use crate::services::nova::image_map::{MapSource, for_each_entry};
 use crate::services::nova::image_ref::{self, ImageRef};
 
@@ -367,7 +367,12 @@ impl Converter<'_> {
             let outcome = if !multi && last[e.name.as_str()] != i {
                 let winner = entries[last[e.name.as_str()]];
                 self.report
-                    .info(Reason::Superseded, &self.target(), &e.name, format!("set again at {} (Diablo kept the last value)", origin(winner)))
+                    .info(
+                        Reason::Superseded,
+                        &self.target(),
+                        &e.name,
+                        format!("set again at {} (Diablo kept the last value)", origin(winner)),
+                    )
                     .origin(origin(e));
                 Outcome::Superseded(format!("superseded by {} (Diablo kept the last value)", origin(winner)))
             } else {
@@ -444,14 +449,21 @@ impl Converter<'_> {
                 Outcome::CommentOut("not a Diablo option, so Diablo ignored it; Essex would not".into())
             } else {
                 self.report
-                    .info(Reason::UnknownOption, &target, name, "neither release's nova defines this option (a plug-in's?); carried as written")
+                    .info(
+                        Reason::UnknownOption,
+                        &target,
+                        name,
+                        "neither release's nova defines this option (a plug-in's?); carried as written",
+                    )
                     .origin(origin(e));
                 Outcome::Set(name.to_string(), e.value.clone())
             };
         }
         if let Some(rename) = RENAMES.iter().find(|r| r.from == name) {
             if rename.to == "notification_topics" && e.value.contains(',') {
-                self.report.warn(Reason::Renamed, &target, name, "now a list: the commas in this value make several topics").origin(origin(e));
+                self.report
+                    .warn(Reason::Renamed, &target, name, "now a list: the commas in this value make several topics")
+                    .origin(origin(e));
             }
             self.report.info(Reason::Renamed, &target, name, rename.note).origin(origin(e)).to = Some(rename.to.to_string());
             return Outcome::Set(rename.to.to_string(), e.value.clone());
@@ -600,7 +612,12 @@ impl Converter<'_> {
         }
         if rate_limited == Some(false) {
             out.push(("Diablo's OpenStack API pipeline had no rate limiting".into(), "api_rate_limit".into(), "false".into()));
-            self.report.info(Reason::DefaultMadeExplicit, &target, "api_rate_limit", "Diablo's OpenStack API pipeline had no ratelimit filter");
+            self.report.info(
+                Reason::DefaultMadeExplicit,
+                &target,
+                "api_rate_limit",
+                "Diablo's OpenStack API pipeline had no ratelimit filter",
+            );
         }
         if !set("enabled_apis") {
             let diablo = diablo_value(entries, "enabled_apis").unwrap_or_default();
@@ -856,7 +873,7 @@ mod tests {
         assert_eq!(get(&doc, "s3_host").as_deref(), Some("\"h q\""));
         assert_eq!(codes(&report, "region_list"), ["list_rejoined"]);
         assert_eq!(codes(&report, "s3_host"), ["quoted_value"]);
-        assert_eq!(report.exit_status(), 1);
+        assert!(report.has_warnings());
     }
 
     #[test]

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::db::DbUrl;
 use crate::db::url::redact_raw;
 use crate::migrate::Severity;
-use crate::reason::Reason;
 use crate::migrate::report::redact_secret;
+use crate::reason::Reason;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
@@ -61,11 +61,6 @@ impl ConfigReport {
 
     pub fn has_warnings(&self) -> bool {
         self.changes.iter().any(|c| c.severity == Severity::Warning)
-    }
-
-    /// 0 clean, 1 done with warnings.
-    pub fn exit_status(&self) -> i32 {
-        i32::from(self.has_warnings())
     }
 
     /// Records a change; returns it so that the caller can add the origin and the values.
@@ -174,12 +169,12 @@ mod tests {
     }
 
     #[test]
-    fn exit_status_follows_warnings() {
+    fn warnings_are_seen() {
         let mut r = ConfigReport::new("config convert nova");
         r.info(Reason::Renamed, "nova.conf", "osapi_listen", "renamed");
-        assert_eq!(r.exit_status(), 0);
+        assert!(!r.has_warnings());
         r.warn(Reason::Removed, "nova.conf", "allow_admin_api", "gone").from_value("allow_admin_api", "true");
-        assert_eq!(r.exit_status(), 1);
+        assert!(r.has_warnings());
         assert_eq!(r.changes_with("removed").count(), 1);
     }
 }

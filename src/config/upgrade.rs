@@ -12,10 +12,10 @@ use super::ini::IniDoc;
 use super::paste::{self, PasteFile, nova_pipelines};
 use super::report::ConfigReport;
 use super::write::{Ownership, original_of, write_config};
-use crate::reason::Reason;
 use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::Severity;
+use crate::reason::Reason;
 use crate::rootfs::under_root;
 
 pub(crate) const ESSEX_KEYSTONE: &str = include_str!("essex/keystone.conf");
@@ -354,7 +354,12 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
     let target = KEYSTONE_CONF;
     let diablo = match diablo_source(opts, KEYSTONE_CONF, is_diablo_keystone, report)? {
         None if opts.new_keystone => {
-            report.info(Reason::NewKeystone, target, "", "the cloud had no Keystone (Nova's own auth): rendered from the shipped Essex file");
+            report.info(
+                Reason::NewKeystone,
+                target,
+                "",
+                "the cloud had no Keystone (Nova's own auth): rendered from the shipped Essex file",
+            );
             PasteFile::parse("")
         }
         found => required(found, opts, KEYSTONE_CONF)?,
@@ -480,8 +485,9 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
         report.info(Reason::Renamed, target, "[sql] idle_timeout", "Diablo's sql_idle_timeout").to_value("idle_timeout", &v);
     }
     doc.set("catalog", "template_file", "/etc/keystone/default_catalog.templates");
-    report.info(Reason::ValueRewritten, target, "[catalog] template_file", "the shipped path is relative to keystone's working directory").to =
-        Some("/etc/keystone/default_catalog.templates".into());
+    report
+        .info(Reason::ValueRewritten, target, "[catalog] template_file", "the shipped path is relative to keystone's working directory")
+        .to = Some("/etc/keystone/default_catalog.templates".into());
     let base = opts.out_dir.as_deref().unwrap_or(&opts.root);
     if !under_root(base, Path::new(CATALOG_TEMPLATES))?.exists() && !under_root(&opts.root, Path::new(CATALOG_TEMPLATES))?.exists() {
         report.warn(

@@ -24,8 +24,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::report::{ConfigReport, WrittenFile};
-use crate::reason::Reason;
 use crate::error::{Error, Result};
+use crate::reason::Reason;
 
 pub const MODE: u32 = 0o640;
 /// State files, reports, backups: the owner only.

@@ -8,12 +8,12 @@
 use std::path::Path;
 
 use super::discover::{self, Cloud};
-use crate::reason::Reason;
 use crate::config::ini::IniDoc;
 use crate::config::report::ConfigReport;
 use crate::config::upgrade::CATALOG_TEMPLATES;
 use crate::config::{self, Origin, flagfile};
 use crate::error::{Error, Result};
+use crate::reason::Reason;
 use crate::rootfs;
 use crate::services::keystone::catalog::{self, TemplateEntry};
 

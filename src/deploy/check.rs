@@ -8,13 +8,13 @@ use super::discover::{self, Cloud, discover};
 use super::rehearsal::{self, Rehearsal};
 use super::steps::Step;
 use super::{Check, Level};
-use crate::reason::Reason;
 use crate::config::paste::PasteFile;
 use crate::config::upgrade;
 use crate::config::write::{self, Ownership};
 use crate::db::{Access, Backend, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::Severity;
+use crate::reason::Reason;
 use crate::rootfs;
 use crate::services::glance::source::DiabloGlance;
 use crate::services::keystone::legacy::Legacy;
@@ -38,15 +38,6 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    /// 0 clean, 1 warnings, 2 blockers.
-    pub fn exit_status(&self) -> i32 {
-        match self.findings.iter().map(|f| f.level).max() {
-            Some(Level::Blocker) => 2,
-            Some(Level::Warning) => 1,
-            _ => 0,
-        }
-    }
-
     fn add(&mut self, level: Level, code: Reason, message: impl Into<String>, fix: impl Into<String>) {
         self.findings.push(Check::new(level, code, message, fix));
     }
@@ -143,7 +134,12 @@ pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_user
     check_disk(&mut report, cloud)?;
     check_ownership(&mut report, root);
     if rustix::process::geteuid().is_root() {
-        report.add(Level::Info, Reason::RunningAsRoot, "running as root", "files are written as the service users (nova, glance, keystone)");
+        report.add(
+            Level::Info,
+            Reason::RunningAsRoot,
+            "running as root",
+            "files are written as the service users (nova, glance, keystone)",
+        );
     }
     let rehearsal = rehearsal::rehearse(cloud, state_dir, create_service_users, &unusable)?;
     add_rehearsal(&mut report, &rehearsal);
@@ -176,7 +172,9 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
                 format!("migrate imports them into the Essex Keystone {} and switches auth_strategy to keystone", cloud.keystone_target),
             );
         }
-        discover::Auth::Keystone => report.add(Level::Info, Reason::AuthKeystone, "Nova's API authenticated with Keystone", "nothing to do"),
+        discover::Auth::Keystone => {
+            report.add(Level::Info, Reason::AuthKeystone, "Nova's API authenticated with Keystone", "nothing to do")
+        }
         discover::Auth::None => report.add(
             Level::Warning,
             Reason::AuthNone,
@@ -376,18 +374,22 @@ fn check_ownership(report: &mut CheckReport, root: &Path) {
     for svc in ["nova", "glance", "keystone"] {
         let Ok(dir) = rootfs::under_root(root, Path::new(&format!("/var/log/{svc}"))) else { continue };
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let root_owned: Vec<String> =
+        let mut root_owned: Vec<String> =
             entries.flatten().filter(|e| e.metadata().is_ok_and(|m| m.uid() == 0)).map(|e| e.path().display().to_string()).collect();
+        root_owned.sort();
         if !root_owned.is_empty() && !rustix::process::geteuid().is_root() {
             continue; // only root can have made them root's, and only root can repair them
         }
         if !root_owned.is_empty() && Ownership::new(root).ok().and_then(|o| o.account(svc).ok().flatten()).is_some() {
-            report.add(
+            let mut c = Check::new(
                 Level::Warning,
                 Reason::RootOwnedLogs,
                 format!("{} file(s) in {} belong to root: {svc} cannot write its logs", root_owned.len(), dir.display()),
                 "run `osmigrate config fix-ownership`",
             );
+            c.count = Some(root_owned.len() as u64);
+            c.rows = root_owned.into_iter().take(10).collect();
+            report.findings.push(c);
         }
     }
 }
@@ -396,12 +398,8 @@ fn check_ownership(report: &mut CheckReport, root: &Path) {
 /// and each warning of the configs' as the migration will report it.
 fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
     for (step, e) in &r.failed {
-        let mut c = Check::new(
-            Level::Blocker,
-            failure_reason(*step),
-            format!("{}: {}", step.name(), r.real(&e.to_string())),
-            fix_for_error(e),
-        );
+        let mut c =
+            Check::new(Level::Blocker, failure_reason(*step), format!("{}: {}", step.name(), r.real(&e.to_string())), fix_for_error(e));
         c.reported_by = Some(step.name().into());
         report.findings.push(c);
     }

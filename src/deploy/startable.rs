@@ -8,11 +8,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::{Check, Level};
-use crate::reason::Reason;
 use crate::config::ini::IniDoc;
 use crate::config::write::{Account, Ownership};
 use crate::db::{Backend, DbUrl};
 use crate::error::Result;
+use crate::reason::Reason;
 use crate::rootfs;
 
 const READ: u32 = 4;

@@ -41,12 +41,7 @@ pub struct MigrateReport {
     pub configs: Vec<ConfigReport>,
 }
 
-impl MigrateReport {
-    pub fn exit_status(&self) -> i32 {
-        let warned = self.databases.iter().any(Report::has_warnings) || self.configs.iter().any(ConfigReport::has_warnings);
-        i32::from(warned)
-    }
-}
+impl MigrateReport {}
 
 #[derive(Debug, Clone)]
 pub struct MigrateOptions {
@@ -487,7 +482,7 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
 }
 
 fn database_step(report: &mut MigrateReport, r: Report) -> String {
-    let detail = format!("{} → {} ({:?})", r.source, r.target, r.outcome);
+    let detail = format!("{} → {} ({})", r.source, r.target, r.outcome);
     report.databases.push(r);
     detail
 }

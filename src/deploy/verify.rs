@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use super::discover::{self, discover};
 use super::{Check, Journal, Level, Lock};
-use crate::reason::Reason;
 use crate::db::{Access, Backend, Db, DbUrl, Value};
 use crate::error::Result;
 use crate::migrate::Report;
+use crate::reason::Reason;
 use crate::rootfs;
 use crate::services::nova;
 
@@ -20,12 +20,7 @@ pub struct VerifyReport {
     pub checks: Vec<Check>,
 }
 
-impl VerifyReport {
-    /// 0 when everything matched, 2 on a mismatch.
-    pub fn exit_status(&self) -> i32 {
-        if self.checks.iter().any(|c| c.level == Level::Blocker) { 2 } else { 0 }
-    }
-}
+impl VerifyReport {}
 
 /// The result against the source: every source row accounted for, references resolving, the
 /// Essex schemas and stamps in place, the configs naming the new databases.
@@ -92,7 +87,11 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         check(
             version == Some(stamp.version),
             Reason::Stamp,
-            format!("{}: stamped {} {} (found {:?})", target_url, stamp.repository_id, stamp.version, version),
+            match version {
+                Some(v) if v == stamp.version => format!("{target_url}: stamped `{}` version {v}", stamp.repository_id),
+                Some(v) => format!("{target_url}: stamped `{}` version {v}, not {}", stamp.repository_id, stamp.version),
+                None => format!("{target_url}: no `{}` stamp (an unfinished migration)", stamp.repository_id),
+            },
         );
         // Every source row read: the journal's report against the source's counts now.
         let report: Option<Report> = target

@@ -7,7 +7,6 @@ use std::path::Path;
 use serde_json::json;
 
 use super::{InstallReport, Site, Status, table, template_entries, tenant_of};
-use crate::reason::Reason;
 use crate::config::ini::IniDoc;
 use crate::config::report::ConfigReport;
 use crate::config::upgrade::{self, Rendered, set_paste, sql_token_and_ec2};
@@ -15,6 +14,7 @@ use crate::db::{Access, Db, DbUrl, Value};
 use crate::error::{Error, Result};
 use crate::keystone_client::db::DbTransport;
 use crate::keystone_client::{Client, Kind, NewTenant, Secret};
+use crate::reason::Reason;
 use crate::schema;
 use crate::services::create::Service;
 use crate::services::keystone::catalog;

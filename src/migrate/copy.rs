@@ -2,9 +2,9 @@
 //! columns copied, the others given by the service's rules, in batches.
 
 use super::{Severity, Sink};
-use crate::reason::Reason;
 use crate::db::{Backend, Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
+use crate::reason::Reason;
 
 /// A target column's value for one source row: `None` falls back to the same-named source column,
 /// or NULL for a column the source does not have.
@@ -42,9 +42,10 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
             src.query_scalar(&format!("SELECT COUNT({}) FROM {}", src.quote(dropped), src.quote(spec.source)), &[])?.as_i64().unwrap_or(0);
         let (code, message) = match (spec.carried_as)(dropped) {
             Some(how) => (Reason::ColumnTransformed, format!("column `{dropped}` is gone in the new release: {how}")),
-            None => {
-                (Reason::ColumnDropped, format!("column `{dropped}` does not exist in the new release; its non-NULL values are not carried"))
-            }
+            None => (
+                Reason::ColumnDropped,
+                format!("column `{dropped}` does not exist in the new release; its non-NULL values are not carried"),
+            ),
         };
         s.report.note_many(Severity::Info, spec.source, code, &message, n as u64, None);
     }

@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::reason::Reason;
 use crate::db::diff::{self, Difference};
 use crate::db::{Access, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
+use crate::reason::Reason;
 use crate::schema::{MIGRATE_VERSION_TABLE, Schema, Stamp, Table};
 pub use report::{Finding, Outcome, Report, Severity, StepReport, TableReport};
 

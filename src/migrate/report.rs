@@ -48,6 +48,16 @@ pub enum Outcome {
     AlreadyComplete,
 }
 
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Migrated => "migrated",
+            Outcome::Resumed => "migrated, resuming an interrupted run",
+            Outcome::AlreadyComplete => "already complete for this source: nothing to do",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     pub service: String,
@@ -65,11 +75,6 @@ pub struct Report {
 impl Report {
     pub fn has_warnings(&self) -> bool {
         self.findings.iter().any(|f| f.severity == Severity::Warning)
-    }
-
-    /// 0 clean, 1 done with warnings.
-    pub fn exit_status(&self) -> i32 {
-        i32::from(self.has_warnings())
     }
 
     pub fn finding(&self, code: &str) -> Option<&Finding> {

@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::reason::Reason;
 use crate::db::{Access, Backend, Db, DbUrl, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
+use crate::reason::Reason;
 use crate::schema::{self, Table};
 use location::Location;
 use source::{DiabloGlance, IMAGE_COLUMNS};

@@ -11,11 +11,11 @@ use super::KeystoneOptions;
 use super::catalog::{self, TemplateEntry};
 use super::legacy::Legacy;
 use super::password;
-use crate::reason::Reason;
 use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::migrate::report::redact_secret;
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
+use crate::reason::Reason;
 use crate::schema;
 
 /// Essex Keystone's limit on ids, names and EC2 keys (VARCHAR(64)).
@@ -397,7 +397,13 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             );
         }
         if r.get("name").is_null() {
-            s.report.note(Severity::Warning, "roles", Reason::NameNull, "the name is NULL; the role is named after its id", format!("id={id}"));
+            s.report.note(
+                Severity::Warning,
+                "roles",
+                Reason::NameNull,
+                "the name is NULL; the role is named after its id",
+                format!("id={id}"),
+            );
         }
         if let Some(d) = r.text("roles", "description")? {
             s.report.note(
@@ -676,7 +682,11 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let no_expiry = src.query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE expires IS NULL"), &[])?.as_i64().unwrap_or(0) as u64;
     for (n, code, message) in [
         (expired, Reason::TokenExpired, "expired tokens are not carried (they can no longer be used)"),
-        (no_expiry, Reason::TokenNoExpiry, "tokens without an expiry are not carried (Diablo refused them; Essex would accept them forever)"),
+        (
+            no_expiry,
+            Reason::TokenNoExpiry,
+            "tokens without an expiry are not carried (Diablo refused them; Essex would accept them forever)",
+        ),
     ] {
         s.report.read(&table, n);
         s.report.note_many(Severity::Info, &table, code, message, n, None);
@@ -769,7 +779,12 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 (Json::Null, json!({}))
             } else {
                 let Some(tenant_id) = text(r.get("tenant_new_id")) else {
-                    s.report.skip(&table, Reason::OrphanTenant, "the token is scoped to a tenant that does not exist", format!("token {shown}"));
+                    s.report.skip(
+                        &table,
+                        Reason::OrphanTenant,
+                        "the token is scoped to a tenant that does not exist",
+                        format!("token {shown}"),
+                    );
                     continue;
                 };
                 let key = (r.get("user_id").as_i64().unwrap_or(0), r.get("tenant_id").as_i64().unwrap_or(0));

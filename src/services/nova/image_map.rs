@@ -6,10 +6,10 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use crate::reason::Reason;
 use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, StepReport};
+use crate::reason::Reason;
 use crate::services::glance;
 
 #[derive(Debug, Clone)]

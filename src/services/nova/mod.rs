@@ -11,11 +11,11 @@ mod settings;
 
 use std::collections::HashMap;
 
-use crate::reason::Reason;
 use crate::db::{Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
 use crate::migrate::copy::{TableCopy, copy_table};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
+use crate::reason::Reason;
 use crate::schema;
 pub use image_map::MapSource;
 /// The data migrations' pure rules, for flavors made at Essex's shape (`install`).

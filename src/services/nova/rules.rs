@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use super::image_ref::{self, ImageRef};
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
 use super::{Ctx, connection_info};
-use crate::reason::Reason;
 use crate::db::{Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::migrate::copy::BatchHook;
 use crate::migrate::{self, Severity, Sink};
+use crate::reason::Reason;
 
 /// Joins and extra columns a table's rules read.
 pub fn source_joins(source: &str) -> (&'static str, &'static [&'static str]) {

@@ -5,10 +5,10 @@
 use std::net::Ipv4Addr;
 
 use super::MapSource;
-use crate::reason::Reason;
 use crate::config::{self, Flagfile, FlagfileAt, Origin, Release};
 use crate::error::{Error, Result};
 use crate::migrate::{Finding, Severity};
+use crate::reason::Reason;
 
 #[derive(Debug, Clone)]
 pub struct Setting {

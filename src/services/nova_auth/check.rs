@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use super::access::{carries_key, shown};
 use super::steps::{ec2_query, existing_credentials, planned_credentials};
 use super::{Ctx, MAX_LEN, RoleTarget, SUPERUSER_ROLES, TABLES, diablo_key_holder, len_fn, live_sql, marks, stream_groups, text};
-use crate::reason::Reason;
 use crate::db::{Backend, Db, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, Sink};
+use crate::reason::Reason;
 
 /// Conflicts shown in the refusal; the rest are counted.
 const SHOWN: usize = 50;

@@ -9,10 +9,10 @@ use serde_json::{Map, Value as Json, json};
 
 use super::access::{access_strings, shown};
 use super::{Ctx, GLOBAL_ROLES, MAX_LEN, SUPERUSER_ROLES, live, live_sql, marks, stream_groups, text};
-use crate::reason::Reason;
 use crate::db::{Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, Sink, StepReport};
+use crate::reason::Reason;
 use crate::services::keystone::password;
 
 const DELETED: &str = "deleted in Diablo (`deleted` set, or NULL, which Diablo's queries never matched): not carried";
