@@ -168,7 +168,7 @@ reasons! {
     NovaConfigFails "nova_config_fails" [Blocker] "converting nova.conf or its paste file fails" "fix the named file or line, then check again";
     // verify
     MigrationFinished "migration_finished" [Info, Blocker] "whether the journal records a finished migration (after a rollback it does not)" "run `osmigrate migrate` (again), or nothing if you rolled back on purpose";
-    EssexSchema "essex_schema" [Info, Blocker] "every Essex table, column, index, key and stamp as osmigrate makes them" "run the database's migration again with the same source and target: it completes what is missing";
+    EssexSchema "essex_schema" [Info, Blocker] "every Essex table, column, index, key and stamp as osmigrate makes them" "run `osmigrate migrate` (it builds a missing database and completes a half-made one), or `osmigrate rollback`";
     Stamp "stamp" [Info, Blocker] "the migrate_version stamp of an Essex database" "run the database's migration again: the stamp is written last";
     RowsAccounted "rows_accounted" [Info, Blocker] "every source row read, each skipped one reported" "run `osmigrate migrate` again, or `osmigrate rollback`";
     ImageRefsResolve "image_refs_resolve" [Info, Blocker] "every instance's image UUID names an image of the new Glance" "run `osmigrate migrate` again, or `osmigrate rollback`";

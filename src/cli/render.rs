@@ -183,6 +183,11 @@ impl Findings {
                 let count = if item.count > 1 { format!(" ({})", item.count) } else { String::new() };
                 let subject = if item.subject.is_empty() { String::new() } else { format!("{}: ", item.subject) };
                 let _ = writeln!(out, "  info {}{count}: {subject}{}", item.code, item.message);
+                if !item.rows.is_empty() {
+                    let more = item.count.saturating_sub(item.rows.len() as u64);
+                    let more = if more > 0 { format!(" … and {more} more") } else { String::new() };
+                    let _ = writeln!(out, "      {}{more}", item.rows.join("; "));
+                }
             }
         }
     }

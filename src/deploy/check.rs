@@ -173,7 +173,7 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
             );
         }
         discover::Auth::Keystone => {
-            report.add(Level::Info, Reason::AuthKeystone, "Nova's API authenticated with Keystone", "nothing to do")
+            report.add(Level::Info, Reason::AuthKeystone, "Nova's API authenticated with Keystone", "nothing to do");
         }
         discover::Auth::None => report.add(
             Level::Warning,

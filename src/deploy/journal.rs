@@ -23,6 +23,7 @@ pub struct Journal {
 
 impl Journal {
     pub fn open(state_dir: &Path) -> Result<Journal> {
+        require_directory(state_dir)?;
         let path = state_dir.join(JOURNAL);
         let steps = match std::fs::read_to_string(&path) {
             Ok(text) => {
@@ -70,6 +71,7 @@ impl Lock {
     /// Takes the lock, or refuses naming the pid that holds it. migrate, rollback and verify
     /// take it: none of them runs while another does.
     pub fn acquire(state_dir: &Path) -> Result<Lock> {
+        require_directory(state_dir)?;
         // The state directory itself is its owner's only; its parents are made as usual.
         if let Some(parent) = state_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
@@ -114,6 +116,17 @@ impl Drop for Lock {
         // Removed while still held; the file is closed (and the lock released) right after.
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// Refuses a state directory that exists as something else (a file).
+fn require_directory(state_dir: &Path) -> Result<()> {
+    if state_dir.exists() && !state_dir.is_dir() {
+        return Err(Error::Refused(format!(
+            "the state directory {} is not a directory: move that file out of the way, or give --state-dir DIR",
+            state_dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Saves the Diablo config directories into the state directory (once: a re-run keeps the first,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::discover::{self, Cloud, discover};
 use super::journal::{self, Journal, Lock};
@@ -471,14 +471,53 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
         let name = step.name();
         if journal.is_done(name) {
             report.steps.push(StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) });
+            // What the step reported when it ran: a run again reports (and exits) as the first.
+            if let Some(part) = StepPart::load(&opts.state_dir, name)? {
+                report.databases.extend(part.databases);
+                report.configs.extend(part.configs);
+            }
             continue;
         }
         crate::failpoint::hit(&format!("deploy:{name}"));
+        let (databases, configs) = (report.databases.len(), report.configs.len());
         let detail = run.step(step, &mut report)?;
+        // Saved before the journal marks the step done: a kill in between redoes the step, which
+        // writes its part again.
+        let part = StepPart { databases: report.databases[databases..].to_vec(), configs: report.configs[configs..].to_vec() };
+        part.save(&opts.state_dir, name)?;
         journal.done(name, &detail)?;
         report.steps.push(StepOutcome { name: name.into(), status: "done".into(), detail });
     }
     Ok(report)
+}
+
+/// The part of the migration's report one step made, kept in `STATE/report-STEP.json` (0600).
+#[derive(Serialize, Deserialize)]
+struct StepPart {
+    databases: Vec<Report>,
+    configs: Vec<ConfigReport>,
+}
+
+impl StepPart {
+    fn path(state_dir: &Path, step: &str) -> PathBuf {
+        state_dir.join(format!("report-{step}.json"))
+    }
+
+    fn save(&self, state_dir: &Path, step: &str) -> Result<()> {
+        write::write_private(&Self::path(state_dir, step), serde_json::to_string(self).expect("serializes").as_bytes())
+    }
+
+    /// The saved part; none from a state directory an older osmigrate journaled.
+    fn load(state_dir: &Path, step: &str) -> Result<Option<StepPart>> {
+        let path = Self::path(state_dir, step);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Refused(format!("{}: not a report osmigrate saved ({e})", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
 }
 
 fn database_step(report: &mut MigrateReport, r: Report) -> String {

@@ -861,7 +861,7 @@ fn db_create_makes_every_release_schema_with_its_stamp() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:///{}", dir.path().join("g.db").display());
     let out = ok(run(osmigrate().args(["db", "create", "glance", "--release", "essex", &url])));
-    assert!(out.starts_with("created sqlite:///") && out.contains("stamped `Glance Migrations` version 13"), "{out}");
+    assert!(out.starts_with("db create: done — created sqlite:///") && out.contains("stamped `Glance Migrations` version 13"), "{out}");
     assert_eq!(run(osmigrate().args(["db", "create", "swift", "--release", "essex", &url])).code, 64);
     assert_eq!(run(osmigrate().args(["db", "create", "nova", "--release", "folsom", &url])).code, 64);
     assert_eq!(run(osmigrate().args(["db", "create", "nova", &url])).code, 64);

@@ -1,0 +1,101 @@
+//! The operator's view: every blocker and warning of the JSON is in the human text, which opens
+//! with a verdict line and uses the same severity words; wrong uses are diagnosed, not answered
+//! with a raw I/O error; the same outcome has the same exit status.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value as Json;
+
+use super::{build, cloud};
+use crate::support::{self, osmigrate};
+
+/// The command's human output (stdout), stderr and exit status.
+fn text(command: &str, root: &Path, extra: &[&str]) -> (i32, String, String) {
+    let out = osmigrate().arg(command).args(["--root", root.to_str().unwrap()]).args(extra).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Every (severity, code) of a report's findings that is not info, from its JSON.
+fn problems(items: &[Json], severity_key: &str) -> BTreeSet<(String, String)> {
+    items
+        .iter()
+        .filter(|f| f[severity_key] != "info")
+        .map(|f| (f[severity_key].as_str().unwrap().to_string(), f["code"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// Each problem of the JSON is shown in the text as `SEVERITY CODE (COUNT): …`.
+fn assert_all_shown(problems: &BTreeSet<(String, String)>, text: &str) {
+    assert!(!problems.is_empty());
+    for (severity, code) in problems {
+        assert!(text.contains(&format!("  {severity} {code} (")), "{severity} {code} is not shown in:\n{text}");
+    }
+    for debug in ["see --json", "Some(", "MISMATCH", "[ok]"] {
+        assert!(!text.contains(debug), "`{debug}` in:\n{text}");
+    }
+}
+
+#[test]
+fn every_warning_is_shown_after_a_verdict_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    build(&root, &support::servers()[0], "operator");
+
+    let (code, checked, _) = cloud("check", &root, &[]);
+    let (text_code, shown, _) = text("check", &root, &[]);
+    assert_eq!((code, text_code), (1, 1));
+    assert!(shown.starts_with(&format!("check of {}: ready, with warnings to read — 0 blockers, ", root.display())), "{shown}");
+    assert_all_shown(&problems(checked["findings"].as_array().unwrap(), "level"), &shown);
+
+    let (code, shown, err) = text("migrate", &root, &["--no-services", "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(shown.starts_with(&format!("migrate of {}: done, with warnings to read — 0 blockers, ", root.display())), "{shown}");
+    let (_, migrated, _) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    let mut warned = BTreeSet::new();
+    for d in migrated["databases"].as_array().unwrap() {
+        warned.extend(problems(d["findings"].as_array().unwrap(), "severity"));
+    }
+    for c in migrated["configs"].as_array().unwrap() {
+        warned.extend(problems(c["changes"].as_array().unwrap(), "severity"));
+    }
+    assert_all_shown(&warned, &shown);
+
+    // After a rollback, verify says what is true, with the words of the JSON.
+    assert_eq!(text("rollback", &root, &[]).0, 0);
+    let (code, shown, _) = text("verify", &root, &[]);
+    assert_eq!(code, 2);
+    assert!(shown.starts_with(&format!("verify of {}: does not match the source", root.display())), "{shown}");
+    assert!(shown.contains("blocker migration_finished (1)") && shown.contains("records no finished migration"), "{shown}");
+    let (_, verified, _) = cloud("verify", &root, &[]);
+    let finished = verified["checks"].as_array().unwrap().iter().find(|c| c["code"] == "migration_finished").unwrap();
+    assert_eq!(finished["level"], "blocker");
+    assert!(finished["message"].as_str().unwrap().contains("records no finished migration"), "{finished}");
+}
+
+#[test]
+fn wrong_uses_are_diagnosed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    build(&root, &support::servers()[0], "diagnosed");
+
+    // verify and rollback on a tree that was never migrated.
+    let (code, shown, err) = text("verify", &root, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(shown.contains("blocker essex_schema (3)") && shown.contains("no Essex keystone database to verify"), "{shown}");
+    let (code, _, err) = text("rollback", &root, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nothing to roll back"), "{err}");
+
+    // --root one level too deep.
+    let (code, _, err) = text("check", &root.join("etc"), &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("give --root {}", root.display())), "{err}");
+
+    // A state directory that is a file.
+    let file = dir.path().join("state");
+    std::fs::write(&file, "").unwrap();
+    let (code, _, err) = text("verify", &root, &["--state-dir", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("the state directory {} is not a directory", file.display())), "{err}");
+}
