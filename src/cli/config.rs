@@ -11,7 +11,7 @@ use osmigrate::config::upgrade::{self, Service, UpgradeOptions};
 use osmigrate::config::write::{self, Ownership};
 use osmigrate::db::DbUrl;
 use osmigrate::deploy;
-use osmigrate::services::nova::MapSource;
+use osmigrate::images::map::MapSource;
 
 use super::OutputArgs;
 use super::exit::ExitStatus;

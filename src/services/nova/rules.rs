@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::image_ref::{self, ImageRef};
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
 use super::{Ctx, connection_info};
 use crate::db::{Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
+use crate::images::image_ref::{self, ImageRef};
 use crate::migrate::copy::BatchHook;
 use crate::migrate::{self, Severity, Sink};
 use crate::reason::Reason;
