@@ -21,6 +21,5 @@ fn main() -> ExitCode {
             return status.into();
         }
     };
-    cli::init_logging(args.verbose);
     cli::run(args).into()
 }

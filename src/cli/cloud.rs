@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use clap::Args;
 use osmigrate::deploy::{self, CheckReport, MigrateOptions, MigrateReport, PlanReport, VerifyReport};
 
+use super::document::Document;
 use super::exit::ExitStatus;
 use super::render::{self, Findings, Item, Verdict};
-use super::{OutputArgs, emit_value};
+use super::{OutputArgs, emit_document, emit_value};
 
 #[derive(Args, Clone)]
 pub struct CloudArgs {
@@ -156,7 +157,8 @@ pub fn render_verify(r: &VerifyReport) -> (String, Findings) {
 pub fn check(a: CloudArgs) -> osmigrate::Result<ExitStatus> {
     let r = deploy::check(&a.root()?, &a.state_dir()?)?;
     let (text, findings) = render_check(&r);
-    emit_value(&r, &text, &a.output)?;
+    let verdict = text.lines().next().unwrap_or_default();
+    emit_document(&r, &text, &Document::of_findings(format!("osmigrate check of {}", r.root), &findings, verdict), &a.output)?;
     Ok(findings.exit_status())
 }
 
@@ -185,14 +187,16 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<ExitStatus> {
         create_service_users: a.create_service_users,
     })?;
     let (text, findings) = render_migrate(&r);
-    emit_value(&r, &text, &a.cloud.output)?;
+    let verdict = text.lines().next().unwrap_or_default();
+    emit_document(&r, &text, &Document::of_migrate(&r, &findings, verdict), &a.cloud.output)?;
     Ok(findings.exit_status())
 }
 
 pub fn verify(a: CloudArgs) -> osmigrate::Result<ExitStatus> {
     let r = deploy::verify(&a.root()?, &a.state_dir()?)?;
     let (text, findings) = render_verify(&r);
-    emit_value(&r, &text, &a.output)?;
+    let verdict = text.lines().next().unwrap_or_default();
+    emit_document(&r, &text, &Document::of_verify(&r, &findings, verdict), &a.output)?;
     Ok(findings.exit_status())
 }
 

@@ -13,9 +13,10 @@ use osmigrate::db::DbUrl;
 use osmigrate::deploy;
 use osmigrate::images::map::MapSource;
 
-use super::OutputArgs;
+use super::document::Document;
 use super::exit::ExitStatus;
 use super::render::{Findings, Verdict};
+use super::{OutputArgs, save_report};
 
 #[derive(Subcommand)]
 pub enum ConfigCommand {
@@ -171,11 +172,11 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<ExitStatus> {
 /// when asked; returns the exit status.
 fn emit(report: &ConfigReport, output: &OutputArgs, to_stderr: bool) -> osmigrate::Result<ExitStatus> {
     let json = serde_json::to_string_pretty(report).expect("reports serialize");
-    if let Some(path) = &output.report {
-        osmigrate::config::write::write_private(path, json.as_bytes())?;
-    }
     let findings = Findings::of_config(report);
-    let shown = if output.json { format!("{json}\n") } else { render(report, &findings) };
+    let text = render(report, &findings);
+    let verdict = text.lines().next().unwrap_or_default();
+    save_report(&json, &Document::of_findings(format!("osmigrate {}", report.command), &findings, verdict), output)?;
+    let shown = if output.json { format!("{json}\n") } else { text };
     if to_stderr {
         eprint!("{shown}");
     } else {

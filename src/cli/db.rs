@@ -11,8 +11,9 @@ use osmigrate::services::keystone::{self, KeystoneOptions};
 use osmigrate::services::nova::{self, NovaOptions};
 use osmigrate::services::nova_auth::{self, NovaAuthOptions};
 
+use super::document::Document;
 use super::exit::ExitStatus;
-use super::{OutputArgs, emit_value, progress::Bar, render};
+use super::{OutputArgs, emit_document, progress::Bar, render};
 
 #[derive(Subcommand)]
 pub enum DbCommand {
@@ -246,6 +247,14 @@ fn create(a: CreateArgs) -> osmigrate::Result<ExitStatus> {
 
 /// Prints a report (text or JSON), saves it when asked, and returns its exit status.
 pub fn emit(report: &Report, output: &OutputArgs) -> osmigrate::Result<ExitStatus> {
-    emit_value(report, &render::report(report), output)?;
-    Ok(render::Findings::of_report(report).exit_status())
+    let text = render::report(report);
+    let findings = render::Findings::of_report(report);
+    let verdict = text.lines().next().unwrap_or_default();
+    let doc = Document::of_findings(
+        format!("osmigrate db migrate {}: {} → {}", report.service, report.source, report.target),
+        &findings,
+        verdict,
+    );
+    emit_document(report, &text, &doc, output)?;
+    Ok(findings.exit_status())
 }

@@ -141,7 +141,9 @@ pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_user
             "files are written as the service users (nova, glance, keystone)",
         );
     }
+    tracing::info!("check: rehearsing the migration's steps into a scratch directory (every source row is read)");
     let rehearsal = rehearsal::rehearse(cloud, state_dir, create_service_users, &unusable)?;
+    tracing::info!(failed = rehearsal.failed.len(), "check: rehearsal done");
     add_rehearsal(&mut report, &rehearsal);
     Ok(report)
 }

@@ -471,6 +471,7 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
     for step in Step::ALL {
         let name = step.name();
         if journal.is_done(name) {
+            tracing::info!(step = name, "workflow step already done");
             report.steps.push(StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) });
             // What the step reported when it ran: a run again reports (and exits) as the first.
             if let Some(part) = StepPart::load(&opts.state_dir, name)? {
@@ -480,6 +481,8 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
             continue;
         }
         crate::failpoint::hit(&format!("deploy:{name}"));
+        tracing::info!(step = name, "workflow step starts");
+        let started = std::time::Instant::now();
         let (databases, configs) = (report.databases.len(), report.configs.len());
         let detail = run.step(step, &mut report)?;
         // Saved before the journal marks the step done: a kill in between redoes the step, which
@@ -487,6 +490,7 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
         let part = StepPart { databases: report.databases[databases..].to_vec(), configs: report.configs[configs..].to_vec() };
         part.save(&opts.state_dir, name)?;
         journal.done(name, &detail)?;
+        tracing::info!(step = name, seconds = started.elapsed().as_secs_f64(), "workflow step done: {detail}");
         report.steps.push(StepOutcome { name: name.into(), status: "done".into(), detail });
     }
     Ok(report)

@@ -59,6 +59,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         ("glance", &cloud.glance.target, Some(&cloud.glance.source), crate::schema::essex::glance),
         ("nova", &cloud.nova.target, Some(&cloud.nova.source), crate::schema::essex::nova),
     ] {
+        tracing::info!(service, target = %target_url, "verify: the Essex {service} database");
         let mut target = match Db::connect(target_url, Access::ReadOnly) {
             Ok(db) => db,
             Err(e) => {

@@ -3,6 +3,7 @@
 //! with a raw I/O error; the same outcome has the same exit status.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use serde_json::Value as Json;
@@ -48,8 +49,20 @@ fn every_warning_is_shown_after_a_verdict_line() {
     assert!(shown.starts_with(&format!("check of {}: ready, with warnings to read — 0 blockers, ", root.display())), "{shown}");
     assert_all_shown(&problems(checked["findings"].as_array().unwrap(), "level"), &shown);
 
-    let (code, shown, err) = text("migrate", &root, &["--no-services", "--yes"]);
+    let log = dir.path().join("migrate.log");
+    let (code, shown, err) = text("migrate", &root, &["--no-services", "--yes", "-v", "--log-file", log.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
+    // -v: each workflow step and each table, with its rows and seconds; the file the same, 0600.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    for text in [&err, &logged] {
+        for line in
+            ["workflow step starts step=\"keystone-db\"", "workflow step done: ", "table tenants done step=\"tenants\" table=tenants read="]
+        {
+            assert!(text.contains(line), "`{line}` not logged:\n{text}");
+        }
+        assert!(text.contains(" seconds="), "{text}");
+    }
+    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(shown.starts_with(&format!("migrate of {}: done, with warnings to read — 0 blockers, ", root.display())), "{shown}");
     let (_, migrated, _) = cloud("migrate", &root, &["--no-services", "--yes"]);
     let mut warned = BTreeSet::new();
@@ -98,4 +111,40 @@ fn wrong_uses_are_diagnosed() {
     let (code, _, err) = text("verify", &root, &["--state-dir", file.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains(&format!("the state directory {} is not a directory", file.display())), "{err}");
+}
+
+/// The change-ticket reports: Markdown and self-contained HTML, from the same findings, secrets
+/// masked; a re-run of the finished migration reports as the run did.
+#[test]
+fn migrate_and_verify_write_change_ticket_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    build(&root, &support::servers()[0], "ticket");
+    assert_eq!(text("migrate", &root, &["--no-services", "--yes"]).0, 1);
+    let md = dir.path().join("migrate.md");
+    assert_eq!(text("migrate", &root, &["--no-services", "--yes", "--report", md.to_str().unwrap()]).0, 1);
+    let html = dir.path().join("verify.html");
+    assert_eq!(text("verify", &root, &["--report", html.to_str().unwrap()]).0, super::VERIFIED);
+    let (md, html) = (std::fs::read_to_string(&md).unwrap(), std::fs::read_to_string(&html).unwrap());
+    for part in
+        ["## Databases", "## What was done", "## Rows, per source table", "## Files written", "## Findings", "| warning | role_merged |"]
+    {
+        assert!(md.contains(part), "{part} missing from:\n{md}");
+    }
+    assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("src=") && !html.contains("href="), "self-contained: {html}");
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_escape(&dir.path().display().to_string()), "[tmp]");
+    settings.add_filter(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "[date]");
+    settings.add_filter(r"osmigrate \d+\.\d+\.\d+ \([^)]*\)", "osmigrate [version]");
+    settings.add_filter(r"\| \d+\.\d\d \|", "| [seconds] |");
+    settings.add_filter(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[uuid]");
+    settings.add_filter(r"\b[0-9a-f]{32}\b", "[id]");
+    settings.bind(|| {
+        insta::assert_snapshot!("migrate_report_md", md);
+        insta::assert_snapshot!("verify_report_html", html);
+    });
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '/' { c.to_string() } else { format!("\\{c}") }).collect()
 }
