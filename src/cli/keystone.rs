@@ -243,9 +243,17 @@ fn execute(client: &mut Client, command: KeystoneCommand, password: Option<Secre
             })
         }
         KeystoneCommand::UserRoleAdd(a) => {
-            let g = client.grant(&a.user, &a.tenant, &a.role)?;
-            let value = json!({"action": "granted", "tenant": g.tenant, "user": g.user, "role": g.role});
-            emit(json, &value, || format!("granted role {} to user {} on tenant {}\n", label(&g.role), label(&g.user), label(&g.tenant)))
+            let (g, held) = client.grant(&a.user, &a.tenant, &a.role)?;
+            let action = if held { "already_granted" } else { "granted" };
+            let value = json!({"action": action, "tenant": g.tenant, "user": g.user, "role": g.role});
+            emit(json, &value, || {
+                let (role, user, tenant) = (label(&g.role), label(&g.user), label(&g.tenant));
+                if held {
+                    format!("user {user} already holds role {role} on tenant {tenant}: nothing changed\n")
+                } else {
+                    format!("granted role {role} to user {user} on tenant {tenant}\n")
+                }
+            })
         }
         KeystoneCommand::UserRoleRemove(a) => {
             let g = client.revoke(&a.user, &a.tenant, &a.role)?;
