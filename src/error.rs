@@ -45,7 +45,7 @@ pub enum Error {
     #[error("{method} {url}: HTTP {status}: {message}")]
     Http { method: String, url: String, status: u16, message: String },
 
-    #[error("{path}: {source}")]
+    #[error("{}: {source}{}", path.display(), io_hint(source))]
     Io { path: PathBuf, source: std::io::Error },
 
     /// A path of a rehearsal tree (`--root`) that would lead outside it: `..` above its top, or a
@@ -64,6 +64,16 @@ pub enum Error {
     Schema { database: String, context: String, differences: Vec<crate::db::diff::Difference> },
 }
 
+/// What an I/O error means for the operator, where the system's words do not say it.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull => " (its filesystem is full: free space there; the state directory can move with --state-dir)",
+        std::io::ErrorKind::NotADirectory => " (a file stands where a directory is needed)",
+        std::io::ErrorKind::PermissionDenied => " (run as root, or as the file's owner)",
+        _ => "",
+    }
+}
+
 impl Error {
     pub fn db(context: impl Into<String>, reason: impl std::fmt::Display) -> Self {
         Error::Database { context: context.into(), reason: reason.to_string() }
@@ -75,5 +85,22 @@ impl Error {
 
     pub fn bad_data(table: impl Into<String>, row: impl std::fmt::Display, field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::BadData { table: table.into(), row: row.to_string(), field: field.into(), reason: reason.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_say_what_they_mean() {
+        let full = Error::io("/var/lib/osmigrate/diablo-etc.tar", std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(full.to_string().starts_with("/var/lib/osmigrate/diablo-etc.tar: "), "{full}");
+        assert!(
+            full.to_string().ends_with("(its filesystem is full: free space there; the state directory can move with --state-dir)"),
+            "{full}"
+        );
+        let plain = Error::io("/x", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert!(!plain.to_string().contains('('), "{plain}");
     }
 }

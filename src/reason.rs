@@ -148,7 +148,6 @@ reasons! {
     KeystoneConfWithoutDatabase "keystone_conf_without_database" [Blocker] "Diablo's keystone.conf names no database ([keystone.backends.sqlalchemy] sql_connection)" "add the sql_connection of the Diablo Keystone database to keystone.conf";
     KeystoneConfWithoutDefault "keystone_conf_without_default" [Blocker] "keystone.conf has no [DEFAULT] section: Diablo's keystone could not have read its bind address and log settings" "restore the [DEFAULT] section of the keystone.conf the Diablo keystone ran with";
     NoKeystone "no_keystone" [Blocker] "no Diablo keystone.conf, and Nova's API authenticated with Keystone" "restore /etc/keystone/keystone.conf under the root, or check the --root";
-    RootTooDeep "root_too_deep" [Blocker] "the --root names a directory that holds no etc/nova/nova.conf, but one of its directories is the tree's etc/ (the root is one level too deep)" "give the directory above as --root";
     GlanceUnversioned "glance_unversioned" [Warning] "Glance is unversioned or stamped without the migrations run" "nothing blocks: osmigrate recognises Diablo Glance by its tables";
     RelativeSqlitePath "relative_sqlite_path" [Info] "a relative SQLite URL is resolved against the service's working directory (/var/lib/SERVICE)" NOTHING;
     RootOwnedLogs "root_owned_logs" [Warning] "files in /var/log/SERVICE belong to root: the service cannot write its logs" "run `osmigrate config fix-ownership`";
@@ -157,7 +156,6 @@ reasons! {
     AuthNova "auth_nova" [Info] "Nova ran its own auth: its users are imported into a new Essex Keystone (step nova-auth-db)" NOTHING;
     AuthNone "auth_none" [Warning] "Nova's API ran without auth" "nothing blocks: Essex's nova.conf keeps auth_strategy noauth; put Keystone in front before opening the API";
     NotRehearsed "not_rehearsed" [Info] "a step of the migration could not be rehearsed because of a blocker before it" "fix that blocker first, then check again";
-    NovaWithoutInstances "nova_without_instances" [Blocker] "the Nova database has no `instances` table: it is not a whole Diablo Nova" "restore the Nova database from its backup, or fix sql_connection in nova.conf";
     KeystoneDbFails "keystone_db_fails" [Blocker] "the rehearsed Keystone migration fails (the message names table, row and field)" "repair the named row or the database (osmigrate never changes a source), then check again";
     NovaAuthDbFails "nova_auth_db_fails" [Blocker] "the rehearsed import of Nova's own users fails" "repair the named row or the database (osmigrate never changes a source), then check again";
     ServiceUsersFails "service_users_fails" [Blocker] "the rehearsed creation of the service users fails" "fix what the message names, then check again";

@@ -67,6 +67,10 @@ fn release_of(service: &str, db: &mut Db) -> Result<String> {
         "keystone" => Legacy::detect(db)?.release(),
         "glance" => DiabloGlance::detect(db)?.release(),
         _ => {
+            // Checked first: every later read (the rehearsal, the hosts) needs it.
+            if !db.table_names()?.iter().any(|t| t == "instances") {
+                return Err(Error::Refused("no `instances` table: not a whole Diablo Nova database".into()));
+            }
             let v = db.query_scalar("SELECT version FROM migrate_version WHERE repository_id = 'nova'", &[])?.as_i64();
             match v {
                 Some(46) => "Diablo Nova (migrate version 46)".to_string(),

@@ -143,7 +143,10 @@ pub fn backup_configs(root: &Path, state_dir: &Path) -> Result<String> {
         for dir in CONFIG_DIRS {
             let src = under_root(root, &Path::new("/").join(dir))?;
             if src.is_dir() {
-                tar.append_dir_all(dir, &src).map_err(|e| Error::io(&src, e))?;
+                // A failure here is almost always the archive's (a full state directory): name it.
+                tar.append_dir_all(dir, &src).map_err(|e| {
+                    if src.is_dir() && e.kind() == std::io::ErrorKind::StorageFull { Error::io(&path, e) } else { Error::io(&src, e) }
+                })?;
             }
         }
         tar.finish().map_err(|e| Error::io(&path, e))

@@ -148,3 +148,18 @@ fn migrate_and_verify_write_change_ticket_reports() {
 fn regex_escape(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '/' { c.to_string() } else { format!("\\{c}") }).collect()
 }
+
+/// A Nova database without `instances` is an unusable source, said so, not a raw SQL error.
+#[test]
+fn a_nova_database_without_instances_is_named_unusable() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    let sources = build(&root, &support::servers()[0], "noinstances");
+    let mut nova = osmigrate::db::Db::connect(&sources[2], osmigrate::db::Access::ReadWrite).unwrap();
+    nova.execute("ALTER TABLE instances RENAME TO instances_gone", &[]).unwrap();
+    drop(nova);
+    let (code, checked, err) = cloud("check", &root, &[]);
+    assert_eq!(code, 2, "{err}");
+    let blocker = checked["findings"].as_array().unwrap().iter().find(|f| f["code"] == "source_unusable").unwrap();
+    assert!(blocker["message"].as_str().unwrap().contains("no `instances` table: not a whole Diablo Nova database"), "{blocker}");
+}
