@@ -687,7 +687,7 @@ impl Converter<'_> {
         let mut changed: BTreeMap<&str, (String, String)> = BTreeMap::new();
         for diablo in super::options::nova_options(Release::Diablo) {
             let name = diablo.name.as_str();
-            if WRITTEN.contains(&name) || entries.iter().any(|e| e.name == name) {
+            if WRITTEN.contains(&name) || diablo.tool_only || entries.iter().any(|e| e.name == name) {
                 continue;
             }
             let Some(essex) = nova_option(Release::Essex, name) else { continue };
@@ -699,6 +699,23 @@ impl Converter<'_> {
             }
         }
         for (name, (old, new)) in changed {
+            if name == "compute_scheduler_driver" {
+                if diablo_value(entries, "scheduler_driver").as_deref() != Some("nova.scheduler.multi.MultiScheduler") {
+                    continue; // another scheduler_driver: compute_scheduler_driver is not read
+                }
+                // Where new instances land: the one default change an operator must decide on.
+                self.report
+                    .warn(
+                        Reason::SchedulerChanged,
+                        &target,
+                        name,
+                        "Diablo placed instances at random (ChanceScheduler); Essex's FilterScheduler places them by its filters and weights: \
+                         set compute_scheduler_driver = nova.scheduler.chance.ChanceScheduler to keep Diablo's placement",
+                    )
+                    .from_value(name, &old)
+                    .to_value(name, &new);
+                continue;
+            }
             self.report
                 .info(Reason::DefaultChanged, &target, name, "not set in the file: Essex's new default applies")
                 .from_value(name, &old)
