@@ -146,7 +146,6 @@ reasons! {
     StateDirUnusable "state_dir_unusable" [Blocker] "the state directory is not a directory, or cannot be made" "remove or rename the named file, or give --state-dir DIR";
     DiskSpace "disk_space" [Info, Blocker] "free space per filesystem against what the new databases and copies need" "free space on the named filesystem (or move the state directory), then check again";
     KeystoneConfWithoutDatabase "keystone_conf_without_database" [Blocker] "Diablo's keystone.conf names no database ([keystone.backends.sqlalchemy] sql_connection)" "add the sql_connection of the Diablo Keystone database to keystone.conf";
-    KeystoneConfWithoutDefault "keystone_conf_without_default" [Blocker] "keystone.conf has no [DEFAULT] section: Diablo's keystone could not have read its bind address and log settings" "restore the [DEFAULT] section of the keystone.conf the Diablo keystone ran with";
     NoKeystone "no_keystone" [Blocker] "no Diablo keystone.conf, and Nova's API authenticated with Keystone" "restore /etc/keystone/keystone.conf under the root, or check the --root";
     GlanceUnversioned "glance_unversioned" [Warning] "Glance is unversioned or stamped without the migrations run" "nothing blocks: osmigrate recognises Diablo Glance by its tables";
     RelativeSqlitePath "relative_sqlite_path" [Info] "a relative SQLite URL is resolved against the service's working directory (/var/lib/SERVICE)" NOTHING;
@@ -271,8 +270,6 @@ reasons! {
     NetworkInfoIncomplete "network_info_incomplete" [Warning] "no IPv6 address could be computed; the cache holds no vifs" "set ipv6_backend, or let nova-compute rebuild the cache";
     BdmConnectionInfoRebuilt "bdm_connection_info_rebuilt" [Info] "connection_info of an attached volume built as Essex's volume driver stores it" NOTHING;
     BdmWithoutConnectionInfo "bdm_without_connection_info" [Warning] "an attached volume for which Essex cannot build connection_info (the row says why and how)" "run the UPDATE the row gives, or detach the volume under Diablo before the final migration";
-    TextInIntegerColumn "text_in_integer_column" [Warning] "an integer column holds text (MySQL and SQLite allow it); carried as NULL" "correct the named row in Diablo before the final migration, or set the value in Essex";
-    ZeroDate "zero_date" [Info] "a MySQL zero date (0000-00-00) is no date: written as NULL" NOTHING;
     // config files
     Renamed "renamed" [Info, Warning] "an option renamed in Essex, carried under its new name" "read the warning's message: the new option's meaning differs";
     Removed "removed" [Info, Warning] "an option Essex no longer has: commented out (warning when it had an effect)" "check that the named behaviour is not needed, or configure its Essex replacement";
@@ -300,7 +297,6 @@ reasons! {
     ImageIdUnknown "image_id_unknown" [Warning] "not an image id or href the map can rewrite; carried as written" "correct the setting";
     ImageNotInMap "image_not_in_map" [Warning] "an image id in a setting that the map lacks; carried as written" "correct the setting to an existing image";
     SchedulerChanged "scheduler_changed" [Warning] "Diablo's default scheduler was ChanceScheduler; Essex's is FilterScheduler, which places instances differently" "set scheduler_driver = nova.scheduler.chance.ChanceScheduler to keep Diablo's placement, or check the filters";
-    GlanceWithoutKeystone "glance_without_keystone" [Warning] "Nova authenticates with Keystone but glance-api's pipeline has no keystone auth: Nova's image requests with user tokens fail" "use the keystone flavor in glance-api.conf ([paste_deploy] flavor = keystone) and give it the auth_token settings";
     NotInterpolated "not_interpolated" [Warning] "a value with `%(…)s` Essex would not interpolate; carried as written" "check the value";
     PercentEscaped "percent_escaped" [Info] "a `%` doubled so that Paste Deploy reads it as written" NOTHING;
     PercentInDefault "percent_in_default" [Warning] "keystone.conf's [DEFAULT] is also read by Paste Deploy, which may choke on `%`" "avoid `%` in [DEFAULT] values";
@@ -327,7 +323,6 @@ reasons! {
     OwnerNotSet "owner_not_set" [Warning] "a file stays root's (no such service user, or not running as root)" "add the service user (install the Essex packages) and run as root, or chown the named file";
     OwnerRepaired "owner_repaired" [Info] "a root-owned file given back to its service user" NOTHING;
     NoServiceUser "no_service_user" [Warning] "no such service user: the file stays owned by root" "install the Essex packages (they add the user), then run `osmigrate config fix-ownership`";
-    ParseError "unparsable_line" [Warning] "a line of a paste file Python's ConfigParser could not read: not carried" "correct or delete the named line";
 }
 
 #[cfg(test)]
