@@ -297,6 +297,7 @@ reasons! {
     ImageIdUnknown "image_id_unknown" [Warning] "not an image id or href the map can rewrite; carried as written" "correct the setting";
     ImageNotInMap "image_not_in_map" [Warning] "an image id in a setting that the map lacks; carried as written" "correct the setting to an existing image";
     SchedulerChanged "scheduler_changed" [Warning] "Diablo's default scheduler was ChanceScheduler; Essex's is FilterScheduler, which places instances differently" "set scheduler_driver = nova.scheduler.chance.ChanceScheduler to keep Diablo's placement, or check the filters";
+    GlanceWithoutKeystone "glance_without_keystone" [Warning] "the cloud authenticates with Keystone but glance-api's pipeline has none: Nova passes its users' tokens to a Glance that does not take them, and Nova's image API answers 500 (as on Diablo)" "set `[paste_deploy] flavor = keystone` in glance-api.conf and the [filter:authtoken] settings in glance-api-paste.ini";
     NotInterpolated "not_interpolated" [Warning] "a value with `%(…)s` Essex would not interpolate; carried as written" "check the value";
     PercentEscaped "percent_escaped" [Info] "a `%` doubled so that Paste Deploy reads it as written" NOTHING;
     PercentInDefault "percent_in_default" [Warning] "keystone.conf's [DEFAULT] is also read by Paste Deploy, which may choke on `%`" "avoid `%` in [DEFAULT] values";

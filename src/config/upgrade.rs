@@ -578,6 +578,18 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
             flavor.push("caching");
         }
         let flavor = flavor.join("+");
+        if app == "glance-api" && !keystone && (keystone_port.is_some() || opts.new_keystone) {
+            report.warn(
+                Reason::GlanceWithoutKeystone,
+                conf_rel,
+                "[paste_deploy] flavor",
+                format!(
+                    "Diablo's glance-api pipeline ({}) has no Keystone auth, while the cloud authenticates with Keystone: carried \
+                     as it was, so Nova's image requests with user tokens keep failing (HTTP 500 on `GET /v2/TENANT/images`)",
+                    pipeline.join(" ")
+                ),
+            );
+        }
         if !flavor.is_empty() {
             conf.set("paste_deploy", "flavor", &flavor);
             report

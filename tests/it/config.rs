@@ -535,6 +535,9 @@ fn a_published_sample_token_is_never_carried() {
         assert_eq!(code, 1, "{service}: the sample is warned about: {report:#}");
         reports.push(report);
     }
+    let without_auth = reports[1]["changes"].as_array().unwrap().iter().find(|c| c["code"] == "glance_without_keystone");
+    let without_auth = without_auth.unwrap_or_else(|| panic!("glance-api without Keystone auth is warned about: {:#}", reports[1]));
+    assert_eq!((without_auth["severity"].as_str(), without_auth["file"].as_str()), (Some("warning"), Some("etc/glance/glance-api.conf")));
     let kept = tree.path("var/lib/osmigrate/admin-token");
     let token = tree.read("var/lib/osmigrate/admin-token").trim().to_string();
     assert_eq!(mode_and_owner(&kept).0, 0o600);
