@@ -738,7 +738,14 @@ impl Converter<'_> {
                 diablo_paste_candidates(&config, state.as_deref(), cwd).iter().map(|p| self.opts.local(p)).collect::<Result<Vec<_>>>()?;
             let found = candidates.iter().find(|p| p.is_file()).cloned();
             if found.is_none() {
-                let tried: Vec<_> = candidates.iter().map(|p| p.display().to_string()).collect();
+                // Several of Diablo's candidates can be one path (the config dir is the cwd): each once.
+                let mut tried: Vec<String> = Vec::new();
+                for p in &candidates {
+                    let shown = p.display().to_string();
+                    if !tried.contains(&shown) {
+                        tried.push(shown);
+                    }
+                }
                 self.report.warn(
                     Reason::AuthStrategyUnknown,
                     &target,
@@ -865,6 +872,21 @@ mod tests {
         assert!(text.contains(&format!("# superseded by {child}:1 (Diablo kept the last value)\n#my_ip=10.0.0.1")), "{text}");
         assert_eq!(report.changes_with("superseded").count(), 3);
         assert_eq!(report.sources, [parent, child]);
+    }
+
+    #[test]
+    fn without_a_paste_file_each_place_looked_is_named_once() {
+        // Run in /etc/nova, as the operator does: Diablo's candidates are then one path.
+        let case = Case::new(&[("etc/nova/nova.conf", "--my_ip=1\n")]);
+        let mut opts = case.opts();
+        opts.root = case.dir.path().to_path_buf();
+        opts.cwd = PathBuf::from("/etc/nova");
+        let (_, report, _) = case.convert(&opts);
+        let c = report.changes.iter().find(|c| c.code == Reason::AuthStrategyUnknown).expect("warned");
+        let looked = c.message.split("looked where Diablo did: ").nth(1).unwrap().split(')').next().unwrap();
+        let places: Vec<&str> = looked.split(", ").collect();
+        let once: std::collections::BTreeSet<&str> = places.iter().copied().collect();
+        assert_eq!(places.len(), once.len(), "{}", c.message);
     }
 
     #[test]
