@@ -286,6 +286,7 @@ reasons! {
     UnknownOption "unknown_option" [Info] "neither release's nova defines this option (a plug-in's?); carried as written" "check that the plug-in exists for Essex";
     NotADiabloOption "not_a_diablo_option" [Warning] "Diablo had no such option, so the line never took effect; Essex would apply it" "delete the line if it should stay without effect";
     IndentedInclude "indented_include" [Warning] "an indented --flagfile= was no include for Diablo: the file never took effect" "remove the indentation if the file is meant";
+    ValueFromNextLine "value_from_next_line" [Warning] "`--name` without `=` in a flagfile: Diablo's gflags took the next line as the value (often another option, which then set nothing)" "write `--name=VALUE` on one line, and check the option of the next line";
     LeadingSpaceLost "leading_space_lost" [Warning] "the value starts with a blank that Essex strips" "check the value";
     ListRejoined "list_rejoined" [Info] "list items re-joined without blanks" NOTHING;
     QuotedValue "quoted_value" [Warning] "the quotes are part of the value (gflags kept them; so does Essex)" "remove the quotes if they were meant as quoting";

@@ -402,6 +402,22 @@ impl Converter<'_> {
         let name = e.name.as_str();
         let diablo = nova_option(Release::Diablo, name);
         let essex = nova_option(Release::Essex, name);
+        if let Some(line) = e.value_from_line {
+            // Named by its flag only: the value may be a secret, and the line is another option.
+            let taken = if e.value.starts_with("--") {
+                format!("the option line `{}=…`, which therefore set nothing", e.value.split('=').next().unwrap_or_default())
+            } else {
+                "its text".to_string()
+            };
+            self.report
+                .warn(
+                    Reason::ValueFromNextLine,
+                    &target,
+                    name,
+                    format!("`--{name}` has no `=`: Diablo's gflags took the next line (line {line}) as its value: {taken}"),
+                )
+                .origin(origin(e));
+        }
         if e.quoted {
             self.report
                 .warn(
@@ -887,6 +903,21 @@ mod tests {
         let places: Vec<&str> = looked.split(", ").collect();
         let once: std::collections::BTreeSet<&str> = places.iter().copied().collect();
         assert_eq!(places.len(), once.len(), "{}", c.message);
+    }
+
+    #[test]
+    fn an_option_without_its_value_is_said_to_take_the_next_line() {
+        let case = Case::new(&[("nova.conf", "--my_ip=10.0.0.1\n--sql_connection\n--connection_type=libvirt\n")]);
+        let (_, report, _) = case.run();
+        let c = report.changes.iter().find(|c| c.code == Reason::ValueFromNextLine).expect("warned");
+        assert_eq!(c.setting, "sql_connection");
+        assert!(
+            c.message
+                .contains("took the next line (line 3) as its value: the option line `--connection_type=…`, which therefore set nothing"),
+            "{}",
+            c.message
+        );
+        assert!(!c.message.contains("libvirt"), "{}", c.message);
     }
 
     #[test]
