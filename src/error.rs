@@ -51,7 +51,7 @@ pub enum Error {
     #[error("{method} {url}: HTTP {status}: {message}")]
     Http { method: String, url: String, status: u16, message: String },
 
-    #[error("{path}: {source}")]
+    #[error("{}: {source}{}", path.display(), io_hint(source))]
     Io { path: PathBuf, source: std::io::Error },
 
     /// A path of a rehearsal tree (`--root`) that would lead outside it: `..` above its top, or a
@@ -72,6 +72,16 @@ pub enum Error {
     /// A built-in schema file that does not parse: a bug in this build, named with the line.
     #[error("built-in schema {name}: {reason} (a bug in this build of osmigrate)")]
     SchemaData { name: String, reason: String },
+}
+
+/// What an I/O error means for the operator, where the system's words do not say it.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull => " (its filesystem is full: free space there; the state directory can move with --state-dir)",
+        std::io::ErrorKind::NotADirectory => " (a file stands where a directory is needed)",
+        std::io::ErrorKind::PermissionDenied => " (run as root, or as the file's owner)",
+        _ => "",
+    }
 }
 
 impl Error {
@@ -96,7 +106,7 @@ impl Error {
 
 #[cfg(test)]
 mod tests {
-    use super::Error;
+    use super::*;
 
     #[test]
     fn database_errors_keep_their_cause() {
@@ -105,5 +115,17 @@ mod tests {
         assert!(e.to_string().starts_with("database error while reading the journal: expected value"), "{e}");
         assert!(std::error::Error::source(&e).is_some_and(<dyn std::error::Error + 'static>::is::<serde_json::Error>));
         assert!(std::error::Error::source(&Error::db("x", "y")).is_none());
+    }
+
+    #[test]
+    fn io_errors_say_what_they_mean() {
+        let full = Error::io("/var/lib/osmigrate/diablo-etc.tar", std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(full.to_string().starts_with("/var/lib/osmigrate/diablo-etc.tar: "), "{full}");
+        assert!(
+            full.to_string().ends_with("(its filesystem is full: free space there; the state directory can move with --state-dir)"),
+            "{full}"
+        );
+        let plain = Error::io("/x", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert!(!plain.to_string().contains('('), "{plain}");
     }
 }

@@ -14,6 +14,7 @@ pub mod images;
 pub mod install;
 pub mod keystone_client;
 pub mod migrate;
+pub mod reason;
 pub mod redact;
 pub mod rootfs;
 pub mod schema;

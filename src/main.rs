@@ -6,6 +6,7 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
+use cli::exit::ExitStatus;
 
 fn main() -> ExitCode {
     // The hook only says what happened; the panic then unwinds to here, so that destructors run
@@ -13,18 +14,17 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("osmigrate: internal error (a bug; please report it): {info}");
     }));
-    std::panic::catch_unwind(run).unwrap_or(ExitCode::from(cli::EXIT_INTERNAL as u8))
+    std::panic::catch_unwind(run).unwrap_or_else(|_| ExitStatus::Internal.into())
 }
 
 fn run() -> ExitCode {
     let args = match cli::Cli::try_parse() {
         Ok(a) => a,
         Err(e) => {
-            let code = if e.use_stderr() { cli::EXIT_USAGE } else { 0 };
+            let status = if e.use_stderr() { ExitStatus::Usage } else { ExitStatus::Clean };
             let _ = e.print();
-            return ExitCode::from(code as u8);
+            return status.into();
         }
     };
-    cli::init_logging(args.verbose);
-    ExitCode::from(cli::run(args) as u8)
+    cli::run(args).into()
 }

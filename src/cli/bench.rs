@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use super::exit::ExitStatus;
 use clap::{Args, Subcommand};
 use osmigrate::Error;
 use osmigrate::bench::{self, Place};
@@ -48,7 +49,7 @@ pub struct RunArgs {
     json: bool,
 }
 
-pub fn run(cmd: BenchCommand) -> osmigrate::Result<i32> {
+pub fn run(cmd: BenchCommand) -> osmigrate::Result<ExitStatus> {
     match cmd {
         BenchCommand::Generate(a) => {
             let started = Instant::now();
@@ -62,7 +63,7 @@ pub fn run(cmd: BenchCommand) -> osmigrate::Result<i32> {
                 cloud.nova.fixed_ips,
                 cloud.keystone.live_tokens + cloud.keystone.expired_tokens
             );
-            Ok(0)
+            Ok(ExitStatus::Clean)
         }
         BenchCommand::Run(a) => run_bench(a),
     }
@@ -77,7 +78,7 @@ struct Measured {
     report: Report,
 }
 
-fn run_bench(a: RunArgs) -> osmigrate::Result<i32> {
+fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
     let place = Place::parse(&a.server)?;
     if let Place::Directory(dir) = &place {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -141,7 +142,7 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<i32> {
             println!("  {table:<38} {rows:>10} rows {rate:>12.0} rows/s");
         }
     }
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 fn place_name(place: &Place) -> String {

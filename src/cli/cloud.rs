@@ -5,9 +5,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
-use osmigrate::deploy::{self, CheckReport, Level, MigrateOptions, MigrateReport, PlanReport, VerifyReport};
+use osmigrate::deploy::{self, CheckReport, MigrateOptions, MigrateReport, PlanReport, VerifyReport};
 
-use super::{OutputArgs, emit_value, render};
+use super::document::Document;
+use super::exit::ExitStatus;
+use super::render::{self, Findings, Item, Verdict};
+use super::{OutputArgs, emit_document, emit_value};
 
 #[derive(Args, Clone)]
 pub struct CloudArgs {
@@ -63,16 +66,14 @@ pub struct MigrateArgs {
     pub create_service_users: bool,
 }
 
-fn level(l: Level) -> &'static str {
-    match l {
-        Level::Info => "ok",
-        Level::Warning => "warning",
-        Level::Blocker => "BLOCKER",
-    }
-}
+const CHECK: Verdict = Verdict { blocked: "blocked (migrate would refuse)", warned: "ready, with warnings to read", clean: "ready" };
+const MIGRATE: Verdict = Verdict { blocked: "refused", warned: "done, with warnings to read", clean: "done" };
+const VERIFY: Verdict =
+    Verdict { blocked: "does not match the source (blockers below)", warned: "matches, with warnings", clean: "matches the source" };
 
-pub fn render_check(r: &CheckReport) -> String {
-    let mut out = format!("check of {}\n", r.root);
+pub fn render_check(r: &CheckReport) -> (String, Findings) {
+    let findings = Findings::of_checks(&r.findings);
+    let mut out = findings.verdict(&format!("check of {}", r.root), &CHECK);
     for d in &r.databases {
         let _ = writeln!(
             out,
@@ -80,24 +81,14 @@ pub fn render_check(r: &CheckReport) -> String {
             d.service, d.source, d.release, d.source, d.config, d.target
         );
     }
-    for f in &r.findings {
-        let count = f.count.map_or_else(String::new, |n| format!(" ({n})"));
-        let _ = writeln!(out, "  [{}] {}{count}: {}", level(f.level), f.code, f.message);
-        for row in f.rows.iter().take(3) {
-            let _ = writeln!(out, "      {row}");
-        }
-        if let Some(more) = f.count.map(|n| n as usize).filter(|n| *n > 3 && f.rows.len() > 3) {
-            let _ = writeln!(out, "      … and {} more (--json lists up to ten)", more - 3);
-        }
-        let _ = writeln!(out, "      fix: {}", f.fix);
-    }
     if !r.hosts.is_empty() {
         let _ = writeln!(out, "  other hosts of the cloud:");
         for h in &r.hosts {
             let _ = writeln!(out, "    {h}");
         }
     }
-    out
+    findings.render(&mut out);
+    (out, findings)
 }
 
 pub fn render_plan(r: &PlanReport) -> String {
@@ -118,56 +109,66 @@ pub fn render_plan(r: &PlanReport) -> String {
     out
 }
 
-pub fn render_migrate(r: &MigrateReport) -> String {
-    let mut out = format!("migrate of {}\n", r.root);
+pub fn render_migrate(r: &MigrateReport) -> (String, Findings) {
+    let mut findings = Findings::default();
+    for d in &r.databases {
+        findings.extend(Findings { items: d.findings.iter().map(|f| Item::of_finding(&format!("{}-db", d.service), f)).collect() });
+    }
+    for c in &r.configs {
+        findings.extend(Findings {
+            items: c
+                .changes
+                .iter()
+                .map(|ch| {
+                    let mut item = Item::of_change(ch);
+                    item.subject = format!("{}: {}", c.command, item.subject);
+                    item
+                })
+                .collect(),
+        });
+    }
+    let mut out = findings.verdict(&format!("migrate of {}", r.root), &MIGRATE);
+    let _ = writeln!(out, "\nSteps:");
     for s in &r.steps {
         let _ = writeln!(out, "  {:<16} {:<13} {}", s.name, s.status, s.detail);
     }
     for d in &r.databases {
         out.push('\n');
-        out.push_str(&render::report(d));
+        out.push_str(&render::report_body(d));
     }
     for c in &r.configs {
-        let _ = writeln!(
-            out,
-            "\n{}: {} change(s){}",
-            c.command,
-            c.changes.len(),
-            if c.has_warnings() { ", with warnings (see --json)" } else { "" }
-        );
-    }
-    out
-}
-
-pub fn render_verify(r: &VerifyReport) -> String {
-    let mut out = format!("verify of {}\n", r.root);
-    for c in &r.checks {
-        let shown = match c.level {
-            Level::Blocker => "MISMATCH",
-            Level::Warning => "warning",
-            Level::Info => "ok",
-        };
-        let _ = writeln!(out, "  [{shown}] {}: {}", c.code, c.message);
-        if c.level == Level::Blocker {
-            let _ = writeln!(out, "      fix: {}", c.fix);
+        let written = c.files.iter().filter(|f| !f.unchanged).count();
+        let _ = writeln!(out, "\n{}: {} change(s), {written} file(s) written", c.command, c.changes.len());
+        for f in &c.files {
+            let _ = writeln!(out, "  {}{}", f.path, if f.unchanged { " (unchanged)" } else { "" });
         }
     }
-    out
+    findings.render(&mut out);
+    (out, findings)
 }
 
-pub fn check(a: CloudArgs) -> osmigrate::Result<i32> {
+pub fn render_verify(r: &VerifyReport) -> (String, Findings) {
+    let findings = Findings::of_checks(&r.checks);
+    let mut out = findings.verdict(&format!("verify of {}", r.root), &VERIFY);
+    findings.render(&mut out);
+    (out, findings)
+}
+
+pub fn check(a: CloudArgs) -> osmigrate::Result<ExitStatus> {
     let r = deploy::check(&a.root()?, &a.state_dir()?)?;
-    emit_value(&r, &render_check(&r), &a.output)?;
-    Ok(r.exit_status())
+    let (text, findings) = render_check(&r);
+    let verdict = text.lines().next().unwrap_or_default();
+    emit_document(&r, &text, &Document::of_findings(format!("osmigrate check of {}", r.root), &findings, verdict), &a.output)?;
+    Ok(findings.exit_status())
 }
 
-pub fn plan(a: PlanArgs) -> osmigrate::Result<i32> {
+pub fn plan(a: PlanArgs) -> osmigrate::Result<ExitStatus> {
     let r = deploy::plan(&a.cloud.root()?, &a.cloud.state_dir()?, !a.no_services, a.create_service_users)?;
     emit_value(&r, &render_plan(&r), &a.cloud.output)?;
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
-pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
+pub fn migrate(a: MigrateArgs) -> osmigrate::Result<ExitStatus> {
     let state_dir = a.cloud.state_dir()?;
     if !a.yes && std::io::stdin().is_terminal() {
         let plan = deploy::plan(&a.cloud.root()?, &state_dir, !a.no_services, a.create_service_users)?;
@@ -175,8 +176,8 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer).map_err(|e| osmigrate::Error::io("stdin", e))?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("nothing done");
-            return Ok(2);
+            eprintln!("migrate: declined — nothing was changed");
+            return Ok(ExitStatus::Refused);
         }
     }
     let r = deploy::migrate(&MigrateOptions {
@@ -185,19 +186,30 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
         services: !a.no_services,
         create_service_users: a.create_service_users,
     })?;
-    emit_value(&r, &render_migrate(&r), &a.cloud.output)?;
-    Ok(r.exit_status())
+    let (text, findings) = render_migrate(&r);
+    let verdict = text.lines().next().unwrap_or_default();
+    emit_document(&r, &text, &Document::of_migrate(&r, &findings, verdict), &a.cloud.output)?;
+    Ok(findings.exit_status())
 }
 
-pub fn verify(a: CloudArgs) -> osmigrate::Result<i32> {
+pub fn verify(a: CloudArgs) -> osmigrate::Result<ExitStatus> {
     let r = deploy::verify(&a.root()?, &a.state_dir()?)?;
-    emit_value(&r, &render_verify(&r), &a.output)?;
-    Ok(r.exit_status())
+    let (text, findings) = render_verify(&r);
+    let verdict = text.lines().next().unwrap_or_default();
+    emit_document(&r, &text, &Document::of_verify(&r, &findings, verdict), &a.output)?;
+    Ok(findings.exit_status())
 }
 
-pub fn rollback(a: CloudArgs) -> osmigrate::Result<i32> {
+pub fn rollback(a: CloudArgs) -> osmigrate::Result<ExitStatus> {
     let restored = deploy::rollback(&a.root()?, &a.state_dir()?)?;
-    let text = format!("restored {} Diablo config file(s); the Diablo databases were never changed\n", restored.len());
+    let mut text = format!(
+        "rollback of {}: done — {} Diablo config file(s) restored; the Diablo databases were never changed\n",
+        a.root()?.display(),
+        restored.len()
+    );
+    for f in &restored {
+        let _ = writeln!(text, "  {f}");
+    }
     emit_value(&serde_json::json!({ "restored": restored }), &text, &a.output)?;
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }

@@ -2,7 +2,7 @@
 //! repaired.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use osmigrate::config::nova::{self, ConvertOptions};
@@ -12,10 +12,12 @@ use osmigrate::config::write::{self, Ownership};
 use osmigrate::db::DbUrl;
 use osmigrate::deploy;
 use osmigrate::images::map::MapSource;
-use osmigrate::migrate::Severity;
 use osmigrate::schema::Service;
 
-use super::OutputArgs;
+use super::document::Document;
+use super::exit::ExitStatus;
+use super::render::{Findings, Verdict};
+use super::{OutputArgs, save_report};
 
 #[derive(Subcommand)]
 pub enum ConfigCommand {
@@ -107,7 +109,7 @@ pub struct FixOwnershipArgs {
     output: OutputArgs,
 }
 
-pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
+pub fn run(cmd: ConfigCommand) -> osmigrate::Result<ExitStatus> {
     match cmd {
         ConfigCommand::Convert(ConvertCommand::Nova(a)) => {
             let cwd = std::env::current_dir().map_err(|e| osmigrate::Error::io(".", e))?;
@@ -121,7 +123,10 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
                 image_map: a.image_map.as_deref().map(MapSource::parse).transpose()?,
                 sql_connection: a.sql_connection.map(|u| DbUrl::parse(&u).map(|_| u)).transpose()?,
                 carry_after_stop: a.carry_after_stop,
-                target: a.out.as_ref().map_or_else(|| "stdout".to_string(), |p| p.display().to_string()),
+                target: a
+                    .out
+                    .as_ref()
+                    .map_or_else(|| "the converted nova.conf (on standard output)".to_string(), |p| p.display().to_string()),
             };
             let converted = nova::convert(&opts)?;
             let mut report = converted.report;
@@ -166,79 +171,44 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
 
 /// Prints the report (text or JSON) on stdout, or on stderr when stdout carries the file; saves it
 /// when asked; returns the exit status.
-fn emit(report: &ConfigReport, output: &OutputArgs, to_stderr: bool) -> osmigrate::Result<i32> {
+fn emit(report: &ConfigReport, output: &OutputArgs, to_stderr: bool) -> osmigrate::Result<ExitStatus> {
     let json = serde_json::to_string_pretty(report).expect("reports serialize");
-    if let Some(path) = &output.report {
-        osmigrate::config::write::write_private(path, json.as_bytes())?;
-    }
-    let shown = if output.json { format!("{json}\n") } else { render(report) };
+    let findings = Findings::of_config(report);
+    let text = render(report, &findings);
+    let verdict = text.lines().next().unwrap_or_default();
+    save_report(&json, &Document::of_findings(format!("osmigrate {}", report.command), &findings, verdict), output)?;
+    let shown = if output.json { format!("{json}\n") } else { text };
     if to_stderr {
         eprint!("{shown}");
     } else {
         print!("{shown}");
     }
-    Ok(report.exit_status())
+    Ok(findings.exit_status())
 }
 
-fn render(r: &ConfigReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{}", r.command);
+/// A config command's report: the verdict, the files read and written, every change.
+pub fn render(r: &ConfigReport, findings: &Findings) -> String {
+    let mut out = findings.verdict(&r.command, &Verdict { blocked: "refused", warned: "done, with warnings to read", clean: "done" });
     for s in &r.sources {
         let _ = writeln!(out, "  read  {s}");
     }
-    for (severity, title) in [(Severity::Warning, "Warnings"), (Severity::Info, "Changes and notes")] {
-        let changes: Vec<_> = r.changes.iter().filter(|c| c.severity == severity).collect();
-        if changes.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "\n{title}:");
-        for c in changes {
-            let mut line = format!("  [{}] {}", c.code, short(&c.file));
-            if !c.setting.is_empty() {
-                let _ = write!(line, " {}", c.setting);
-            }
-            let _ = write!(line, ": {}", c.message);
-            match (&c.from, &c.to) {
-                (Some(f), Some(t)) => {
-                    let _ = write!(line, " ({f} → {t})");
-                }
-                (Some(f), None) => {
-                    let _ = write!(line, " (was {f})");
-                }
-                (None, Some(t)) => {
-                    let _ = write!(line, " (now {t})");
-                }
-                (None, None) => {}
-            }
-            if let Some(o) = &c.origin {
-                let _ = write!(line, " [{o}]");
-            }
-            let _ = writeln!(out, "{line}");
-        }
+    if let Some(file) = r.changes.first().map(|c| &c.file).filter(|_| r.changes.windows(2).all(|w| w[0].file == w[1].file)) {
+        let _ = writeln!(out, "  every change below is in {file}");
     }
-    if !r.files.is_empty() {
-        let _ = writeln!(out, "\nFiles:");
-        for f in &r.files {
-            let mut line = format!("  {} ({}", f.path, f.mode);
-            if let Some(o) = &f.owner {
-                let _ = write!(line, " {o}");
-            }
-            if f.unchanged {
-                line.push_str(", unchanged");
-            }
-            if let Some(b) = &f.backup {
-                let _ = write!(line, ", previous kept as {b}");
-            }
-            line.push(')');
-            let _ = writeln!(out, "{line}");
+    for f in &r.files {
+        let mut line = format!("  wrote {} ({}", f.path, f.mode);
+        if let Some(o) = &f.owner {
+            let _ = write!(line, " {o}");
         }
+        if f.unchanged {
+            line.push_str(", unchanged");
+        }
+        if let Some(b) = &f.backup {
+            let _ = write!(line, ", previous kept as {b}");
+        }
+        line.push(')');
+        let _ = writeln!(out, "{line}");
     }
+    findings.render(&mut out);
     out
-}
-
-/// A file name as the report lines show it: its last two components.
-fn short(file: &str) -> String {
-    let p = Path::new(file);
-    let parts: Vec<_> = p.components().rev().take(2).collect();
-    parts.into_iter().rev().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }

@@ -11,7 +11,9 @@ use osmigrate::services::keystone::{self, KeystoneOptions};
 use osmigrate::services::nova::{self, NovaOptions};
 use osmigrate::services::nova_auth::{self, NovaAuthOptions};
 
-use super::{OutputArgs, emit_value, progress::Bar, render};
+use super::document::Document;
+use super::exit::ExitStatus;
+use super::{OutputArgs, emit_document, progress::Bar, render};
 
 #[derive(Subcommand)]
 pub enum DbCommand {
@@ -158,7 +160,7 @@ pub struct KeystoneArgs {
     output: OutputArgs,
 }
 
-pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
+pub fn run(cmd: DbCommand) -> osmigrate::Result<ExitStatus> {
     match cmd {
         DbCommand::Create(a) => create(a),
         DbCommand::Migrate(MigrateCommand::Keystone(a)) => {
@@ -209,7 +211,7 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
     }
 }
 
-fn create(a: CreateArgs) -> osmigrate::Result<i32> {
+fn create(a: CreateArgs) -> osmigrate::Result<ExitStatus> {
     use osmigrate::schema::{Release, Service};
     use osmigrate::services::create;
     let service = match a.service {
@@ -224,22 +226,36 @@ fn create(a: CreateArgs) -> osmigrate::Result<i32> {
     let made = create::create(service, release, &DbUrl::parse(&a.url)?)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&made).expect("serializes"));
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     let stamp = match &made.stamp {
         Some(s) => format!("stamped `{}` version {}", s.repository_id, s.version),
         None => "no version stamp".to_string(),
     };
     let how = if made.database_created { "created" } else { "filled the empty database" };
-    println!("{how} {}: {:?} {:?} schema, {} tables, {stamp}", made.database, made.release, made.service, made.tables.len());
+    println!(
+        "db create: done — {how} {}: the {} {} schema, {} tables, {stamp}",
+        made.database,
+        made.release,
+        made.service,
+        made.tables.len()
+    );
     for note in &made.notes {
         println!("note: {note}");
     }
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// Prints a report (text or JSON), saves it when asked, and returns its exit status.
-pub fn emit(report: &Report, output: &OutputArgs) -> osmigrate::Result<i32> {
-    emit_value(report, &render::report(report), output)?;
-    Ok(report.exit_status())
+pub fn emit(report: &Report, output: &OutputArgs) -> osmigrate::Result<ExitStatus> {
+    let text = render::report(report);
+    let findings = render::Findings::of_report(report);
+    let verdict = text.lines().next().unwrap_or_default();
+    let doc = Document::of_findings(
+        format!("osmigrate db migrate {}: {} → {}", report.service, report.source, report.target),
+        &findings,
+        verdict,
+    );
+    emit_document(report, &text, &doc, output)?;
+    Ok(findings.exit_status())
 }

@@ -11,6 +11,7 @@ use osmigrate::generate::{self, etc};
 use osmigrate::rootfs::under_root;
 
 use super::cloud::{render_check, render_migrate, render_plan, render_verify};
+use super::exit::ExitStatus;
 use super::{OutputArgs, emit_value};
 
 #[derive(Args)]
@@ -30,7 +31,7 @@ const KEYSTONE: &str = "sqlite:///keystone.db";
 const GLANCE: &str = "sqlite:////var/lib/glance/glance.sqlite";
 const NOVA: &str = "sqlite:////var/lib/nova/nova.sqlite";
 
-pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
+pub fn run(a: DemoArgs) -> osmigrate::Result<ExitStatus> {
     if a.dir.exists() {
         std::fs::remove_dir_all(&a.dir).map_err(|e| Error::io(&a.dir, e))?;
     }
@@ -65,8 +66,9 @@ pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
     let migrate =
         deploy::migrate(&MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false, create_service_users: true })?;
     let verify = deploy::verify(&root, &state_dir)?;
-    let text = format!("{}\n{}\n{}\n{}", render_check(&check), render_plan(&plan), render_migrate(&migrate), render_verify(&verify));
+    let (verified, findings) = render_verify(&verify);
+    let text = format!("{}\n{}\n{}\n{verified}", render_check(&check).0, render_plan(&plan), render_migrate(&migrate).0);
     emit_value(&serde_json::json!({ "check": check, "plan": plan, "migrate": migrate, "verify": verify }), &text, &a.output)?;
     // The demo's warnings are the point of the demo: success is a verified migration.
-    Ok(verify.exit_status())
+    Ok(findings.exit_status())
 }

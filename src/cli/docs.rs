@@ -7,6 +7,7 @@ use clap::CommandFactory;
 use osmigrate::{Error, Result};
 
 use super::Cli;
+use super::exit::ExitStatus;
 
 #[derive(clap::Args, Debug)]
 pub struct CompletionsArgs {
@@ -23,12 +24,12 @@ pub struct ManArgs {
     out_dir: Option<PathBuf>,
 }
 
-pub fn completions(args: CompletionsArgs) -> Result<i32> {
+pub fn completions(args: CompletionsArgs) -> Result<ExitStatus> {
     clap_complete::generate(args.shell, &mut Cli::command(), "osmigrate", &mut std::io::stdout());
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
-pub fn man(args: ManArgs) -> Result<i32> {
+pub fn man(args: ManArgs) -> Result<ExitStatus> {
     let command = Cli::command();
     if let Some(dir) = args.out_dir {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -37,5 +38,5 @@ pub fn man(args: ManArgs) -> Result<i32> {
         let mut stdout = std::io::stdout();
         clap_mangen::Man::new(command).render(&mut stdout).map_err(|e| Error::io(std::path::Path::new("stdout"), e))?;
     }
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }

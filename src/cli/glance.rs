@@ -1,5 +1,6 @@
 //! `osmigrate glance …`
 
+use super::exit::ExitStatus;
 use clap::{Args, Subcommand};
 use osmigrate::db::DbUrl;
 use osmigrate::images::map as glance_map;
@@ -20,7 +21,7 @@ pub struct MapArgs {
     json: bool,
 }
 
-pub fn run(cmd: GlanceCommand) -> osmigrate::Result<i32> {
+pub fn run(cmd: GlanceCommand) -> osmigrate::Result<ExitStatus> {
     match cmd {
         GlanceCommand::Map(a) => {
             let url = DbUrl::parse(&a.db)?;
@@ -40,7 +41,7 @@ pub fn run(cmd: GlanceCommand) -> osmigrate::Result<i32> {
             } else {
                 glance_map::write_map_csv(&url, &mut out)?;
             }
-            Ok(0)
+            Ok(ExitStatus::Clean)
         }
     }
 }

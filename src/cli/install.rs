@@ -9,6 +9,7 @@ use osmigrate::install::{self, InstallOptions, InstallReport, Status};
 use osmigrate::schema::Release;
 
 use super::db::CreateRelease;
+use super::exit::ExitStatus;
 use super::{OutputArgs, emit_value};
 
 #[derive(Args)]
@@ -27,18 +28,18 @@ pub struct InstallArgs {
     output: OutputArgs,
 }
 
-pub fn run(a: InstallArgs) -> osmigrate::Result<i32> {
+pub fn run(a: InstallArgs) -> osmigrate::Result<ExitStatus> {
     let release = match a.release {
         CreateRelease::Diablo => Release::Diablo,
         CreateRelease::Essex => Release::Essex,
     };
     let report = install::install(&InstallOptions { release, site: a.site, root: a.root })?;
     emit_value(&report, &render(&report), &a.output)?;
-    Ok(report.exit_status())
+    Ok(if report.warnings.is_empty() && !report.files.has_warnings() { ExitStatus::Clean } else { ExitStatus::Warnings })
 }
 
 fn render(r: &InstallReport) -> String {
-    let mut out = format!("install {:?} under {} (site {})\n", r.release, r.root, r.site);
+    let mut out = format!("install {} under {} (site {})\n", r.release, r.root, r.site);
     let width = r.items.iter().map(|i| i.kind.len()).max().unwrap_or(0);
     for i in &r.items {
         let status = match i.status {
@@ -46,7 +47,7 @@ fn render(r: &InstallReport) -> String {
             Status::Existing => "already there",
         };
         let detail = i.detail.as_ref().map(|d| format!(" — {d}")).unwrap_or_default();
-        let _ = writeln!(out, "  {:<8} {:<width$}  {:<14} {}{detail}", format!("{:?}", i.service).to_lowercase(), i.kind, status, i.name);
+        let _ = writeln!(out, "  {:<8} {:<width$}  {:<14} {}{detail}", i.service.to_string(), i.kind, status, i.name);
     }
     let _ = writeln!(out, "files:");
     for f in &r.files.files {

@@ -9,6 +9,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
+use super::exit::ExitStatus;
 use clap::{Args, Subcommand, ValueEnum};
 use osmigrate::db::{Access, DbUrl};
 use osmigrate::keystone_client::api::{ApiTransport, Auth};
@@ -179,7 +180,7 @@ impl KeystoneCommand {
     }
 }
 
-pub fn run(args: KeystoneArgs) -> Result<i32> {
+pub fn run(args: KeystoneArgs) -> Result<ExitStatus> {
     // The password is read before anything is contacted, so that a typo in it costs nothing.
     let password = match &args.command {
         KeystoneCommand::UserCreate(u) => Some(read_password(u)?),
@@ -190,7 +191,7 @@ pub fn run(args: KeystoneArgs) -> Result<i32> {
     for note in client.take_notes() {
         eprintln!("osmigrate: note: {note}");
     }
-    result.map(|()| 0)
+    result.map(|()| ExitStatus::Clean)
 }
 
 fn execute(client: &mut Client, command: KeystoneCommand, password: Option<Secret>, json: bool) -> Result<()> {
@@ -242,9 +243,17 @@ fn execute(client: &mut Client, command: KeystoneCommand, password: Option<Secre
             })
         }
         KeystoneCommand::UserRoleAdd(a) => {
-            let g = client.grant(&a.user, &a.tenant, &a.role)?;
-            let value = json!({"action": "granted", "tenant": g.tenant, "user": g.user, "role": g.role});
-            emit(json, &value, || format!("granted role {} to user {} on tenant {}\n", label(&g.role), label(&g.user), label(&g.tenant)))
+            let (g, held) = client.grant(&a.user, &a.tenant, &a.role)?;
+            let action = if held { "already_granted" } else { "granted" };
+            let value = json!({"action": action, "tenant": g.tenant, "user": g.user, "role": g.role});
+            emit(json, &value, || {
+                let (role, user, tenant) = (label(&g.role), label(&g.user), label(&g.tenant));
+                if held {
+                    format!("user {user} already holds role {role} on tenant {tenant}: nothing changed\n")
+                } else {
+                    format!("granted role {role} to user {user} on tenant {tenant}\n")
+                }
+            })
         }
         KeystoneCommand::UserRoleRemove(a) => {
             let g = client.revoke(&a.user, &a.tenant, &a.role)?;

@@ -7,6 +7,8 @@ mod config;
 mod db;
 mod demo;
 mod docs;
+mod document;
+pub mod exit;
 mod glance;
 mod install;
 mod keystone;
@@ -18,16 +20,17 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use osmigrate::Error;
 
-pub const EXIT_REFUSED: i32 = 2;
-pub const EXIT_USAGE: i32 = 64;
-pub const EXIT_INTERNAL: i32 = 70;
+use self::exit::ExitStatus;
 
 #[derive(Parser)]
 #[command(name = "osmigrate", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OSMIGRATE_COMMIT"), ")"), about = "Move an OpenStack control plane from Diablo (2011.3) to Essex (2012.1), side by side")]
 pub struct Cli {
-    /// More log output on stderr (repeat for more).
+    /// Log what runs on stderr: -v each step and table, -vv details, -vvv everything.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Also append the log to FILE (mode 0600; at least each step and table, as -v).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -74,22 +77,54 @@ pub struct OutputArgs {
     /// Print one JSON document on stdout instead of the human-readable report.
     #[arg(long)]
     pub json: bool,
-    /// Also save the report as JSON in this file.
+    /// Also save the report in this file (0600): FILE.md as Markdown, FILE.html as a
+    /// self-contained page for a change ticket, any other name as JSON.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 }
 
-pub fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+/// The log: on stderr at the level `-v` asks for (`OSMIGRATE_LOG` overrides it), and with
+/// `--log-file` in that file too (0600, appended, timestamped), at least at info. Events name
+/// steps, tables, counts and seconds, never a secret.
+pub fn init_logging(cli: &Cli) -> osmigrate::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::prelude::*;
+    let level = match cli.verbose {
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OSMIGRATE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+    let stderr_filter = tracing_subscriber::EnvFilter::try_from_env("OSMIGRATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::default().add_directive(level.into()));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_target(false)
+        .with_filter(stderr_filter);
+    let file = match &cli.log_file {
+        Some(path) => {
+            let io = |e| Error::io(path, e);
+            let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(io)?;
+            // An existing file keeps no wider mode than a new one gets.
+            file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            let layer = tracing_subscriber::fmt::layer().with_writer(std::sync::Mutex::new(file)).with_ansi(false).with_target(false);
+            Some(layer.with_filter(level.max(LevelFilter::INFO)))
+        }
+        None => None,
+    };
+    let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
+    Ok(())
 }
 
-pub fn run(cli: Cli) -> i32 {
+pub fn run(cli: Cli) -> ExitStatus {
+    if let Err(e) = init_logging(&cli) {
+        eprintln!("osmigrate: {e}");
+        return ExitStatus::Refused;
+    }
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), commit = env!("OSMIGRATE_COMMIT"), "osmigrate starts");
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Check(a) => cloud::check(a),
@@ -107,23 +142,43 @@ pub fn run(cli: Cli) -> i32 {
         Command::Man(args) => docs::man(args),
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => {
+            tracing::info!(exit = code.code(), "osmigrate ends");
+            code
+        }
         Err(e) => {
+            tracing::info!(error = %e, "osmigrate ends: refused or failed");
             eprintln!("osmigrate: {e}");
             match e {
-                Error::Usage(_) | Error::BadUrl { .. } => EXIT_USAGE,
-                _ => EXIT_REFUSED,
+                Error::Usage(_) | Error::BadUrl { .. } => ExitStatus::Usage,
+                _ => ExitStatus::Refused,
             }
         }
     }
 }
 
-/// Prints a value as JSON (`--json`) or as `text`, and saves the JSON when `--report` asks.
+/// Prints a value as JSON (`--json`) or as `text`, and saves it when `--report` asks (the
+/// command's text in a document, for .md and .html).
 pub fn emit_value<T: serde::Serialize>(value: &T, text: &str, output: &OutputArgs) -> osmigrate::Result<()> {
+    let title = text.lines().next().unwrap_or("osmigrate").to_string();
+    emit_document(value, text, &document::Document::of_text(title, text), output)
+}
+
+/// Saves the report where `--report` asks: FILE.md and FILE.html the document, else the JSON.
+pub fn save_report(json: &str, doc: &document::Document, output: &OutputArgs) -> osmigrate::Result<()> {
+    let Some(path) = &output.report else { return Ok(()) };
+    let saved = match path.extension().and_then(|e| e.to_str()) {
+        Some("md" | "markdown") => doc.markdown(),
+        Some("html" | "htm") => doc.html(),
+        _ => json.to_string(),
+    };
+    osmigrate::config::write::write_private(path, saved.as_bytes())
+}
+
+/// As [`emit_value`], with the document a `--report FILE.md|FILE.html` saves.
+pub fn emit_document<T: serde::Serialize>(value: &T, text: &str, doc: &document::Document, output: &OutputArgs) -> osmigrate::Result<()> {
     let json = serde_json::to_string_pretty(value).expect("reports serialize");
-    if let Some(path) = &output.report {
-        osmigrate::config::write::write_private(path, json.as_bytes())?;
-    }
+    save_report(&json, doc, output)?;
     if output.json {
         println!("{json}");
     } else {

@@ -45,6 +45,8 @@ pub struct FlagEntry {
     pub line: usize,
     /// The value starts or ends with a quote that gflags kept as part of it.
     pub quoted: bool,
+    /// `--name` without `=`: gflags took the next line (this one) as the value.
+    pub value_from_line: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,6 +157,7 @@ pub fn read_flagfiles(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Flag
                 continue;
             }
         };
+        let mut value_from_line = None;
         let (name, value) = match body.split_once('=') {
             Some((name, value)) => (name, Cow::Borrowed(value)),
             None => match bare(body) {
@@ -164,7 +167,10 @@ pub fn read_flagfiles(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Flag
                     let next = args.get(i);
                     i += 1;
                     match next {
-                        Some(next) => (body, as_getopt_sees(&next.text)),
+                        Some(next) => {
+                            value_from_line = Some(next.line);
+                            (body, as_getopt_sees(&next.text))
+                        }
                         None if live => return Err(refuse(arg, &arg.text, "this option needs a value and no line follows")),
                         None => (body, Cow::Borrowed("")),
                     }
@@ -183,6 +189,7 @@ pub fn read_flagfiles(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Flag
             written: value.into_owned(),
             source: arg.source.clone(),
             line: arg.line,
+            value_from_line,
         };
         if live { &mut flagfile.entries } else { &mut flagfile.ignored_after_stop }.push(entry);
     }

@@ -79,7 +79,13 @@ pub struct OptionSpec {
     /// The default is code the extractor could not evaluate (`socket.gethostname()`…): the value
     /// depended on the host nova ran on.
     pub default_is_expression: bool,
+    /// Defined only by a command-line tool (bin/instance-usage-audit, …), not by the services:
+    /// its default is no service's default.
+    pub tool_only: bool,
 }
+
+/// Diablo's scripts whose flags no nova service defines (bin/stack's are left out altogether).
+const TOOLS: &[&str] = &["bin/instance-usage-audit:", "bin/clear_rabbit_queues:"];
 
 /// The options of a release, sorted by name.
 pub fn nova_options(release: Release) -> &'static [OptionSpec] {
@@ -109,7 +115,8 @@ fn parse_table(table: &str) -> Vec<OptionSpec> {
             (!origin.starts_with("bin/stack:")).then(|| {
                 let kind = OptionKind::from_table(kind);
                 let (default, default_is_expression) = parse_default(kind, default);
-                OptionSpec { name: name.to_owned(), kind, default, default_is_expression }
+                let tool_only = TOOLS.iter().any(|t| origin.starts_with(t));
+                OptionSpec { name: name.to_owned(), kind, default, default_is_expression, tool_only }
             })
         })
         .collect();
@@ -128,13 +135,27 @@ fn parse_default(kind: OptionKind, literal: &str) -> (Option<String>, bool) {
         let separator = if kind == OptionKind::MultiStr { "\n" } else { "," };
         (Some(quoted_strings(literal).join(separator)), false)
     } else if let Some(text) = quoted_strings(literal).first() {
-        if text.starts_with("<expr>") { (None, true) } else { (Some(text.to_string()), false) }
+        match text.strip_prefix("<expr>") {
+            // Adjacent string literals are one string in Python: `'nova.scheduler.' 'filter_…'`.
+            Some(code) => concatenation(code).map_or((None, true), |s| (Some(s), false)),
+            None => (Some(text.to_string()), false),
+        }
     } else {
         (Some(literal.to_owned()), false)
     }
 }
 
 /// Every `'…'` or `"…"` in `literal`, in order.
+/// The value of code made only of string literals (Python joins adjacent ones), else none.
+fn concatenation(code: &str) -> Option<String> {
+    let parts = quoted_strings(code);
+    let mut rest = code.to_string();
+    for p in &parts {
+        rest = rest.replacen(&format!("'{p}'"), "", 1).replacen(&format!("\"{p}\""), "", 1);
+    }
+    (!parts.is_empty() && rest.trim().is_empty()).then(|| parts.concat())
+}
+
 fn quoted_strings(literal: &str) -> Vec<&str> {
     let mut strings = Vec::new();
     let mut rest = literal;
@@ -151,6 +172,17 @@ fn quoted_strings(literal: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concatenated_defaults_are_evaluated_and_tool_flags_marked() {
+        let essex = nova_option(Release::Essex, "compute_scheduler_driver").unwrap();
+        assert_eq!(essex.default.as_deref(), Some("nova.scheduler.filter_scheduler.FilterScheduler"));
+        assert!(!essex.default_is_expression);
+        assert!(nova_option(Release::Diablo, "instance_usage_audit_period").unwrap().tool_only);
+        assert!(!nova_option(Release::Diablo, "compute_scheduler_driver").unwrap().tool_only);
+        assert_eq!(concatenation(" 'a' \"b\"").as_deref(), Some("ab"));
+        assert_eq!(concatenation(" socket.gethostname()"), None);
+    }
 
     #[test]
     fn tables_match_the_upstream_counts() {

@@ -6,13 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbUrl;
 use crate::migrate::Severity;
+use crate::reason::Reason;
 use crate::redact;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub severity: Severity,
     /// Stable reason code, e.g. `renamed`, `removed`, `default_made_explicit`.
-    pub code: String,
+    pub code: Reason,
     /// The file the change is in (the Essex file written).
     pub file: String,
     /// `key` for `[DEFAULT]`, else `[section] key`.
@@ -61,16 +62,12 @@ impl ConfigReport {
         self.changes.iter().any(|c| c.severity == Severity::Warning)
     }
 
-    /// 0 clean, 1 done with warnings.
-    pub fn exit_status(&self) -> i32 {
-        i32::from(self.has_warnings())
-    }
-
     /// Records a change; returns it so that the caller can add the origin and the values.
-    pub fn change(&mut self, severity: Severity, code: &str, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
+    pub fn change(&mut self, severity: Severity, code: Reason, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
+        debug_assert!(code.allows(severity), "{code} is not reported as {severity} (src/reason.rs)");
         self.changes.push(Change {
             severity,
-            code: code.to_string(),
+            code,
             file: file.to_string(),
             setting: setting.to_string(),
             message: message.into(),
@@ -81,11 +78,11 @@ impl ConfigReport {
         self.changes.last_mut().expect("just pushed")
     }
 
-    pub fn warn(&mut self, code: &str, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
+    pub fn warn(&mut self, code: Reason, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
         self.change(Severity::Warning, code, file, setting, message)
     }
 
-    pub fn info(&mut self, code: &str, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
+    pub fn info(&mut self, code: Reason, file: &str, setting: &str, message: impl Into<String>) -> &mut Change {
         self.change(Severity::Info, code, file, setting, message)
     }
 
@@ -171,12 +168,12 @@ mod tests {
     }
 
     #[test]
-    fn exit_status_follows_warnings() {
+    fn warnings_are_seen() {
         let mut r = ConfigReport::new("config convert nova");
-        r.info("renamed", "nova.conf", "osapi_listen", "renamed");
-        assert_eq!(r.exit_status(), 0);
-        r.warn("removed", "nova.conf", "allow_admin_api", "gone").from_value("allow_admin_api", "true");
-        assert_eq!(r.exit_status(), 1);
+        r.info(Reason::Renamed, "nova.conf", "osapi_listen", "renamed");
+        assert!(!r.has_warnings());
+        r.warn(Reason::Removed, "nova.conf", "allow_admin_api", "gone").from_value("allow_admin_api", "true");
+        assert!(r.has_warnings());
         assert_eq!(r.changes_with("removed").count(), 1);
     }
 }

@@ -15,6 +15,7 @@ use super::write::{Ownership, original_of, write_config};
 use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::Severity;
+use crate::reason::Reason;
 use crate::rootfs::under_root;
 use crate::schema::Service;
 
@@ -102,7 +103,7 @@ pub fn render(service: Service, opts: &UpgradeOptions) -> Result<(Vec<Rendered>,
     let policy = policy(service);
     if !under_root(&opts.root, Path::new(policy.path))?.exists() {
         report.info(
-            "policy_added",
+            Reason::PolicyAdded,
             policy.path,
             "",
             "Essex refuses to start without a policy file: the shipped one is added (Diablo had none)",
@@ -179,7 +180,7 @@ fn value(file: &PasteFile, section: &str, key: &str, target: &str, report: &mut 
     match file.get(section, key)? {
         Ok(v) => Some(v),
         Err(why) => {
-            report.warn("not_interpolated", target, key, format!("{}: {why}; carried as written", file.path.display()));
+            report.warn(Reason::NotInterpolated, target, key, format!("{}: {why}; carried as written", file.path.display()));
             file.raw(section, key).map(str::to_string)
         }
     }
@@ -194,7 +195,7 @@ pub(crate) fn set_paste(doc: &mut IniDoc, section: &str, key: &str, v: &str, tar
     let escaped = paste::escape(v);
     if escaped != v {
         report.info(
-            "percent_escaped",
+            Reason::PercentEscaped,
             target,
             &setting(section, key),
             "the value holds `%(`, which ConfigParser would interpolate: every `%` written `%%` so that it reads back as it is",
@@ -256,14 +257,14 @@ fn service_token(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Ser
             let Some(Ok(token)) = file.get(&section, "admin_token") else { continue };
             if !used.contains(&section) {
                 report.info(
-                    "admin_token_not_carried",
+                    Reason::AdminTokenNotCarried,
                     "",
                     &setting(&section, "admin_token"),
                     format!("{shown}: no pipeline Diablo ran uses [{section}], so its admin_token was never in use: not carried"),
                 );
             } else if crate::secret::is_sample_token(&token) {
                 report.warn(
-                    "admin_token_sample",
+                    Reason::AdminTokenSample,
                     "",
                     &setting(&section, "admin_token"),
                     format!(
@@ -278,7 +279,7 @@ fn service_token(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Ser
     if let Some((value, origin)) = found.first().cloned() {
         for (_, from) in &found[1..] {
             report.warn(
-                "admin_token",
+                Reason::AdminToken,
                 "",
                 "admin_token",
                 format!("{from} used another service token: Essex Keystone accepts one admin_token, the one of {origin}"),
@@ -335,7 +336,7 @@ fn generated_note(file: &Path) -> String {
 
 /// Says where the token came from; never its value.
 fn note_token(token: &ServiceToken, target: &str, setting: &str, report: &mut ConfigReport) {
-    report.info("admin_token", target, setting, token.note.clone());
+    report.info(Reason::AdminToken, target, setting, token.note.clone());
 }
 
 /// Diablo keystone read only `True` and `1` as true.
@@ -347,7 +348,12 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
     let target = KEYSTONE_CONF;
     let diablo = match diablo_source(opts, KEYSTONE_CONF, is_diablo_keystone, report)? {
         None if opts.new_keystone => {
-            report.info("new_keystone", target, "", "the cloud had no Keystone (Nova's own auth): rendered from the shipped Essex file");
+            report.info(
+                Reason::NewKeystone,
+                target,
+                "",
+                "the cloud had no Keystone (Nova's own auth): rendered from the shipped Essex file",
+            );
             PasteFile::parse("")
         }
         found => required(found, opts, KEYSTONE_CONF)?,
@@ -358,7 +364,7 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
     note_token(&token, target, "admin_token", report);
     if token.value.contains('%') {
         report.warn(
-            "percent_in_default",
+            Reason::PercentInDefault,
             target,
             "admin_token",
             "keystone.conf is also read by Paste Deploy, which may choke on `%` in [DEFAULT]",
@@ -371,7 +377,7 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
     let bind = match (&service_host, &admin_host) {
         (Some(s), Some(a)) if s != a => {
             report.warn(
-                "bind_host",
+                Reason::BindHost,
                 target,
                 "bind_host",
                 format!("Diablo bound the public API to {s} and the admin API to {a}; Essex binds both to one address: {s} is used, so the admin API listens there too"),
@@ -383,13 +389,13 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
     };
     if let Some(bind) = bind {
         doc.set("DEFAULT", "bind_host", &bind);
-        report.info("renamed", target, "bind_host", "Diablo's service_host and admin_host").to_value("bind_host", &bind);
+        report.info(Reason::Renamed, target, "bind_host", "Diablo's service_host and admin_host").to_value("bind_host", &bind);
     }
     for (from, to) in [("service_port", "public_port"), ("admin_port", "admin_port")] {
         if let Some(v) = get(from, report) {
             doc.set("DEFAULT", to, &v);
             if from != to {
-                report.info("renamed", target, to, format!("Diablo's {from}")).to_value(to, &v);
+                report.info(Reason::Renamed, target, to, format!("Diablo's {from}")).to_value(to, &v);
             }
         }
     }
@@ -401,13 +407,13 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
         match raw {
             Some(r) if r != v => {
                 report
-                    .info("value_rewritten", target, key, "Diablo's keystone read only True or 1 as true")
+                    .info(Reason::ValueRewritten, target, key, "Diablo's keystone read only True or 1 as true")
                     .from_value(key, &r)
                     .to_value(key, v);
             }
             None => {
                 report
-                    .info("default_made_explicit", target, key, "not set in Diablo (off); the shipped Essex file turns it on")
+                    .info(Reason::DefaultMadeExplicit, target, key, "not set in Diablo (off); the shipped Essex file turns it on")
                     .to_value(key, v);
             }
             _ => {}
@@ -418,7 +424,7 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
             doc.set("DEFAULT", key, &v);
             if key == "log_file" && !v.starts_with('/') && get("log_dir", report).is_none() {
                 report
-                    .warn("relative_path", target, key, "a relative log file: Essex keystone opens it in its working directory")
+                    .warn(Reason::RelativePath, target, key, "a relative log file: Essex keystone opens it in its working directory")
                     .to_value(key, &v);
             }
         }
@@ -448,20 +454,20 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
         } else {
             Severity::Info
         };
-        report.change(severity, "not_carried", target, &key, why);
+        report.change(severity, Reason::NotCarried, target, &key, why);
     }
 
     let sql = "keystone.backends.sqlalchemy";
     if let Some(url) = &opts.keystone_db {
         doc.set("sql", "connection", &url.expose_secret());
-        report.info("sql_connection", target, "[sql] connection", "the Essex database `db migrate keystone` built").to =
+        report.info(Reason::SqlConnection, target, "[sql] connection", "the Essex database `db migrate keystone` built").to =
             Some(url.to_string());
     } else {
         let old = value(&diablo, sql, "sql_connection", target, report).unwrap_or_default();
         doc.set("sql", "connection", &old);
         report
             .warn(
-                "sql_connection",
+                Reason::SqlConnection,
                 target,
                 "[sql] connection",
                 "still Diablo's legacy database, which Essex keystone cannot use: give --keystone-db",
@@ -470,15 +476,16 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
     }
     if let Some(v) = value(&diablo, sql, "sql_idle_timeout", target, report) {
         doc.set("sql", "idle_timeout", &v);
-        report.info("renamed", target, "[sql] idle_timeout", "Diablo's sql_idle_timeout").to_value("idle_timeout", &v);
+        report.info(Reason::Renamed, target, "[sql] idle_timeout", "Diablo's sql_idle_timeout").to_value("idle_timeout", &v);
     }
     doc.set("catalog", "template_file", "/etc/keystone/default_catalog.templates");
-    report.info("value_rewritten", target, "[catalog] template_file", "the shipped path is relative to keystone's working directory").to =
-        Some("/etc/keystone/default_catalog.templates".into());
+    report
+        .info(Reason::ValueRewritten, target, "[catalog] template_file", "the shipped path is relative to keystone's working directory")
+        .to = Some("/etc/keystone/default_catalog.templates".into());
     let base = opts.out_dir.as_deref().unwrap_or(&opts.root);
     if !under_root(base, Path::new(CATALOG_TEMPLATES))?.exists() && !under_root(&opts.root, Path::new(CATALOG_TEMPLATES))?.exists() {
         report.warn(
-            "catalog_missing",
+            Reason::CatalogMissing,
             target,
             "[catalog] template_file",
             "no default_catalog.templates yet: write it with `db migrate keystone --catalog-out`",
@@ -494,7 +501,7 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
         } else {
             (Severity::Info, "Diablo keystone's own pipelines; Essex keystone.conf has its own")
         };
-        report.change(severity, "not_carried", target, &format!("[{section}]"), why);
+        report.change(severity, Reason::NotCarried, target, &format!("[{section}]"), why);
     }
     Ok(vec![Rendered { path: KEYSTONE_CONF, owner: "keystone", text: doc.to_bytes() }])
 }
@@ -511,7 +518,7 @@ pub(crate) fn sql_token_and_ec2(doc: &mut IniDoc, target: &str, report: &mut Con
         ),
     ] {
         doc.set(section, "driver", driver);
-        report.info("value_rewritten", target, &format!("[{section}] driver"), why).to = Some(driver.into());
+        report.info(Reason::ValueRewritten, target, &format!("[{section}] driver"), why).to = Some(driver.into());
     }
 }
 
@@ -565,11 +572,23 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
             flavor.push("caching");
         }
         let flavor = flavor.join("+");
+        if app == "glance-api" && !keystone && (keystone_port.is_some() || opts.new_keystone) {
+            report.warn(
+                Reason::GlanceWithoutKeystone,
+                conf_rel,
+                "[paste_deploy] flavor",
+                format!(
+                    "Diablo's glance-api pipeline ({}) has no Keystone auth, while the cloud authenticates with Keystone: carried \
+                     as it was, so Nova's image requests with user tokens keep failing (HTTP 500 on `GET /v2/TENANT/images`)",
+                    pipeline.join(" ")
+                ),
+            );
+        }
         if !flavor.is_empty() {
             conf.set("paste_deploy", "flavor", &flavor);
             report
                 .info(
-                    "pipeline",
+                    Reason::Pipeline,
                     conf_rel,
                     "[paste_deploy] flavor",
                     format!("Diablo's {app} pipeline ({}) as an Essex flavor", pipeline.join(" ")),
@@ -580,7 +599,7 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
             let known = ["versionnegotiation", "context", "authtoken", "keystone_shim", "imagecache", "apiv1app", "registryapp"];
             if !known.contains(&f.as_str()) {
                 report.warn(
-                    "not_carried",
+                    Reason::NotCarried,
                     paste_rel,
                     &format!("[pipeline:{app}] {f}"),
                     "a filter Essex's pipelines do not have: add it to the paste file by hand if Essex has it",
@@ -595,7 +614,7 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
                 None => match key.as_str() {
                     "image_cache_enabled" => {
                         report.info(
-                            "consumed",
+                            Reason::Consumed,
                             conf_rel,
                             &key,
                             "Essex turns the image cache on with the caching flavor (its pipeline), not a setting",
@@ -606,14 +625,14 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
                         if let Some(url) = &opts.glance_db {
                             conf.set("DEFAULT", "sql_connection", &url.expose_secret());
                             report
-                                .info("sql_connection", conf_rel, &key, "the Essex database `db migrate glance` built")
+                                .info(Reason::SqlConnection, conf_rel, &key, "the Essex database `db migrate glance` built")
                                 .from_value(&key, &v)
                                 .to = Some(url.to_string());
                         } else {
                             conf.set("DEFAULT", "sql_connection", &v);
                             report
                                 .warn(
-                                    "sql_connection",
+                                    Reason::SqlConnection,
                                     conf_rel,
                                     &key,
                                     "still the Diablo database: give --glance-db with the database `db migrate glance --to` built",
@@ -626,19 +645,19 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
                 },
             };
             if !essex_glance_option(name) && conf.get("DEFAULT", name).is_none() {
-                report.warn("not_carried", conf_rel, &key, "Essex glance has no such option").from_value(&key, &v);
+                report.warn(Reason::NotCarried, conf_rel, &key, "Essex glance has no such option").from_value(&key, &v);
                 continue;
             }
             conf.set("DEFAULT", name, &v);
             if let Some(note) = note {
-                report.info("renamed", conf_rel, &key, note).to = Some(name.to_string());
+                report.info(Reason::Renamed, conf_rel, &key, note).to = Some(name.to_string());
             }
         }
         if app == "glance-api" && diablo.raw("DEFAULT", "swift_store_auth_address").is_some() {
             conf.set("DEFAULT", "swift_store_auth_version", "1");
             report
                 .info(
-                    "default_made_explicit",
+                    Reason::DefaultMadeExplicit,
                     conf_rel,
                     "swift_store_auth_version",
                     "Diablo's swift store spoke v1 auth (swauth, tempauth) only; Essex defaults to 2 (keystone)",
@@ -648,14 +667,14 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
         if !diablo.keys("DEFAULT").iter().any(|k| k == "sql_connection") && app == "glance-registry" {
             if let Some(url) = &opts.glance_db {
                 conf.set("DEFAULT", "sql_connection", &url.expose_secret());
-                report.info("sql_connection", conf_rel, "sql_connection", "the Essex database `db migrate glance` built").to =
+                report.info(Reason::SqlConnection, conf_rel, "sql_connection", "the Essex database `db migrate glance` built").to =
                     Some(url.to_string());
             }
         }
         conf.set("DEFAULT", "admin_role", &role);
         report
             .info(
-                "admin_role",
+                Reason::AdminRole,
                 conf_rel,
                 "admin_role",
                 "compared case-sensitively with the roles in a token; Diablo's glance hard-coded Admin",
@@ -672,7 +691,7 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
             .collect();
         if !kept.is_empty() {
             report.info(
-                "kept_from_essex",
+                Reason::KeptFromEssex,
                 conf_rel,
                 "",
                 format!("not set in Diablo's file, so the shipped Essex values stay: {}", kept.join(", ")),
@@ -702,7 +721,7 @@ fn admin_role(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<String
     };
     let Some(url) = opts.keystone_db_local.as_ref().or(opts.keystone_db.as_ref()) else {
         report.warn(
-            "admin_role_unchecked",
+            Reason::AdminRoleUnchecked,
             target,
             "admin_role",
             format!("{wanted} ({from}) not checked against the migrated Keystone's roles: give --keystone-db"),
@@ -712,13 +731,13 @@ fn admin_role(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<String
     let mut db = Db::connect(url, Access::ReadOnly)?;
     let roles: Vec<String> = db.query("SELECT name FROM role", &[])?.iter().filter_map(|r| r.text("role", "name").ok().flatten()).collect();
     if roles.contains(&wanted) {
-        report.info("admin_role_checked", target, "admin_role", format!("{wanted} ({from}) is a role of the migrated Keystone"));
+        report.info(Reason::AdminRoleChecked, target, "admin_role", format!("{wanted} ({from}) is a role of the migrated Keystone"));
         return Ok(wanted);
     }
     let same: Vec<&String> = roles.iter().filter(|r| r.eq_ignore_ascii_case(&wanted)).collect();
     if let [only] = same[..] {
         report.warn(
-            "admin_role_case",
+            Reason::AdminRoleCase,
             target,
             "admin_role",
             format!("{from} says {wanted}, the migrated Keystone spells it {only}; glance compares case-sensitively, so {only} is used"),
@@ -726,7 +745,7 @@ fn admin_role(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<String
         return Ok(only.clone());
     }
     report.warn(
-        "admin_role_missing",
+        Reason::AdminRoleMissing,
         target,
         "admin_role",
         format!("{wanted} ({from}) is no role of the migrated Keystone ({url}): nobody is a glance admin until it exists"),
@@ -755,7 +774,7 @@ fn carry_authtoken(
         let Some(v) = value(diablo, section, &key, target, report) else { continue };
         if !CARRIED.contains(&key.as_str()) {
             report
-                .warn("not_carried", target, &setting(section, &key), "Essex's auth_token middleware does not read it")
+                .warn(Reason::NotCarried, target, &setting(section, &key), "Essex's auth_token middleware does not read it")
                 .from_value(&key, &v);
             continue;
         }
@@ -766,7 +785,7 @@ fn carry_authtoken(
     }
     if !service_keys.is_empty() {
         report.info(
-            "ignored_by_essex",
+            Reason::IgnoredByEssex,
             target,
             &setting(section, "service_*"),
             format!("carried, but Essex's auth_token no longer reads {}", service_keys.join(", ")),
@@ -775,7 +794,7 @@ fn carry_authtoken(
     if let (Some(port), Some(ks)) = (diablo.get(section, "auth_port").and_then(std::result::Result::ok), keystone_admin_port) {
         if port != ks {
             report.warn(
-                "auth_port",
+                Reason::AuthPort,
                 target,
                 &setting(section, "auth_port"),
                 format!("{port}, but Diablo keystone's admin_port is {ks}: tokens are checked on the admin port"),
@@ -788,7 +807,7 @@ fn carry_authtoken(
     for key in ["admin_tenant_name", "admin_user", "admin_password"] {
         if doc.get(section, key).is_some_and(|v| v.starts_with("%SERVICE_")) {
             doc.comment_out(section, key, reason.take());
-            report.info("placeholder", target, &setting(section, key), "the shipped placeholder commented out: admin_token is used");
+            report.info(Reason::Placeholder, target, &setting(section, key), "the shipped placeholder commented out: admin_token is used");
         }
     }
 }
@@ -808,7 +827,7 @@ fn nova_paste(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Re
     let strategies: Vec<String> =
         pipelines.iter().map(|p| format!("{}: {}", p.pipeline, p.strategy.map_or("none", |s| s.as_str()))).collect();
     report.info(
-        "pipeline",
+        Reason::Pipeline,
         target,
         "",
         format!(
@@ -825,7 +844,7 @@ fn nova_paste(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Re
                 }
             }
         }
-        report.info("pipeline", target, "api_rate_limit", "Diablo's OpenStack API had no rate limiting: *_nolimit pipelines for every strategy (nova.conf's api_rate_limit = false picks them)");
+        report.info(Reason::Pipeline, target, "api_rate_limit", "Diablo's OpenStack API had no rate limiting: *_nolimit pipelines for every strategy (nova.conf's api_rate_limit = false picks them)");
     }
     let known = [
         "logrequest",
@@ -861,17 +880,17 @@ fn nova_paste(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Re
     unknown.dedup();
     for f in unknown {
         report.warn(
-            "not_carried",
+            Reason::NotCarried,
             target,
             &format!("[filter:{f}]"),
             "a filter of Diablo's pipelines that Essex's do not have: add it by hand if it still applies",
         );
     }
     if diablo.has_section("pipeline:ec2admin") {
-        report.info("not_carried", target, "/services/Admin", "Essex has no EC2 admin API");
+        report.info(Reason::NotCarried, target, "/services/Admin", "Essex has no EC2 admin API");
     }
     if diablo.has_section("pipeline:openstackapi10") {
-        report.info("not_carried", target, "/v1.0", "Essex serves the OpenStack API as /v1.1 and /v2 only");
+        report.info(Reason::NotCarried, target, "/v1.0", "Essex serves the OpenStack API as /v1.1 and /v2 only");
     }
     Ok(vec![Rendered { path: NOVA_API_PASTE, owner: "nova", text: doc.to_bytes() }])
 }

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::report::{ConfigReport, WrittenFile};
 use crate::error::{Error, Result};
+use crate::reason::Reason;
 
 pub const MODE: u32 = 0o640;
 /// State files, reports, backups: the owner only.
@@ -233,7 +234,7 @@ pub fn service_owner(shown: &str, service: &str, owners: &Ownership, report: &mu
         (Some(a), true) => Ok(Some(a)),
         (None, true) => {
             report.warn(
-                "owner_not_set",
+                Reason::OwnerNotSet,
                 shown,
                 "",
                 format!("no user `{service}` in {}: the file stays owned by root, which {service} cannot write", owners.passwd().display()),
@@ -242,7 +243,7 @@ pub fn service_owner(shown: &str, service: &str, owners: &Ownership, report: &mu
         }
         (Some(a), false) if a.uid != owners.euid => {
             report.warn(
-                "owner_not_set",
+                Reason::OwnerNotSet,
                 shown,
                 "",
                 format!(
@@ -361,14 +362,14 @@ pub fn fix_ownership(root: &Path, owners: &Ownership) -> Result<ConfigReport> {
             let mut found = Vec::new();
             walk(&top, &skip, &mut found)?;
             if top.join("instances") == skip && skip.exists() {
-                report.info("skipped", &skip.display().to_string(), "", "instance disks are owned as libvirt sets them; left alone");
+                report.info(Reason::Skipped, &skip.display().to_string(), "", "instance disks are owned as libvirt sets them; left alone");
             }
             for path in found {
                 let shown = path.display().to_string();
                 match (&account, owners.is_root()) {
                     (None, _) => {
                         report.warn(
-                            "no_service_user",
+                            Reason::NoServiceUser,
                             &shown,
                             "",
                             format!("owned by root, but {} has no user `{service}` to give it to", owners.passwd().display()),
@@ -377,7 +378,7 @@ pub fn fix_ownership(root: &Path, owners: &Ownership) -> Result<ConfigReport> {
                     (Some(_), false) => blocked.push(shown),
                     (Some(a), true) => {
                         std::os::unix::fs::lchown(&path, Some(a.uid), Some(a.gid)).map_err(|e| Error::io(&path, e))?;
-                        report.info("owner_repaired", &shown, "", format!("was owned by root; now {}", label(a))).from =
+                        report.info(Reason::OwnerRepaired, &shown, "", format!("was owned by root; now {}", label(a))).from =
                             Some("root".into());
                     }
                 }

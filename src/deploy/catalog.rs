@@ -14,6 +14,7 @@ use crate::config::upgrade::CATALOG_TEMPLATES;
 use crate::config::{self, Origin, flagfile};
 use crate::error::{Error, Result};
 use crate::essex_keystone::catalog::{self, TemplateEntry};
+use crate::reason::Reason;
 use crate::rootfs;
 
 /// The region of every entry: Nova's own auth had no regions, Essex's default is this one.
@@ -107,7 +108,7 @@ pub fn render(cloud: &Cloud) -> Result<(String, ConfigReport)> {
         let s = nova.get(name)?;
         Ok(s.value.filter(|v| !v.is_empty()).unwrap_or_else(|| {
             report.warn(
-                "catalog_host_unknown",
+                Reason::CatalogHostUnknown,
                 CATALOG_TEMPLATES,
                 name,
                 format!(
@@ -123,7 +124,7 @@ pub fn render(cloud: &Cloud) -> Result<(String, ConfigReport)> {
     let has_api = |api: &str| apis.split(',').any(|a| a.trim() == api);
     let mut entries = Vec::new();
     let mut entry = |ty: &str, name: &str, public: String, admin: String, from: String, report: &mut ConfigReport| {
-        report.info("catalog_entry", CATALOG_TEMPLATES, &format!("catalog.{REGION}.{ty}"), format!("{public} ({from})"));
+        report.info(Reason::CatalogEntry, CATALOG_TEMPLATES, &format!("catalog.{REGION}.{ty}"), format!("{public} ({from})"));
         entries.push(TemplateEntry {
             region: REGION.into(),
             service_type: ty.into(),

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::discover::{self, Cloud, discover};
 use super::rehearsal::{self, Rehearsal};
+use super::steps::Step;
 use super::{Check, Level};
 use crate::config::paste::AuthStrategy;
 use crate::config::paste::PasteFile;
@@ -14,6 +15,7 @@ use crate::config::write::{self, Ownership};
 use crate::db::{Access, Backend, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::Severity;
+use crate::reason::Reason;
 use crate::rootfs;
 use crate::services::glance::source::DiabloGlance;
 use crate::services::keystone::legacy::Legacy;
@@ -37,16 +39,7 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    /// 0 clean, 1 warnings, 2 blockers.
-    pub fn exit_status(&self) -> i32 {
-        match self.findings.iter().map(|f| f.level).max() {
-            Some(Level::Blocker) => 2,
-            Some(Level::Warning) => 1,
-            _ => 0,
-        }
-    }
-
-    fn add(&mut self, level: Level, code: &str, message: impl Into<String>, fix: impl Into<String>) {
+    fn add(&mut self, level: Level, code: Reason, message: impl Into<String>, fix: impl Into<String>) {
         self.findings.push(Check::new(level, code, message, fix));
     }
 
@@ -75,6 +68,10 @@ fn release_of(service: &str, db: &mut Db) -> Result<String> {
         "keystone" => Legacy::detect(db)?.release(),
         "glance" => DiabloGlance::detect(db)?.release(),
         _ => {
+            // Checked first: every later read (the rehearsal, the hosts) needs it.
+            if !db.table_names()?.iter().any(|t| t == "instances") {
+                return Err(Error::Refused("no `instances` table: not a whole Diablo Nova database".into()));
+            }
             let v = db.query_scalar("SELECT version FROM migrate_version WHERE repository_id = 'nova'", &[])?.as_i64();
             match v {
                 Some(46) => "Diablo Nova (migrate version 46)".to_string(),
@@ -102,14 +99,14 @@ pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_user
     let mut unusable = Vec::new();
     for s in cloud.services() {
         if let Some(note) = &s.note {
-            report.add(Level::Info, "relative_sqlite_path", note.clone(), "nothing to do");
+            report.add(Level::Info, Reason::RelativeSqlitePath, note.clone(), "nothing to do");
         }
         let release = match Db::connect(&s.source, Access::ReadOnly).and_then(|mut db| release_of(s.service, &mut db)) {
             Ok(r) => r,
             Err(e) => {
                 report.add(
                     Level::Blocker,
-                    "source_unusable",
+                    Reason::SourceUnusable,
                     format!("{} database {}: {e}", s.service, s.source),
                     "fix the database or its URL in the config",
                 );
@@ -120,7 +117,7 @@ pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_user
         if release.contains("unversioned") || release.contains("though stamped") {
             report.add(
                 Level::Warning,
-                "glance_unversioned",
+                Reason::GlanceUnversioned,
                 format!("{}: {release}", s.source),
                 "nothing: osmigrate recognises Glance by its tables",
             );
@@ -142,9 +139,16 @@ pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_user
     check_disk(&mut report, cloud)?;
     check_ownership(&mut report, root);
     if rustix::process::geteuid().is_root() {
-        report.add(Level::Info, "running_as_root", "running as root", "files are written as the service users (nova, glance, keystone)");
+        report.add(
+            Level::Info,
+            Reason::RunningAsRoot,
+            "running as root",
+            "files are written as the service users (nova, glance, keystone)",
+        );
     }
+    tracing::info!("check: rehearsing the migration's steps into a scratch directory (every source row is read)");
     let rehearsal = rehearsal::rehearse(cloud, state_dir, create_service_users, &unusable)?;
+    tracing::info!(failed = rehearsal.failed.len(), "check: rehearsal done");
     add_rehearsal(&mut report, &rehearsal);
     Ok(report)
 }
@@ -170,15 +174,17 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
             let (users, projects) = (count("users")?, count("projects")?);
             report.add(
                 Level::Info,
-                "auth_nova",
+                Reason::AuthNova,
                 format!("Nova ran its own auth (api-paste pipelines `auth`/`authenticate`): {users} user(s), {projects} project(s)"),
                 format!("migrate imports them into the Essex Keystone {} and switches auth_strategy to keystone", cloud.keystone_target),
             );
         }
-        AuthStrategy::Keystone => report.add(Level::Info, "auth_keystone", "Nova's API authenticated with Keystone", "nothing to do"),
+        AuthStrategy::Keystone => {
+            report.add(Level::Info, Reason::AuthKeystone, "Nova's API authenticated with Keystone", "nothing to do");
+        }
         AuthStrategy::NoAuth => report.add(
             Level::Warning,
-            "auth_none",
+            Reason::AuthNone,
             "Nova's API ran without auth",
             "Essex keeps auth_strategy = noauth: put Keystone in front before opening the API",
         ),
@@ -189,14 +195,14 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
         if diablo.is_file() && upgrade::is_diablo_keystone(&PasteFile::read(&diablo)?) {
             report.add(
                 Level::Blocker,
-                "keystone_conf_without_database",
+                Reason::KeystoneConfWithoutDatabase,
                 format!("{} is Diablo's keystone.conf but names no database ([keystone.backends.sqlalchemy] sql_connection)", diablo.display()),
                 "set sql_connection there to the Diablo Keystone database (Diablo's own default: sqlite:///keystone.db, in /var/lib/keystone)",
             );
         } else {
             report.add(
                 Level::Blocker,
-                "no_keystone",
+                Reason::NoKeystone,
                 format!("no Diablo keystone.conf ({} is missing), and Nova did not run its own auth", conf.display()),
                 "give the tree's etc/keystone/keystone.conf",
             );
@@ -217,7 +223,7 @@ fn check_target(report: &mut CheckReport, service: &str, target: &DbUrl) {
         let name = target.database.as_deref().unwrap_or_default();
         report.add(
             Level::Blocker,
-            "cannot_create_database",
+            Reason::CannotCreateDatabase,
             format!("{}: the database user cannot create the new {service} database {name} ({e})", target.with_database("")),
             format!("create the empty database {name} yourself and grant this user all privileges on it"),
         );
@@ -235,7 +241,7 @@ fn check_directories(report: &mut CheckReport, cloud: &Cloud, state_dir: &Path) 
         } else {
             report.add(
                 Level::Blocker,
-                "directory_missing",
+                Reason::DirectoryMissing,
                 format!("{}: the directory of the new {service} database does not exist", dir.display()),
                 format!("install the Essex {service} package first (it makes /var/lib/{service}, owned by {service})"),
             );
@@ -248,7 +254,7 @@ fn check_directories(report: &mut CheckReport, cloud: &Cloud, state_dir: &Path) 
     if state_dir.exists() && !state_dir.is_dir() {
         report.add(
             Level::Blocker,
-            "state_dir_unusable",
+            Reason::StateDirUnusable,
             format!("{} is not a directory: osmigrate keeps its journal, lock, config backup and image map there", state_dir.display()),
             "move it out of the way, or give --state-dir",
         );
@@ -270,7 +276,7 @@ fn writable(report: &mut CheckReport, dir: &Path, why: &str) {
         let shown = if existing == dir { dir.display().to_string() } else { format!("{} (to make {})", existing.display(), dir.display()) };
         report.add(
             Level::Blocker,
-            "not_writable",
+            Reason::NotWritable,
             format!("{shown}: osmigrate cannot write there ({e}); {why}"),
             "make it writable: remount it read-write, clear an immutable flag (chattr -i), or run as a user that may write there",
         );
@@ -322,9 +328,9 @@ fn check_disk(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
         let Some(free) = free_bytes(&dir) else { continue };
         let message = format!("{}: needs about {}, {} free ({})", dir.display(), human_size(bytes), human_size(free), what.join(", "));
         if free < bytes {
-            report.add(Level::Blocker, "disk_space", message, "free disk space there (check's scratch copy follows $TMPDIR)");
+            report.add(Level::Blocker, Reason::DiskSpace, message, "free disk space there (check's scratch copy follows $TMPDIR)");
         } else {
-            report.add(Level::Info, "disk_space", message, "nothing to do");
+            report.add(Level::Info, Reason::DiskSpace, message, "nothing to do");
         }
     }
     Ok(())
@@ -359,18 +365,22 @@ fn check_ownership(report: &mut CheckReport, root: &Path) {
     for svc in ["nova", "glance", "keystone"] {
         let Ok(dir) = rootfs::under_root(root, Path::new(&format!("/var/log/{svc}"))) else { continue };
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let root_owned: Vec<String> =
+        let mut root_owned: Vec<String> =
             entries.flatten().filter(|e| e.metadata().is_ok_and(|m| m.uid() == 0)).map(|e| e.path().display().to_string()).collect();
+        root_owned.sort();
         if !root_owned.is_empty() && !rustix::process::geteuid().is_root() {
             continue; // only root can have made them root's, and only root can repair them
         }
         if !root_owned.is_empty() && Ownership::new(root).ok().and_then(|o| o.account(svc).ok().flatten()).is_some() {
-            report.add(
+            let mut c = Check::new(
                 Level::Warning,
-                "root_owned_logs",
+                Reason::RootOwnedLogs,
                 format!("{} file(s) in {} belong to root: {svc} cannot write its logs", root_owned.len(), dir.display()),
                 "run `osmigrate config fix-ownership`",
             );
+            c.count = Some(root_owned.len() as u64);
+            c.rows = root_owned.into_iter().take(10).collect();
+            report.findings.push(c);
         }
     }
 }
@@ -379,24 +389,20 @@ fn check_ownership(report: &mut CheckReport, root: &Path) {
 /// and each warning of the configs' as the migration will report it.
 fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
     for (step, e) in &r.failed {
-        let mut c = Check::new(
-            Level::Blocker,
-            &format!("{}_fails", step.name().replace('-', "_")),
-            format!("{}: {}", step.name(), r.real(&e.to_string())),
-            fix_for_error(e),
-        );
+        let mut c =
+            Check::new(Level::Blocker, failure_reason(*step), format!("{}: {}", step.name(), r.real(&e.to_string())), fix_for_error(e));
         c.reported_by = Some(step.name().into());
         report.findings.push(c);
     }
     report.findings.extend(r.directories.iter().cloned());
     for (step, why) in &r.skipped {
-        report.add(Level::Info, "not_rehearsed", format!("{}: not rehearsed, {why}", step.name()), "fix that first, then check again");
+        report.add(Level::Info, Reason::NotRehearsed, format!("{}: not rehearsed, {why}", step.name()), "fix that first, then check again");
     }
     for db in &r.report.databases {
         let step = format!("{}-db", db.service);
         for f in &db.findings {
             let level = if f.severity == Severity::Warning { Level::Warning } else { Level::Info };
-            let mut c = Check::new(level, &f.code, format!("{} {}: {}", db.service, f.table, r.real(&f.message)), fix_for(&f.code, level));
+            let mut c = Check::new(level, f.code, format!("{} {}: {}", db.service, f.table, r.real(&f.message)), f.code.fix());
             c.reported_by = Some(step.clone());
             c.count = Some(f.count);
             c.rows = f.rows.iter().map(|row| r.real(row)).collect();
@@ -408,14 +414,28 @@ fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
             let setting = if change.setting.is_empty() { String::new() } else { format!(" {}", change.setting) };
             let mut c = Check::new(
                 Level::Warning,
-                &change.code,
+                change.code,
                 format!("{}{setting}: {}", r.real(&change.file), r.real(&change.message)),
-                fix_for(&change.code, Level::Warning),
+                change.code.fix(),
             );
             c.reported_by = Some(config.command.clone());
             c.count = Some(1);
             report.findings.push(c);
         }
+    }
+}
+
+/// The reason code of a rehearsed step's failure.
+fn failure_reason(step: Step) -> Reason {
+    match step {
+        Step::KeystoneDb => Reason::KeystoneDbFails,
+        Step::NovaAuthDb => Reason::NovaAuthDbFails,
+        Step::ServiceUsers => Reason::ServiceUsersFails,
+        Step::GlanceDb => Reason::GlanceDbFails,
+        Step::NovaDb => Reason::NovaDbFails,
+        Step::KeystoneConfig => Reason::KeystoneConfigFails,
+        Step::GlanceConfig => Reason::GlanceConfigFails,
+        Step::NovaConfig | Step::StopServices | Step::BackupConfigs | Step::StartServices => Reason::NovaConfigFails,
     }
 }
 
@@ -429,36 +449,4 @@ fn fix_for_error(e: &Error) -> String {
         Error::Io { .. } => "fix the named file or directory, then check again".into(),
         _ => "fix what the message names, then check again".into(),
     }
-}
-
-/// What to do about something the migration will report.
-fn fix_for(code: &str, level: Level) -> String {
-    let fix = match code {
-        "orphan_user"
-        | "orphan_role"
-        | "orphan_tenant"
-        | "orphan_service"
-        | "orphan_image"
-        | "orphan_instance_action"
-        | "orphan_default_tenant"
-        | "orphan_project_manager" => {
-            "nothing blocks: these rows name objects that do not exist (Diablo could not use them either) and are not carried; \
-             delete them from the Diablo database first for a clean report"
-        }
-        "image_reference_unknown" | "image_ref_not_in_map" | "image_ref_unknown" => {
-            "the references are kept as they are; after the upgrade give the named instances or images an existing image"
-        }
-        "image_reference_deleted" => {
-            "the reference is rewritten, but the image is deleted: point the named image at a live kernel or ramdisk"
-        }
-        "bdm_without_connection_info" => {
-            "after the upgrade, detach and attach each named volume again before rebooting, terminating or detaching its instance"
-        }
-        "auth_port" => "make the named auth_port Keystone's admin port (35357 in Essex) after the upgrade",
-        "owner_not_set" => "add the service user (install the Essex packages) and run as root, or chown the named file after the migration",
-        "catalog_host_unknown" => "set my_ip (or the named host) in nova.conf, or correct the catalog after the migration",
-        _ if level == Level::Info => "nothing to do: the migration does this and reports it",
-        _ => "nothing blocks: the migration carries on and reports it again; the message says what it means",
-    };
-    fix.to_string()
 }

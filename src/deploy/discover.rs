@@ -133,6 +133,9 @@ fn nova_auth(root: &Path) -> Result<AuthStrategy> {
 
 pub fn discover(root: &Path) -> Result<Cloud> {
     let etc = |rel: &str| under_root(root, Path::new(rel));
+    if !etc(NOVA_CONF)?.exists() && !etc("/etc/glance/glance-registry.conf")?.exists() {
+        return Err(Error::Refused(not_a_tree(root)));
+    }
     let keystone_conf = etc("/etc/keystone/keystone.conf")?;
     // No Diablo keystone.conf (or only the Essex one osmigrate wrote for a cloud that ran Nova's
     // own auth): there was no Diablo Keystone.
@@ -183,6 +186,25 @@ pub fn discover(root: &Path) -> Result<Cloud> {
         nova_conf,
         auth: nova_auth(root)?,
     })
+}
+
+/// Why `root` is no controller's tree, with the directory meant when the root is one or two levels
+/// too deep (`--root /srv/tree/etc`).
+fn not_a_tree(root: &Path) -> String {
+    let meant = root.ancestors().skip(1).take(2).find(|a| a.join("etc/nova/nova.conf").is_file());
+    match meant {
+        Some(above) => format!(
+            "{} holds no etc/nova/nova.conf, but {} does: --root names the directory that holds etc/ and var/, so give --root {}",
+            root.display(),
+            above.display(),
+            above.display()
+        ),
+        None => format!(
+            "{} holds neither etc/nova/nova.conf nor etc/glance/glance-registry.conf: --root names the directory that holds a Diablo \
+             controller's etc/ and var/ (`/` on the controller itself)",
+            root.display()
+        ),
+    }
 }
 
 #[cfg(test)]

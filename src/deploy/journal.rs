@@ -37,6 +37,7 @@ pub struct Journal {
 
 impl Journal {
     pub fn open(state_dir: &Path) -> Result<Journal> {
+        require_directory(state_dir)?;
         let path = state_dir.join(JOURNAL);
         let recorded = match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str::<Recorded>(&text)
@@ -111,6 +112,7 @@ impl Lock {
     /// Takes the lock, or refuses naming the pid that holds it. migrate, rollback and verify
     /// take it: none of them runs while another does.
     pub fn acquire(state_dir: &Path) -> Result<Lock> {
+        require_directory(state_dir)?;
         // The state directory itself is its owner's only; its parents are made as usual.
         if let Some(parent) = state_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
@@ -157,6 +159,17 @@ impl Drop for Lock {
     }
 }
 
+/// Refuses a state directory that exists as something else (a file).
+fn require_directory(state_dir: &Path) -> Result<()> {
+    if state_dir.exists() && !state_dir.is_dir() {
+        return Err(Error::Refused(format!(
+            "the state directory {} is not a directory: move that file out of the way, or give --state-dir DIR",
+            state_dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Saves the Diablo config directories into the state directory (once: a re-run keeps the first,
 /// which holds the Diablo files), through the one writer. Mode 0600: the files hold passwords.
 /// Symlinks inside the directories are kept as symlinks, never followed out of the tree.
@@ -171,7 +184,10 @@ pub fn backup_configs(root: &Path, state_dir: &Path) -> Result<String> {
         for dir in CONFIG_DIRS {
             let src = under_root(root, &Path::new("/").join(dir))?;
             if src.is_dir() {
-                tar.append_dir_all(dir, &src).map_err(|e| Error::io(&src, e))?;
+                // A failure here is almost always the archive's (a full state directory): name it.
+                tar.append_dir_all(dir, &src).map_err(|e| {
+                    if src.is_dir() && e.kind() == std::io::ErrorKind::StorageFull { Error::io(&path, e) } else { Error::io(&src, e) }
+                })?;
             }
         }
         tar.finish().map_err(|e| Error::io(&path, e))

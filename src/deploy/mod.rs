@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::reason::Reason;
 use crate::rootfs;
 pub use check::{CheckReport, DatabaseState, check};
 pub use discover::{Cloud, ServiceDb, discover};
@@ -26,19 +27,13 @@ pub use plan::{PlanReport, PlannedStep, plan};
 pub use steps::{MigrateOptions, MigrateReport, StepOutcome, migrate};
 pub use verify::{VerifyReport, verify};
 
-/// How serious a finding of `check` is: blockers stop `migrate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Info,
-    Warning,
-    Blocker,
-}
+/// How serious a finding of `check` or `verify` is: blockers stop `migrate`.
+pub use crate::reason::Severity as Level;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     pub level: Level,
-    pub code: String,
+    pub code: Reason,
     pub message: String,
     /// What to do about it.
     pub fix: String,
@@ -54,8 +49,9 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(level: Level, code: &str, message: impl Into<String>, fix: impl Into<String>) -> Check {
-        Check { level, code: code.into(), message: message.into(), fix: fix.into(), reported_by: None, count: None, rows: Vec::new() }
+    pub fn new(level: Level, code: Reason, message: impl Into<String>, fix: impl Into<String>) -> Check {
+        debug_assert!(code.allows(level), "{code} is not reported as {level} (src/reason.rs)");
+        Check { level, code, message: message.into(), fix: fix.into(), reported_by: None, count: None, rows: Vec::new() }
     }
 }
 

@@ -12,6 +12,7 @@ use crate::config::ini::IniDoc;
 use crate::config::write::{Account, Ownership};
 use crate::db::{Backend, DbUrl};
 use crate::error::Result;
+use crate::reason::Reason;
 use crate::rootfs;
 
 const READ: u32 = 4;
@@ -195,7 +196,7 @@ pub(super) fn check_files(root: &Path, checks: &mut Vec<Check>) -> Result<()> {
         let Ok(meta) = std::fs::metadata(&local) else {
             checks.push(Check::new(
                 Level::Blocker,
-                "service_file",
+                Reason::ServiceFile,
                 format!("{shown} ({}) is missing: {} cannot start", n.named_by, n.service),
                 if n.used == Use::Directory {
                     format!("make the directory, owned by {} (the Essex {} package does)", n.service, n.service)
@@ -210,7 +211,7 @@ pub(super) fn check_files(root: &Path, checks: &mut Vec<Check>) -> Result<()> {
             let kind = if n.used == Use::Directory { "a directory" } else { "a file" };
             checks.push(Check::new(
                 Level::Blocker,
-                "service_file",
+                Reason::ServiceFile,
                 format!("{shown} ({}) is not {kind}: {} cannot start", n.named_by, n.service),
                 "put the right thing there",
             ));
@@ -221,7 +222,7 @@ pub(super) fn check_files(root: &Path, checks: &mut Vec<Check>) -> Result<()> {
                 unknown.push(n.service);
                 checks.push(Check::new(
                     Level::Warning,
-                    "service_user_unknown",
+                    Reason::ServiceUserUnknown,
                     format!(
                         "no user `{}` in {}: whether {} may use its files is not checked, only that they are there",
                         n.service,
@@ -231,20 +232,20 @@ pub(super) fn check_files(root: &Path, checks: &mut Vec<Check>) -> Result<()> {
                     format!("install the Essex {} package (it makes the user), then verify again", n.service),
                 ));
             }
-            checks.push(Check::new(Level::Info, "service_file", format!("{shown} ({}) is there", n.named_by), ""));
+            checks.push(Check::new(Level::Info, Reason::ServiceFile, format!("{shown} ({}) is there", n.named_by), ""));
             continue;
         };
         let groups = owners.supplementary_gids(n.service)?;
         match refusal(root, &n.path, n.used, &account, &groups) {
             None => checks.push(Check::new(
                 Level::Info,
-                "service_file",
+                Reason::ServiceFile,
                 format!("{} (uid {}) can use {shown} ({})", n.service, account.uid, n.named_by),
                 "",
             )),
             Some(why) => checks.push(Check::new(
                 Level::Blocker,
-                "service_file",
+                Reason::ServiceFile,
                 format!("{} (uid {}) {why}: {shown} ({}); {} cannot start", n.service, account.uid, n.named_by, n.service),
                 format!(
                     "chown {}:{} or chmod what is named (run as root, osmigrate gives what it writes to the service)",
@@ -277,7 +278,7 @@ pub(super) fn foresee_directories(root: &Path, rendered: &Path, checks: &mut Vec
         if !local.is_dir() {
             checks.push(Check::new(
                 Level::Warning,
-                "service_directory",
+                Reason::ServiceDirectory,
                 format!("{} ({}) does not exist: {} cannot start until it does", local.display(), n.named_by, n.service),
                 format!("make it, owned by {} (the Essex {} package does)", n.service, n.service),
             ));
@@ -288,7 +289,7 @@ pub(super) fn foresee_directories(root: &Path, rendered: &Path, checks: &mut Vec
         if let Some(why) = refusal(root, &dir, Use::Directory, &account, &groups) {
             checks.push(Check::new(
                 Level::Warning,
-                "service_directory",
+                Reason::ServiceDirectory,
                 format!("{} (uid {}) {why}: {} ({}); {} cannot start", n.service, account.uid, local.display(), n.named_by, n.service),
                 format!("chown {}:{} {} (the Essex package makes it so)", account.user, account.group, local.display()),
             ));

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::discover::{self, Cloud, ServiceDb, discover};
 use super::journal::{self, Journal, Lock};
@@ -44,12 +44,7 @@ pub struct MigrateReport {
     pub configs: Vec<ConfigReport>,
 }
 
-impl MigrateReport {
-    pub fn exit_status(&self) -> i32 {
-        let warned = self.databases.iter().any(Report::has_warnings) || self.configs.iter().any(ConfigReport::has_warnings);
-        i32::from(warned)
-    }
-}
+impl MigrateReport {}
 
 #[derive(Debug, Clone)]
 pub struct MigrateOptions {
@@ -559,12 +554,26 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
         let name = step.name();
         let asked_now = step == Step::ServiceUsers && opts.create_service_users && journal.detail(name) == SERVICE_USERS_NOT_ASKED;
         if journal.is_done(name) && !asked_now {
+            tracing::info!(step = name, "workflow step already done");
             report.steps.push(StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) });
+            // What the step reported when it ran: a run again reports (and exits) as the first.
+            if let Some(part) = StepPart::load(&opts.state_dir, name)? {
+                report.databases.extend(part.databases);
+                report.configs.extend(part.configs);
+            }
             continue;
         }
         crate::failpoint::hit(&format!("deploy:{name}"));
+        tracing::info!(step = name, "workflow step starts");
+        let started = std::time::Instant::now();
+        let (databases, configs) = (report.databases.len(), report.configs.len());
         let detail = run.step(step, &mut report)?;
+        // Saved before the journal marks the step done: a kill in between redoes the step, which
+        // writes its part again.
+        let part = StepPart { databases: report.databases[databases..].to_vec(), configs: report.configs[configs..].to_vec() };
+        part.save(&opts.state_dir, name)?;
         journal.done(name, &detail)?;
+        tracing::info!(step = name, seconds = started.elapsed().as_secs_f64(), "workflow step done: {detail}");
         report.steps.push(StepOutcome { name: name.into(), status: "done".into(), detail });
     }
     Ok(report)
@@ -579,8 +588,37 @@ pub(super) fn plan_checksum(cloud: &Cloud, opts: &MigrateOptions) -> String {
     sha1::Sha1::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The part of the migration's report one step made, kept in `STATE/report-STEP.json` (0600).
+#[derive(Serialize, Deserialize)]
+struct StepPart {
+    databases: Vec<Report>,
+    configs: Vec<ConfigReport>,
+}
+
+impl StepPart {
+    fn path(state_dir: &Path, step: &str) -> PathBuf {
+        state_dir.join(format!("report-{step}.json"))
+    }
+
+    fn save(&self, state_dir: &Path, step: &str) -> Result<()> {
+        write::write_private(&Self::path(state_dir, step), serde_json::to_string(self).expect("serializes").as_bytes())
+    }
+
+    /// The saved part; none from a state directory an older osmigrate journaled.
+    fn load(state_dir: &Path, step: &str) -> Result<Option<StepPart>> {
+        let path = Self::path(state_dir, step);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Refused(format!("{}: not a report osmigrate saved ({e})", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+}
+
 fn database_step(report: &mut MigrateReport, r: Report) -> String {
-    let detail = format!("{} → {} ({:?})", r.source, r.target, r.outcome);
+    let detail = format!("{} → {} ({})", r.source, r.target, r.outcome);
     report.databases.push(r);
     detail
 }

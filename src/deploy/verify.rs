@@ -12,6 +12,7 @@ use crate::db::{Access, Backend, Db, DbUrl, Value};
 use crate::error::Result;
 use crate::images::image_ref;
 use crate::migrate::Report;
+use crate::reason::Reason;
 use crate::rootfs;
 
 #[derive(Debug, Clone, Serialize)]
@@ -20,12 +21,7 @@ pub struct VerifyReport {
     pub checks: Vec<Check>,
 }
 
-impl VerifyReport {
-    /// 0 when everything matched, 2 on a mismatch.
-    pub fn exit_status(&self) -> i32 {
-        if self.checks.iter().any(|c| c.level == Level::Blocker) { 2 } else { 0 }
-    }
-}
+impl VerifyReport {}
 
 /// The result against the source: every source row accounted for, references resolving, the
 /// Essex schemas and stamps in place, the configs naming the new databases.
@@ -37,18 +33,22 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     let journal = Journal::open(state_dir)?;
     let mut checks = Vec::new();
     let mut schema_checks = Vec::new();
-    let mut check = |ok: bool, code: &str, message: String| {
-        checks.push(Check::new(
-            if ok { Level::Info } else { Level::Blocker },
-            code,
-            message,
-            if ok { "" } else { "run `osmigrate migrate` again, or `osmigrate rollback`" },
-        ));
+    let mut check = |ok: bool, code: Reason, message: String| {
+        checks.push(Check::new(if ok { Level::Info } else { Level::Blocker }, code, message, if ok { "" } else { code.fix() }));
     };
+    let mut missing = Vec::new();
+    let finished = journal.is_done("nova-config");
     check(
-        journal.is_done("nova-config"),
-        "migration_finished",
-        format!("the journal in {} records a finished migration", state_dir.display()),
+        finished,
+        Reason::MigrationFinished,
+        if finished {
+            format!("the journal in {} records a finished migration", state_dir.display())
+        } else {
+            format!(
+                "the journal in {} records no finished migration (none ran here, one was interrupted, or it was rolled back)",
+                state_dir.display()
+            )
+        },
     );
     for (service, target_url, source_url, schema) in [
         (
@@ -60,21 +60,29 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         ("glance", &cloud.glance.target, Some(&cloud.glance.source), crate::schema::essex::glance),
         ("nova", &cloud.nova.target, Some(&cloud.nova.source), crate::schema::essex::nova),
     ] {
-        let mut target = Db::connect(target_url, Access::ReadOnly)?;
+        tracing::info!(service, target = %target_url, "verify: the Essex {service} database");
+        let mut target = match Db::connect(target_url, Access::ReadOnly) {
+            Ok(db) => db,
+            Err(e) => {
+                check(false, Reason::EssexSchema, format!("no Essex {service} database to verify: {e}"));
+                missing.push(service);
+                continue;
+            }
+        };
         let schema = schema(target_url.backend)?;
         // The whole schema against osmigrate's schema data, with the comparison a resumed run makes.
         let differences = crate::db::diff::schema_diff(&mut target, &schema)?;
         if differences.is_empty() {
             check(
                 true,
-                "essex_schema",
+                Reason::EssexSchema,
                 format!("{target_url}: every Essex table, column, index, unique key and foreign key as osmigrate makes them"),
             );
         }
         schema_checks.extend(differences.iter().map(|d| {
             Check::new(
                 Level::Blocker,
-                "essex_schema",
+                Reason::EssexSchema,
                 format!("{target_url}: {d}"),
                 match source_url {
                     Some(_) => format!(
@@ -91,8 +99,12 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             .as_i64();
         check(
             version == Some(stamp.version),
-            "stamp",
-            format!("{}: stamped {} {} (found {:?})", target_url, stamp.repository_id, stamp.version, version),
+            Reason::Stamp,
+            match version {
+                Some(v) if v == stamp.version => format!("{target_url}: stamped `{}` version {v}", stamp.repository_id),
+                Some(v) => format!("{target_url}: stamped `{}` version {v}, not {}", stamp.repository_id, stamp.version),
+                None => format!("{target_url}: no `{}` stamp (an unfinished migration)", stamp.repository_id),
+            },
         );
         // Every source row read: the journal's report against the source's counts now.
         let report: Option<Report> = target
@@ -106,86 +118,91 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
             let n = source.query_scalar(&format!("SELECT COUNT(*) FROM {}", source.quote(&t.source_table)), &[])?.as_i64().unwrap_or(-1);
             check(
                 n as u64 == t.read,
-                "rows_accounted",
+                Reason::RowsAccounted,
                 format!("{} {}: {} source rows, {} read ({} skipped, each reported)", service, t.source_table, n, t.read, t.skipped),
             );
         }
     }
-    // References resolve across the new databases.
-    let mut nova_db = Db::connect(&cloud.nova.target, Access::ReadOnly)?;
-    let mut glance_db = Db::connect(&cloud.glance.target, Access::ReadOnly)?;
-    let images: std::collections::HashSet<String> =
-        glance_db.query("SELECT id FROM images", &[])?.iter().filter_map(|r| r.get("id").key_string()).collect();
-    let mut dangling = 0u64;
-    nova_db.stream("SELECT image_ref FROM instances", &[], 5000, |batch| {
-        for r in batch {
-            let v = r.get("image_ref").key_string().unwrap_or_default();
-            if image_ref::parse(&v) == image_ref::ImageRef::Uuid {
-                let id = v.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
-                if !images.contains(&id) {
-                    dangling += 1;
+    // References resolve across the new databases, when they are all there.
+    if missing.is_empty() {
+        // References resolve across the new databases.
+        let mut nova_db = Db::connect(&cloud.nova.target, Access::ReadOnly)?;
+        let mut glance_db = Db::connect(&cloud.glance.target, Access::ReadOnly)?;
+        let images: std::collections::HashSet<String> =
+            glance_db.query("SELECT id FROM images", &[])?.iter().filter_map(|r| r.get("id").key_string()).collect();
+        let mut dangling = 0u64;
+        nova_db.stream("SELECT image_ref FROM instances", &[], 5000, |batch| {
+            for r in batch {
+                let v = r.get("image_ref").key_string().unwrap_or_default();
+                if image_ref::parse(&v) == image_ref::ImageRef::Uuid {
+                    let id = v.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
+                    if !images.contains(&id) {
+                        dangling += 1;
+                    }
                 }
             }
-        }
-        Ok(())
-    })?;
-    check(dangling == 0, "image_refs_resolve", format!("instance image UUIDs that name no image in the new Glance: {dangling}"));
-    let mut ks = Db::connect(&cloud.keystone_target, Access::ReadOnly)?;
-    let user_table = ks.quote("user");
-    if cloud.auth == AuthStrategy::Deprecated {
-        // Every live Nova user arrived, and each user with a key and a project has EC2 credentials:
-        // a few set queries on each side (Nova-auth clouds have thousands of users, not millions),
-        // not one round trip per user.
-        let mut nova = Db::connect(&cloud.nova.source, Access::ReadOnly)?;
-        let live = [Value::Int(0)];
-        let column =
-            |rows: Vec<crate::db::Row>, field: &str| -> HashSet<String> { rows.iter().filter_map(|r| r.get(field).key_string()).collect() };
-        let in_keystone = column(ks.query(&format!("SELECT id FROM {user_table}"), &[])?, "id");
-        let in_project = column(nova.query("SELECT DISTINCT user_id FROM user_project_association WHERE deleted = ?", &live)?, "user_id");
-        // Keystone's access strings are `KEY` or `KEY:PROJECT`; what matters is who holds each key.
-        let credentials: HashSet<(String, String)> = ks
-            .query("SELECT user_id, access FROM ec2_credential", &[])?
-            .iter()
-            .filter_map(|r| {
-                let access = r.get("access").key_string()?;
-                let key = access.split_once(':').map_or(access.as_str(), |(k, _)| k).to_string();
-                Some((r.get("user_id").key_string()?, key))
-            })
-            .collect();
-        // A key several users share arrives once, for the user Diablo authenticated with it (the
-        // others are reported by the import): that user must hold it.
-        let mut keeper: HashMap<String, Option<String>> = HashMap::new();
-        for r in nova.query("SELECT access_key FROM users WHERE deleted = ? GROUP BY access_key HAVING COUNT(*) > 1", &live)? {
-            if let Some(key) = r.get("access_key").key_string() {
-                let holder = crate::services::nova_auth::diablo_key_holder(&mut nova, &key)?;
-                keeper.insert(key, holder);
+            Ok(())
+        })?;
+        check(dangling == 0, Reason::ImageRefsResolve, format!("instance image UUIDs that name no image in the new Glance: {dangling}"));
+        let mut ks = Db::connect(&cloud.keystone_target, Access::ReadOnly)?;
+        let user_table = ks.quote("user");
+        if cloud.auth == AuthStrategy::Deprecated {
+            // Every live Nova user arrived, and each user with a key and a project has EC2 credentials:
+            // a few set queries on each side (Nova-auth clouds have thousands of users, not millions),
+            // not one round trip per user.
+            let mut nova = Db::connect(&cloud.nova.source, Access::ReadOnly)?;
+            let live = [Value::Int(0)];
+            let column = |rows: Vec<crate::db::Row>, field: &str| -> HashSet<String> {
+                rows.iter().filter_map(|r| r.get(field).key_string()).collect()
+            };
+            let in_keystone = column(ks.query(&format!("SELECT id FROM {user_table}"), &[])?, "id");
+            let in_project =
+                column(nova.query("SELECT DISTINCT user_id FROM user_project_association WHERE deleted = ?", &live)?, "user_id");
+            // Keystone's access strings are `KEY` or `KEY:PROJECT`; what matters is who holds each key.
+            let credentials: HashSet<(String, String)> = ks
+                .query("SELECT user_id, access FROM ec2_credential", &[])?
+                .iter()
+                .filter_map(|r| {
+                    let access = r.get("access").key_string()?;
+                    let key = access.split_once(':').map_or(access.as_str(), |(k, _)| k).to_string();
+                    Some((r.get("user_id").key_string()?, key))
+                })
+                .collect();
+            // A key several users share arrives once, for the user Diablo authenticated with it (the
+            // others are reported by the import): that user must hold it.
+            let mut keeper: HashMap<String, Option<String>> = HashMap::new();
+            for r in nova.query("SELECT access_key FROM users WHERE deleted = ? GROUP BY access_key HAVING COUNT(*) > 1", &live)? {
+                if let Some(key) = r.get("access_key").key_string() {
+                    let holder = crate::services::nova_auth::diablo_key_holder(&mut nova, &key)?;
+                    keeper.insert(key, holder);
+                }
             }
+            let (mut missing_users, mut missing_keys) = (0u64, 0u64);
+            for u in nova.query("SELECT id, access_key FROM users WHERE deleted = ?", &live)? {
+                let id = u.get("id").key_string().unwrap_or_default();
+                missing_users += u64::from(!in_keystone.contains(&id));
+                let Some(key) = u.get("access_key").key_string().filter(|k| !k.is_empty() && in_project.contains(&id)) else { continue };
+                let holds = keeper.get(&key).is_none_or(|holder| holder.as_ref() == Some(&id));
+                missing_keys += u64::from(holds && !credentials.contains(&(id, key)));
+            }
+            check(missing_users == 0, Reason::NovaUsersArrived, format!("live Nova users missing from Keystone: {missing_users}"));
+            check(
+                missing_keys == 0,
+                Reason::NovaKeysArrived,
+                format!("access keys of Nova users in a project that have no EC2 credential in Keystone: {missing_keys}"),
+            );
         }
-        let (mut missing_users, mut missing_keys) = (0u64, 0u64);
-        for u in nova.query("SELECT id, access_key FROM users WHERE deleted = ?", &live)? {
-            let id = u.get("id").key_string().unwrap_or_default();
-            missing_users += u64::from(!in_keystone.contains(&id));
-            let Some(key) = u.get("access_key").key_string().filter(|k| !k.is_empty() && in_project.contains(&id)) else { continue };
-            let holds = keeper.get(&key).is_none_or(|holder| holder.as_ref() == Some(&id));
-            missing_keys += u64::from(holds && !credentials.contains(&(id, key)));
-        }
-        check(missing_users == 0, "nova_users_arrived", format!("live Nova users missing from Keystone: {missing_users}"));
-        check(
-            missing_keys == 0,
-            "nova_keys_arrived",
-            format!("access keys of Nova users in a project that have no EC2 credential in Keystone: {missing_keys}"),
-        );
-    }
-    let orphans = ks
+        let orphans = ks
         .query_scalar(&format!("SELECT COUNT(*) FROM ec2_credential c LEFT JOIN {user_table} u ON u.id = c.user_id LEFT JOIN tenant t ON t.id = c.tenant_id WHERE u.id IS NULL OR t.id IS NULL"), &[])?
         .as_i64()
         .unwrap_or(-1);
-    check(orphans == 0, "ec2_owners_resolve", format!("EC2 credentials whose user or tenant is missing: {orphans}"));
-    let orphans = ks
+        check(orphans == 0, Reason::Ec2OwnersResolve, format!("EC2 credentials whose user or tenant is missing: {orphans}"));
+        let orphans = ks
         .query_scalar(&format!("SELECT COUNT(*) FROM metadata m LEFT JOIN {user_table} u ON u.id = m.user_id LEFT JOIN tenant t ON t.id = m.tenant_id WHERE u.id IS NULL OR t.id IS NULL"), &[])?
         .as_i64()
         .unwrap_or(-1);
-    check(orphans == 0, "grants_resolve", format!("role grants whose user or tenant is missing: {orphans}"));
+        check(orphans == 0, Reason::GrantsResolve, format!("role grants whose user or tenant is missing: {orphans}"));
+    }
     // Configs, read back as Essex reads them, name the new databases.
     let ini = |path: &Path, section: &str, key: &str| -> Option<String> {
         std::fs::read(path).ok().and_then(|b| crate::config::ini::IniDoc::parse(&b).get(section, key))
@@ -197,11 +214,13 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         (etc("/etc/nova/nova.conf")?, "DEFAULT", "sql_connection", &cloud.nova.target_host),
     ] {
         let got = ini(&path, section, key).and_then(|u| DbUrl::parse(&u).ok());
-        check(
-            got.as_ref().is_some_and(|g| g.same_database(want)),
-            "config_names_new_database",
-            format!("{} [{section}] {key} names {want}", path.display()),
-        );
+        let ok = got.as_ref().is_some_and(|g| g.same_database(want));
+        let message = match &got {
+            _ if ok => format!("{} [{section}] {key} names {want}", path.display()),
+            Some(g) => format!("{} [{section}] {key} names {g}, not the Essex database {want}", path.display()),
+            None => format!("{} [{section}] {key} names no database (the Essex one is {want})", path.display()),
+        };
+        check(ok, Reason::ConfigNamesNewDatabase, message);
     }
     checks.extend(schema_checks);
     super::startable::check_files(root, &mut checks)?;

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::rows;
 use crate::error::Result;
 use crate::migrate::{Severity, Sink, StepReport};
+use crate::reason::Reason;
 
 /// The tenant's id, name-based so that a run started again from scratch creates the same tenant.
 pub fn tenant_id(name: &str) -> String {
@@ -24,7 +25,7 @@ pub fn create_tenant(s: &mut Sink, source: &str, name: &str, receives: &str, why
     s.report.note(
         Severity::Info,
         source,
-        "global_roles_tenant_created",
+        Reason::GlobalRolesTenantCreated,
         &format!("created the tenant that receives {receives} ({why})"),
         format!("`{name}` id={id}"),
     );
@@ -36,7 +37,7 @@ pub fn note_moved(report: &mut StepReport, source: &str, tenant: &str, who: Stri
     report.note(
         Severity::Info,
         source,
-        "global_role_moved",
+        Reason::GlobalRoleMoved,
         &format!("Essex has no global roles: granted on tenant `{tenant}` instead"),
         who,
     );

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use crate::db::{Access, Backend, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, StepReport};
+use crate::reason::Reason;
 use crate::schema::{self, Table};
 
 /// osmigrate's table of old integer ids and new UUIDs, in the Essex Glance database.
@@ -123,7 +124,7 @@ fn rebuild_from_locations(db: &mut Db, report: &mut StepReport, mut f: impl FnMu
     report.note(
         Severity::Info,
         "image_map",
-        "map_rebuilt_from_locations",
+        Reason::MapRebuiltFromLocations,
         "Glance was migrated by upstream, which keeps no map: the map is rebuilt from the old ids in image locations",
         db.url().to_string(),
     );
@@ -137,7 +138,7 @@ fn rebuild_from_locations(db: &mut Db, report: &mut StepReport, mut f: impl FnMu
                 _ => report.note(
                     Severity::Warning,
                     "image_map",
-                    "image_not_placed",
+                    Reason::ImageNotPlaced,
                     "the image's location carries no old integer id: Nova references to it cannot be rewritten",
                     format!("image {uuid}"),
                 ),

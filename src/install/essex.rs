@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::essex_keystone::catalog;
 use crate::keystone_client::db::DbTransport;
 use crate::keystone_client::{Client, Kind, NewTenant, Secret};
+use crate::reason::Reason;
 use crate::schema;
 use crate::schema::Service;
 
@@ -230,7 +231,7 @@ pub(super) fn render(site: &Site, report: &mut ConfigReport) -> Vec<Rendered> {
         let mut doc = IniDoc::parse(upgrade::ESSEX_KEYSTONE.as_bytes());
         doc.set("DEFAULT", "admin_token", site.token());
         doc.set("DEFAULT", "debug", "False");
-        report.info("value_rewritten", target, "debug", "the shipped True logs every request body, passwords included").to =
+        report.info(Reason::ValueRewritten, target, "debug", "the shipped True logs every request body, passwords included").to =
             Some("False".into());
         doc.set("sql", "connection", &db.host.expose_secret());
         doc.set("catalog", "template_file", &format!("/{}", upgrade::CATALOG_TEMPLATES));

@@ -76,11 +76,6 @@ impl InstallReport {
         self.items.iter().filter(|i| i.status == status).count()
     }
 
-    /// 0 clean, 1 done with warnings.
-    pub fn exit_status(&self) -> i32 {
-        i32::from(!self.warnings.is_empty() || self.files.has_warnings())
-    }
-
     fn add(&mut self, service: Service, kind: &str, name: impl Into<String>, status: Status, detail: Option<String>) {
         self.items.push(Item { service, kind: kind.to_string(), name: name.into(), status, detail });
     }

@@ -217,18 +217,32 @@ impl Client {
         Ok(v)
     }
 
-    /// Grants `role` to `user` on `tenant` (names or ids) and returns what was granted.
-    pub fn grant(&mut self, user: &str, tenant: &str, role: &str) -> Result<Grant> {
+    /// Grants `role` to `user` on `tenant` (names or ids) and returns what was granted, and
+    /// whether the user held it already (then nothing is sent or written).
+    pub fn grant(&mut self, user: &str, tenant: &str, role: &str) -> Result<(Grant, bool)> {
         let g = self.resolve_grant(user, tenant, role)?;
+        if self.holds(&g)? {
+            return Ok((g, true));
+        }
         self.transport.grant(&g.user.id, &g.tenant.id, &g.role.id)?;
+        Ok((g, false))
+    }
+
+    /// Takes `role` on `tenant` back from `user` (names or ids); refused when not held.
+    pub fn revoke(&mut self, user: &str, tenant: &str, role: &str) -> Result<Grant> {
+        let g = self.resolve_grant(user, tenant, role)?;
+        if !self.holds(&g)? {
+            return Err(Error::NotFound(format!(
+                "user {} does not hold role {} on tenant {}: nothing to revoke",
+                g.user.name, g.role.name, g.tenant.name
+            )));
+        }
+        self.transport.revoke(&g.user.id, &g.tenant.id, &g.role.id)?;
         Ok(g)
     }
 
-    /// Takes `role` on `tenant` back from `user` (names or ids).
-    pub fn revoke(&mut self, user: &str, tenant: &str, role: &str) -> Result<Grant> {
-        let g = self.resolve_grant(user, tenant, role)?;
-        self.transport.revoke(&g.user.id, &g.tenant.id, &g.role.id)?;
-        Ok(g)
+    fn holds(&mut self, g: &Grant) -> Result<bool> {
+        Ok(self.transport.grants(Some(&g.user), Some(&g.tenant))?.iter().any(|h| h.role.id == g.role.id))
     }
 
     fn resolve_grant(&mut self, user: &str, tenant: &str, role: &str) -> Result<Grant> {

@@ -4,6 +4,7 @@
 use super::{Severity, Sink};
 use crate::db::{Backend, Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
+use crate::reason::Reason;
 
 /// A target column's value for one source row: `None` falls back to the same-named source column,
 /// or NULL for a column the source does not have.
@@ -40,10 +41,11 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
         let n =
             src.query_scalar(&format!("SELECT COUNT({}) FROM {}", src.quote(dropped), src.quote(spec.source)), &[])?.as_i64().unwrap_or(0);
         let (code, message) = match (spec.carried_as)(dropped) {
-            Some(how) => ("column_transformed", format!("column `{dropped}` is gone in the new release: {how}")),
-            None => {
-                ("column_dropped", format!("column `{dropped}` does not exist in the new release; its non-NULL values are not carried"))
-            }
+            Some(how) => (Reason::ColumnTransformed, format!("column `{dropped}` is gone in the new release: {how}")),
+            None => (
+                Reason::ColumnDropped,
+                format!("column `{dropped}` does not exist in the new release; its non-NULL values are not carried"),
+            ),
         };
         s.report.note_many(Severity::Info, spec.source, code, &message, n as u64, None);
     }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::diff::{self, Difference};
 use crate::db::{Access, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
+use crate::reason::Reason;
 use crate::schema::{MIGRATE_VERSION_TABLE, Schema, Stamp, Table};
 pub use report::{Finding, Outcome, Report, Severity, StepReport, TableReport};
 
@@ -159,7 +160,9 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         Some(s) => format!("{} ({} version {})", plan.schema.release, s.repository_id, s.version),
         None => plan.schema.release.to_string(),
     };
+    tracing::info!(service = plan.service, source = %plan.source_url, target = %plan.target_url, "migration of {} starts", plan.service);
     if let Some(finished) = done.get("finished") {
+        tracing::info!(service = plan.service, "already complete for this source: the saved report");
         let mut report: Report = serde_json::from_str(finished).map_err(|e| Error::db_from("reading the journal", e))?;
         report.outcome = Outcome::AlreadyComplete;
         report.findings.extend(schema_completed(&completed).findings);
@@ -186,12 +189,14 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     let mut whole = schema_completed(&completed);
     for step in &plan.steps {
         if let Some(detail) = done.get(step.name) {
+            tracing::info!(service = plan.service, step = step.name, "step already done (journaled by an earlier run)");
             let earlier: StepReport = serde_json::from_str(detail).map_err(|e| Error::db_from("reading the journal", e))?;
             whole.merge(earlier);
             continue;
         }
         whole.merge(run_step(step, step.name, &mut source, &mut session, ctx, progress)?);
     }
+    tracing::debug!(service = plan.service, "verifying row counts and the schema");
     verify_counts(&mut session.target, &whole)?;
     verify_schema(&mut session.target, &session.schema)?;
     session.target.reset_sequences(&plan.schema)?;
@@ -210,6 +215,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         stamp_version(&mut session.target, &plan.schema, stamp)?;
     }
     journal_set(&mut session.target, "finished", "done", &serde_json::to_string(&report).expect("report serializes"))?;
+    tracing::info!(service = plan.service, findings = report.findings.len(), "migration of {} finished and stamped", plan.service);
     Ok(report)
 }
 
@@ -239,6 +245,7 @@ fn run_step<C>(
     progress: &dyn Progress,
 ) -> Result<StepReport> {
     progress.step(step.name);
+    tracing::debug!(step = step.name, "step starts");
     session.report = StepReport::default();
     session.step = step.name;
     let started = std::time::Instant::now();
@@ -246,6 +253,8 @@ fn run_step<C>(
     let seconds = started.elapsed().as_secs_f64();
     for t in &mut session.report.tables {
         t.seconds = seconds;
+        let written: u64 = t.written.values().sum();
+        tracing::info!(step = step.name, table = %t.source_table, read = t.read, written, skipped = t.skipped, seconds, "table {} done", t.source_table);
     }
     progress.done();
     let detail = serde_json::to_string(&session.report).expect("report serializes");
@@ -316,7 +325,7 @@ fn schema_completed(created: &[Difference]) -> StepReport {
     let mut report = StepReport::default();
     for d in created {
         let message = "missing from the target's schema: created";
-        report.note(Severity::Info, &d.table, "schema_completed", message, d.to_string());
+        report.note(Severity::Info, &d.table, Reason::SchemaCompleted, message, d.to_string());
     }
     report
 }

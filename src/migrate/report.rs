@@ -9,20 +9,13 @@ use serde::{Deserialize, Serialize};
 /// How many example rows a finding keeps.
 const SAMPLES: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Expected and handled (a global role moved to `systenant`, an expired token dropped).
-    Info,
-    /// Needs the operator's eye: something was skipped, merged or could not be expressed.
-    Warning,
-}
+pub use crate::reason::{Reason, Severity};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Finding {
     pub severity: Severity,
     /// Stable reason code, e.g. `global_role_moved`, `orphan_user`.
-    pub code: String,
+    pub code: Reason,
     /// The source table the rows come from.
     pub table: String,
     pub message: String,
@@ -55,6 +48,16 @@ pub enum Outcome {
     AlreadyComplete,
 }
 
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Migrated => "migrated",
+            Outcome::Resumed => "migrated, resuming an interrupted run",
+            Outcome::AlreadyComplete => "already complete for this source: nothing to do",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     pub service: String,
@@ -72,11 +75,6 @@ pub struct Report {
 impl Report {
     pub fn has_warnings(&self) -> bool {
         self.findings.iter().any(|f| f.severity == Severity::Warning)
-    }
-
-    /// 0 clean, 1 done with warnings.
-    pub fn exit_status(&self) -> i32 {
-        i32::from(self.has_warnings())
     }
 
     pub fn finding(&self, code: &str) -> Option<&Finding> {
@@ -109,27 +107,28 @@ impl StepReport {
     }
 
     /// Records a source row that was not carried over.
-    pub fn skip(&mut self, source_table: &str, code: &str, message: &str, row: impl Into<String>) {
+    pub fn skip(&mut self, source_table: &str, code: Reason, message: &str, row: impl Into<String>) {
         self.table_mut(source_table).skipped += 1;
         self.note(Severity::Warning, source_table, code, message, row);
     }
 
     /// Records a row that was carried over in an altered form, or a fact worth saying.
-    pub fn note(&mut self, severity: Severity, source_table: &str, code: &str, message: &str, row: impl Into<String>) {
+    pub fn note(&mut self, severity: Severity, source_table: &str, code: Reason, message: &str, row: impl Into<String>) {
         self.note_many(severity, source_table, code, message, 1, Some(row.into()));
     }
 
-    pub fn note_many(&mut self, severity: Severity, source_table: &str, code: &str, message: &str, count: u64, row: Option<String>) {
+    pub fn note_many(&mut self, severity: Severity, source_table: &str, code: Reason, message: &str, count: u64, row: Option<String>) {
         if count == 0 {
             return;
         }
+        debug_assert!(code.allows(severity), "{code} is not reported as {severity} (src/reason.rs)");
         let existing = self.findings.iter_mut().find(|f| f.code == code && f.table == source_table && f.message == message);
         let finding = if let Some(f) = existing {
             f
         } else {
             self.findings.push(Finding {
                 severity,
-                code: code.to_string(),
+                code,
                 table: source_table.to_string(),
                 message: message.to_string(),
                 count: 0,
@@ -157,7 +156,7 @@ impl StepReport {
         }
         for f in other.findings {
             let rows = f.rows.clone();
-            self.note_many(f.severity, &f.table, &f.code, &f.message, f.count, None);
+            self.note_many(f.severity, &f.table, f.code, &f.message, f.count, None);
             let mine = self.findings.iter_mut().find(|m| m.code == f.code && m.table == f.table && m.message == f.message).expect("noted");
             for r in rows {
                 if mine.rows.len() < SAMPLES {
@@ -176,7 +175,7 @@ mod tests {
     fn findings_aggregate_with_bounded_samples() {
         let mut s = StepReport::default();
         for i in 0..25 {
-            s.skip("user_roles", "orphan_user", "user missing", format!("id={i}"));
+            s.skip("user_roles", Reason::OrphanUser, "user missing", format!("id={i}"));
         }
         assert_eq!(s.findings.len(), 1);
         assert_eq!(s.findings[0].count, 25);

@@ -11,6 +11,25 @@ use crate::migrate::stamp_version;
 use crate::schema::{Release, Schema, Service, Stamp, diablo, essex};
 
 /// What `create` made.
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Service::Keystone => "keystone",
+            Service::Glance => "glance",
+            Service::Nova => "nova",
+        })
+    }
+}
+
+impl std::fmt::Display for Release {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Release::Diablo => "Diablo",
+            Release::Essex => "Essex",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Created {
     pub service: Service,

@@ -380,6 +380,7 @@ fn the_human_report_and_the_catalog_file_read_well() {
     settings.add_filter(r"sqlite:///\S+", "sqlite:///[path]");
     settings.add_filter(r"id=[0-9a-f]{32}", "id=[uuid]");
     settings.add_filter(r"/\S+/default_catalog.templates", "[dir]/default_catalog.templates");
+    settings.add_filter(r"(?m) +\d+\.\d\d$", " [seconds]");
     settings.bind(|| {
         insta::assert_snapshot!("diablo_fixture_report", out);
         insta::assert_snapshot!("diablo_fixture_catalog", std::fs::read_to_string(&catalog).unwrap());

@@ -363,9 +363,14 @@ fn api_grants_by_name_with_the_ids_resolved_in_the_put() {
             get("/users"),
             get("/tenants"),
             get("/OS-KSADM/roles"),
+            get("/tenants/t-sys/users/u-admin/roles"),
             with("PUT", "/tenants/t-sys/users/u-admin/roles/OS-KSADM/r-admin", None),
         ]
     );
+    // Granted again: the user holds it already; said so, nothing sent.
+    let o = api(&fake, &dir, &["user-role-add", "--user", "admin", "--tenant", "systenant", "--role", "Admin"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "user admin already holds role Admin on tenant systenant: nothing changed\n"));
+    assert!(!fake.take_requests().iter().any(|r| r.method == "PUT"));
     assert!(!o.stdout.contains(ADMIN_TOKEN) && !o.stderr.contains(ADMIN_TOKEN));
 
     // Listed back, by user: every tenant asked, the roles named.
@@ -384,7 +389,7 @@ fn api_grants_by_name_with_the_ids_resolved_in_the_put() {
     assert_eq!(fake.take_requests().last().unwrap(), &with("DELETE", "/tenants/t-sys/users/u-admin/roles/OS-KSADM/r-admin", None));
     let o = api(&fake, &dir, &["user-role-remove", "--user", "admin", "--tenant", "systenant", "--role", "Admin"]);
     assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("HTTP 404") && o.stderr.contains("Cannot remove role that has not been granted, r-admin"), "{}", o.stderr);
+    assert_eq!(o.stderr, "osmigrate: user admin does not hold role Admin on tenant systenant: nothing to revoke\n");
 }
 
 #[test]
@@ -697,12 +702,12 @@ fn db_transport_writes_what_essex_writes_on_every_backend() {
         assert_eq!((extra["enabled"].clone(), extra["tenantId"].clone()), (json!(true), json!(tid)), "{ctx}");
         assert_eq!(rows(url, "SELECT user_id, tenant_id FROM user_tenant_membership"), vec![vec![uid.clone(), tid.clone()]], "{ctx}");
 
-        // Granting by names (twice: no error, no duplicate), then listed.
-        for _ in 0..2 {
-            assert_eq!(
-                ok(ks_db(url, &["user-role-add", "--user", "admin", "--tenant", "systenant", "--role", "Admin"])),
-                "granted role Admin to user admin on tenant systenant\n"
-            );
+        // Granting by names (twice: no error, no duplicate, and the second says so), then listed.
+        for said in [
+            "granted role Admin to user admin on tenant systenant\n",
+            "user admin already holds role Admin on tenant systenant: nothing changed\n",
+        ] {
+            assert_eq!(ok(ks_db(url, &["user-role-add", "--user", "admin", "--tenant", "systenant", "--role", "Admin"])), said);
         }
         let md = rows(url, "SELECT user_id, tenant_id, data FROM metadata");
         assert_eq!((md[0][0].as_str(), md[0][1].as_str()), (uid.as_str(), tid.as_str()), "{ctx}");
@@ -861,7 +866,7 @@ fn db_create_makes_every_release_schema_with_its_stamp() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:///{}", dir.path().join("g.db").display());
     let out = ok(run(osmigrate().args(["db", "create", "glance", "--release", "essex", &url])));
-    assert!(out.starts_with("created sqlite:///") && out.contains("stamped `Glance Migrations` version 13"), "{out}");
+    assert!(out.starts_with("db create: done — created sqlite:///") && out.contains("stamped `Glance Migrations` version 13"), "{out}");
     assert_eq!(run(osmigrate().args(["db", "create", "swift", "--release", "essex", &url])).code, 64);
     assert_eq!(run(osmigrate().args(["db", "create", "nova", "--release", "folsom", &url])).code, 64);
     assert_eq!(run(osmigrate().args(["db", "create", "nova", &url])).code, 64);

@@ -16,6 +16,7 @@ use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::images::map::{MAP_TABLE, map_table, write_map_csv};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
+use crate::reason::Reason;
 use crate::schema;
 use location::Location;
 use source::{DiabloGlance, IMAGE_COLUMNS};
@@ -74,7 +75,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Pr
     if let source::Stamped::Mismatched(v) = glance.stamped {
         report.findings.push(migrate::Finding {
             severity: Severity::Info,
-            code: "stamp_without_migration".into(),
+            code: Reason::StampWithoutMigration,
             table: "migrate_version".into(),
             message: format!(
                 "the database was stamped {v} (an Essex glance-registry does that to an unversioned database) but still had \
@@ -196,7 +197,7 @@ fn image_row(s: &mut Sink, r: &Row, new_ids: &HashMap<i64, String>) -> Result<Ve
                 s.report.note(
                     Severity::Info,
                     "images",
-                    "updated_at_filled",
+                    Reason::UpdatedAtFilled,
                     "updated_at was NULL; set to created_at (Essex 010)",
                     shown.clone(),
                 );
@@ -206,7 +207,7 @@ fn image_row(s: &mut Sink, r: &Row, new_ids: &HashMap<i64, String>) -> Result<Ve
                 s.report.note(
                     Severity::Info,
                     "images",
-                    &format!("{col}_null"),
+                    if *col == "min_disk" { Reason::MinDiskNull } else { Reason::MinRamNull },
                     &format!("{col} was NULL; Essex requires a value (011), 0 written"),
                     shown.clone(),
                 );
@@ -225,21 +226,21 @@ fn image_row(s: &mut Sink, r: &Row, new_ids: &HashMap<i64, String>) -> Result<Ve
         Location::NamesOldId(scheme) => s.report.note(
             Severity::Info,
             "images",
-            "location_names_old_id",
+            Reason::LocationNamesOldId,
             "the location names the old integer id; it stays reachable (Essex reads through `location`, unchanged)",
             format!("{shown} ({scheme})"),
         ),
         Location::NoScheme => s.report.note(
             Severity::Warning,
             "images",
-            "location_no_scheme",
+            Reason::LocationNoScheme,
             "the location has no store scheme (file://, swift://, …); Essex cannot read the image data through it",
             shown,
         ),
         Location::UnknownStore(scheme) => s.report.note(
             Severity::Warning,
             "images",
-            "location_unknown_store",
+            Reason::LocationUnknownStore,
             "the location names a store Essex does not know",
             format!("{shown} ({scheme})"),
         ),
@@ -307,7 +308,7 @@ fn rewrite_reference(
             s.report.note(
                 Severity::Warning,
                 "image_properties",
-                "image_reference_unknown",
+                Reason::ImageReferenceUnknown,
                 "the value names no image (neither an old id nor a UUID); kept as it is",
                 format!("id={} image {image} {name}={value}", r.id()),
             );
@@ -318,7 +319,7 @@ fn rewrite_reference(
         s.report.note(
             Severity::Info,
             "image_properties",
-            "image_reference_rewritten",
+            Reason::ImageReferenceRewritten,
             "kernel_id/ramdisk_id rewritten to the new UUID (as 2012.1.1 does)",
             format!("id={} image {image} {name} {old} → {new}", r.id()),
         );
@@ -326,7 +327,7 @@ fn rewrite_reference(
             s.report.note(
                 Severity::Warning,
                 "image_properties",
-                "image_reference_deleted",
+                Reason::ImageReferenceDeleted,
                 "the property points at a deleted image",
                 format!("id={} image {image} {name}={old}", r.id()),
             );
@@ -336,7 +337,7 @@ fn rewrite_reference(
         s.report.note(
             Severity::Warning,
             "image_properties",
-            "image_reference_unknown",
+            Reason::ImageReferenceUnknown,
             "the value names an image that does not exist; kept as it is",
             format!("id={} image {image} {name}={value}", r.id()),
         );
@@ -363,7 +364,7 @@ fn child_row(s: &mut Sink, table: &str, r: &Row, new_ids: &HashMap<i64, String>)
     let Some(image) = r.get("image_id").as_i64().and_then(|old| new_ids.get(&old)) else {
         s.report.skip(
             table,
-            "orphan_image",
+            Reason::OrphanImage,
             "the row names an image that does not exist (possible without foreign keys)",
             format!("id={} image_id={}", r.id(), r.get("image_id").key_string().unwrap_or_else(|| "NULL".into())),
         );

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::essex_keystone::catalog::{self, TemplateEntry};
 use crate::essex_keystone::{global_roles, password, rows};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
+use crate::reason::Reason;
 use crate::redact::secret as redact_secret;
 use crate::schema;
 
@@ -224,7 +225,7 @@ fn enabled_flag(session: &mut Sink, table: &str, row: &Row, name: &str) -> bool 
         session.report.note(
             Severity::Warning,
             table,
-            "enabled_null",
+            Reason::EnabledNull,
             "`enabled` is NULL; Diablo treated that as disabled, so it is carried as disabled",
             format!("id={} `{name}`", row.id()),
         );
@@ -249,7 +250,7 @@ fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 s.report.note(
                     Severity::Warning,
                     "tenants",
-                    "name_null",
+                    Reason::NameNull,
                     "the name is NULL; the tenant is named after its id",
                     format!("id={}", r.id()),
                 );
@@ -290,14 +291,14 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 None => s.report.note(
                     Severity::Warning,
                     "users",
-                    "no_password",
+                    Reason::NoPassword,
                     "the user has no password and cannot log in with one until it is given one",
                     format!("id={}", r.id()),
                 ),
                 Some(p) if !password::is_sha512_crypt(p) => s.report.note(
                     Severity::Info,
                     "users",
-                    "password_hashed",
+                    Reason::PasswordHashed,
                     "plaintext password hashed with sha512_crypt as Essex stores it (the user logs in with the same password)",
                     format!("id={}", r.id()),
                 ),
@@ -314,7 +315,7 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 s.report.note(
                     Severity::Warning,
                     "users",
-                    "name_null",
+                    Reason::NameNull,
                     "the name is NULL; the user is named after its id",
                     format!("id={}", r.id()),
                 );
@@ -333,7 +334,7 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 (false, None) => s.report.note(
                     Severity::Warning,
                     "users",
-                    "orphan_default_tenant",
+                    Reason::OrphanDefaultTenant,
                     "the default tenant does not exist; the user is carried without one",
                     format!("id={} `{name}` tenant_id={}", r.id(), text(r.get("tenant_id")).unwrap_or_default()),
                 ),
@@ -367,19 +368,25 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         } else {
             s.report.skip(
                 "roles",
-                "role_merged",
+                Reason::RoleMerged,
                 "the name is the same Essex role name as an earlier role's (Essex role names are unique); its grants move to that role",
                 format!("id={id} `{name}` → id={target} `{}`", kept.get(&target).cloned().unwrap_or_default()),
             );
         }
         if r.get("name").is_null() {
-            s.report.note(Severity::Warning, "roles", "name_null", "the name is NULL; the role is named after its id", format!("id={id}"));
+            s.report.note(
+                Severity::Warning,
+                "roles",
+                Reason::NameNull,
+                "the name is NULL; the role is named after its id",
+                format!("id={id}"),
+            );
         }
         if let Some(d) = r.text("roles", "description")? {
             s.report.note(
                 Severity::Info,
                 "roles",
-                "role_description_dropped",
+                Reason::RoleDescriptionDropped,
                 "Essex roles have no description; it is not carried",
                 format!("id={id} `{name}`: {d}"),
             );
@@ -388,7 +395,7 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             s.report.note(
                 Severity::Info,
                 "roles",
-                "role_service_dropped",
+                Reason::RoleServiceDropped,
                 "Essex roles belong to no service; the role is carried by name only",
                 format!(
                     "id={id} `{name}` service {}",
@@ -480,12 +487,12 @@ fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 )
             };
             let Some(user) = text(r.get("user_new_id")) else {
-                s.report.skip("user_roles", "orphan_user", "the grant names a user that does not exist", describe());
+                s.report.skip("user_roles", Reason::OrphanUser, "the grant names a user that does not exist", describe());
                 continue;
             };
             let role = r.get("role_id").as_i64().filter(|_| !r.get("role_found").is_null()).and_then(|id| ctx.roles.get(&id).cloned());
             let Some(role) = role else {
-                s.report.skip("user_roles", "orphan_role", "the grant names a role that does not exist", describe());
+                s.report.skip("user_roles", Reason::OrphanRole, "the grant names a role that does not exist", describe());
                 continue;
             };
             let tenant = if r.get("tenant_id").is_null() {
@@ -495,7 +502,7 @@ fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             } else if let Some(t) = text(r.get("tenant_new_id")) {
                 t
             } else {
-                s.report.skip("user_roles", "orphan_tenant", "the grant names a tenant that does not exist", describe());
+                s.report.skip("user_roles", Reason::OrphanTenant, "the grant names a tenant that does not exist", describe());
                 continue;
             };
             match &mut current {
@@ -541,7 +548,7 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         s.report.note_many(
             Severity::Info,
             "credentials",
-            "credential_type_not_ec2",
+            Reason::CredentialTypeNotEc2,
             &format!("type `{ty}` is not carried: Essex keeps only EC2 credentials (passwords live on the user)"),
             n,
             None,
@@ -583,12 +590,12 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 r.get("user_name").as_str().map_or_else(|| text(r.get("user_id")).unwrap_or("NULL".into()), |n| format!("`{n}`"))
             );
             let Some(access) = r.text("credentials", "access")? else {
-                s.report.skip("credentials", "ec2_no_access_key", "the EC2 credential has no access key", who);
+                s.report.skip("credentials", Reason::Ec2NoAccessKey, "the EC2 credential has no access key", who);
                 continue;
             };
             let who = format!("{who} access {}", redact_secret(&access));
             let Some(user) = text(r.get("user_new_id")) else {
-                s.report.skip("credentials", "orphan_user", "the EC2 credential belongs to a user that does not exist", who);
+                s.report.skip("credentials", Reason::OrphanUser, "the EC2 credential belongs to a user that does not exist", who);
                 continue;
             };
             let tenant = if r.get("tenant_id").is_null() {
@@ -596,7 +603,7 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     s.report.note(
                         Severity::Info,
                         "credentials",
-                        "ec2_default_tenant",
+                        Reason::Ec2DefaultTenant,
                         "the EC2 credential has no tenant; it gets the user's default tenant",
                         who.clone(),
                     );
@@ -604,7 +611,7 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 } else {
                     s.report.skip(
                         "credentials",
-                        "ec2_no_tenant",
+                        Reason::Ec2NoTenant,
                         "the EC2 credential has no tenant and its user no default tenant; Essex needs one",
                         who,
                     );
@@ -614,7 +621,7 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 if let Some(t) = text(r.get("tenant_new_id")) {
                     t
                 } else {
-                    s.report.skip("credentials", "orphan_tenant", "the EC2 credential names a tenant that does not exist", who);
+                    s.report.skip("credentials", Reason::OrphanTenant, "the EC2 credential names a tenant that does not exist", who);
                     continue;
                 }
             };
@@ -622,7 +629,7 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             if dup_keys.contains(&key) && !seen.insert(key) {
                 s.report.skip(
                     "credentials",
-                    "ec2_duplicate_access_key",
+                    Reason::Ec2DuplicateAccessKey,
                     "an earlier EC2 credential has the same access key (Essex keys are unique)",
                     who,
                 );
@@ -646,8 +653,12 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             as u64;
     let no_expiry = src.query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE expires IS NULL"), &[])?.as_i64().unwrap_or(0) as u64;
     for (n, code, message) in [
-        (expired, "token_expired", "expired tokens are not carried (they can no longer be used)"),
-        (no_expiry, "token_no_expiry", "tokens without an expiry are not carried (Diablo refused them; Essex would accept them forever)"),
+        (expired, Reason::TokenExpired, "expired tokens are not carried (they can no longer be used)"),
+        (
+            no_expiry,
+            Reason::TokenNoExpiry,
+            "tokens without an expiry are not carried (Diablo refused them; Essex would accept them forever)",
+        ),
     ] {
         s.report.read(&table, n);
         s.report.note_many(Severity::Info, &table, code, message, n, None);
@@ -701,14 +712,14 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         let mut out = Vec::new();
         for r in &batch {
             let Some(id) = r.text(&table, "id")? else {
-                s.report.skip(&table, "token_without_id", "the token has no id: nothing can present it", "id NULL");
+                s.report.skip(&table, Reason::TokenWithoutId, "the token has no id: nothing can present it", "id NULL");
                 continue;
             };
             let shown = redact_secret(&id);
             if r.get("id_len").as_i64().unwrap_or(0) > MAX_LEN {
                 s.report.skip(
                     &table,
-                    "token_id_too_long",
+                    Reason::TokenIdTooLong,
                     "the token id is longer than the 64 characters Essex allows; it is not carried",
                     format!("token {shown}"),
                 );
@@ -717,7 +728,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             if crate::secret::is_sample_token(&id) {
                 s.report.skip(
                     &table,
-                    "token_sample_value",
+                    Reason::TokenSampleValue,
                     "the token id is a value published in OpenStack's sample files: anyone could present it, so it is not carried \
                      (the services authenticate with the new admin_token or with service users)",
                     format!("token {shown} (user {})", text(r.get("user_name")).unwrap_or_default()),
@@ -725,7 +736,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 continue;
             }
             let Some(user_id) = text(r.get("user_new_id")) else {
-                s.report.skip(&table, "orphan_user", "the token belongs to a user that does not exist", format!("token {shown}"));
+                s.report.skip(&table, Reason::OrphanUser, "the token belongs to a user that does not exist", format!("token {shown}"));
                 continue;
             };
             let mut user = Map::new();
@@ -740,7 +751,12 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 (Json::Null, json!({}))
             } else {
                 let Some(tenant_id) = text(r.get("tenant_new_id")) else {
-                    s.report.skip(&table, "orphan_tenant", "the token is scoped to a tenant that does not exist", format!("token {shown}"));
+                    s.report.skip(
+                        &table,
+                        Reason::OrphanTenant,
+                        "the token is scoped to a tenant that does not exist",
+                        format!("token {shown}"),
+                    );
                     continue;
                 };
                 let key = (r.get("user_id").as_i64().unwrap_or(0), r.get("tenant_id").as_i64().unwrap_or(0));
@@ -758,7 +774,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 s.report.note(
                     Severity::Info,
                     &table,
-                    "service_token_carried",
+                    Reason::ServiceTokenCarried,
                     "a service token that a Diablo paste file names as admin_token is carried over and keeps working",
                     format!("token {shown} (user {}) from {file}", text(r.get("user_name")).unwrap_or_default()),
                 );
@@ -779,7 +795,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             s.report.note(
                 Severity::Warning,
                 &table,
-                "service_token_not_carried",
+                Reason::ServiceTokenNotCarried,
                 "a Diablo paste file names this admin_token, but no unexpired token with that id exists; give Essex a new admin_token",
                 format!("token {} from {}", redact_secret(&token), ctx.service_tokens[&token]),
             );
@@ -815,7 +831,7 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             if r.get("service_found").is_null() {
                 s.report.skip(
                     "endpoint_templates",
-                    "orphan_service",
+                    Reason::OrphanService,
                     "the endpoint template names no existing service (Essex endpoints need one)",
                     format!("id={id}"),
                 );
@@ -827,7 +843,7 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 s.report.note(
                     Severity::Info,
                     "endpoint_templates",
-                    "default_region",
+                    Reason::DefaultRegion,
                     &format!("no region: placed in `{}`", ctx.opts.default_region),
                     format!("id={id}"),
                 );
@@ -839,7 +855,7 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     s.report.note(
                         Severity::Warning,
                         "endpoint_templates",
-                        "url_null",
+                        Reason::UrlNull,
                         "a URL is NULL; written as empty (Essex reads all three)",
                         format!("id={id} {legacy}"),
                     );
@@ -851,7 +867,7 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 s.report.note(
                     Severity::Warning,
                     "endpoint_templates",
-                    "endpoint_disabled",
+                    Reason::EndpointDisabled,
                     "disabled in Diablo; Essex's SQL catalog has no such flag and lists it (it is left out of the templates file)",
                     format!("id={id}"),
                 );
@@ -860,7 +876,7 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 s.report.note(
                     Severity::Warning,
                     "endpoint_templates",
-                    "endpoint_not_global",
+                    Reason::EndpointNotGlobal,
                     "served only to the tenants attached in `endpoints` in Diablo; Essex serves every endpoint to every tenant",
                     format!("id={id}"),
                 );
@@ -876,7 +892,7 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         s.report.note_many(
             Severity::Warning,
             "endpoints",
-            "per_tenant_endpoint",
+            Reason::PerTenantEndpoint,
             "per-tenant endpoint attachments have no Essex equivalent: their templates are served to every tenant",
             n,
             None,
@@ -919,7 +935,7 @@ fn write_catalog_file(from: &DbUrl, ctx: &Ctx, path: &Path, report: &mut Report)
                 step.note(
                     Severity::Warning,
                     "endpoint_templates",
-                    "not_in_templates_file",
+                    Reason::NotInTemplatesFile,
                     &format!("left out of the templates file: {why}"),
                     format!("id={id}"),
                 );
@@ -930,7 +946,7 @@ fn write_catalog_file(from: &DbUrl, ctx: &Ctx, path: &Path, report: &mut Report)
                 step.note(
                     Severity::Warning,
                     "endpoint_templates",
-                    "second_endpoint_for_type",
+                    Reason::SecondEndpointForType,
                     "the templates file holds one endpoint per region and service type: this one is only in the SQL catalog",
                     format!("id={id} ({} {}; the file has id={first})", key.0, key.1),
                 );

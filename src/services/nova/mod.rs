@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::images::map::{self as image_map, MapSource};
 use crate::migrate::copy::{TableCopy, copy_table};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
+use crate::reason::Reason;
 use crate::schema;
 /// The data migrations' pure rules, for flavors made at Essex's shape (`install`).
 pub use settings::Settings;
@@ -208,7 +209,7 @@ fn seed_s3_images(_: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         s.report.note_many(
             Severity::Warning,
             "image_map",
-            "image_map_duplicate",
+            Reason::ImageMapDuplicate,
             "the map names the same old id more than once; the first UUID is kept",
             attempted - written,
             None,
@@ -246,7 +247,7 @@ fn report_dropped(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
         s.report.note_many(
             Severity::Info,
             "export_devices",
-            "table_dropped",
+            Reason::TableDropped,
             "Essex has no export_devices (AoE shelf/blade numbers; migration 052 drops the table)",
             n,
             None,

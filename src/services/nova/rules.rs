@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::images::image_ref::{self, ImageRef};
 use crate::migrate::copy::BatchHook;
 use crate::migrate::{self, Severity, Sink};
+use crate::reason::Reason;
 
 /// Joins and extra columns a table's rules read.
 pub fn source_joins(source: &str) -> (&'static str, &'static [&'static str]) {
@@ -134,7 +135,7 @@ fn instance_uuid_064(s: &mut Sink, r: &Row) -> Value {
         s.report.note(
             Severity::Warning,
             "instance_actions",
-            "orphan_instance_action",
+            Reason::OrphanInstanceAction,
             "the action names an instance that does not exist (or has no uuid): instance_uuid is NULL",
             format!("id={} instance_id={}", r.id(), r.get("instance_id").key_string().unwrap_or_else(|| "NULL".into())),
         );
@@ -155,12 +156,12 @@ fn connection_info_053(s: &mut Sink, ctx: &Ctx, r: &Row) -> Value {
     match connection_info::build(&ctx.volumes, ctx.batch_volumes.get(&volume_id)) {
         Ok((info, how)) => {
             let row = format!("{who}: {}", connection_info::summary(&info));
-            s.report.note(Severity::Info, "block_device_mapping", "bdm_connection_info_rebuilt", how.message(), row);
+            s.report.note(Severity::Info, "block_device_mapping", Reason::BdmConnectionInfoRebuilt, how.message(), row);
             Value::Text(info.to_string())
         }
         Err(reason) => {
             let row = format!("{who}: fix: {}", reason.fix(bdm, volume_id));
-            s.report.note(Severity::Warning, "block_device_mapping", "bdm_without_connection_info", &reason.message(&ctx.volumes), row);
+            s.report.note(Severity::Warning, "block_device_mapping", Reason::BdmWithoutConnectionInfo, &reason.message(&ctx.volumes), row);
             Value::Null
         }
     }
@@ -254,7 +255,7 @@ fn image_reference(s: &mut Sink, ctx: &Ctx, source: &str, r: &Row, col: &str) ->
                 s.report.note_many(
                     Severity::Info,
                     source,
-                    "image_ref_rewritten",
+                    Reason::ImageRefRewritten,
                     "image reference rewritten to the image's new UUID",
                     1,
                     None,
@@ -264,7 +265,7 @@ fn image_reference(s: &mut Sink, ctx: &Ctx, source: &str, r: &Row, col: &str) ->
                 s.report.note(
                     Severity::Warning,
                     source,
-                    "image_ref_not_in_map",
+                    Reason::ImageRefNotInMap,
                     "the referenced image is not in the Glance map (it does not exist there); the reference is kept as it was",
                     who(),
                 );
@@ -272,7 +273,7 @@ fn image_reference(s: &mut Sink, ctx: &Ctx, source: &str, r: &Row, col: &str) ->
             }
         }
         ImageRef::Unknown => {
-            s.report.note(Severity::Warning, source, "image_ref_unknown", "not an image id, href or UUID; kept as it was", who());
+            s.report.note(Severity::Warning, source, Reason::ImageRefUnknown, "not an image id, href or UUID; kept as it was", who());
             Value::Text(value.clone())
         }
     })
@@ -302,7 +303,7 @@ pub fn info_caches(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             let Some(uuid) = text(r, "uuid") else {
                 s.report.skip(
                     "instances (066)",
-                    "instance_without_uuid",
+                    Reason::InstanceWithoutUuid,
                     "the instance has no uuid, so Essex cannot key its network cache",
                     format!("id={}", r.id()),
                 );
@@ -316,7 +317,7 @@ pub fn info_caches(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     s.report.note(
                         Severity::Warning,
                         "instances (066)",
-                        "network_info_incomplete",
+                        Reason::NetworkInfoIncomplete,
                         "no IPv6 address could be computed; cached without the vifs",
                         format!("id={id} uuid={uuid}: {why}"),
                     );

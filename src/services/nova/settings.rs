@@ -8,6 +8,7 @@ use crate::config::{self, Flagfile, FlagfileAt, Origin, Release};
 use crate::error::{Error, Result};
 use crate::images::map::MapSource;
 use crate::migrate::{Finding, Severity};
+use crate::reason::Reason;
 
 #[derive(Debug, Clone)]
 pub struct Setting {
@@ -139,7 +140,7 @@ impl Settings {
         rows.push(format!("image map: {}", map.describe()));
         let mut findings = vec![Finding {
             severity: Severity::Info,
-            code: "settings".into(),
+            code: Reason::Settings,
             table: "nova.conf".into(),
             message: "values the data migrations used, and where each came from".into(),
             count: rows.len() as u64,
@@ -148,7 +149,7 @@ impl Settings {
         if let Some(at) = &self.stopped_at {
             findings.push(Finding {
                 severity: Severity::Warning,
-                code: "flagfile_stopped".into(),
+                code: Reason::FlagfileStopped,
                 table: "nova.conf".into(),
                 message: "Diablo stopped reading nova.conf at an indented comment; later lines never took effect and were not used".into(),
                 count: 1,

@@ -12,6 +12,7 @@ use crate::db::{Backend, Db, Value};
 use crate::error::{Error, Result};
 use crate::essex_keystone::global_roles;
 use crate::migrate::{Severity, Sink};
+use crate::reason::Reason;
 
 /// Conflicts shown in the refusal; the rest are counted.
 const SHOWN: usize = 50;
@@ -36,7 +37,7 @@ pub(super) fn check(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             s.report.note_many(
                 Severity::Info,
                 "users",
-                "no_nova_users",
+                Reason::NoNovaUsers,
                 "the Nova database holds no users of its own (the cloud did not use Nova's auth): nothing to import",
                 1,
                 None,
@@ -275,7 +276,7 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx, problems: &mut Vec<String>) 
                 s.report.note(
                     Severity::Warning,
                     origin,
-                    "role_merged",
+                    Reason::RoleMerged,
                     "the role name is the same Essex role name as another Nova role's (MySQL compares names without case): one role",
                     format!("`{name}` → `{}`", known.name),
                 );

@@ -13,15 +13,16 @@ use crate::db::{Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::essex_keystone::{global_roles, password, rows};
 use crate::migrate::{Severity, Sink, StepReport};
+use crate::reason::Reason;
 
 const DELETED: &str = "deleted in Diablo (`deleted` set, or NULL, which Diablo's queries never matched): not carried";
 
 /// Counts source rows (already counted as read) as skipped, with a finding of the given severity.
-fn skip(report: &mut StepReport, severity: Severity, table: &str, code: &str, message: &str, row: String) {
+fn skip(report: &mut StepReport, severity: Severity, table: &str, code: Reason, message: &str, row: String) {
     skip_many(report, severity, table, code, message, 1, row);
 }
 
-fn skip_many(report: &mut StepReport, severity: Severity, table: &str, code: &str, message: &str, n: u64, row: String) {
+fn skip_many(report: &mut StepReport, severity: Severity, table: &str, code: Reason, message: &str, n: u64, row: String) {
     if n == 0 {
         return;
     }
@@ -40,7 +41,7 @@ pub(super) fn roles(_src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             s.report.note(
                 Severity::Info,
                 r.origin,
-                "role_created",
+                Reason::RoleCreated,
                 "Keystone had no role of this name: created",
                 format!("{shown} id={}", r.id),
             );
@@ -48,7 +49,7 @@ pub(super) fn roles(_src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             s.report.note(
                 Severity::Info,
                 r.origin,
-                "role_exists",
+                Reason::RoleExists,
                 "the Keystone role of this name is used",
                 format!("{shown} id={}", r.id),
             );
@@ -62,7 +63,7 @@ pub(super) fn roles(_src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         s.report.note(
             Severity::Info,
             "users",
-            "admin_role",
+            Reason::AdminRole,
             &format!(
                 "Diablo's administrators (`is_admin`, or the superuser role cloudadmin) get this role on tenant `{}`: the role \
                  Essex's policies check (`admin`, in any case)",
@@ -84,7 +85,7 @@ pub(super) fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             let id = r.required_text("projects", "id")?;
             s.report.read("projects", 1);
             if !live(r.get("deleted")) {
-                skip(&mut s.report, Severity::Info, "projects", "deleted", DELETED, format!("`{id}`"));
+                skip(&mut s.report, Severity::Info, "projects", Reason::Deleted, DELETED, format!("`{id}`"));
                 continue;
             }
             if let Some(manager) = r.text("projects", "project_manager")? {
@@ -92,7 +93,7 @@ pub(super) fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     s.report.note(
                         Severity::Warning,
                         "projects",
-                        "orphan_project_manager",
+                        Reason::OrphanProjectManager,
                         "the project manager is no (live) Nova user; Essex has no project manager anyway",
                         format!("`{id}` managed by `{manager}`"),
                     );
@@ -100,7 +101,7 @@ pub(super) fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     s.report.note(
                         Severity::Info,
                         "projects",
-                        "project_manager",
+                        Reason::ProjectManager,
                         "Essex has no project manager (Diablo derived the `projectmanager` role from it): not carried; the \
                          manager keeps its membership and roles",
                         format!("`{id}` managed by `{manager}`"),
@@ -112,7 +113,7 @@ pub(super) fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     &mut s.report,
                     Severity::Info,
                     "projects",
-                    "tenant_exists",
+                    Reason::TenantExists,
                     "Keystone already holds this tenant (same id and name): Nova's members, roles and keys are added to it",
                     format!("`{id}`"),
                 );
@@ -124,7 +125,7 @@ pub(super) fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                         s.report.note(
                             Severity::Info,
                             "projects",
-                            "project_name",
+                            Reason::ProjectName,
                             "Diablo's clients named the project by its id; the tenant keeps that id and takes the project's name",
                             format!("id `{id}` name `{n}`"),
                         );
@@ -163,14 +164,14 @@ pub(super) fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             let id = r.required_text("users", "id")?;
             s.report.read("users", 1);
             if !live(r.get("deleted")) {
-                skip(&mut s.report, Severity::Info, "users", "deleted", DELETED, format!("`{id}`"));
+                skip(&mut s.report, Severity::Info, "users", Reason::Deleted, DELETED, format!("`{id}`"));
                 continue;
             }
             if let Some(name) = r.text("users", "name")?.filter(|n| *n != id) {
                 s.report.note(
                     Severity::Info,
                     "users",
-                    "user_name_column",
+                    Reason::UserNameColumn,
                     "Diablo named users by their id and never read the `name` column: the Keystone user is named by the id",
                     format!("id `{id}` name `{name}`"),
                 );
@@ -182,7 +183,7 @@ pub(super) fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     &mut s.report,
                     if differs { Severity::Warning } else { Severity::Info },
                     "users",
-                    "user_merged",
+                    Reason::UserMerged,
                     if differs {
                         "the Keystone user of this name is the same identity (same EC2 access key and secret): Nova's memberships, \
                          roles and keys are added to it; Nova's own rows (key pairs, instances) name the user by its Diablo id, \
@@ -197,7 +198,7 @@ pub(super) fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     s.report.note(
                         Severity::Warning,
                         "users",
-                        "password_not_applied",
+                        Reason::PasswordNotApplied,
                         "the user already exists in Keystone and keeps its password: the password file's entry is not used",
                         format!("`{id}`"),
                     );
@@ -209,14 +210,14 @@ pub(super) fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 (Some(_), _) => s.report.note(
                     Severity::Info,
                     "users",
-                    "password_set",
+                    Reason::PasswordSet,
                     "password from the password file (sha512_crypt, as Essex stores it)",
                     format!("`{id}`"),
                 ),
                 (None, true) => s.report.note(
                     Severity::Info,
                     "users",
-                    "ec2_only_user",
+                    Reason::Ec2OnlyUser,
                     "no password (Nova's auth had none): the user signs EC2 requests as in Diablo; give it a password \
                      (--password-file, or `osmigrate keystone`) for the OpenStack API and the dashboard",
                     format!("`{id}`"),
@@ -224,7 +225,7 @@ pub(super) fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 (None, false) => s.report.note(
                     Severity::Warning,
                     "users",
-                    "no_credentials",
+                    Reason::NoCredentials,
                     "neither an EC2 access key nor a password: the user cannot authenticate until it is given one",
                     format!("`{id}`"),
                 ),
@@ -301,7 +302,7 @@ fn add_grants(s: &mut Sink, membership_source: &str, roles_source: &str, grants:
         s.report.note(
             Severity::Info,
             roles_source,
-            "grant_added_to_existing",
+            Reason::GrantAddedToExisting,
             "the user already had roles on this tenant in Keystone: Nova's are added to them",
             format!("user {} tenant {}: {} role(s) added", g.user, g.tenant, missing.len()),
         );
@@ -336,17 +337,17 @@ pub(super) fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             s.report.read("user_project_association", 1);
             s.report.read("user_project_role_association", role_rows.len() as u64);
             let why = if first.get("user_found").is_null() {
-                Some((Severity::Warning, "orphan_user", "the membership names a user that does not exist: not carried, nor its roles"))
+                Some((Severity::Warning, Reason::OrphanUser, "the membership names a user that does not exist: not carried, nor its roles"))
             } else if !live(first.get("user_deleted")) {
-                Some((Severity::Info, "deleted", "the user was deleted in Diablo: the membership is not carried, nor its roles"))
+                Some((Severity::Info, Reason::Deleted, "the user was deleted in Diablo: the membership is not carried, nor its roles"))
             } else if first.get("project_found").is_null() {
                 Some((
                     Severity::Warning,
-                    "orphan_project",
+                    Reason::OrphanProject,
                     "the membership names a project that does not exist: not carried, nor its roles",
                 ))
             } else if !live(first.get("project_deleted")) {
-                Some((Severity::Info, "deleted", "the project was deleted in Diablo: the membership is not carried, nor its roles"))
+                Some((Severity::Info, Reason::Deleted, "the project was deleted in Diablo: the membership is not carried, nor its roles"))
             } else {
                 None
             };
@@ -367,7 +368,7 @@ pub(super) fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     s.report.note(
                         Severity::Info,
                         "user_project_role_association",
-                        "project_role_alone",
+                        Reason::ProjectRoleAlone,
                         "Diablo honoured a project role only for a user who also held it as a global role; an Essex tenant role \
                          stands alone, so this grant now takes effect",
                         format!("user `{user}` role `{name}` project `{project}`"),
@@ -388,7 +389,7 @@ pub(super) fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             s.report.read("user_project_role_association", 1);
             s.report.skip(
                 "user_project_role_association",
-                "role_without_membership",
+                Reason::RoleWithoutMembership,
                 "a project role of a user who is not a member of the project: Diablo refused that user's requests there, so it is not carried",
                 format!("user `{}` role `{}` project `{}`", text(r, "user_id").unwrap_or_default(), text(r, "role").unwrap_or_default(), text(r, "project_id").unwrap_or_default()),
             );
@@ -417,7 +418,7 @@ pub(super) fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                         &mut s.report,
                         Severity::Info,
                         "user_role_association",
-                        "deleted",
+                        Reason::Deleted,
                         message,
                         role_rows.len() as u64,
                         format!("`{user}`"),
@@ -445,7 +446,7 @@ pub(super) fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     s.report.note(
                         Severity::Info,
                         "users",
-                        "admin_granted",
+                        Reason::AdminGranted,
                         &format!("a Diablo administrator: granted the admin role on tenant `{tenant}`"),
                         format!("`{user}` ({why})"),
                     );
@@ -469,7 +470,7 @@ pub(super) fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             s.report.read("user_role_association", 1);
             s.report.skip(
                 "user_role_association",
-                "orphan_user",
+                Reason::OrphanUser,
                 "the global role names a user that does not exist",
                 format!("user `{}` role `{}`", text(r, "user_id").unwrap_or_default(), text(r, "role").unwrap_or_default()),
             );
@@ -500,7 +501,7 @@ pub(super) struct Credential {
 /// The credentials one user's rows of [`ec2_query`] give; what is left out is reported when a
 /// report is given.
 pub(super) fn planned_credentials(ctx: &Ctx, rows: &[Row], mut report: Option<&mut StepReport>) -> Result<Vec<Credential>> {
-    let mut say = |severity: Severity, code: &str, message: &str, row: String| {
+    let mut say = |severity: Severity, code: Reason, message: &str, row: String| {
         if let Some(r) = report.as_deref_mut() {
             r.note(severity, "users", code, message, row);
         }
@@ -516,7 +517,7 @@ pub(super) fn planned_credentials(ctx: &Ctx, rows: &[Row], mut report: Option<&m
     let Some(secret) = first.text("users", "secret_key")? else {
         say(
             Severity::Warning,
-            "ec2_no_secret",
+            Reason::Ec2NoSecret,
             "the user has an access key but no secret key, so none of its requests could be signed: no EC2 credential is made",
             format!("`{user}`"),
         );
@@ -525,7 +526,7 @@ pub(super) fn planned_credentials(ctx: &Ctx, rows: &[Row], mut report: Option<&m
     if key.contains(':') {
         say(
             Severity::Warning,
-            "ec2_access_key_colon",
+            Reason::Ec2AccessKeyColon,
             "the access key holds a `:`, where Diablo split the access string, so it never matched: not carried",
             format!("`{user}`"),
         );
@@ -534,7 +535,7 @@ pub(super) fn planned_credentials(ctx: &Ctx, rows: &[Row], mut report: Option<&m
     if let Some(keeper) = ctx.shared_keys.get(&ctx.same_name(&key)).filter(|k| **k != user) {
         say(
             Severity::Warning,
-            "ec2_access_key_shared",
+            Reason::Ec2AccessKeyShared,
             "another user has the same access key; Diablo authenticated every request signed with it as the first user its \
              lookup returned (no ORDER BY: the database's own order, asked again of the source), and that user keeps it: \
              give this user a new key (`osmigrate keystone ec2-credentials-create --user USER --tenant PROJECT`)",
@@ -550,7 +551,7 @@ pub(super) fn planned_credentials(ctx: &Ctx, rows: &[Row], mut report: Option<&m
     if projects.is_empty() {
         say(
             Severity::Warning,
-            "ec2_no_project",
+            Reason::Ec2NoProject,
             "the user belongs to no project, so Diablo accepted its key for none (an administrator's for any, which an Essex \
              credential cannot express): no EC2 credential is made",
             format!("`{user}`"),
@@ -562,7 +563,7 @@ pub(super) fn planned_credentials(ctx: &Ctx, rows: &[Row], mut report: Option<&m
         if a.access.chars().count() > MAX_LEN {
             say(
                 Severity::Warning,
-                "ec2_access_too_long",
+                Reason::Ec2AccessTooLong,
                 "the access string is longer than the 64 characters Essex allows: not carried (the user needs a new key for \
                  this project)",
                 format!("`{user}` {}", shown(&a.access)),
@@ -630,7 +631,7 @@ pub(super) fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Resu
                     s.report.note(
                         Severity::Warning,
                         "users",
-                        "admin_not_member",
+                        Reason::AdminNotMember,
                         "Diablo let this administrator sign requests for every project as ACCESS:project; an Essex credential names \
                      one tenant, so only its own projects have one (add it to others and make credentials as needed)",
                         format!("`{user}`: member of {members} of {projects} projects"),
@@ -645,7 +646,7 @@ pub(super) fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Resu
                     Some(e) if e.user == c.user && e.secret.as_deref() == Some(c.secret.as_str()) => s.report.note(
                         Severity::Info,
                         "users",
-                        "ec2_already_present",
+                        Reason::Ec2AlreadyPresent,
                         "Keystone already holds this credential for the same user and secret: kept as it is",
                         format!("`{}` {}", c.nova_user, shown(&c.access)),
                     ),
@@ -666,7 +667,7 @@ pub(super) fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Resu
     s.report.note_many(
         Severity::Info,
         "users",
-        "upstream_access_form",
+        Reason::UpstreamAccessForm,
         "EC2 access strings as Diablo's clients send them (ACCESS:project, and ACCESS alone for the project named like the \
          user); upstream `keystone-manage import_nova_auth` stores `<new tenant uuid>:ACCESS`, which no existing client sends",
         written,
