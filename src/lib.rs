@@ -31,7 +31,7 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OSMIGRA
 /// submodules), never one of its own layer or above. ARCHITECTURE.md states the same list.
 #[cfg(test)]
 const LAYERS: &[&[&str]] = &[
-    &["error"],
+    &["error", "reason"],
     &["failpoint", "redact", "rootfs", "secret"],
     &["schema"],
     &["db"],
