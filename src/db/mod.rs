@@ -161,11 +161,15 @@ impl Db {
     /// Runs one statement that returns no rows.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.check_writable(sql)?;
-        let context = || format!("running `{}` on {}", abbreviate(sql), self.url);
+        let params: Vec<&Value> = params.iter().collect();
+        self.execute_refs(sql, &params).map_err(|e| Error::db(format!("running `{}` on {}", abbreviate(sql), self.url), e))
+    }
+
+    fn execute_refs(&mut self, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
         match &mut self.conn {
-            Conn::Sqlite(c) => sqlite_backend::execute(c, sql, params).map_err(|e| Error::db(context(), e)),
-            Conn::Mysql(c) => mysql_backend::execute(c, sql, params).map_err(|e| Error::db(context(), e)),
-            Conn::Postgres(c) => postgres_backend::execute(c, sql, params).map_err(|e| Error::db(context(), e)),
+            Conn::Sqlite(c) => sqlite_backend::execute(c, sql, params),
+            Conn::Mysql(c) => mysql_backend::execute(c, sql, params),
+            Conn::Postgres(c) => postgres_backend::execute(c, sql, params),
         }
     }
 
@@ -258,26 +262,35 @@ impl Db {
                 return Err(Error::db(format!("inserting into {}", table.name), format!("no column `{c}`")));
             }
         }
-        if let (Conn::Postgres(c), OnConflict::Fail) = (&mut self.conn, on_conflict) {
-            return postgres_backend::copy_in(c, &table.name, columns, rows)
-                .map_err(|e| Error::db(format!("copying {} rows into {} on {}", rows.len(), table.name, self.url), e));
-        }
+        let inserted = match (&mut self.conn, on_conflict) {
+            (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows),
+            // One prepared single-row statement run per row: SQLite has no round trips to save,
+            // and binding borrowed values copies nothing.
+            (Conn::Sqlite(_), _) => {
+                let sql = self.insert_sql(&table.name, columns, 1, on_conflict);
+                let Conn::Sqlite(c) = &mut self.conn else { unreachable!() };
+                sqlite_backend::insert(c, &sql, rows)
+            }
+            _ => self.insert_multi_row(&table.name, columns, rows, on_conflict),
+        };
+        inserted.map_err(|e| Error::db(format!("inserting {} rows into {} on {}", rows.len(), table.name, self.url), e))
+    }
+
+    /// Multi-row INSERTs, as many rows per statement as the parameter limit allows.
+    fn insert_multi_row(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Value>],
+        on_conflict: OnConflict,
+    ) -> std::result::Result<u64, String> {
         let per_statement = (MAX_PARAMS / columns.len().max(1)).max(1);
         let mut inserted = 0;
         for chunk in rows.chunks(per_statement) {
-            let sql = self.insert_sql(&table.name, columns, chunk.len(), on_conflict);
-            let mut params = Vec::with_capacity(chunk.len() * columns.len());
-            for row in chunk {
-                debug_assert_eq!(row.len(), columns.len());
-                params.extend(row.iter().cloned());
-            }
-            let context = || format!("inserting {} rows into {} on {}", chunk.len(), table.name, self.url);
-            let r = match &mut self.conn {
-                Conn::Sqlite(c) => sqlite_backend::execute(c, &sql, &params),
-                Conn::Mysql(c) => mysql_backend::execute(c, &sql, &params),
-                Conn::Postgres(c) => postgres_backend::execute(c, &sql, &params),
-            };
-            inserted += r.map_err(|e| Error::db(context(), e))?;
+            let sql = self.insert_sql(table, columns, chunk.len(), on_conflict);
+            let params: Vec<&Value> = chunk.iter().flatten().collect();
+            debug_assert_eq!(params.len(), chunk.len() * columns.len());
+            inserted += self.execute_refs(&sql, &params)?;
         }
         Ok(inserted)
     }

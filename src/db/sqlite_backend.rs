@@ -53,10 +53,19 @@ impl ToSql for Param<'_> {
     }
 }
 
-pub fn execute(conn: &mut Connection, sql: &str, params: &[Value]) -> std::result::Result<u64, String> {
+pub fn execute(conn: &mut Connection, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
     let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
-    let params: Vec<Param> = params.iter().map(Param).collect();
-    stmt.execute(rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(|e| e.to_string())
+    stmt.execute(rusqlite::params_from_iter(params.iter().map(|v| Param(v)))).map(|n| n as u64).map_err(|e| e.to_string())
+}
+
+/// Runs a single-row INSERT once per row, prepared once.
+pub fn insert(conn: &mut Connection, sql: &str, rows: &[Vec<Value>]) -> std::result::Result<u64, String> {
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+    let mut inserted = 0;
+    for row in rows {
+        inserted += stmt.execute(rusqlite::params_from_iter(row.iter().map(Param))).map_err(|e| e.to_string())? as u64;
+    }
+    Ok(inserted)
 }
 
 pub fn stream(
@@ -68,8 +77,7 @@ pub fn stream(
     let driver = |e: rusqlite::Error| StreamError::Driver(e.to_string());
     let mut stmt = conn.prepare(sql).map_err(driver)?;
     let columns: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
-    let params: Vec<Param> = params.iter().map(Param).collect();
-    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(driver)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(Param))).map_err(driver)?;
     while let Some(r) = rows.next().map_err(driver)? {
         let mut values = Vec::with_capacity(columns.len());
         for i in 0..columns.len() {

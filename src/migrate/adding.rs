@@ -110,6 +110,8 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
         batch_size: plan.batch_size.max(1),
         report: StepReport::default(),
         progress,
+        own_transactions: false,
+        uncommitted: 0,
     };
     let result = (|| -> Result<Report> {
         let before = count_rows(&mut session.target, &counted)?;

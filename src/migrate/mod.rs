@@ -97,7 +97,17 @@ pub struct Sink<'p> {
     pub batch_size: usize,
     pub report: StepReport,
     pub progress: &'p dyn Progress,
+    /// True: each step runs in transactions of its own, committed every [`COMMIT_ROWS`] rows
+    /// and at its end with its journal entry. False: the caller holds one transaction.
+    pub own_transactions: bool,
+    /// Rows written in the open transaction.
+    uncommitted: u64,
 }
+
+/// Rows per transaction within a step: few commits (each is a flush to disk), yet bounded write
+/// sets (a Galera cluster refuses huge ones). An interrupted step is cleared and redone whole, so
+/// a rolled-back transaction loses nothing.
+const COMMIT_ROWS: u64 = 50_000;
 
 impl Sink<'_> {
     pub fn target_table(&self, name: &str) -> &Table {
@@ -116,13 +126,24 @@ impl Sink<'_> {
         if rows.is_empty() {
             return Ok(());
         }
-        let table = self.schema.table(target_table).cloned().unwrap_or_else(|| panic!("unknown target table {target_table}"));
-        let inserted = self.target.insert_rows(&table, columns, rows, on_conflict)?;
+        let table = self.schema.table(target_table).unwrap_or_else(|| panic!("unknown target table {target_table}"));
+        let inserted = self.target.insert_rows(table, columns, rows, on_conflict)?;
         self.report.written(source_table, target_table, inserted);
         let n = self.batches.entry(target_table.to_string()).or_default();
         *n += 1;
         crate::failpoint::hit(&format!("batch:{target_table}:{n}"));
         self.progress.rows(rows.len() as u64);
+        self.wrote(inserted)
+    }
+
+    /// Counts rows written in the open transaction, and commits it once it holds enough.
+    pub fn wrote(&mut self, rows: u64) -> Result<()> {
+        self.uncommitted += rows;
+        if self.own_transactions && self.uncommitted >= COMMIT_ROWS {
+            self.target.commit()?;
+            self.target.begin()?;
+            self.uncommitted = 0;
+        }
         Ok(())
     }
 }
@@ -173,6 +194,8 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         batch_size: plan.batch_size.max(1),
         report: StepReport::default(),
         progress,
+        own_transactions: true,
+        uncommitted: 0,
     };
     // Clear what unfinished steps may have left, last step first (foreign keys).
     for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
@@ -239,14 +262,21 @@ fn run_step<C>(
     session.report = StepReport::default();
     session.step = step.name;
     let started = std::time::Instant::now();
+    if session.own_transactions {
+        session.target.begin()?;
+        session.uncommitted = 0;
+    }
     (step.run)(source, session, ctx)?;
     let seconds = started.elapsed().as_secs_f64();
     for t in &mut session.report.tables {
         t.seconds = seconds;
     }
-    progress.done();
     let detail = serde_json::to_string(&session.report).expect("report serializes");
     journal_set(&mut session.target, key, "done", &detail)?;
+    if session.own_transactions {
+        session.target.commit()?;
+    }
+    progress.done();
     crate::failpoint::hit(&format!("step:{key}"));
     Ok(std::mem::take(&mut session.report))
 }

@@ -8,7 +8,7 @@ use super::image_ref::{self, ImageRef};
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
 use crate::db::{Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
-use crate::migrate::copy::BatchHook;
+use crate::migrate::copy::{BatchHook, ColumnRule};
 use crate::migrate::{self, Severity, Sink};
 
 /// Joins and extra columns a table's rules read.
@@ -44,36 +44,39 @@ pub fn has_rules(source: &str) -> bool {
     RULED.contains(&source)
 }
 
-/// The value of one target column of a copied row, when a migration decides it.
-pub fn value(s: &mut Sink, ctx: &mut Ctx, source: &str, r: &Row, col: &str) -> Result<Option<Value>> {
+/// How a migration computes a target column of a copied table, if one does.
+pub fn column_rule(source: &'static str, col: &str) -> Option<ColumnRule<'static, Ctx>> {
     if !has_rules(source) {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(match (source, col) {
-        ("instance_types", "flavorid") => flavorid_055(r.get("flavorid")),
-        ("instance_types", "rxtx_factor") => Value::Float(rxtx_factor_059(r.get("rxtx_cap").as_i64(), ctx.rxtx_base)),
-        ("instance_types", "root_gb") => disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).0,
-        ("instance_types", "ephemeral_gb") => disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).1,
-        ("networks", "rxtx_base") => Value::Int(ctx.rxtx_base),
-        ("instances", "root_gb") => disks_074(ctx, r, is_tiny_instance(ctx, r)).0,
-        ("instances", "ephemeral_gb") => disks_074(ctx, r, is_tiny_instance(ctx, r)).1,
-        ("instances", "default_ephemeral_device") => r.get("default_local_device").clone(),
-        ("instances", "shutdown_terminate") => Value::Int(1), // 068 populate_default
-        ("instances", "disable_terminate") => Value::Int(0),  // 068 populate_default
+    Some(match (source, col) {
+        ("instance_types", "flavorid") => Box::new(|_, _, r| Ok(flavorid_055(r.get("flavorid")))),
+        ("instance_types", "rxtx_factor") => {
+            Box::new(|_, ctx, r| Ok(Value::Float(rxtx_factor_059(r.get("rxtx_cap").as_i64(), ctx.rxtx_base))))
+        }
+        ("instance_types", "root_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).0)),
+        ("instance_types", "ephemeral_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).1)),
+        ("networks", "rxtx_base") => Box::new(|_, ctx, _| Ok(Value::Int(ctx.rxtx_base))),
+        ("instances", "root_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, is_tiny_instance(ctx, r)).0)),
+        ("instances", "ephemeral_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, is_tiny_instance(ctx, r)).1)),
+        ("instances", "default_ephemeral_device") => Box::new(|_, _, r| Ok(r.get("default_local_device").clone())),
+        ("instances", "shutdown_terminate") => Box::new(|_, _, _| Ok(Value::Int(1))), // 068 populate_default
+        ("instances", "disable_terminate") => Box::new(|_, _, _| Ok(Value::Int(0))),  // 068 populate_default
         ("instances", "image_ref" | "kernel_id" | "ramdisk_id") | ("virtual_storage_arrays", "image_ref") => {
-            image_reference(s, ctx, source, r, col)?
+            let col = col.to_string();
+            Box::new(move |s, ctx, r| image_reference(s, ctx, source, r, &col))
         }
-        ("instance_actions", "instance_uuid") => instance_uuid_064(s, r),
-        ("floating_ips", "pool") => ctx.settings.default_floating_pool.value.clone().into(), // 067
-        ("floating_ips", "interface") => ctx.settings.public_interface.value.clone().into(), // 067
-        ("compute_nodes", "disk_available_least") => Value::Int(0),                          // 069 populate_default
-        ("zones", "is_parent") => Value::Int(0),                                             // 078 populate_default
-        ("block_device_mapping", "connection_info") => {
+        ("instance_actions", "instance_uuid") => Box::new(|s, _, r| Ok(instance_uuid_064(s, r))),
+        ("floating_ips", "pool") => Box::new(|_, ctx, _| Ok(ctx.settings.default_floating_pool.value.clone().into())), // 067
+        ("floating_ips", "interface") => Box::new(|_, ctx, _| Ok(ctx.settings.public_interface.value.clone().into())), // 067
+        ("compute_nodes", "disk_available_least") => Box::new(|_, _, _| Ok(Value::Int(0))), // 069 populate_default
+        ("zones", "is_parent") => Box::new(|_, _, _| Ok(Value::Int(0))),                    // 078 populate_default
+        ("block_device_mapping", "connection_info") => Box::new(|s, _, r| {
             attached_volume_without_connection_info(s, r);
-            Value::Null
-        }
-        _ => return Ok(None),
-    }))
+            Ok(Value::Null)
+        }),
+        _ => return None,
+    })
 }
 
 /// What became of a Diablo column Essex no longer has (`None`: dropped with its values).
