@@ -165,6 +165,36 @@ pub fn copy_in(client: &mut Client, table: &str, columns: &[&str], rows: &[Vec<V
     writer.finish().map_err(|e| describe(&e))
 }
 
+/// See [`super::Db::drop_keys_for_load`]. Foreign keys go first and come back last; CHECK and NOT
+/// NULL constraints stay (they cost nothing).
+pub fn drop_keys_for_load(client: &mut Client, table: &str) -> std::result::Result<Vec<String>, String> {
+    let rows = client
+        .query(
+            "WITH t AS (SELECT $1::text::regclass AS oid), \
+             keys AS ( \
+               SELECT c.contype = 'f' AS foreign_key, \
+                      format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname) AS drop_sql, \
+                      format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid)) AS add_sql \
+               FROM pg_constraint c, t \
+               WHERE (c.conrelid = t.oid AND c.contype IN ('p', 'u', 'f')) OR (c.confrelid = t.oid AND c.contype = 'f')), \
+             indexes AS ( \
+               SELECT false, format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid) \
+               FROM pg_index i, t \
+               WHERE i.indrelid = t.oid \
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = t.oid)) \
+             SELECT * FROM keys UNION ALL SELECT * FROM indexes",
+            &[&quote_ident(Backend::Postgres, table)],
+        )
+        .map_err(|e| describe(&e))?;
+    let mut statements: Vec<(bool, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    // Foreign keys are dropped first and added last.
+    statements.sort_by_key(|(foreign_key, _, _)| !foreign_key);
+    for (_, drop, _) in &statements {
+        client.batch_execute(drop).map_err(|e| describe(&e))?;
+    }
+    Ok(statements.into_iter().rev().map(|(_, _, add)| add).collect())
+}
+
 /// One field of COPY's text format (written in place: this runs for every copied value).
 fn copy_field(v: &Value, out: &mut String) {
     use std::fmt::Write;

@@ -44,6 +44,14 @@ impl Value {
         }
     }
 
+    /// [`Value::key_string`] without copying text.
+    pub fn into_key_string(self) -> Option<String> {
+        match self {
+            Value::Text(s) => Some(s),
+            v => v.key_string(),
+        }
+    }
+
     /// Truthiness the way the legacy services read their integer/boolean flags.
     pub fn as_bool(&self) -> Option<bool> {
         match self {

@@ -112,6 +112,7 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
         progress,
         own_transactions: false,
         uncommitted: 0,
+        loaded: BTreeMap::new(),
     };
     let result = (|| -> Result<Report> {
         let before = count_rows(&mut session.target, &counted)?;

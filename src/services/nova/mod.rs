@@ -39,8 +39,6 @@ struct Ctx {
     /// 074: the id of `m1.tiny`, whose instances get no root disk under libvirt.
     tiny_type_id: Option<i64>,
     image_map: MapSource,
-    /// A second read-only source connection for lookups while the first one streams.
-    lookup: Db,
     /// The current batch's old image ids → UUIDs (from the target's seeded `s3_images`).
     batch_images: HashMap<i64, String>,
 }
@@ -94,8 +92,8 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaOptions, progress: &dyn Prog
     preflight(&mut source, &settings)?;
     let rxtx_base = rules::rxtx_base(&mut source)?;
     let tiny_type_id = source.query_scalar("SELECT id FROM instance_types WHERE name = 'm1.tiny' ORDER BY id", &[])?.as_i64();
-    let mut ctx =
-        Ctx { settings, rxtx_base, tiny_type_id, image_map: opts.image_map.clone(), lookup: source, batch_images: HashMap::new() };
+    drop(source);
+    let mut ctx = Ctx { settings, rxtx_base, tiny_type_id, image_map: opts.image_map.clone(), batch_images: HashMap::new() };
 
     let mut steps: Vec<Step<Ctx>> = vec![Step { name: "s3_images", target_tables: &["s3_images"], run: &seed_s3_images }];
     for (_, target_table) in COPIED {
