@@ -282,10 +282,10 @@ pub fn info_caches(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                                 "no IPv6 address could be computed; cached without the vifs",
                                 format!("id={id} uuid={uuid}: {why}"),
                             );
-                            serde_json::json!([])
+                            "[]".to_string()
                         }
                     };
-                    out.push(vec![info.to_string().into(), uuid.into(), now.clone(), now.clone(), Value::Int(0)]);
+                    out.push(vec![info.into(), uuid.into(), now.clone(), now.clone(), Value::Int(0)]);
                 }
                 s.write(
                     "instances (066)",
