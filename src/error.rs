@@ -47,6 +47,21 @@ pub enum Error {
 
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+
+    /// A path of a rehearsal tree (`--root`) that would lead outside it: `..` above its top, or a
+    /// symlink loop. `at` names where the path was written (`file:line`, a URL).
+    #[error("{at}: `{}` leads outside the tree {}: {why}; under --root only files of the tree are read and written", path.display(), root.display())]
+    OutsideRoot { at: String, path: PathBuf, root: PathBuf, why: String },
+
+    /// A file osmigrate will not read as a config file: not a regular file, too large, included
+    /// too deeply. `at` names where it was named (`file:line`), when it was.
+    #[error("{}: {reason}{}", path.display(), at.as_ref().map(|a| format!(" (named at {a})")).unwrap_or_default())]
+    BadFile { path: PathBuf, at: Option<String>, reason: String },
+
+    /// A database whose schema differs from osmigrate's schema data; each difference names its
+    /// table and what differs. `context` says what that means for the run.
+    #[error("{database} {context}: {}", .differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Schema { database: String, context: String, differences: Vec<crate::db::diff::Difference> },
 }
 
 impl Error {

@@ -12,6 +12,7 @@ pub mod generate;
 pub mod install;
 pub mod keystone_client;
 pub mod migrate;
+pub mod rootfs;
 pub mod schema;
 pub mod secret;
 pub mod services;

@@ -27,8 +27,11 @@ impl CloudArgs {
         std::path::absolute(&self.root).map_err(|e| osmigrate::Error::io(&self.root, e))
     }
 
-    fn state_dir(&self) -> PathBuf {
-        self.state_dir.clone().unwrap_or_else(|| deploy::default_state_dir(&self.root().unwrap_or_else(|_| self.root.clone())))
+    fn state_dir(&self) -> osmigrate::Result<PathBuf> {
+        match &self.state_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => deploy::default_state_dir(&self.root()?),
+        }
     }
 }
 
@@ -78,7 +81,15 @@ pub fn render_check(r: &CheckReport) -> String {
         );
     }
     for f in &r.findings {
-        let _ = writeln!(out, "  [{}] {}: {}\n      fix: {}", level(f.level), f.code, f.message, f.fix);
+        let count = f.count.map_or_else(String::new, |n| format!(" ({n})"));
+        let _ = writeln!(out, "  [{}] {}{count}: {}", level(f.level), f.code, f.message);
+        for row in f.rows.iter().take(3) {
+            let _ = writeln!(out, "      {row}");
+        }
+        if let Some(more) = f.count.map(|n| n as usize).filter(|n| *n > 3 && f.rows.len() > 3) {
+            let _ = writeln!(out, "      … and {} more (--json lists up to ten)", more - 3);
+        }
+        let _ = writeln!(out, "      fix: {}", f.fix);
     }
     if !r.hosts.is_empty() {
         let _ = writeln!(out, "  other hosts of the cloud:");
@@ -131,25 +142,33 @@ pub fn render_migrate(r: &MigrateReport) -> String {
 pub fn render_verify(r: &VerifyReport) -> String {
     let mut out = format!("verify of {}\n", r.root);
     for c in &r.checks {
-        let _ = writeln!(out, "  [{}] {}: {}", if c.level == Level::Blocker { "MISMATCH" } else { "ok" }, c.code, c.message);
+        let shown = match c.level {
+            Level::Blocker => "MISMATCH",
+            Level::Warning => "warning",
+            Level::Info => "ok",
+        };
+        let _ = writeln!(out, "  [{shown}] {}: {}", c.code, c.message);
+        if c.level == Level::Blocker {
+            let _ = writeln!(out, "      fix: {}", c.fix);
+        }
     }
     out
 }
 
 pub fn check(a: CloudArgs) -> osmigrate::Result<i32> {
-    let r = deploy::check(&a.root()?)?;
+    let r = deploy::check(&a.root()?, &a.state_dir()?)?;
     emit_value(&r, &render_check(&r), &a.output)?;
     Ok(r.exit_status())
 }
 
 pub fn plan(a: PlanArgs) -> osmigrate::Result<i32> {
-    let r = deploy::plan(&a.cloud.root()?, &a.cloud.state_dir(), !a.no_services, a.create_service_users)?;
+    let r = deploy::plan(&a.cloud.root()?, &a.cloud.state_dir()?, !a.no_services, a.create_service_users)?;
     emit_value(&r, &render_plan(&r), &a.cloud.output)?;
     Ok(0)
 }
 
 pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
-    let state_dir = a.cloud.state_dir();
+    let state_dir = a.cloud.state_dir()?;
     if !a.yes && std::io::stdin().is_terminal() {
         let plan = deploy::plan(&a.cloud.root()?, &state_dir, !a.no_services, a.create_service_users)?;
         eprint!("{}Run this plan? [y/N] ", render_plan(&plan));
@@ -171,13 +190,13 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<i32> {
 }
 
 pub fn verify(a: CloudArgs) -> osmigrate::Result<i32> {
-    let r = deploy::verify(&a.root()?, &a.state_dir())?;
+    let r = deploy::verify(&a.root()?, &a.state_dir()?)?;
     emit_value(&r, &render_verify(&r), &a.output)?;
     Ok(r.exit_status())
 }
 
 pub fn rollback(a: CloudArgs) -> osmigrate::Result<i32> {
-    let restored = deploy::rollback(&a.root()?, &a.state_dir())?;
+    let restored = deploy::rollback(&a.root()?, &a.state_dir()?)?;
     let text = format!("restored {} Diablo config file(s); the Diablo databases were never changed\n", restored.len());
     emit_value(&serde_json::json!({ "restored": restored }), &text, &a.output)?;
     Ok(0)

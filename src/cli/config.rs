@@ -10,6 +10,7 @@ use osmigrate::config::report::ConfigReport;
 use osmigrate::config::upgrade::{self, Service, UpgradeOptions};
 use osmigrate::config::write::{self, Ownership};
 use osmigrate::db::DbUrl;
+use osmigrate::deploy;
 use osmigrate::migrate::Severity;
 use osmigrate::services::nova::MapSource;
 
@@ -113,6 +114,8 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
                 auth_strategy: None,
                 inputs: a.inputs,
                 cwd,
+                // Files named on this host's command line are this host's (`--root` names the passwd).
+                root: PathBuf::from("/"),
                 paste: a.paste,
                 image_map: a.image_map.as_deref().map(MapSource::parse).transpose()?,
                 sql_connection: a.sql_connection.map(|u| DbUrl::parse(&u).map(|_| u)).transpose()?,
@@ -136,6 +139,8 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
                 UpgradeService::Glance => Service::Glance,
                 UpgradeService::NovaPaste => Service::NovaPaste,
             };
+            // Kept where the files go: with --out-dir the tree itself is never written.
+            let token_file = deploy::default_state_dir(a.out_dir.as_ref().unwrap_or(&a.root))?.join(upgrade::ADMIN_TOKEN_FILE);
             let opts = UpgradeOptions {
                 new_keystone: false,
                 root: a.root.clone(),
@@ -144,6 +149,7 @@ pub fn run(cmd: ConfigCommand) -> osmigrate::Result<i32> {
                 keystone_db_local: None,
                 glance_db: a.glance_db.as_deref().map(DbUrl::parse).transpose()?,
                 admin_role: a.admin_role,
+                token_file,
             };
             let owners = Ownership::new(&a.root)?;
             let report = upgrade::upgrade(service, &opts, &owners)?;

@@ -169,6 +169,7 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
                 catalog_out: a.catalog_out,
                 paste_files: a.paste,
                 batch_size: a.batch_size,
+                names_as: None,
             };
             let report = keystone::migrate(&from, &to, &opts, &Bar::new("keystone"))?;
             emit(&report, &a.output)
@@ -176,23 +177,31 @@ pub fn run(cmd: DbCommand) -> osmigrate::Result<i32> {
         DbCommand::Migrate(MigrateCommand::Glance(a)) => {
             let from = DbUrl::parse(&a.from)?;
             let to = DbUrl::parse(&a.to)?;
-            let opts = GlanceOptions { map_out: a.map_out, batch_size: a.batch_size };
+            let opts = GlanceOptions { map_out: a.map_out, batch_size: a.batch_size, names_as: None };
             let report = glance::migrate(&from, &to, &opts, &Bar::new("glance"))?;
             emit(&report, &a.output)
         }
         DbCommand::Migrate(MigrateCommand::Nova(a)) => {
             let from = DbUrl::parse(&a.from)?;
             let to = DbUrl::parse(&a.to)?;
-            let opts =
-                NovaOptions { image_map: MapSource::parse(&a.image_map)?, nova_conf: a.nova_conf, set: a.set, batch_size: a.batch_size };
+            let opts = NovaOptions {
+                image_map: MapSource::parse(&a.image_map)?,
+                nova_conf: a.nova_conf.map(osmigrate::config::FlagfileAt::host).transpose()?,
+                set: a.set,
+                batch_size: a.batch_size,
+            };
             let report = nova::migrate(&from, &to, &opts, &Bar::new("nova"))?;
             emit(&report, &a.output)
         }
         DbCommand::Migrate(MigrateCommand::NovaAuth(a)) => {
             let from = DbUrl::parse(&a.from)?;
             let to = DbUrl::parse(&a.to)?;
-            let opts =
-                NovaAuthOptions { password_file: a.password_file, global_roles_tenant: a.global_roles_tenant, batch_size: a.batch_size };
+            let opts = NovaAuthOptions {
+                password_file: a.password_file,
+                global_roles_tenant: a.global_roles_tenant,
+                batch_size: a.batch_size,
+                names_as: None,
+            };
             let report = nova_auth::migrate(&from, &to, &opts, &Bar::new("nova-auth"))?;
             emit(&report, &a.output)
         }

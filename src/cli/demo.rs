@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 use osmigrate::Error;
 use osmigrate::db::{Access, Db, DbUrl};
-use osmigrate::deploy::{self, MigrateOptions, discover::under_root};
+use osmigrate::deploy::{self, MigrateOptions};
 use osmigrate::generate::{self, etc};
+use osmigrate::rootfs::under_root;
 
 use super::cloud::{render_check, render_migrate, render_plan, render_verify};
 use super::{OutputArgs, emit_value};
@@ -40,10 +41,10 @@ pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
     } else {
         etc::write_tree(&root, &urls)?;
     }
-    let local = |host: &str| DbUrl::sqlite(&under_root(&root, std::path::Path::new(host)));
-    let keystone = local("/var/lib/keystone/keystone.db");
-    let glance = local("/var/lib/glance/glance.sqlite");
-    let nova = local("/var/lib/nova/nova.sqlite");
+    let local = |host: &str| Ok::<_, Error>(DbUrl::sqlite(&under_root(&root, std::path::Path::new(host))?));
+    let keystone = local("/var/lib/keystone/keystone.db")?;
+    let glance = local("/var/lib/glance/glance.sqlite")?;
+    let nova = local("/var/lib/nova/nova.sqlite")?;
     if !a.nova_auth {
         generate::keystone::generate(&mut Db::connect(&keystone, Access::ReadWrite)?, &generate::keystone::Shape::demo())?;
     }
@@ -58,8 +59,8 @@ pub fn run(a: DemoArgs) -> osmigrate::Result<i32> {
     drop(nova);
     eprintln!("Built a Diablo controller in {}", root.display());
 
-    let state_dir = deploy::default_state_dir(&root);
-    let check = deploy::check(&root)?;
+    let state_dir = deploy::default_state_dir(&root)?;
+    let check = deploy::check(&root, &state_dir)?;
     let plan = deploy::plan(&root, &state_dir, false, true)?;
     let migrate =
         deploy::migrate(&MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false, create_service_users: true })?;

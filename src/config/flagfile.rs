@@ -20,6 +20,10 @@
 //! - A single-dash `-name` is a getopt short option; nova defines none, so gflags raised and the
 //!   service did not start. Such a file is refused, as is a boolean gflags could not parse.
 //! - The last assignment wins; a multistring option keeps them all; list items are stripped.
+//!
+//! Unlike gflags, files are read inside the tree being migrated (`--root`: a rehearsal's
+//! `--flagfile=/etc/nova/common.conf` is the tree's file, and `..` cannot leave it), and only
+//! regular files of at most 4 MiB, nested at most 16 deep: `--flagfile=/dev/zero` is refused.
 
 use std::borrow::Cow;
 use std::fs;
@@ -28,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use super::options::{OptionKind, Release, is_py_space, nova_option};
 use crate::error::{Error, Result};
+use crate::rootfs;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlagEntry {
@@ -86,17 +91,51 @@ pub fn is_flagfile(text: &str) -> bool {
     text.lines().find(|l| !is_skipped(l.as_bytes())).is_some_and(|l| l.trim_matches(is_py_space).starts_with("--"))
 }
 
-/// `path` and relative includes are taken relative to `cwd`, the directory nova was started in.
+/// A flagfile as nova was given it: its path and nova's working directory (host paths), and the
+/// tree both are read under (`/` on the live host).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagfileAt {
+    pub path: PathBuf,
+    pub cwd: PathBuf,
+    pub root: PathBuf,
+}
+
+impl FlagfileAt {
+    /// A file of this host, relative names taken from osmigrate's own directory.
+    pub fn host(path: PathBuf) -> Result<FlagfileAt> {
+        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+        Ok(FlagfileAt { path, cwd, root: PathBuf::from("/") })
+    }
+
+    /// Where osmigrate reaches the file itself.
+    pub fn local(&self) -> Result<PathBuf> {
+        rootfs::under_root(&self.root, &self.cwd.join(&self.path))
+    }
+
+    pub fn read(&self) -> Result<Flagfile> {
+        read_flagfiles(std::slice::from_ref(&self.path), &self.cwd, &self.root)
+    }
+}
+
+/// Includes nested deeper than this are refused (gflags had no limit; no real config nests so).
+pub const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// One flagfile of the live host: `path` and relative includes are taken relative to `cwd`, the
+/// directory nova was started in.
 pub fn read_flagfile(path: &Path, cwd: &Path) -> Result<Flagfile> {
-    read_flagfiles(&[path.to_path_buf()], cwd)
+    read_flagfiles(&[path.to_path_buf()], cwd, Path::new("/"))
 }
 
 /// Several flagfiles given on nova's command line (`--flagfile=A --flagfile=B`, as distribution
-/// init scripts started the services): spliced one after the other, as gflags did.
-pub fn read_flagfiles(paths: &[PathBuf], cwd: &Path) -> Result<Flagfile> {
-    let mut splicer = Splicer { cwd, args: Vec::new(), files: Vec::new(), includes: Vec::new(), open: Vec::new() };
+/// init scripts started the services): spliced one after the other, as gflags did. `paths`, `cwd`
+/// and every include are host paths, read under `root` ([`rootfs::under_root`]: a rehearsal tree's
+/// `--flagfile=/etc/nova/common.conf` is the tree's file, and no `..` leaves the tree). Each file
+/// is a regular file of at most [`rootfs::MAX_CONFIG_BYTES`], nested at most
+/// [`MAX_INCLUDE_DEPTH`] deep.
+pub fn read_flagfiles(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Flagfile> {
+    let mut splicer = Splicer { cwd, root, args: Vec::new(), files: Vec::new(), includes: Vec::new(), open: Vec::new() };
     for path in paths {
-        splicer.splice(cwd.join(path), None)?;
+        splicer.splice(&cwd.join(path), None)?;
     }
     let args = splicer.args;
     let mut flagfile = Flagfile { files: splicer.files, includes: splicer.includes, ..Flagfile::default() };
@@ -160,6 +199,7 @@ struct Arg {
 /// Builds the argument list from a flagfile and its includes.
 struct Splicer<'a> {
     cwd: &'a Path,
+    root: &'a Path,
     args: Vec<Arg>,
     files: Vec<PathBuf>,
     includes: Vec<Include>,
@@ -169,7 +209,10 @@ struct Splicer<'a> {
 }
 
 impl Splicer<'_> {
-    fn splice(&mut self, path: PathBuf, included_from: Option<(&Path, usize)>) -> Result<()> {
+    /// Splices the file at host path `host` (an include of `included_from`, a file and line).
+    fn splice(&mut self, host: &Path, included_from: Option<(&Path, usize)>) -> Result<()> {
+        let at = included_from.map(|(from, line)| format!("{}:{line}", from.display()));
+        let path = rootfs::under_root(self.root, host).map_err(rootfs::named_at(at.as_deref().unwrap_or("--flagfile")))?;
         let not_readable = |e: io::Error| match included_from {
             Some((from, line)) => Error::io(&path, io::Error::new(e.kind(), format!("{e} (included from {}:{line})", from.display()))),
             None => Error::io(&path, e),
@@ -182,7 +225,13 @@ impl Splicer<'_> {
         if self.files.contains(&path) {
             return Ok(());
         }
-        let bytes = fs::read(&path).map_err(not_readable)?;
+        if self.open.len() >= MAX_INCLUDE_DEPTH {
+            return Err(Error::BadFile { path, at, reason: format!("includes nested deeper than {MAX_INCLUDE_DEPTH} files") });
+        }
+        let bytes = rootfs::read_config(&path, at.as_deref())?;
+        if let Some((from, line)) = included_from {
+            self.includes.push(Include { path: path.clone(), from: from.to_path_buf(), line });
+        }
         self.files.push(path.clone());
         self.open.push((canonical, path.clone()));
         for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -193,13 +242,7 @@ impl Splicer<'_> {
             let raw = std::str::from_utf8(raw)
                 .map_err(|_| Error::io(&path, io::Error::new(io::ErrorKind::InvalidData, format!("line {line} is not valid UTF-8"))))?;
             match raw.strip_prefix("--flagfile=").or_else(|| raw.strip_prefix("-flagfile=")) {
-                Some(name) => {
-                    let included = self.cwd.join(name.trim_matches(is_py_space));
-                    if !self.files.contains(&included) {
-                        self.includes.push(Include { path: included.clone(), from: path.clone(), line });
-                    }
-                    self.splice(included, Some((&path, line)))?;
-                }
+                Some(name) => self.splice(&self.cwd.join(name.trim_matches(is_py_space)), Some((&path, line)))?,
                 None => self.args.push(Arg { text: raw.trim_matches(is_py_space).to_owned(), source: path.clone(), line }),
             }
         }
@@ -344,6 +387,52 @@ mod tests {
         fs::write(cwd.path().join("latin1.conf"), b"# caf\xe9 is fine in a comment\n--my_ip=caf\xe9\n").unwrap();
         let e = read_flagfile(Path::new("latin1.conf"), cwd.path()).unwrap_err().to_string();
         assert!(e.contains("latin1.conf") && e.contains("line 2 is not valid UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn a_trees_files_are_read_inside_it_and_bounded() {
+        let tree = tempfile::tempdir().unwrap();
+        let root = tree.path();
+        fs::create_dir_all(root.join("etc/nova")).unwrap();
+        // An absolute include is the tree's file, whatever the host holds there.
+        write(&root.join("etc/nova"), "common.conf", "--sql_connection=mysql://nova@tree/nova\n");
+        write(&root.join("etc/nova"), "nova.conf", "--verbose\n--flagfile=/etc/nova/common.conf\n");
+        let f = read_flagfiles(&[PathBuf::from("nova.conf")], Path::new("/etc/nova"), root).unwrap();
+        assert_eq!(f.get("sql_connection"), Some("mysql://nova@tree/nova"));
+        assert_eq!(f.includes[0].path, root.join("etc/nova/common.conf"));
+
+        // `..` that climbs above the tree is refused, naming the line.
+        write(&root.join("etc/nova"), "escape.conf", "--verbose\n--flagfile=../../../../etc/passwd\n");
+        let e = read_flagfiles(&[PathBuf::from("escape.conf")], Path::new("/etc/nova"), root).unwrap_err();
+        let shown = e.to_string();
+        assert!(matches!(e, Error::OutsideRoot { .. }), "{shown}");
+        assert!(
+            shown.starts_with(&format!(
+                "{}:2: `/etc/nova/../../../../etc/passwd` leads outside the tree",
+                root.join("etc/nova/escape.conf").display()
+            )),
+            "{shown}"
+        );
+
+        // An endless file is refused at once, before a byte is read.
+        write(&root.join("etc/nova"), "zero.conf", "--flagfile=/dev/zero\n");
+        std::os::unix::fs::symlink("/dev/zero", root.join("dev-zero")).unwrap();
+        let host = read_flagfile(&root.join("etc/nova/zero.conf"), root).unwrap_err().to_string();
+        assert!(host.starts_with("/dev/zero: not a regular file (named at "), "{host}");
+        // In a tree, a symlink to /dev/zero is the tree's /dev/zero, never the host's.
+        write(&root.join("etc/nova"), "zero-in-tree.conf", "--flagfile=/dev-zero\n");
+        let e = read_flagfiles(&[PathBuf::from("zero-in-tree.conf")], Path::new("/etc/nova"), root).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}: No such file", root.join("dev/zero").display())) && e.contains("zero-in-tree.conf:1"), "{e}");
+
+        // Nesting is bounded.
+        for n in 0..=MAX_INCLUDE_DEPTH {
+            write(&root.join("etc/nova"), &format!("deep{n}.conf"), &format!("--flagfile=deep{}.conf\n", n + 1));
+        }
+        write(&root.join("etc/nova"), &format!("deep{}.conf", MAX_INCLUDE_DEPTH + 1), "--verbose\n");
+        let e = read_flagfiles(&[PathBuf::from("deep0.conf")], Path::new("/etc/nova"), root).unwrap_err().to_string();
+        assert!(e.contains("includes nested deeper than 16 files") && e.contains("deep15.conf:1"), "{e}");
+        let f = read_flagfiles(&[PathBuf::from("deep2.conf")], Path::new("/etc/nova"), root).unwrap();
+        assert_eq!((f.files.len(), f.get("verbose")), (16, Some("true")));
     }
 
     #[test]

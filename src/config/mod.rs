@@ -22,7 +22,7 @@ pub mod write;
 
 use std::path::PathBuf;
 
-pub use flagfile::{FlagEntry, Flagfile, Include, is_flagfile, read_flagfile, read_flagfiles};
+pub use flagfile::{FlagEntry, Flagfile, FlagfileAt, Include, is_flagfile, read_flagfile, read_flagfiles};
 pub use options::{OptionKind, OptionSpec, Release, nova_option, nova_options};
 
 use crate::error::{Error, Result};

@@ -30,6 +30,9 @@ pub struct ConvertOptions {
     /// The directory nova was started in: relative includes and `api_paste_config` are resolved
     /// against it, as gflags and Diablo's paste lookup did.
     pub cwd: PathBuf,
+    /// The tree nova's files are read from (`/` on the host): `inputs`, `cwd`, `paste` and every
+    /// include are host paths, reached under it ([`crate::rootfs::under_root`]).
+    pub root: PathBuf,
     /// The Diablo api-paste.ini; default: the file `api_paste_config` names, found as Diablo did.
     pub paste: Option<PathBuf>,
     pub image_map: Option<MapSource>,
@@ -211,13 +214,20 @@ struct Converter<'a> {
     images: HashMap<i64, String>,
 }
 
+impl ConvertOptions {
+    /// A file nova named (relative to its directory), as osmigrate reaches it.
+    fn local(&self, path: &Path) -> Result<PathBuf> {
+        crate::rootfs::under_root(&self.root, &self.cwd.join(path))
+    }
+}
+
 pub fn convert(opts: &ConvertOptions) -> Result<Converted> {
     if opts.inputs.is_empty() {
         return Err(Error::Usage("no flagfile to convert (--in FILE)".into()));
     }
     for input in &opts.inputs {
-        let path = opts.cwd.join(input);
-        let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let path = opts.local(input)?;
+        let text = crate::rootfs::read_config(&path, None)?;
         if !is_flagfile(&String::from_utf8_lossy(&text)) {
             let hint = match super::write::original_of(&path) {
                 Some(b) => format!("; its Diablo original is {}", b.display()),
@@ -226,7 +236,7 @@ pub fn convert(opts: &ConvertOptions) -> Result<Converted> {
             return Err(Error::Usage(format!("{} is not a Diablo flagfile (no `--flag` lines){hint}", path.display())));
         }
     }
-    let flagfile = read_flagfiles(&opts.inputs, &opts.cwd)?;
+    let flagfile = read_flagfiles(&opts.inputs, &opts.cwd, &opts.root)?;
     let mut c = Converter { opts, report: ConfigReport::new("config convert nova"), images: HashMap::new() };
     for f in &flagfile.files {
         c.report.source(f);
@@ -284,7 +294,7 @@ impl Converter<'_> {
     fn render(&mut self, flagfile: &Flagfile) -> Result<String> {
         let entries = self.entries(flagfile);
         let mut out = String::new();
-        let names: Vec<String> = self.opts.inputs.iter().map(|p| self.opts.cwd.join(p).display().to_string()).collect();
+        let names: Vec<String> = self.opts.inputs.iter().map(|p| Ok(self.opts.local(p)?.display().to_string())).collect::<Result<_>>()?;
         out.push_str(&format!("# nova.conf for Essex (2012.1), converted by osmigrate from the Diablo flagfile {}.\n", names.join(", ")));
         out.push_str("# Every assignment Diablo applied is here in Diablo's order, each included file inlined where it\n");
         out.push_str("# was read; what had to change is commented in place and listed in osmigrate's report.\n");
@@ -683,13 +693,14 @@ impl Converter<'_> {
         let target = self.target();
         let cwd = &self.opts.cwd;
         let path = if let Some(p) = &self.opts.paste {
-            Some(cwd.join(p))
+            Some(self.opts.local(p)?)
         } else {
             let lookup = |n: &str| diablo_value(entries, n);
             let config =
                 diablo_value(entries, "api_paste_config").and_then(|v| substitute(&v, &lookup)).unwrap_or_else(|| "api-paste.ini".into());
             let state = diablo_value(entries, "state_path").and_then(|v| substitute(&v, &lookup));
-            let candidates = diablo_paste_candidates(&config, state.as_deref(), cwd);
+            let candidates =
+                diablo_paste_candidates(&config, state.as_deref(), cwd).iter().map(|p| self.opts.local(p)).collect::<Result<Vec<_>>>()?;
             let found = candidates.iter().find(|p| p.is_file()).cloned();
             if found.is_none() {
                 let tried: Vec<_> = candidates.iter().map(|p| p.display().to_string()).collect();
@@ -771,6 +782,7 @@ mod tests {
                 auth_strategy: None,
                 inputs: vec![PathBuf::from("nova.conf")],
                 cwd: self.dir.path().to_path_buf(),
+                root: PathBuf::from("/"),
                 paste: None,
                 image_map: None,
                 sql_connection: None,

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Debug, Clone, Default)]
 pub struct PasteFile {
@@ -29,7 +29,7 @@ fn is_space(c: char) -> bool {
 
 impl PasteFile {
     pub fn read(path: &Path) -> Result<PasteFile> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::rootfs::read_config(path, None)?;
         let mut file = PasteFile::parse(&String::from_utf8_lossy(&bytes));
         file.path = path.to_path_buf();
         Ok(file)

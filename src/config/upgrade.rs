@@ -15,6 +15,7 @@ use super::write::{Ownership, original_of, write_config};
 use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::Severity;
+use crate::rootfs::under_root;
 
 pub(crate) const ESSEX_KEYSTONE: &str = include_str!("essex/keystone.conf");
 pub(crate) const ESSEX_GLANCE_API: &str = include_str!("essex/glance-api.conf");
@@ -70,7 +71,13 @@ pub struct UpgradeOptions {
     /// The cloud had no Keystone (it ran Nova's own auth): keystone.conf comes from the shipped
     /// Essex file alone.
     pub new_keystone: bool,
+    /// Where a generated admin_token is kept (0600) for the later upgrades and runs:
+    /// `STATE/admin-token` ([`ADMIN_TOKEN_FILE`] in the state directory).
+    pub token_file: PathBuf,
 }
+
+/// The name of the generated admin_token's file in the state directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
 /// One rendered file: where it goes (relative to the root), whose it is, what it holds.
 #[derive(Debug, Clone)]
@@ -86,7 +93,7 @@ pub fn upgrade(service: Service, opts: &UpgradeOptions, owners: &Ownership) -> R
     let (files, mut report) = render(service, opts)?;
     let base = opts.out_dir.as_deref().unwrap_or(&opts.root);
     for f in files {
-        write_config(&base.join(f.path), &f.text, f.owner, owners, &mut report)?;
+        write_config(&under_root(base, Path::new(f.path))?, &f.text, f.owner, owners, &mut report)?;
     }
     Ok(report)
 }
@@ -99,7 +106,7 @@ pub fn render(service: Service, opts: &UpgradeOptions) -> Result<(Vec<Rendered>,
         Service::NovaPaste => nova_paste(opts, &mut report)?,
     };
     let policy = policy(service);
-    if !opts.root.join(policy.path).exists() {
+    if !under_root(&opts.root, Path::new(policy.path))?.exists() {
         report.info(
             "policy_added",
             policy.path,
@@ -127,7 +134,7 @@ type IsDiablo = fn(&PasteFile) -> bool;
 /// The Diablo file at `ROOT/rel`: the file itself when `is_diablo` says so, else the backup
 /// osmigrate kept before replacing it.
 fn diablo_source(opts: &UpgradeOptions, rel: &str, is_diablo: IsDiablo, report: &mut ConfigReport) -> Result<Option<PasteFile>> {
-    let path = opts.root.join(rel);
+    let path = under_root(&opts.root, Path::new(rel))?;
     if !path.exists() {
         return Ok(None);
     }
@@ -154,7 +161,7 @@ fn required(file: Option<PasteFile>, opts: &UpgradeOptions, rel: &str) -> Result
     file.ok_or_else(|| Error::Refused(format!("no {} under {}: nothing to upgrade", rel, opts.root.display())))
 }
 
-fn is_diablo_keystone(f: &PasteFile) -> bool {
+pub(crate) fn is_diablo_keystone(f: &PasteFile) -> bool {
     f.has_section("keystone.backends.sqlalchemy")
         || f.raw("DEFAULT", "keystone-admin-role").is_some()
         || f.raw("DEFAULT", "backends").is_some()
@@ -205,12 +212,29 @@ pub(crate) fn set_paste(doc: &mut IniDoc, section: &str, key: &str, v: &str, tar
 /// The token the services authenticate to Keystone with.
 struct ServiceToken {
     value: String,
-    origin: String,
-    generated: bool,
+    /// Where it came from, for the report (never the value).
+    note: String,
 }
 
-/// Diablo's service token (`admin_token` of the Diablo paste files), else the one an earlier
-/// upgrade already wrote, else a new secret.
+/// The pipelines the Diablo service of `rel` ran (nova: those its `ec2` and `osapi` composites
+/// route to).
+fn pipelines_run(rel: &str, file: &PasteFile) -> Vec<String> {
+    match rel {
+        NOVA_API_PASTE => nova_pipelines(file).into_iter().map(|p| p.pipeline).collect(),
+        GLANCE_API_CONF => vec!["glance-api".into()],
+        _ => vec!["glance-registry".into()],
+    }
+}
+
+/// The `admin_token` Essex Keystone accepts (and every authtoken filter sends): full admin rights
+/// on the new Keystone, so never a value anyone can look up.
+///
+/// 1. Diablo's service token: the `admin_token` of a Keystone auth_token filter in a pipeline
+///    the Diablo service really ran, when it is no published sample value ([`is_sample_token`]).
+///    A sample, or a token in a filter section no pipeline uses, is reported and not carried.
+/// 2. The token kept in `opts.token_file` by an earlier upgrade (0600).
+/// 3. The one an earlier upgrade wrote into the Essex files (osmigrate before the token file).
+/// 4. A new random secret, kept in `opts.token_file` (0600) before any file names it.
 fn service_token(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<ServiceToken> {
     let mut found: Vec<(String, String)> = Vec::new();
     let sources: [(&str, IsDiablo); 3] = [
@@ -221,61 +245,103 @@ fn service_token(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Ser
     for (rel, is_diablo) in sources {
         let mut scratch = ConfigReport::default();
         let Ok(Some(file)) = diablo_source(opts, rel, is_diablo, &mut scratch) else { continue };
-        if let Some(Ok(token)) = file.get("filter:authtoken", "admin_token").filter(|t| t.as_ref().is_ok_and(|t| !t.is_empty())) {
-            if !found.iter().any(|(t, _)| *t == token) {
-                found.push((token, file.path.display().to_string()));
+        let shown = file.path.display().to_string();
+        let mut used: Vec<String> = Vec::new();
+        for pipeline in pipelines_run(rel, &file) {
+            for element in file.pipeline(&pipeline).unwrap_or_default() {
+                let auth = element == "authtoken" || file.filter_factory(&element).is_some_and(|f| f.contains("auth_token"));
+                let section = format!("filter:{element}");
+                if auth && !used.contains(&section) {
+                    used.push(section);
+                }
+            }
+        }
+        let with_token: Vec<String> =
+            file.section_names().filter(|s| file.raw(s, "admin_token").is_some_and(|t| !t.is_empty())).map(str::to_string).collect();
+        for section in with_token {
+            let Some(Ok(token)) = file.get(&section, "admin_token") else { continue };
+            if !used.contains(&section) {
+                report.info(
+                    "admin_token_not_carried",
+                    "",
+                    &setting(&section, "admin_token"),
+                    format!("{shown}: no pipeline Diablo ran uses [{section}], so its admin_token was never in use: not carried"),
+                );
+            } else if crate::secret::is_sample_token(&token) {
+                report.warn(
+                    "admin_token_sample",
+                    "",
+                    &setting(&section, "admin_token"),
+                    format!(
+                        "{shown}: the service token is a value published in OpenStack's sample files and documentation; as Essex's admin_token it would give anyone full admin rights on Keystone: not carried, a new random one is used"
+                    ),
+                );
+            } else if !found.iter().any(|(t, _)| *t == token) {
+                found.push((token, format!("{shown} [{section}]")));
             }
         }
     }
     if let Some((value, origin)) = found.first().cloned() {
-        for (other, from) in &found[1..] {
-            report
-                .warn(
-                    "admin_token",
-                    "",
-                    "admin_token",
-                    format!("{from} used another service token: Essex Keystone accepts one admin_token, the one of {origin}"),
-                )
-                .from_value("admin_token", other);
+        for (_, from) in &found[1..] {
+            report.warn(
+                "admin_token",
+                "",
+                "admin_token",
+                format!("{from} used another service token: Essex Keystone accepts one admin_token, the one of {origin}"),
+            );
         }
-        return Ok(ServiceToken { value, origin, generated: false });
+        let note = format!("carried: the service token Diablo really used, in {origin} (no published sample value)");
+        return Ok(ServiceToken { value, note });
+    }
+    let usable = |t: &str| !t.is_empty() && !crate::secret::is_sample_token(t);
+    match std::fs::read_to_string(&opts.token_file) {
+        Ok(text) if usable(text.trim()) => {
+            return Ok(ServiceToken { value: text.trim().to_string(), note: generated_note(&opts.token_file) });
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&opts.token_file, e)),
+        _ => {}
     }
     let bases: Vec<&Path> = opts.out_dir.iter().map(PathBuf::as_path).chain([opts.root.as_path()]).collect();
     for base in bases {
-        let keystone = base.join(KEYSTONE_CONF);
+        let keystone = under_root(base, Path::new(KEYSTONE_CONF))?;
         if let Ok(bytes) = std::fs::read(&keystone) {
             let doc = IniDoc::parse(&bytes);
             if doc.has_section("identity") {
-                if let Some(token) = doc.get("DEFAULT", "admin_token").filter(|t| !t.is_empty() && t != "ADMIN") {
-                    return Ok(ServiceToken { value: token, origin: keystone.display().to_string(), generated: false });
+                if let Some(token) = doc.get("DEFAULT", "admin_token").filter(|t| usable(t)) {
+                    let note = format!("the one an earlier upgrade wrote to {}", keystone.display());
+                    return Ok(ServiceToken { value: token, note });
                 }
             }
         }
         for rel in [NOVA_API_PASTE, GLANCE_API_PASTE, GLANCE_REGISTRY_PASTE] {
-            let path = base.join(rel);
+            let path = under_root(base, Path::new(rel))?;
             let Ok(file) = PasteFile::read(&path) else { continue };
             if is_diablo_nova_paste(&file) {
                 continue;
             }
             if let Some(Ok(token)) = file.get("filter:authtoken", "admin_token") {
-                if !token.is_empty() {
-                    return Ok(ServiceToken { value: token, origin: path.display().to_string(), generated: false });
+                if usable(&token) {
+                    let note = format!("the one an earlier upgrade wrote to {}", path.display());
+                    return Ok(ServiceToken { value: token, note });
                 }
             }
         }
     }
     let value = crate::secret::random_hex(20);
-    Ok(ServiceToken { value, origin: "generated".into(), generated: true })
+    super::write::write_private(&opts.token_file, format!("{value}\n").as_bytes())?;
+    Ok(ServiceToken { value, note: generated_note(&opts.token_file) })
 }
 
+fn generated_note(file: &Path) -> String {
+    format!(
+        "no usable Diablo service token: a new random one, kept in {} (0600), in keystone.conf and every authtoken section",
+        file.display()
+    )
+}
+
+/// Says where the token came from; never its value.
 fn note_token(token: &ServiceToken, target: &str, setting: &str, report: &mut ConfigReport) {
-    let message = if token.generated {
-        "no Diablo service token: a new secret, written to keystone.conf and every authtoken section (the other upgrades read it back)"
-            .to_string()
-    } else {
-        format!("the service token of {}", token.origin)
-    };
-    report.info("admin_token", target, setting, message).to_value("admin_token", &token.value);
+    report.info("admin_token", target, setting, token.note.clone());
 }
 
 /// Diablo keystone read only `True` and `1` as true.
@@ -416,7 +482,7 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
     report.info("value_rewritten", target, "[catalog] template_file", "the shipped path is relative to keystone's working directory").to =
         Some("/etc/keystone/default_catalog.templates".into());
     let base = opts.out_dir.as_deref().unwrap_or(&opts.root);
-    if !base.join(CATALOG_TEMPLATES).exists() && !opts.root.join(CATALOG_TEMPLATES).exists() {
+    if !under_root(base, Path::new(CATALOG_TEMPLATES))?.exists() && !under_root(&opts.root, Path::new(CATALOG_TEMPLATES))?.exists() {
         report.warn(
             "catalog_missing",
             target,

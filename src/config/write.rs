@@ -1,10 +1,18 @@
-//! Writing config files the way a service needs them, and repairing what root left behind.
+//! Every file osmigrate writes, and repairing what root left behind.
 //!
-//! A file is written atomically: a temporary file beside it (mode 0640, owned by the service user
-//! when osmigrate runs as root and the user exists), then a rename over the old name. A file it
-//! replaces is kept as `FILE.osmigrate-backup` (a hard link to the old file, so its owner and mode
-//! stay); when that name is taken by a different file, `FILE.osmigrate-backup.1`, `.2`, … A file
-//! that already holds exactly the new text is left alone (a re-run writes nothing).
+//! **One writer** ([`write_file`]) for configs, backups, state, journal, reports, catalog
+//! templates, ec2rc files and the config tarball: a fresh temporary file beside the target (its
+//! mode and owner set before any byte can be seen), synced, renamed over the name, then the
+//! directory synced. A reader sees the old file or the new one, never a partial or empty one, and
+//! the rename survives a power cut. A temporary file a killed run left is removed by the next
+//! write of that name. Each write ends at the failpoint `file:DIR/NAME` (the file's directory and
+//! name, e.g. `file:keystone/keystone.conf`) for the crash tests.
+//!
+//! A config file ([`write_config`]) is 0640, owned by the service user when osmigrate runs as
+//! root and the user exists. A file it replaces is kept first as `FILE.osmigrate-backup` (0600, or
+//! the original's mode when stricter, the original's owner); when that name is taken by a
+//! different file, `FILE.osmigrate-backup.1`, `.2`, … A file that already holds exactly the new
+//! text is left alone (a re-run writes nothing). State files ([`write_private`]) are 0600.
 //!
 //! Users and groups are looked up in `ROOT/etc/passwd` and `ROOT/etc/group` (`/` without
 //! `--root`), never through the host's name service, so that a tree prepared for another machine
@@ -19,6 +27,8 @@ use super::report::{ConfigReport, WrittenFile};
 use crate::error::{Error, Result};
 
 pub const MODE: u32 = 0o640;
+/// State files, reports, backups: the owner only.
+pub const PRIVATE_MODE: u32 = 0o600;
 pub const BACKUP_SUFFIX: &str = ".osmigrate-backup";
 
 /// The services whose files and logs osmigrate looks after.
@@ -64,6 +74,21 @@ impl Ownership {
         Ok(Some(Account { user: user.to_string(), uid, gid, group }))
     }
 
+    /// The groups `etc/group` lists `user` as a member of (besides its primary group).
+    pub fn supplementary_gids(&self, user: &str) -> Result<Vec<u32>> {
+        let path = self.root.join("etc/group");
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(text
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .filter(|f| f.get(3).is_some_and(|members| members.split(',').any(|m| m.trim() == user)))
+            .filter_map(|f| f.get(2)?.parse().ok())
+            .collect())
+    }
+
     fn group_name(&self, gid: u32) -> Result<Option<String>> {
         let path = self.root.join("etc/group");
         if !path.exists() {
@@ -87,73 +112,178 @@ fn lookup<T>(path: &Path, name: &str, pick: impl Fn(&[&str]) -> Option<T>) -> Re
     Ok(text.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.first() == Some(&name)).and_then(|f| pick(&f)))
 }
 
+/// The mode and (when osmigrate may give files away) the owner of a file written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Perms {
+    pub mode: u32,
+    /// uid and gid.
+    pub owner: Option<(u32, u32)>,
+}
+
+impl Perms {
+    /// Readable by its writer only: state, reports, backups.
+    pub const PRIVATE: Perms = Perms { mode: PRIVATE_MODE, owner: None };
+
+    pub fn mode(mode: u32) -> Perms {
+        Perms { mode, owner: None }
+    }
+}
+
+/// The one writer: `fill` writes the contents into a fresh temporary file beside `path` (created
+/// with `perms`), which is synced and renamed over `path`; then the directory is synced. On an
+/// error the temporary file is removed and `path` is as it was.
+pub fn write_file(path: &Path, perms: Perms, fill: impl FnOnce(&mut fs::File) -> Result<()>) -> Result<()> {
+    let (dir, prefix) = temp_prefix(path)?;
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    remove_stale_temps(dir, &prefix);
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
+    let result = (|| {
+        let io = |e| Error::io(&tmp, e);
+        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(perms.mode).open(&tmp).map_err(io)?;
+        // The umask may have taken bits away; the owner is set before a byte is written.
+        f.set_permissions(fs::Permissions::from_mode(perms.mode)).map_err(io)?;
+        if let Some((uid, gid)) = perms.owner {
+            std::os::unix::fs::fchown(&f, Some(uid), Some(gid)).map_err(io)?;
+        }
+        fill(&mut f)?;
+        f.sync_all().map_err(io)?;
+        drop(f);
+        publish(&tmp, path, dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Renames the finished temporary file over `path`, syncs the directory, and passes the
+/// failpoint `file:DIR/NAME`.
+fn publish(tmp: &Path, path: &Path, dir: &Path) -> Result<()> {
+    fs::rename(tmp, path).map_err(|e| Error::io(path, e))?;
+    sync_dir(dir)?;
+    let shown: Vec<_> = path.iter().rev().take(2).collect::<Vec<_>>().into_iter().rev().map(|c| c.to_string_lossy()).collect();
+    crate::failpoint::hit(&format!("file:{}", shown.join("/")));
+    Ok(())
+}
+
+/// A symlink at `path` to `target` (rollback puts back the ones a config tree had), replacing
+/// what is there the same way: made under a temporary name, renamed over `path`. Left alone when
+/// it already is that symlink.
+pub fn write_symlink(path: &Path, target: &Path) -> Result<()> {
+    if fs::read_link(path).is_ok_and(|t| t == target) {
+        return Ok(());
+    }
+    let (dir, prefix) = temp_prefix(path)?;
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    remove_stale_temps(dir, &prefix);
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
+    let result = std::os::unix::fs::symlink(target, &tmp).map_err(|e| Error::io(&tmp, e)).and_then(|()| publish(&tmp, path, dir));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// [`write_file`] of bytes.
+pub fn write_bytes(path: &Path, perms: Perms, contents: &[u8]) -> Result<()> {
+    write_file(path, perms, |f| f.write_all(contents).map_err(|e| Error::io(path, e)))
+}
+
+/// The directory of `path` and the name prefix of its temporary files.
+fn temp_prefix(path: &Path) -> Result<(&Path, String)> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| Error::Usage(format!("{}: not a file name", path.display())))?;
+    Ok((dir, format!(".{}.osmigrate-tmp-", name.to_string_lossy())))
+}
+
+/// Removes the temporary files a killed run left for this name.
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(prefix)) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Makes a rename in `dir` durable. A filesystem that cannot sync a directory says so with
+/// EINVAL: nothing more can be done there.
+fn sync_dir(dir: &Path) -> Result<()> {
+    let synced = fs::File::open(dir).and_then(|d| d.sync_all());
+    match synced {
+        Err(e) if e.kind() != std::io::ErrorKind::InvalidInput => Err(Error::io(dir, e)),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `contents` to `path` for `service` (atomically, 0640, backup kept) and records the file
 /// (and any owner it could not set) in `report`.
 pub fn write_config(path: &Path, contents: &[u8], service: &str, owners: &Ownership, report: &mut ConfigReport) -> Result<()> {
     let shown = path.display().to_string();
+    let account = service_owner(&shown, service, owners, report)?;
+    let owner = account.as_ref();
+    if fs::read(path).is_ok_and(|old| old == contents) {
+        let (dir, prefix) = temp_prefix(path)?;
+        remove_stale_temps(dir, &prefix);
+        settle(path, owner)?;
+        report.files.push(WrittenFile { path: shown, backup: None, mode: format!("{MODE:04o}"), owner: owner.map(label), unchanged: true });
+        return Ok(());
+    }
+    let backup = if path.exists() { Some(keep_backup(path, owners)?) } else { None };
+    write_bytes(path, Perms { mode: MODE, owner: owner.map(|a| (a.uid, a.gid)) }, contents)?;
+    report.files.push(WrittenFile {
+        path: shown,
+        backup: backup.map(|b| b.display().to_string()),
+        mode: format!("{MODE:04o}"),
+        owner: owner.map(label),
+        unchanged: false,
+    });
+    Ok(())
+}
+
+/// The owner a file written for `service` gets: the service user, when osmigrate runs as root and
+/// the tree's `etc/passwd` has it. Otherwise nobody is set, and `report` says why (`owner_not_set`),
+/// naming the file as `shown`.
+pub fn service_owner(shown: &str, service: &str, owners: &Ownership, report: &mut ConfigReport) -> Result<Option<Account>> {
     let account = owners.account(service)?;
-    let owner = match (&account, owners.is_root()) {
-        (Some(a), true) => Some(a),
+    match (account, owners.is_root()) {
+        (Some(a), true) => Ok(Some(a)),
         (None, true) => {
             report.warn(
                 "owner_not_set",
-                &shown,
+                shown,
                 "",
                 format!("no user `{service}` in {}: the file stays owned by root, which {service} cannot write", owners.passwd().display()),
             );
-            None
+            Ok(None)
         }
         (Some(a), false) if a.uid != owners.euid => {
             report.warn(
                 "owner_not_set",
-                &shown,
+                shown,
                 "",
                 format!(
                     "not running as root: the file is owned by uid {} rather than {service}; chown it to {}:{}",
                     owners.euid, a.user, a.group
                 ),
             );
-            None
+            Ok(None)
         }
-        _ => None,
-    };
-    if fs::read(path).is_ok_and(|old| old == contents) {
-        settle(path, owner)?;
-        report.files.push(WrittenFile { path: shown, backup: None, mode: format!("{MODE:04o}"), owner: owner.map(label), unchanged: true });
-        return Ok(());
+        _ => Ok(None),
     }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path.file_name().ok_or_else(|| Error::Usage(format!("{shown}: not a file name")))?.to_string_lossy();
-    // A run killed between writing and renaming left its temporary file: remove it.
-    let prefix = format!(".{name}.osmigrate-tmp-");
-    if let Ok(entries) = fs::read_dir(dir) {
-        for e in entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&prefix)) {
-            let _ = fs::remove_file(e.path());
-        }
-    }
-    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(MODE).open(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(contents).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        settle(&tmp, owner)?;
-        let backup = if path.exists() { Some(keep_backup(path)?) } else { None };
-        fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(backup)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    let backup = result?;
+}
+
+/// Gives a file osmigrate made for `service` by other means than [`write_config`] (a new SQLite
+/// database, the catalog templates file) what `write_config` gives a config: mode 0640 and the
+/// service's owner; records it in `report`.
+pub fn settle_for_service(path: &Path, service: &str, owners: &Ownership, report: &mut ConfigReport) -> Result<()> {
+    let shown = path.display().to_string();
+    let owner = service_owner(&shown, service, owners, report)?;
+    settle(path, owner.as_ref())?;
     report.files.push(WrittenFile {
         path: shown,
-        backup: backup.map(|b| b.display().to_string()),
+        backup: None,
         mode: format!("{MODE:04o}"),
-        owner: owner.map(label),
+        owner: owner.as_ref().map(label),
         unchanged: false,
     });
     Ok(())
@@ -173,39 +303,42 @@ fn settle(path: &Path, owner: Option<&Account>) -> Result<()> {
 }
 
 /// Keeps the current `path` under the first free backup name (or the existing backup that already
-/// holds the same bytes) and returns that name.
-fn keep_backup(path: &Path) -> Result<PathBuf> {
+/// holds the same bytes) and returns that name. The backup is 0600 (the original's mode when
+/// stricter) and, when osmigrate runs as root, the original's owner: it holds the same secrets.
+fn keep_backup(path: &Path, owners: &Ownership) -> Result<PathBuf> {
     let current = fs::read(path).map_err(|e| Error::io(path, e))?;
-    for n in 0.. {
+    let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let perms = Perms { mode: meta.mode() & PRIVATE_MODE, owner: owners.is_root().then(|| (meta.uid(), meta.gid())) };
+    let mut n = 0;
+    loop {
         let candidate = backup_name(path, n);
+        n += 1;
         match fs::read(&candidate) {
-            Ok(existing) if existing == current => return Ok(candidate),
+            Ok(existing) if existing == current => {
+                let kept = fs::metadata(&candidate).map_err(|e| Error::io(&candidate, e))?;
+                if kept.ino() == meta.ino() && kept.dev() == meta.dev() {
+                    // A hard link to the live file (an older osmigrate kept backups so): a copy of its own.
+                    write_bytes(&candidate, perms, &current)?;
+                } else if kept.mode() & 0o777 & !PRIVATE_MODE != 0 {
+                    fs::set_permissions(&candidate, fs::Permissions::from_mode(kept.mode() & PRIVATE_MODE))
+                        .map_err(|e| Error::io(&candidate, e))?;
+                }
+                return Ok(candidate);
+            }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if fs::hard_link(path, &candidate).is_err() {
-                    fs::copy(path, &candidate).map_err(|e| Error::io(&candidate, e))?;
-                }
+                write_bytes(&candidate, perms, &current)?;
                 return Ok(candidate);
             }
             Err(e) => return Err(Error::io(&candidate, e)),
         }
     }
-    unreachable!("an unbounded range always yields a free name")
 }
 
-/// Writes a file readable by its owner only (reports, journals, password files), atomically: a
-/// fresh temporary file, synced, renamed over the name, so an old file's looser mode never stays.
+/// Writes a file readable by its owner only (reports, journals, password files, tokens) through
+/// [`write_file`]: an old file's looser mode never stays.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("osmigrate-tmp");
-    let io = |e| Error::io(&tmp, e);
-    match fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-        _ => {}
-    }
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io)?;
-    f.write_all(contents).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    write_bytes(path, Perms::PRIVATE, contents)
 }
 
 /// `FILE.osmigrate-backup`, then `FILE.osmigrate-backup.N`.
@@ -234,12 +367,13 @@ pub fn fix_ownership(root: &Path, owners: &Ownership) -> Result<ConfigReport> {
     for service in SERVICES {
         let account = owners.account(service)?;
         for tree in ["var/log", "var/lib"] {
-            let top = root.join(tree).join(service);
+            // A symlinked log directory of a rehearsal tree stays in the tree.
+            let top = crate::rootfs::under_root(root, &Path::new(tree).join(service))?;
             if !top.exists() {
                 continue;
             }
             report.source(&top);
-            let skip = root.join("var/lib/nova/instances");
+            let skip = crate::rootfs::under_root(root, Path::new("var/lib/nova/instances"))?;
             let mut found = Vec::new();
             walk(&top, &skip, &mut found)?;
             if top.join("instances") == skip && skip.exists() {
@@ -349,6 +483,54 @@ mod tests {
             write_config(&dir.path().join("etc/glance/glance-api.conf"), b"x", "glance", &owners, &mut r).unwrap();
             assert_eq!(r.changes[0].code, "owner_not_set");
         }
+    }
+
+    #[test]
+    fn backups_are_private_and_killed_writes_leave_nothing_behind() {
+        let dir = tree();
+        let owners = Ownership::new(dir.path()).unwrap();
+        let path = dir.path().join("etc/keystone/keystone.conf");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "admin_token = diablo\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        // What a run killed between creating and renaming its temporary file left.
+        let stale = path.with_file_name(".keystone.conf.osmigrate-tmp-999999");
+        fs::write(&stale, "half").unwrap();
+        let mut report = ConfigReport::new("t");
+        write_config(&path, b"admin_token = essex\n", "keystone", &owners, &mut report).unwrap();
+        let backup = backup_name(&path, 0);
+        assert_eq!(fs::read(&backup).unwrap(), b"admin_token = diablo\n");
+        assert_eq!(fs::metadata(&backup).unwrap().mode() & 0o777, 0o600, "a backup holds the same secrets: 0600");
+        assert_ne!(fs::metadata(&backup).unwrap().ino(), fs::metadata(&path).unwrap().ino());
+        assert!(!stale.exists(), "the killed run's temporary file is gone");
+        // A stricter original keeps its mode; an old loose backup of the same bytes is tightened.
+        fs::set_permissions(&backup, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(&path, "admin_token = diablo\n").unwrap();
+        write_config(&path, b"admin_token = essex\n", "keystone", &owners, &mut report).unwrap();
+        assert_eq!(fs::metadata(&backup).unwrap().mode() & 0o777, 0o600);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        write_config(&path, b"admin_token = third\n", "keystone", &owners, &mut report).unwrap();
+        assert_eq!(fs::metadata(backup_name(&path, 1)).unwrap().mode() & 0o777, 0o400);
+
+        // The private writer replaces a loose file with a 0600 one; a failed fill leaves the old file.
+        let state = dir.path().join("state/journal.json");
+        fs::create_dir_all(state.parent().unwrap()).unwrap();
+        fs::write(&state, "old").unwrap();
+        fs::set_permissions(&state, fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&state, b"new").unwrap();
+        assert_eq!((fs::read(&state).unwrap(), fs::metadata(&state).unwrap().mode() & 0o777), (b"new".to_vec(), 0o600));
+        let failed = write_file(&state, Perms::PRIVATE, |f| {
+            f.write_all(b"partial").map_err(|e| Error::io("x", e))?;
+            Err(Error::Refused("stopped half-way".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(fs::read(&state).unwrap(), b"new");
+        assert_eq!(fs::read_dir(state.parent().unwrap()).unwrap().count(), 1, "no temporary file left");
+        // Symlinks are put back the same way.
+        let link = dir.path().join("state/link");
+        write_symlink(&link, Path::new("/etc/nova/nova.conf")).unwrap();
+        write_symlink(&link, Path::new("/etc/nova/other.conf")).unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("/etc/nova/other.conf"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! so that the result reads back exactly like the upstream-created reference databases.
 
 use super::{Backend, quote_ident};
-use crate::schema::{ColType, Table};
+use crate::schema::{ColType, Column, ForeignKey, Index, Table};
 
 fn type_sql(backend: Backend, ty: &ColType, autoincrement: bool) -> String {
     match (backend, ty) {
@@ -34,8 +34,39 @@ fn column_list(backend: Backend, cols: &[String]) -> String {
     cols.iter().map(|c| quote_ident(backend, c)).collect::<Vec<_>>().join(", ")
 }
 
-/// The statements that create one table and its named indexes.
-pub fn create_table_statements(backend: Backend, table: &Table) -> Vec<String> {
+/// How introspection (`db::introspect`) reports the type [`type_sql`] declares: SQLite keeps the
+/// declared text, MySQL and PostgreSQL answer with their own names (MySQL's integer display
+/// widths left out: MariaDB shows them, MySQL 8 does not).
+pub fn reported_type(backend: Backend, ty: &ColType, autoincrement: bool) -> String {
+    match (backend, ty) {
+        (Backend::Sqlite, _) => type_sql(backend, ty, autoincrement),
+        (Backend::Mysql, ColType::Integer) => "int".into(),
+        (Backend::Mysql, ColType::Boolean) => "tinyint(1)".into(),
+        (Backend::Postgres, ColType::Boolean) => "boolean".into(),
+        (Backend::Postgres, ColType::Float) => "double precision".into(),
+        (Backend::Postgres, ColType::String(n)) => format!("character varying({n})"),
+        (Backend::Postgres, ColType::DateTime) => "timestamp without time zone".into(),
+        _ => type_sql(backend, ty, false).to_ascii_lowercase(),
+    }
+}
+
+/// How introspection reports a column's server default: PostgreSQL's SERIAL as the `nextval` of
+/// the sequence it made, booleans as PostgreSQL wants them, anything else as declared.
+pub fn reported_default(backend: Backend, table: &Table, column: &Column) -> Option<String> {
+    if backend == Backend::Postgres && column.autoincrement {
+        return Some(format!("nextval('{}_{}_seq'::regclass)", table.name, column.name));
+    }
+    column.default.as_ref().map(|d| default_sql(backend, &column.ty, d))
+}
+
+/// `CREATE SEQUENCE`, for a sequence a PostgreSQL table's default names.
+pub fn create_sequence(backend: Backend, name: &str) -> String {
+    format!("CREATE SEQUENCE {}", quote_ident(backend, name))
+}
+
+/// `CREATE TABLE` with the columns, primary key, unique constraints and foreign keys (one
+/// statement: a table exists with all of them or not at all).
+pub fn create_table(backend: Backend, table: &Table) -> String {
     let q = |s: &str| quote_ident(backend, s);
     let mut parts = Vec::new();
     for c in &table.columns {
@@ -64,31 +95,56 @@ pub fn create_table_statements(backend: Backend, table: &Table) -> Vec<String> {
         }
     }
     for fk in &table.foreign_keys {
-        parts.push(format!(
-            "FOREIGN KEY ({}) REFERENCES {} ({})",
-            column_list(backend, &fk.columns),
-            q(&fk.ref_table),
-            column_list(backend, &fk.ref_columns)
-        ));
+        parts.push(foreign_key_clause(backend, fk));
     }
     let mut create = format!("CREATE TABLE {} (\n\t{}\n)", q(&table.name), parts.join(", \n\t"));
     if backend == Backend::Mysql {
         create.push_str(&format!(" ENGINE={} DEFAULT CHARSET={}", table.mysql_engine, table.mysql_charset));
     }
+    create
+}
+
+/// `CREATE [UNIQUE] INDEX` for one of a table's named indexes.
+pub fn create_index(backend: Backend, table: &Table, index: &Index) -> String {
+    format!(
+        "CREATE {}INDEX {} ON {} ({})",
+        if index.unique { "UNIQUE " } else { "" },
+        quote_ident(backend, &index.name),
+        quote_ident(backend, &table.name),
+        column_list(backend, &index.columns)
+    )
+}
+
+/// Adds an unnamed unique constraint to an existing table. MySQL and PostgreSQL name it as they
+/// name one made inline; SQLite cannot add constraints to a table.
+pub fn add_unique(backend: Backend, table: &Table, columns: &[String]) -> Option<String> {
+    (backend != Backend::Sqlite)
+        .then(|| format!("ALTER TABLE {} ADD UNIQUE ({})", quote_ident(backend, &table.name), column_list(backend, columns)))
+}
+
+/// Adds a foreign key to an existing table (not on SQLite, as [`add_unique`]).
+pub fn add_foreign_key(backend: Backend, table: &Table, fk: &ForeignKey) -> Option<String> {
+    (backend != Backend::Sqlite)
+        .then(|| format!("ALTER TABLE {} ADD {}", quote_ident(backend, &table.name), foreign_key_clause(backend, fk)))
+}
+
+fn foreign_key_clause(backend: Backend, fk: &ForeignKey) -> String {
+    format!(
+        "FOREIGN KEY ({}) REFERENCES {} ({})",
+        column_list(backend, &fk.columns),
+        quote_ident(backend, &fk.ref_table),
+        column_list(backend, &fk.ref_columns)
+    )
+}
+
+/// The statements that create one table: its sequences, the table, its named indexes.
+pub fn create_table_statements(backend: Backend, table: &Table) -> Vec<String> {
     let mut statements: Vec<String> = Vec::new();
     if backend == Backend::Postgres {
-        statements.extend(table.sequences.iter().map(|s| format!("CREATE SEQUENCE {}", q(s))));
+        statements.extend(table.sequences.iter().map(|s| create_sequence(backend, s)));
     }
-    statements.push(create);
-    for idx in &table.indexes {
-        statements.push(format!(
-            "CREATE {}INDEX {} ON {} ({})",
-            if idx.unique { "UNIQUE " } else { "" },
-            q(&idx.name),
-            q(&table.name),
-            column_list(backend, &idx.columns)
-        ));
-    }
+    statements.push(create_table(backend, table));
+    statements.extend(table.indexes.iter().map(|idx| create_index(backend, table, idx)));
     statements
 }
 

@@ -14,6 +14,9 @@ pub struct ColumnInfo {
     pub ty: String,
     pub nullable: bool,
     pub default: Option<String>,
+    /// MySQL's AUTO_INCREMENT (SQLite's integer key and PostgreSQL's SERIAL show in the key and
+    /// the default).
+    pub auto_increment: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
@@ -23,6 +26,8 @@ pub struct TableShape {
     pub primary_key: Vec<String>,
     /// Column lists of every unique constraint or unique index other than the primary key.
     pub uniques: BTreeSet<Vec<String>>,
+    /// The same with their names (the backend's own for an unnamed constraint).
+    pub unique_indexes: BTreeSet<(String, Vec<String>)>,
     /// Non-unique indexes: (name, columns).
     pub indexes: BTreeSet<(String, Vec<String>)>,
     /// (columns, referenced table, referenced columns).
@@ -45,6 +50,15 @@ pub fn table_names(db: &mut Db) -> Result<Vec<String>> {
     Ok(db.query(sql, &[])?.iter().map(|r| text(&r.values()[0])).collect())
 }
 
+/// PostgreSQL: the sequences in the current schema (other backends have none).
+pub fn sequence_names(db: &mut Db) -> Result<Vec<String>> {
+    if db.backend() != Backend::Postgres {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT relname::text FROM pg_class WHERE relkind = 'S' AND relnamespace = current_schema()::regnamespace ORDER BY relname";
+    Ok(db.query(sql, &[])?.iter().map(|r| text(&r.values()[0])).collect())
+}
+
 pub fn columns(db: &mut Db, table: &str) -> Result<Vec<ColumnInfo>> {
     let rows = match db.backend() {
         Backend::Sqlite => {
@@ -57,11 +71,12 @@ pub fn columns(db: &mut Db, table: &str) -> Result<Vec<ColumnInfo>> {
                     ty: text(r.get("type")),
                     nullable: r.get("notnull").as_i64() == Some(0),
                     default: r.get("dflt_value").key_string(),
+                    auto_increment: false,
                 })
                 .collect());
         }
         Backend::Mysql => db.query(
-            "SELECT COLUMN_NAME AS name, COLUMN_TYPE AS ty, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS dflt \
+            "SELECT COLUMN_NAME AS name, COLUMN_TYPE AS ty, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS dflt, EXTRA AS extra \
              FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
             &[table.into()],
         )?,
@@ -82,6 +97,7 @@ pub fn columns(db: &mut Db, table: &str) -> Result<Vec<ColumnInfo>> {
             nullable: text(r.get("nullable")) == "YES",
             // MariaDB reports the default of a nullable column as the text NULL.
             default: r.get("dflt").key_string().filter(|d| d != "NULL"),
+            auto_increment: text(r.get("extra")).contains("auto_increment"),
         })
         .collect())
 }
@@ -177,7 +193,8 @@ pub fn shape(db: &mut Db, table: &str) -> Result<TableShape> {
                     shape.primary_key = cols;
                 }
             } else if unique {
-                shape.uniques.insert(cols);
+                shape.uniques.insert(cols.clone());
+                shape.unique_indexes.insert((name, cols));
             } else {
                 shape.indexes.insert((name, cols));
             }

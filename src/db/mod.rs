@@ -3,6 +3,7 @@
 //! placeholders; the PostgreSQL backend renumbers them.
 
 mod ddl;
+pub mod diff;
 pub mod introspect;
 mod mysql_backend;
 mod postgres_backend;
@@ -372,12 +373,11 @@ impl Db {
         format!("{verb} INTO {} ({cols}) VALUES {values}{tail}", self.quote(table))
     }
 
-    /// Creates every table of a schema (in dependency order), with its indexes and foreign keys.
-    pub fn create_schema(&mut self, schema: &Schema) -> Result<()> {
-        for table in schema.tables_in_dependency_order() {
-            self.create_table(table)?;
-        }
-        Ok(())
+    /// Creates what of a schema the database lacks (see [`diff::ensure_schema`]): the whole
+    /// schema in an empty database, the rest of one an interrupted run left half made. Returns
+    /// what was created.
+    pub fn create_schema(&mut self, schema: &Schema) -> Result<Vec<diff::Difference>> {
+        diff::ensure_schema(self, schema)
     }
 
     pub fn create_table(&mut self, table: &Table) -> Result<()> {

@@ -8,6 +8,7 @@ use crate::config::ini::IniDoc;
 use crate::config::{self, flagfile};
 use crate::db::{Backend, DbUrl};
 use crate::error::{Error, Result};
+use crate::rootfs::{self, under_root};
 
 /// One service's database: where its config says it is, and where the Essex one will be.
 #[derive(Debug, Clone)]
@@ -58,19 +59,26 @@ impl Cloud {
     }
 }
 
+/// Nova's Diablo flagfile, and the directory its relative includes are taken from (host paths).
+pub const NOVA_CONF: &str = "/etc/nova/nova.conf";
+pub const NOVA_CWD: &str = "/etc/nova";
+
 /// A config file as Diablo had it: osmigrate's first backup once the file was replaced.
 fn diablo_file(path: &Path) -> PathBuf {
     crate::config::write::original_of(path).unwrap_or_else(|| path.to_path_buf())
 }
 
-fn read(path: &Path) -> Result<String> {
-    let path = diablo_file(path);
-    std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))
+/// The host path of a config file as Diablo had it (see [`diablo_file`]), for readers that take
+/// host paths and resolve them under the root themselves.
+pub fn diablo_host_file(root: &Path, host_path: &Path) -> Result<PathBuf> {
+    let backup = crate::config::write::backup_name(host_path, 0);
+    Ok(if under_root(root, &backup)?.is_file() { backup } else { host_path.to_path_buf() })
 }
 
-/// A path on the host, reached under the root.
-pub fn under_root(root: &Path, host_path: &Path) -> PathBuf {
-    root.join(host_path.strip_prefix("/").unwrap_or(host_path))
+fn read(path: &Path) -> Result<String> {
+    let path = diablo_file(path);
+    let bytes = rootfs::read_config(&path, None)?;
+    String::from_utf8(bytes).map_err(|_| Error::io(&path, std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")))
 }
 
 /// The Essex database next to a Diablo one: `<name>_essex` on the same server, or a sibling
@@ -101,12 +109,18 @@ fn service_db(root: &Path, service: &'static str, config: PathBuf, raw: &str, wo
             ));
         }
     }
-    let local = |u: &DbUrl| match u.backend {
-        Backend::Sqlite => DbUrl::sqlite(&under_root(root, u.path.as_deref().unwrap_or(Path::new("")))),
-        _ => u.clone(),
+    // A SQLite file of a rehearsal tree is reached under the root, never above it.
+    let local = |u: &DbUrl| -> Result<DbUrl> {
+        Ok(match u.backend {
+            Backend::Sqlite => DbUrl::sqlite(
+                &under_root(root, u.path.as_deref().unwrap_or(Path::new("")))
+                    .map_err(rootfs::named_at(format!("{}: sql_connection {u}", config.display())))?,
+            ),
+            _ => u.clone(),
+        })
     };
     let target_host = essex_target(&host);
-    Ok(ServiceDb { service, config, source: local(&host), target: local(&target_host), source_host: host, target_host, note })
+    Ok(ServiceDb { service, source: local(&host)?, target: local(&target_host)?, config, source_host: host, target_host, note })
 }
 
 fn ini_value(path: &Path, section: &str, key: &str) -> Result<Option<String>> {
@@ -117,7 +131,7 @@ fn ini_value(path: &Path, section: &str, key: &str) -> Result<Option<String>> {
 /// The auth Diablo's nova API pipelines ran with.
 fn nova_auth(root: &Path) -> Result<Auth> {
     use crate::config::paste::{AuthStrategy, PasteFile, nova_pipelines};
-    let path = diablo_file(&under_root(root, Path::new("/etc/nova/api-paste.ini")));
+    let path = diablo_file(&under_root(root, Path::new("/etc/nova/api-paste.ini"))?);
     if !path.is_file() {
         return Ok(Auth::None);
     }
@@ -133,7 +147,7 @@ fn nova_auth(root: &Path) -> Result<Auth> {
 
 pub fn discover(root: &Path) -> Result<Cloud> {
     let etc = |rel: &str| under_root(root, Path::new(rel));
-    let keystone_conf = etc("/etc/keystone/keystone.conf");
+    let keystone_conf = etc("/etc/keystone/keystone.conf")?;
     // No Diablo keystone.conf (or only the Essex one osmigrate wrote for a cloud that ran Nova's
     // own auth): there was no Diablo Keystone.
     let keystone_url = if diablo_file(&keystone_conf).is_file() {
@@ -141,13 +155,13 @@ pub fn discover(root: &Path) -> Result<Cloud> {
     } else {
         None
     };
-    let glance_conf = etc("/etc/glance/glance-registry.conf");
+    let glance_conf = etc("/etc/glance/glance-registry.conf")?;
     let glance_url = ini_value(&glance_conf, "DEFAULT", "sql_connection")?
         .ok_or_else(|| Error::Refused(format!("{}: no sql_connection", glance_conf.display())))?;
-    let nova_conf = etc("/etc/nova/nova.conf");
+    let nova_conf = etc(NOVA_CONF)?;
     let text = read(&nova_conf)?;
     let nova_url = if flagfile::is_flagfile(&text) {
-        let flags = config::read_flagfile(&diablo_file(&nova_conf), &etc("/etc/nova"))?;
+        let flags = config::read_flagfiles(&[diablo_host_file(root, Path::new(NOVA_CONF))?], Path::new(NOVA_CWD), root)?;
         if let Some(u) = flags.get("sql_connection") {
             u.to_string()
         } else {
@@ -168,7 +182,7 @@ pub fn discover(root: &Path) -> Result<Cloud> {
         None => match nova.source.backend {
             Backend::Sqlite => {
                 let host = Path::new("/var/lib/keystone/keystone-essex.sqlite");
-                (DbUrl::sqlite(&under_root(root, host)), DbUrl::sqlite(host))
+                (DbUrl::sqlite(&under_root(root, host)?), DbUrl::sqlite(host))
             }
             _ => (nova.source.with_database("keystone_essex"), nova.source_host.with_database("keystone_essex")),
         },

@@ -43,10 +43,7 @@ fn set_ini(text: &str, key: &str, value: &str) -> String {
 
 fn write(root: &Path, rel: &str, text: &[u8]) -> Result<PathBuf> {
     let path = root.join(rel);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    crate::config::write::write_bytes(&path, crate::config::write::Perms::mode(crate::config::write::MODE), text)?;
     Ok(path)
 }
 
@@ -104,14 +101,27 @@ pub fn render_nova_auth_tree(site: &Site) -> Vec<Rendered> {
         .collect()
 }
 
-/// Writes the tree with the shipped address and service token; returns the files written.
+/// Writes the tree with the shipped address and service token, for the generator's Nova database;
+/// returns the files written.
 pub fn write_tree(root: &Path, urls: &Urls) -> Result<Vec<PathBuf>> {
-    write_files(root, render_tree(&Site { urls, host: "127.0.0.1", admin_token: super::keystone::SERVICE_TOKEN }))
+    write_files(root, generated_cloud(render_tree(&Site { urls, host: "127.0.0.1", admin_token: super::keystone::SERVICE_TOKEN })))
 }
 
 /// Writes the tree of a cloud that ran Nova's own auth ([`render_nova_auth_tree`]).
 pub fn write_nova_auth_tree(root: &Path, urls: &Urls) -> Result<Vec<PathBuf>> {
-    write_files(root, render_nova_auth_tree(&Site { urls, host: "127.0.0.1", admin_token: super::keystone::SERVICE_TOKEN }))
+    write_files(
+        root,
+        generated_cloud(render_nova_auth_tree(&Site { urls, host: "127.0.0.1", admin_token: super::keystone::SERVICE_TOKEN })),
+    )
+}
+
+/// The cloud-wide nova.conf of the generator's cloud names its volume host's iSCSI address, as
+/// Diablo's discovery filter (a whole address: Essex's `iscsi_ip_address`).
+fn generated_cloud(mut files: Vec<Rendered>) -> Vec<Rendered> {
+    for f in files.iter_mut().filter(|f| f.path == "etc/nova/nova.conf") {
+        f.text.extend_from_slice(format!("--iscsi_ip_prefix={}\n", super::nova::VOLUME_HOST_ADDRESS).as_bytes());
+    }
+    files
 }
 
 fn write_files(root: &Path, rendered: Vec<Rendered>) -> Result<Vec<PathBuf>> {

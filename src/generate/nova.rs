@@ -3,7 +3,8 @@
 //! IPv4 networks (one VLAN network with a project, VPN and IPv6, one multi-host) with every fixed
 //! ip of each network, virtual interfaces, floating ips, instances in every state Diablo leaves
 //! them in (deleted rows included) with image references in every form Nova stores, metadata,
-//! security groups, volumes (attached, boot-from-volume, deleted), snapshots, and one row or a few
+//! security groups, volumes (attached, boot-from-volume, deleted; as Diablo's LVM iSCSI driver or
+//! its HP SAN driver left them), snapshots, and one row or a few
 //! of each of the small tables, `export_devices` among them (dropped by 052, so reported).
 //!
 //! Deterministic (no randomness: "random-looking" uuids and MACs are bijections of row numbers) and
@@ -42,8 +43,32 @@ pub struct Shape {
     /// Images in the companion Glance database: image references point at ids 1..=glance_images
     /// (laid out as the Glance generator lays them: a kernel, a ramdisk, eight machine images).
     pub glance_images: usize,
+    pub volume_driver: VolumeDriver,
     pub now: NaiveDateTime,
     pub batch_size: usize,
+}
+
+/// The Diablo volume driver the volumes were made with, and so what their rows hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeDriver {
+    /// `nova.volume.driver.ISCSIDriver` (LVM, Diablo's default): no provider_location or
+    /// provider_auth (Diablo found the target by discovery at attach time), an `iscsi_targets` row
+    /// per volume on the volume host.
+    Iscsi,
+    /// `nova.volume.san.HpSanISCSIDriver` (HP LeftHand): provider_location `VIP:3260,1 IQN` from
+    /// create_volume and provider_auth `CHAP proj_PROJECT project_secret_PROJECT` from
+    /// create_export; no `iscsi_targets`.
+    HpSan,
+}
+
+impl VolumeDriver {
+    /// The `volume_driver` flag naming it.
+    pub fn class(self) -> &'static str {
+        match self {
+            VolumeDriver::Iscsi => "nova.volume.driver.ISCSIDriver",
+            VolumeDriver::HpSan => "nova.volume.san.HpSanISCSIDriver",
+        }
+    }
 }
 
 impl Shape {
@@ -56,6 +81,7 @@ impl Shape {
             volumes: 4,
             metadata_per_instance: 2,
             glance_images: 30,
+            volume_driver: VolumeDriver::Iscsi,
             now: chrono::Utc::now().naive_utc(),
             batch_size: 1000,
         }
@@ -73,6 +99,7 @@ impl Shape {
             volumes: 20_000 * n,
             metadata_per_instance: 3,
             glance_images: 1_000 * n,
+            volume_driver: VolumeDriver::Iscsi,
             now: chrono::Utc::now().naive_utc(),
             batch_size: 5_000,
         }
@@ -163,6 +190,11 @@ const WEB_GROUP: i64 = 4;
 const COMPUTE_HOSTS: [&str; 2] = ["compute1", "compute2"];
 const NETWORK_HOST: &str = "network1";
 const VOLUME_HOST: &str = "volume1";
+/// The address the volume host's iSCSI target answers on (what its nova.conf's `iscsi_ip_prefix`
+/// names as a whole address).
+pub const VOLUME_HOST_ADDRESS: &str = "192.168.0.20";
+/// The HP LeftHand cluster's virtual IP, the portal of its volumes.
+const LEFTHAND_VIP: &str = "192.168.0.30";
 
 const META_KEYS: [&str; 5] = ["role", "owner", "tier", "backup", "environment"];
 
@@ -1037,6 +1069,7 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     let mut iscsi = Sink::new(&schema, "iscsi_targets", ISCSI_COLUMNS);
     let mut vmeta = Sink::new(&schema, "volume_metadata", VOLUME_METADATA_COLUMNS);
     let mut bdm_id = 0i64;
+    let san = shape.volume_driver == VolumeDriver::HpSan;
     for v in 1..=volumes_n {
         let k = (v - 1) / 4;
         // (instance, mountpoint, is boot volume)
@@ -1079,8 +1112,8 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
             deleted_at,
             format!("vol-{v}"),
             (v % 2 == 0).then(|| format!("Volume {v}")),
-            (!error).then(|| format!("192.168.0.20:3260,{target} iqn.2010-10.org.openstack:volume-{v:08x} 1")),
-            (v % 3 == 0 && !error).then(|| format!("CHAP user{v} {:016x}", splitmix64(v as u64))),
+            (san && !error).then(|| format!("{LEFTHAND_VIP}:3260,1 iqn.2003-10.com.lefthandnetworks:group1:{}:volume-{v:08x}", 30 + v)),
+            (san && !error).then(|| format!("CHAP proj_{0} project_secret_{0}", PROJECTS[p].0)),
             (v == 4 && g.snapshots > 0).then_some(1i64),
             (v % 2 == 0).then_some(1i64),
         ));
@@ -1099,14 +1132,16 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
                 }
             }
         }
-        iscsi.push(row!(Some(setup), Some(created), None; v, target, VOLUME_HOST, (!deleted).then_some(v)));
+        if !san {
+            iscsi.push(row!(Some(setup), Some(created), None; v, target, VOLUME_HOST, (!deleted).then_some(v)));
+        }
         if v % 2 == 0 {
             vmeta.push(row!(Some(created), None, deleted_at; vmeta.written as i64 + vmeta.rows.len() as i64 + 1, v, "purpose", "data"));
         }
         flush_if_full(db, &mut [&mut volumes, &mut bdms, &mut iscsi, &mut vmeta], batch)?;
     }
     // Free iSCSI targets the volume host made at start-up.
-    for k in 1..=4 {
+    for k in (1..=4).filter(|_| !san) {
         iscsi.push(row!(Some(setup), None, None; volumes_n + k, volumes_n + k, VOLUME_HOST, None::<i64>));
     }
     flush_all(db, &mut [&mut volumes, &mut bdms, &mut iscsi, &mut vmeta])?;

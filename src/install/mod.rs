@@ -16,8 +16,6 @@ mod diablo;
 mod essex;
 pub mod site;
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -110,8 +108,20 @@ pub fn install(opts: &InstallOptions) -> Result<InstallReport> {
     if let Some(nova) = site.database(Service::Nova) {
         flavors(&mut report, opts.release, &nova.local)?;
     }
-    // SQLite files made as root go to their service users, as the services must write them.
-    if owners.is_root() && site.databases.iter().any(|(_, d)| d.local.backend == crate::db::Backend::Sqlite) {
+    // The directories the packages make (the services' state and logs, which their configs name),
+    // and (made as root) everything in them given to the service users, as the services must write there.
+    for service in &site.services {
+        let name = match service {
+            Service::Keystone => "keystone",
+            Service::Glance => "glance",
+            Service::Nova => "nova",
+        };
+        for dir in [format!("/var/lib/{name}"), format!("/var/log/{name}")] {
+            let dir = crate::rootfs::under_root(&opts.root, Path::new(&dir))?;
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+    }
+    if owners.is_root() {
         report.files.merge(write::fix_ownership(&opts.root, &owners)?);
     }
     match opts.release {
@@ -123,7 +133,7 @@ pub fn install(opts: &InstallOptions) -> Result<InstallReport> {
         Release::Diablo => diablo::render(&site),
     };
     for f in files {
-        write::write_config(&opts.root.join(f.path), &f.text, f.owner, &owners, &mut report.files)?;
+        write::write_config(&crate::rootfs::under_root(&opts.root, Path::new(f.path))?, &f.text, f.owner, &owners, &mut report.files)?;
     }
     Ok(report)
 }
@@ -355,7 +365,7 @@ pub(crate) fn tenant_of(user: &str) -> &'static str {
 /// Writes `ROOT/DIR/ec2rc-USER`, the shell lines of one EC2 key pair (0640, owned by whoever runs
 /// install), unless it already holds them.
 pub(crate) fn write_ec2rc(site: &Site, root: &Path, user: &str, access: &str, secret: &str, report: &mut ConfigReport) -> Result<()> {
-    let path = crate::deploy::discover::under_root(root, &site.ec2_dir.join(format!("ec2rc-{user}")));
+    let path = crate::rootfs::under_root(root, &site.ec2_dir.join(format!("ec2rc-{user}")))?;
     let text = format!(
         "# The EC2 credentials of Keystone user {user} on tenant {}, made by osmigrate install. Keep this file private.\n\
          export EC2_ACCESS_KEY={access}\nexport EC2_SECRET_KEY={secret}\nexport EC2_URL=http://{}:8773/services/Cloud\n",
@@ -365,19 +375,7 @@ pub(crate) fn write_ec2rc(site: &Site, root: &Path, user: &str, access: &str, se
     let shown = path.display().to_string();
     let unchanged = std::fs::read(&path).is_ok_and(|old| old == text.as_bytes());
     if !unchanged {
-        let dir = path.parent().unwrap_or(Path::new("/"));
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let tmp = dir.join(format!(".ec2rc-{user}.osmigrate-tmp-{}", std::process::id()));
-        let written = (|| {
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(write::MODE).open(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io(&path, e));
-        }
+        write::write_bytes(&path, write::Perms::mode(write::MODE), text.as_bytes())?;
     }
     report.files.push(WrittenFile { path: shown, backup: None, mode: format!("{:04o}", write::MODE), owner: None, unchanged });
     Ok(())

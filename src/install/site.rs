@@ -235,6 +235,12 @@ impl Site {
                         .into(),
                 ));
             }
+            if crate::secret::is_sample_token(t) {
+                return Err(bad(
+                    "[passwords] admin_token: a value published in OpenStack's sample files and documentation; as Keystone's admin_token it gives anyone full admin rights: choose a random one (e.g. `openssl rand -hex 20`)"
+                        .into(),
+                ));
+            }
         }
         for user in &file.ec2.users {
             if !USERS.iter().any(|(u, _)| u == user) {
@@ -297,7 +303,7 @@ fn databases(d: &Database, services: &[Service], root: &Path) -> Result<Vec<(Ser
         }
         Some(url)
     };
-    Ok(services
+    services
         .iter()
         .map(|&s| {
             let name = service_name(s);
@@ -309,16 +315,16 @@ fn databases(d: &Database, services: &[Service], root: &Path) -> Result<Vec<(Ser
                         Service::Nova => "nova.sqlite",
                     };
                     let host = PathBuf::from(format!("/var/lib/{name}/{file}"));
-                    SiteDb { local: DbUrl::sqlite(&crate::deploy::discover::under_root(root, &host)), host: DbUrl::sqlite(&host) }
+                    SiteDb { local: DbUrl::sqlite(&crate::rootfs::under_root(root, &host)?), host: DbUrl::sqlite(&host) }
                 }
                 Some(url) => {
                     let url = url.with_database(d.names.get(name).map_or(name, String::as_str));
                     SiteDb { host: url.clone(), local: url }
                 }
             };
-            (s, db)
+            Ok((s, db))
         })
-        .collect())
+        .collect()
 }
 
 pub fn service_name(s: Service) -> &'static str {
@@ -423,6 +429,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("admin_token") && !e.contains("has blank"), "{e}");
+        for sample in ["999888777666", "ADMIN", "012345SECRET99TOKEN012345"] {
+            let e = site(dir.path(), &format!("{head}admin = \"a\"\nnova = \"n\"\nglance = \"g\"\nadmin_token = \"{sample}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("admin_token: a value published") && !e.contains(sample), "{e}");
+        }
     }
 
     #[test]

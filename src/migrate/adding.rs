@@ -20,6 +20,7 @@ use super::{
     stamp_version,
 };
 use crate::db::Db;
+use crate::db::diff::Kind;
 use crate::error::{Error, Result};
 use crate::schema::{MIGRATE_VERSION_TABLE, Schema};
 
@@ -83,12 +84,8 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
             target.create_table(&journal_table())?;
             created.push(JOURNAL_TABLE.to_string());
         }
-        for t in schema.tables_in_dependency_order() {
-            if !tables.contains(&t.name) {
-                target.create_table(t)?;
-                created.push(t.name.clone());
-            }
-        }
+        let made = target.create_schema(&schema)?;
+        created.extend(made.into_iter().filter(|d| d.kind == Kind::MissingTable).map(|d| d.table));
     }
 
     let counted: Vec<&str> = {
@@ -121,6 +118,7 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
             whole.merge(super::run_step(step, &key(step.name), &mut source, &mut session, ctx, progress)?);
         }
         verify_added(&mut session.target, &before, &whole)?;
+        super::verify_schema(&mut session.target, &session.schema)?;
         session.target.reset_sequences(&plan.schema)?;
         let report = Report {
             service: plan.service.to_string(),

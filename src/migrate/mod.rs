@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::db::diff::{self, Difference};
 use crate::db::{Access, Backend, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
 use crate::schema::{MIGRATE_VERSION_TABLE, Schema, Stamp, Table};
@@ -210,7 +211,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     let record = SourceRecord { service: plan.service.to_string(), source: plan.source_url.to_string(), fingerprint };
     let mut schema = plan.schema.clone();
     schema.tables.extend(plan.own_tables.iter().cloned());
-    let done = prepare_target(&mut target, &schema, &record)?;
+    let (done, completed) = prepare_target(&mut target, &schema, &record)?;
     let target_release = match &plan.schema.stamp {
         Some(s) => format!("{} ({} version {})", plan.schema.release, s.repository_id, s.version),
         None => plan.schema.release.to_string(),
@@ -218,6 +219,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     if let Some(finished) = done.get("finished") {
         let mut report: Report = serde_json::from_str(finished).map_err(|e| Error::db("reading the journal", e))?;
         report.outcome = Outcome::AlreadyComplete;
+        report.findings.extend(schema_completed(&completed).findings);
         return Ok(report);
     }
     let resumed = !done.is_empty();
@@ -241,7 +243,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
             session.target.execute(&format!("DELETE FROM {q}"), &[])?;
         }
     }
-    let mut whole = StepReport::default();
+    let mut whole = schema_completed(&completed);
     for step in &plan.steps {
         if let Some(detail) = done.get(step.name) {
             let earlier: StepReport = serde_json::from_str(detail).map_err(|e| Error::db("reading the journal", e))?;
@@ -251,6 +253,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         whole.merge(run_step(step, step.name, &mut source, &mut session, ctx, progress)?);
     }
     verify_counts(&mut session.target, &whole)?;
+    verify_schema(&mut session.target, &session.schema)?;
     session.target.reset_sequences(&plan.schema)?;
     let report = Report {
         service: plan.service.to_string(),
@@ -320,9 +323,11 @@ fn run_step<C>(
     Ok(std::mem::take(&mut session.report))
 }
 
-/// Returns the journal's finished steps (name → detail). Creates the journal and the schema in an
-/// empty target; refuses a target osmigrate did not make or made from another source state.
-fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Result<BTreeMap<String, String>> {
+/// Returns the journal's finished steps (name → detail) and what of the schema an earlier run
+/// had left uncreated. Creates the journal and the schema in an empty target, and what is
+/// missing of them in one an interrupted run left; refuses a target osmigrate did not make, made
+/// from another source state, or whose schema differs in a way it cannot repair.
+fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Result<(BTreeMap<String, String>, Vec<Difference>)> {
     let tables = target.table_names()?;
     let url = target.url().to_string();
     if tables.is_empty() {
@@ -367,13 +372,36 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
         )));
     }
     done.remove("source");
-    // Create the schema's tables that are still missing (a first run, or one cut short while creating them).
-    for t in schema.tables_in_dependency_order() {
-        if !tables.contains(&t.name) {
-            target.create_table(t)?;
-        }
+    // Every table, index and constraint is checked, not only every table: a run killed between a
+    // CREATE TABLE and its CREATE INDEX left the table without the index.
+    let created = target.create_schema(schema)?;
+    let completed = if tables.is_empty() { Vec::new() } else { created };
+    Ok((done, completed))
+}
+
+/// What a run created in a target that already held tables (an interrupted run's half-made
+/// schema, a finished target that lost an index), as findings.
+fn schema_completed(created: &[Difference]) -> StepReport {
+    let mut report = StepReport::default();
+    for d in created {
+        let message = "missing from the target's schema: created";
+        report.note(Severity::Info, &d.table, "schema_completed", message, d.to_string());
     }
-    Ok(done)
+    report
+}
+
+/// The whole target schema is the schema data's (every table, column, index, unique constraint
+/// and foreign key), checked before the stamp says the target is complete.
+fn verify_schema(target: &mut Db, schema: &Schema) -> Result<()> {
+    let differences = diff::schema_diff(target, schema)?;
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Schema {
+        database: target.url().to_string(),
+        context: format!("differs from the {} {} schema after the migration; the target is left unstamped", schema.release, schema.service),
+        differences,
+    })
 }
 
 fn journal_set(target: &mut Db, step: &str, status: &str, detail: &str) -> Result<()> {

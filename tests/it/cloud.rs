@@ -5,16 +5,28 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use osmigrate::db::introspect::{self, TableShape};
 use osmigrate::db::{Access, Backend, Db, DbUrl};
 use osmigrate::generate::{self, etc};
+use osmigrate::schema::essex;
 use serde_json::Value as Json;
 
 use crate::support::{self, Server, osmigrate, rows};
+
+mod preconditions;
 
 /// A Diablo controller under `root`: the config tree and the three databases (SQLite files under
 /// the root, or databases on the server named with `tag`).
 fn build(root: &Path, server: &Server, tag: &str) -> Vec<DbUrl> {
     build_cloud(root, server, tag, false)
+}
+
+/// A Nova-auth cloud's new Keystone is `keystone_essex` on Nova's server, whatever the test: the
+/// tests that build one on a server take turns.
+static NOVA_AUTH_ON_A_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn nova_auth_turn(server: &Server) -> Option<std::sync::MutexGuard<'static, ()>> {
+    server.url.is_some().then(|| NOVA_AUTH_ON_A_SERVER.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
 }
 
 /// As [`build`]; with `nova_auth`, a cloud that ran Nova's own auth: no Keystone at all.
@@ -36,7 +48,10 @@ fn build_cloud(root: &Path, server: &Server, tag: &str, nova_auth: bool) -> Vec<
                 Db::drop_database_if_exists(db).unwrap();
                 Db::drop_database_if_exists(&db.with_database(&format!("{}_essex", db.database.clone().unwrap()))).unwrap();
             }
-            Db::drop_database_if_exists(&dbs[2].with_database("keystone_essex")).unwrap();
+            if nova_auth {
+                // Only under the turn `nova_auth_turn` gives: another test's may be in use.
+                Db::drop_database_if_exists(&dbs[2].with_database("keystone_essex")).unwrap();
+            }
             (dbs.iter().map(osmigrate::db::DbUrl::expose_secret).collect(), dbs)
         }
     };
@@ -122,8 +137,14 @@ fn snapshot(root: &Path, sources: &[DbUrl]) -> BTreeMap<String, Vec<Vec<String>>
             }
         }
     }
+    // The admin token is new and random on each cloud built: named, not compared. A file with
+    // another token than the one kept in the state directory still differs.
+    let token = std::fs::read_to_string(root.join("var/lib/osmigrate/admin-token")).ok().map(|t| t.trim().to_string());
     for f in files {
-        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        let mut text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        if let Some(t) = token.as_deref().filter(|t| !t.is_empty()) {
+            text = text.replace(t, "<admin-token>");
+        }
         out.insert(f.strip_prefix(root).unwrap().display().to_string(), vec![vec![text]]);
     }
     out
@@ -163,6 +184,7 @@ fn check_plan_migrate_verify_rollback_on_every_backend() {
         assert_eq!(code, 0, "{ctx}: {verified} {err}");
         let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
         assert!(keystone_conf.contains("[sql]") && keystone_conf.contains("keystone.token.backends.sql.Token"), "{ctx}: {keystone_conf}");
+        assert_private_state_and_fresh_token(&root, &migrated, &err);
         if server.url.is_none() {
             // The tree is another machine's: its configs name host paths, not paths under --root.
             let nova_conf = std::fs::read_to_string(root.join("etc/nova/nova.conf")).unwrap();
@@ -196,6 +218,48 @@ fn check_plan_migrate_verify_rollback_on_every_backend() {
     });
 }
 
+/// Backups, state and the generated admin token are 0600; the Diablo tree's token (the published
+/// sample `999888777666`, as the shipped files have it) is not Essex's admin_token: a fresh random
+/// one is, kept in STATE/admin-token, and the report names that file, never the value.
+fn assert_private_state_and_fresh_token(root: &Path, migrated: &Json, stderr: &str) {
+    use std::os::unix::fs::MetadataExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).mode() & 0o777;
+    let state = root.join("var/lib/osmigrate");
+    for f in ["diablo-etc.tar", "journal.json", "admin-token", "glance-image-map.csv"] {
+        assert_eq!(mode(&state.join(f)), 0o600, "{f}");
+    }
+    let mut backups = 0;
+    for dir in ["etc/keystone", "etc/glance", "etc/nova"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            assert!(!name.contains("osmigrate-tmp"), "{name}: a temporary file was left");
+            if name.contains(".osmigrate-backup") {
+                backups += 1;
+                assert_eq!(mode(&e.path()), 0o600, "{name}: a backup holds the same secrets as the file");
+            } else if !Path::new(&name).extension().is_some_and(|x| x == "json" || x == "templates") {
+                assert_eq!(mode(&e.path()), 0o640, "{name}");
+            }
+        }
+    }
+    assert!(backups >= 5, "every replaced file was kept");
+    let token = std::fs::read_to_string(state.join("admin-token")).unwrap().trim().to_string();
+    assert!(token.len() == 40 && token.chars().all(|c| c.is_ascii_hexdigit()), "a fresh random token");
+    let keystone = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
+    assert!(keystone.contains(&format!("\nadmin_token = {token}\n")), "keystone.conf holds the token kept in the state directory");
+    for paste in ["etc/nova/api-paste.ini", "etc/glance/glance-api-paste.ini", "etc/glance/glance-registry-paste.ini"] {
+        let text = std::fs::read_to_string(root.join(paste)).unwrap();
+        assert!(text.contains(&format!("admin_token = {token}\n")), "{paste}");
+        assert!(!text.contains(generate::keystone::SERVICE_TOKEN), "{paste}");
+    }
+    assert!(!keystone.contains(generate::keystone::SERVICE_TOKEN), "the published sample token is never carried");
+    let report = migrated.to_string();
+    assert!(!report.contains(&token) && !stderr.contains(&token), "the token's value is never reported");
+    assert!(
+        report.contains("admin_token_sample") && report.contains(&state.join("admin-token").display().to_string()),
+        "the report names the file"
+    );
+}
+
 /// `plan` wrote nothing: no state directory, no Essex file.
 fn snapshot_is_untouched(root: &Path) -> bool {
     !root.join("var/lib/osmigrate").exists() && !root.join("etc/keystone/keystone.conf.osmigrate-backup").exists()
@@ -219,9 +283,21 @@ const FAILPOINTS: &[&str] = &[
     "step:fixed_ips",
     "batch:instance_info_caches:1",
     "step:virtual_storage_arrays",
+    "file:osmigrate/journal.json",
+    "file:osmigrate/diablo-etc.tar",
+    "file:keystone/default_catalog.templates",
+    "file:osmigrate/glance-image-map.csv",
     "deploy:keystone-config",
+    "file:osmigrate/admin-token",
+    "file:keystone/keystone.conf.osmigrate-backup",
+    "file:keystone/keystone.conf",
     "deploy:glance-config",
+    "file:glance/glance-api.conf",
+    "file:glance/glance-registry-paste.ini",
     "deploy:nova-config",
+    "file:nova/nova.conf.osmigrate-backup",
+    "file:nova/nova.conf",
+    "file:nova/api-paste.ini",
     "deploy:start-services",
 ];
 
@@ -234,6 +310,7 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert!(code <= 1, "{err}");
     let whole = snapshot(&root, &sources);
+    let whole_schema = schemas(&sources);
 
     for point in FAILPOINTS {
         let sources = build(&root, server, "crash");
@@ -255,9 +332,11 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
             assert_eq!(after.get(k), Some(v), "{point}: {k} differs from the uninterrupted run");
         }
         assert_eq!(after.len(), whole.len(), "{point}");
+        assert!(schemas(&sources) == whole_schema, "{point}: the schema differs from the uninterrupted run's");
     }
 
     // kill -9 of the real binary at moments spread over the run.
+    let mut killed = Vec::new();
     for delay_ms in [30u64, 120, 250, 500, 900] {
         let sources = build(&root, server, "crash");
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("osmigrate"))
@@ -269,30 +348,206 @@ fn a_run_killed_anywhere_ends_like_an_uninterrupted_run() {
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
-        let _ = child.wait();
+        if std::os::unix::process::ExitStatusExt::signal(&child.wait().unwrap()) == Some(9) {
+            killed.push(delay_ms);
+        }
         let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
         assert!(code <= 1, "kill after {delay_ms} ms: {err}");
         let after = snapshot(&root, &sources);
         let differing: Vec<&String> =
             after.keys().filter(|k| after.get(*k) != whole.get(*k)).chain(whole.keys().filter(|k| !after.contains_key(*k))).collect();
         assert!(differing.is_empty(), "kill after {delay_ms} ms: these differ from the uninterrupted run: {differing:?}");
+        assert!(schemas(&sources) == whole_schema, "kill after {delay_ms} ms: the schema differs from the uninterrupted run's");
+    }
+    // A run that finished before its kill proves nothing: the early ones must have landed.
+    assert!(killed.contains(&30) && killed.contains(&120), "SIGKILL landed after {killed:?} ms only");
+}
+
+/// Every Essex target's schema as introspection reads it, osmigrate's own tables included.
+fn schemas(sources: &[DbUrl]) -> BTreeMap<String, TableShape> {
+    let mut out = BTreeMap::new();
+    for src in sources {
+        let target = essex(src);
+        let mut db = Db::connect(&target, Access::ReadOnly).unwrap();
+        for t in db.table_names().unwrap() {
+            out.insert(format!("{}:{t}", target.database.clone().unwrap_or_default()), introspect::shape(&mut db, &t).unwrap());
+        }
+    }
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Back to the cloud as built, without building it again (the sources are never written): the
+/// Essex targets dropped, the state directory removed, the Diablo etc/ copied back.
+fn reset(root: &Path, pristine_etc: &Path, sources: &[DbUrl]) {
+    for src in sources {
+        let target = essex(src);
+        Db::drop_database_if_exists(&target).unwrap();
+        if let Some(path) = &target.path {
+            // A killed SQLite run may leave its rollback journal: it must not meet a new file.
+            let _ = std::fs::remove_file(format!("{}-journal", path.display()));
+        }
+    }
+    let _ = std::fs::remove_dir_all(root.join("var/lib/osmigrate"));
+    std::fs::remove_dir_all(root.join("etc")).unwrap();
+    copy_tree(pristine_etc, &root.join("etc"));
+}
+
+/// Runs `migrate`, paused at the failpoint `point`, and kills it there with SIGKILL.
+fn kill_at(root: &Path, point: &str) {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("osmigrate"))
+        .args(["migrate", "--root", root.to_str().unwrap(), "--no-services", "--yes"])
+        .env("OSMIGRATE_NOW", "2012-02-14 00:00:00")
+        .env("OSMIGRATE_FAILPOINT", point)
+        .env("OSMIGRATE_FAILPOINT_PAUSE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let status = child.wait().unwrap();
+            panic!("{point}: the run ended ({status}) without reaching the point: {seen}");
+        }
+        if line.trim_end() == format!("{}{point}", osmigrate::failpoint::PAUSED) {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "{point}: the run died of SIGKILL ({status})");
+}
+
+/// The points between DDL statements where a killed run leaves a table without some of its
+/// indexes (after its CREATE TABLE, after each CREATE INDEX but its last), and PostgreSQL's
+/// sequences made before their table.
+fn ddl_points(backend: Backend) -> Vec<String> {
+    let mut points = Vec::new();
+    for schema in [essex::keystone(backend), essex::glance(backend), essex::nova(backend)] {
+        for t in &schema.tables {
+            if backend == Backend::Postgres {
+                points.extend(t.sequences.iter().map(|s| format!("ddl:sequence:{s}")));
+            }
+            if let Some((_, first)) = t.indexes.split_last() {
+                points.push(format!("ddl:{}", t.name));
+                points.extend(first.iter().map(|i| format!("ddl:{}:{}", t.name, i.name)));
+            }
+        }
+    }
+    points
+}
+
+/// A run killed (SIGKILL) between a CREATE TABLE and its CREATE INDEX statements, run again,
+/// ends with the rows and the whole schema of an uninterrupted run, and verify passes; an index
+/// dropped from a finished target fails verify, named, and `db migrate` run again creates it.
+#[test]
+fn a_run_killed_between_ddl_statements_ends_with_the_whole_schema_on_every_backend() {
+    for server in support::servers() {
+        let ctx = server.name();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cloud");
+        let sources = build(&root, &server, "ddl");
+        let pristine = dir.path().join("pristine-etc");
+        copy_tree(&root.join("etc"), &pristine);
+        let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+        assert!(code <= 1, "{ctx}: {err}");
+        let (whole, whole_schema) = (snapshot(&root, &sources), schemas(&sources));
+
+        // Every such point on SQLite; on the servers a few kinds: a table without any of its
+        // indexes (`fixed_ips`: MySQL's own), one with some (MySQL: its unique index still to
+        // come), a sequence made before its table, and `instances` without the unique index on
+        // `uuid` that a later table's foreign key needs (PostgreSQL).
+        let all = ddl_points(server.backend);
+        let points: Vec<String> = match server.backend {
+            Backend::Sqlite => all.clone(),
+            Backend::Mysql => {
+                ["ddl:images", "ddl:image_properties:ix_image_properties_deleted", "ddl:fixed_ips"].map(String::from).to_vec()
+            }
+            Backend::Postgres => {
+                ["ddl:sequence:images_id_seq", "ddl:image_members:ix_image_members_deleted", "ddl:instances"].map(String::from).to_vec()
+            }
+        };
+        assert!(points.iter().all(|p| all.contains(p)), "{ctx}: {points:?} are among {all:?}");
+        for point in &points {
+            reset(&root, &pristine, &sources);
+            kill_at(&root, point);
+            let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+            assert!(code <= 1, "{ctx} {point}: the next run finishes: {err}");
+            let (code, verified, err) = cloud("verify", &root, &[]);
+            assert_eq!(code, 0, "{ctx} {point}: {verified} {err}");
+            let (after, after_schema) = (snapshot(&root, &sources), schemas(&sources));
+            let differing: Vec<&String> =
+                whole_schema.keys().chain(after_schema.keys()).filter(|k| whole_schema.get(*k) != after_schema.get(*k)).collect();
+            assert!(differing.is_empty(), "{ctx} {point}: these tables differ from the uninterrupted run's: {differing:?}");
+            let differing: Vec<&String> = whole.keys().chain(after.keys()).filter(|k| whole.get(*k) != after.get(*k)).collect();
+            assert!(differing.is_empty(), "{ctx} {point}: these rows or files differ from the uninterrupted run's: {differing:?}");
+        }
+
+        // A finished target without an index: verify names it; `db migrate glance` creates it again.
+        let glance = essex(&sources[1]);
+        let mut db = Db::connect(&glance, Access::ReadWrite).unwrap();
+        let on = if server.backend == Backend::Mysql { " ON images" } else { "" };
+        db.execute(&format!("DROP INDEX {}{on}", db.quote("ix_images_deleted")), &[]).unwrap();
+        drop(db);
+        let (code, verified, _) = cloud("verify", &root, &[]);
+        assert_eq!(code, 2, "{ctx}: {verified}");
+        let failed: Vec<&Json> = verified["checks"].as_array().unwrap().iter().filter(|c| c["level"] == "blocker").collect();
+        assert_eq!(failed.len(), 1, "{ctx}: {failed:?}");
+        assert_eq!(failed[0]["code"], "essex_schema", "{ctx}");
+        let message = failed[0]["message"].as_str().unwrap();
+        assert!(message.ends_with("table images: index ix_images_deleted (deleted) is missing"), "{ctx}: {message}");
+        let (code, report, err) =
+            support::run_json(&["db", "migrate", "glance", "--from", &sources[1].expose_secret(), "--to", &glance.expose_secret()]);
+        assert!(code <= 1, "{ctx}: {err}");
+        assert_eq!(report["outcome"], "already_complete", "{ctx}");
+        let completed = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "schema_completed")
+            .unwrap_or_else(|| panic!("{ctx}: {report}"));
+        assert_eq!(completed["rows"], serde_json::json!(["table images: index ix_images_deleted (deleted) is missing"]), "{ctx}");
+        assert_eq!(cloud("verify", &root, &[]).0, 0, "{ctx}");
+        assert!(schemas(&sources) == whole_schema, "{ctx}: the index is back as it was");
     }
 }
 
 #[test]
-fn a_second_run_is_refused_while_the_first_holds_the_lock() {
+fn a_second_run_verify_and_rollback_are_refused_while_the_first_holds_the_lock() {
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
     build(&root, server, "lock");
     let state = root.join("var/lib/osmigrate");
-    std::fs::create_dir_all(&state).unwrap();
-    // A live holder: this test process.
-    std::fs::write(state.join("lock"), format!("{}\n", std::process::id())).unwrap();
-    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
-    assert_eq!(code, 2);
-    assert!(err.contains(&format!("another osmigrate (pid {})", std::process::id())), "{err}");
-    // A stale one (no such process) is taken over.
+    // A live holder: this test process, through the library's own lock. migrate, rollback and
+    // verify are each refused with the holder's pid, and exit 2.
+    let held = osmigrate::deploy::Lock::acquire(&state).unwrap();
+    for command in ["migrate", "verify", "rollback"] {
+        let extra: &[&str] = if command == "migrate" { &["--yes"] } else { &[] };
+        let (code, _, err) = cloud(command, &root, extra);
+        assert_eq!(code, 2, "{command}: {err}");
+        assert!(err.contains(&format!("another osmigrate (pid {})", std::process::id())), "{command}: {err}");
+        assert!(err.contains("a migration or rollback is running"), "{command}: {err}");
+    }
+    assert!(!state.join("journal.json").exists() && !root.join("etc/nova/nova.conf.osmigrate-backup").exists(), "nothing was done");
+    drop(held);
+    // A lock file left by a killed run (no holder) is no obstacle.
     std::fs::write(state.join("lock"), "999999999\n").unwrap();
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert!(code <= 1, "{err}");
@@ -345,7 +600,7 @@ fn check_names_what_the_migration_would_refuse() {
     Db::connect(&sources[0], Access::ReadWrite).unwrap().execute(&format!("UPDATE users SET name = '{long}' WHERE id = 7"), &[]).unwrap();
     let (code, check, _) = cloud("check", &root, &[]);
     assert_eq!(code, 2, "{check}");
-    let blocker = check["findings"].as_array().unwrap().iter().find(|f| f["code"] == "keystone_import_refused").unwrap();
+    let blocker = check["findings"].as_array().unwrap().iter().find(|f| f["code"] == "keystone_db_fails").unwrap();
     assert!(blocker["message"].as_str().unwrap().contains("users row id=7, field `name`: 70 characters"), "{blocker}");
     // migrate refuses too, before writing any database.
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
@@ -359,6 +614,7 @@ fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backen
         let ctx = server.name();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("cloud");
+        let _turn = nova_auth_turn(&server);
         let sources = build_cloud(&root, &server, "novaauth", true);
         let (code, check, err) = cloud("check", &root, &[]);
         assert!(code <= 1, "{ctx}: {err} {check}");
@@ -383,9 +639,19 @@ fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backen
         }
         let key = rows(&sources[2], "SELECT access_key FROM users WHERE id = 'user-0'")[0][0].clone();
         let access = rows(&keystone, &format!("SELECT access, user_id FROM ec2_credential WHERE access = '{key}:project-0'"));
-        // The key copycat shares by mistake stays with the lowest user id (`copycat` < `user-0`), the other is reported.
-        assert_eq!(access, vec![vec![format!("{key}:project-0"), "copycat".to_string()]], "{ctx}: one owner for a shared key");
-        assert!(migrated.to_string().contains("user-0"), "{ctx}: the other holder is named in the report");
+        // The key copycat shares by mistake stays with the user Diablo's lookup (no ORDER BY) found:
+        // `user-0`, inserted first, in SQLite's rowid and PostgreSQL's heap order; `copycat`, the
+        // lower primary key, on InnoDB. The other holder is reported.
+        let diablo =
+            rows(&sources[2], &format!("SELECT id FROM users WHERE access_key = '{key}' AND deleted = false LIMIT 1"))[0][0].clone();
+        let keeper = if server.backend == Backend::Mysql { "copycat" } else { "user-0" };
+        assert_eq!(diablo, keeper, "{ctx}");
+        assert_eq!(access, vec![vec![format!("{key}:project-0"), keeper.to_string()]], "{ctx}: one owner for a shared key");
+        let other = if keeper == "copycat" { "user-0" } else { "copycat" };
+        assert!(
+            migrated.to_string().contains(&format!("`{other}` (the key stays with `{keeper}`)")),
+            "{ctx}: the other holder is reported"
+        );
         assert!(migrated.to_string().contains("nova-auth"), "{ctx}");
 
         // nova.conf now asks Keystone.
@@ -393,5 +659,172 @@ fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backen
         assert!(conf.lines().any(|l| l.trim() == "auth_strategy = keystone" || l.trim() == "auth_strategy=keystone"), "{ctx}: {conf}");
         let keystone_conf = std::fs::read_to_string(root.join("etc/keystone/keystone.conf")).unwrap();
         assert!(keystone_conf.contains("keystone.token.backends.sql.Token"), "{ctx}: an Essex keystone.conf was written");
+
+        // verify checks the owner: the shared key held by the other user is a mismatch.
+        let sql = format!("UPDATE ec2_credential SET user_id = '{other}' WHERE access LIKE '{key}%'");
+        Db::connect(&keystone, Access::ReadWrite).unwrap().execute(&sql, &[]).unwrap();
+        let (code, verified, _) = cloud("verify", &root, &[]);
+        assert_eq!(code, 2, "{ctx}: {verified}");
+        let keys = verified["checks"].as_array().unwrap().iter().find(|c| c["code"] == "nova_keys_arrived").unwrap();
+        assert_eq!(keys["level"], "blocker", "{ctx}: {keys}");
     });
+}
+
+/// A rollback killed after any file it restores leaves every config whole — the Diablo file or
+/// the Essex one, never missing, empty or partial — and `rollback` run again ends exactly where an
+/// uninterrupted rollback ends.
+#[test]
+fn a_rollback_killed_between_files_leaves_each_whole_and_finishes_when_run_again() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    build(&root, server, "rollback");
+    let diablo = snapshot(&root, &[]);
+    let (code, _, err) = cloud("migrate", &root, &["--yes"]);
+    assert!(code <= 1, "{err}");
+    let essex = snapshot(&root, &[]);
+    let (code, out, err) = cloud("rollback", &root, &[]);
+    assert_eq!(code, 0, "{err}");
+    let rolled_back = snapshot(&root, &[]);
+    let restored: Vec<PathBuf> = out["restored"].as_array().unwrap().iter().map(|p| PathBuf::from(p.as_str().unwrap())).collect();
+    assert_eq!(restored.len(), 5, "{out}");
+    for file in &restored {
+        let point = format!(
+            "file:{}/{}",
+            file.parent().unwrap().file_name().unwrap().to_string_lossy(),
+            file.file_name().unwrap().to_string_lossy()
+        );
+        let (code, _, err) = cloud("migrate", &root, &["--yes"]);
+        assert!(code <= 1, "{point}: {err}");
+        assert_eq!(snapshot(&root, &[]), essex, "{point}: migrating again after a rollback writes the same files");
+        let killed = osmigrate().args(["rollback", "--root", root.to_str().unwrap()]).env("OSMIGRATE_FAILPOINT", &point).output().unwrap();
+        assert!(killed.status.code().is_none(), "{point}: killed there: {}", String::from_utf8_lossy(&killed.stderr));
+        let now = snapshot(&root, &[]);
+        assert_eq!(now.keys().collect::<Vec<_>>(), essex.keys().collect::<Vec<_>>(), "{point}: no file missing, none left over");
+        for (name, text) in &now {
+            assert!(!text[0][0].is_empty(), "{point}: {name} is empty");
+            assert!(
+                diablo.get(name) == Some(text) || essex.get(name) == Some(text),
+                "{point}: {name} is neither the Diablo nor the Essex file"
+            );
+        }
+        assert_ne!(now, essex, "{point}: the rollback had begun");
+        assert_eq!(cloud("verify", &root, &[]).0, 2, "{point}: a half rolled back tree does not verify");
+        let (code, _, err) = cloud("rollback", &root, &[]);
+        assert_eq!(code, 0, "{point}: {err}");
+        assert_eq!(snapshot(&root, &[]), rolled_back, "{point}: rollback run again ends like an uninterrupted one");
+    }
+}
+
+/// A rehearsal (`--root` other than `/`) never reaches the host: no systemctl or service call even
+/// without --no-services, the tree's own `--flagfile=/etc/…` include, and no `..` out of the tree.
+#[test]
+fn a_rehearsal_never_reaches_outside_its_tree() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    let sources = build(&root, server, "rehearsal");
+
+    // The Nova database is named in an include given by its absolute host path, which only the
+    // tree has.
+    let conf = root.join("etc/nova/nova.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let sql = text.lines().find(|l| l.starts_with("--sql_connection=")).unwrap().to_string();
+    std::fs::write(root.join("etc/nova/nova-db.conf"), format!("{sql}\n")).unwrap();
+    std::fs::write(&conf, text.replace(&sql, "--flagfile=/etc/nova/nova-db.conf")).unwrap();
+
+    // A systemctl and a service that record every call, first in PATH.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = dir.path().join("calls");
+    for tool in ["systemctl", "service"] {
+        std::fs::write(bin.join(tool), format!("#!/bin/sh\necho \"{tool} $*\" >> '{}'\n", calls.display())).unwrap();
+        std::fs::set_permissions(bin.join(tool), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let run = |command: &str, extra: &[&str]| {
+        let out =
+            osmigrate().arg(command).args(["--root", root.to_str().unwrap(), "--json"]).args(extra).env("PATH", &path).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            serde_json::from_slice::<Json>(&out.stdout).unwrap_or(Json::Null),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // `..` that climbs out of the tree: refused, naming the file and line, or the file and URL.
+    let diablo_nova = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, format!("{diablo_nova}--flagfile=../../../../../../../../etc/hostname\n")).unwrap();
+    let (code, _, err) = run("check", &[]);
+    assert_eq!(code, 2, "{err}");
+    let line = diablo_nova.lines().count() + 1;
+    assert!(err.contains(&format!("{}:{line}: `/etc/nova/../../", conf.display())) && err.contains("leads outside the tree"), "{err}");
+    std::fs::write(&conf, &diablo_nova).unwrap();
+    let registry = root.join("etc/glance/glance-registry.conf");
+    let diablo_registry = std::fs::read_to_string(&registry).unwrap();
+    let escape = "sqlite:////var/lib/glance/../../../../../../../tmp/glance.sqlite";
+    std::fs::write(
+        &registry,
+        diablo_registry.replace("sql_connection = sqlite:////var/lib/glance/glance.sqlite", &format!("sql_connection = {escape}")),
+    )
+    .unwrap();
+    let (code, _, err) = run("check", &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{}: sql_connection {escape}", registry.display())) && err.contains("`..` climbs above the top of the tree"),
+        "{err}"
+    );
+    std::fs::write(&registry, &diablo_registry).unwrap();
+
+    // An endless include is refused at once, in bounded memory: a FIFO (opening it would wait
+    // forever) and, as root, the tree's own /dev/zero.
+    std::fs::create_dir_all(root.join("dev")).unwrap();
+    let fifo = root.join("dev/fifo");
+    rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0).unwrap();
+    let mut endless = vec!["/dev/fifo"];
+    let zero = rustix::fs::makedev(1, 5);
+    if rustix::fs::mknodat(
+        rustix::fs::CWD,
+        root.join("dev/zero"),
+        rustix::fs::FileType::CharacterDevice,
+        rustix::fs::Mode::from_raw_mode(0o666),
+        zero,
+    )
+    .is_ok()
+    {
+        endless.push("/dev/zero");
+    }
+    for include in endless {
+        std::fs::write(&conf, format!("{diablo_nova}--flagfile={include}\n")).unwrap();
+        let started = std::time::Instant::now();
+        let out = std::process::Command::new("sh")
+            .args(["-c", "ulimit -v 2000000; exec \"$0\" \"$@\"", assert_cmd::cargo::cargo_bin("osmigrate").to_str().unwrap()])
+            .args(["check", "--root", root.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{include}: {err}");
+        assert!(
+            err.contains(&format!("{}: not a regular file (named at {}:{line})", root.join(&include[1..]).display(), conf.display())),
+            "{include}: {err}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{include}: refused at once");
+    }
+    std::fs::write(&conf, &diablo_nova).unwrap();
+
+    let (code, check, err) = run("check", &[]);
+    assert!(code <= 1, "{err}");
+    let nova = check["databases"].as_array().unwrap().iter().find(|d| d["service"] == "nova").unwrap().clone();
+    assert_eq!(nova["source"].as_str().unwrap(), sources[2].to_string(), "the tree's include named the database");
+    let (_, plan, _) = run("plan", &[]);
+    assert!(plan["steps"][0]["description"].as_str().unwrap().contains("not on a rehearsal tree"), "{plan}");
+    let (code, migrated, err) = run("migrate", &["--yes"]);
+    assert!(code <= 1, "{err}");
+    for step in ["stop-services", "start-services"] {
+        let s = migrated["steps"].as_array().unwrap().iter().find(|s| s["name"] == step).unwrap();
+        assert!(s["detail"].as_str().unwrap().starts_with("not on a rehearsal tree"), "{s}");
+    }
+    assert_eq!(run("verify", &[]).0, 0);
+    assert_eq!(run("rollback", &[]).0, 0);
+    assert!(!calls.exists(), "a rehearsal called the host's service manager: {}", std::fs::read_to_string(&calls).unwrap_or_default());
 }

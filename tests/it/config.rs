@@ -12,6 +12,11 @@ use osmigrate::db::{Access, Db, DbUrl};
 
 use crate::support::{osmigrate, reference_dir};
 
+/// The token of the shipped Diablo paste files, published in Keystone's sample data.
+const SAMPLE_TOKEN: &str = "999888777666";
+/// A service token an operator chose for the Diablo cloud.
+const SITE_TOKEN: &str = "7c1e94b2d0a35f68-site-service-token";
+
 const UUID_1: &str = "6f6a3c0e-1f1e-4f3b-9a59-0b1f4c3a2d11";
 const UUID_3: &str = "2b8f1a4e-3c6d-4a4b-9f0e-0c1d2e3f4a5b";
 
@@ -208,7 +213,9 @@ impl Tree {
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(p, text).unwrap();
         };
-        let copy = |from: &str, to: &str| put(to, &fs::read_to_string(shipped.join(from)).unwrap());
+        // The service token this site chose (the shipped sample value is never carried: see
+        // `a_published_sample_token_is_never_carried`).
+        let copy = |from: &str, to: &str| put(to, &fs::read_to_string(shipped.join(from)).unwrap().replace(SAMPLE_TOKEN, SITE_TOKEN));
         copy("keystone.conf", "etc/keystone/keystone.conf");
         copy("keystone-example-glance-api.conf", "etc/glance/glance-api.conf");
         copy("keystone-example-glance-registry.conf", "etc/glance/glance-registry.conf");
@@ -367,7 +374,7 @@ fn a_diablo_tree_converted_end_to_end() {
             rendered.insert(path.strip_prefix(tree.dir.path()).unwrap().display().to_string(), fs::read_to_string(&path).unwrap());
         }
         let text = serde_json::to_string(&report).unwrap();
-        for secret in ["999888777666", "G1ance-Secret"] {
+        for secret in [SITE_TOKEN, "G1ance-Secret"] {
             assert!(!text.contains(secret), "{secret} in the {service} report");
         }
         settings.bind(|| insta::assert_json_snapshot!(format!("upgrade_{service}_report"), changes(&report)));
@@ -394,7 +401,7 @@ fn a_diablo_tree_converted_end_to_end() {
     let ks = oslo(&rendered["etc/keystone/keystone.conf"]);
     let ks_db = tree.keystone_db();
     for (section, key, value) in [
-        ("DEFAULT", "admin_token", "999888777666"),
+        ("DEFAULT", "admin_token", SITE_TOKEN),
         ("DEFAULT", "bind_host", "0.0.0.0"),
         ("DEFAULT", "public_port", "5000"),
         ("DEFAULT", "admin_port", "35357"),
@@ -421,8 +428,7 @@ fn a_diablo_tree_converted_end_to_end() {
         assert_eq!(last(&c, "DEFAULT", "admin_role").as_deref(), Some("admin"), "{conf}: the role as Keystone spells it");
         let p = configparser(&rendered[paste]);
         assert!(p.get(&(format!("pipeline:{app}"), "pipeline".into())).is_some_and(|v| v.contains("authtoken")), "{paste}");
-        for (key, value) in [("auth_host", "127.0.0.1"), ("auth_port", "35357"), ("auth_protocol", "http"), ("admin_token", "999888777666")]
-        {
+        for (key, value) in [("auth_host", "127.0.0.1"), ("auth_port", "35357"), ("auth_protocol", "http"), ("admin_token", SITE_TOKEN)] {
             assert_eq!(p.get(&("filter:authtoken".into(), key.into())).map(String::as_str), Some(value), "{paste} {key}");
         }
         assert!(!p.contains_key(&("filter:authtoken".into(), "admin_user".into())), "{paste}: the placeholder user is gone");
@@ -444,7 +450,7 @@ fn a_diablo_tree_converted_end_to_end() {
 
     // nova's api-paste.ini: Essex's pipelines, Diablo's authtoken.
     let nova_paste = configparser(&rendered["etc/nova/api-paste.ini"]);
-    assert_eq!(nova_paste.get(&("filter:authtoken".into(), "admin_token".into())).map(String::as_str), Some("999888777666"));
+    assert_eq!(nova_paste.get(&("filter:authtoken".into(), "admin_token".into())).map(String::as_str), Some(SITE_TOKEN));
     assert!(nova_paste.contains_key(&("composite:openstack_compute_api_v2".into(), "keystone".into())));
 
     // The Diablo originals are kept; running everything again writes nothing.
@@ -483,6 +489,75 @@ fn without_out_the_file_goes_to_stdout_and_the_report_to_stderr() {
     assert!(stderr.contains("Warnings:") && stderr.contains("[removed]"), "{stderr}");
 }
 
+/// `--flagfile=/dev/zero` (or any endless include) is refused at once instead of read until
+/// memory runs out; so is a file over 4 MiB.
+#[test]
+fn an_endless_or_huge_include_is_refused_at_once() {
+    let tree = Tree::new();
+    let line = NOVA_CONF.lines().count() + 1;
+    for (include, why) in [("/dev/zero", "not a regular file"), ("huge.conf", "config files are read up to 4194304 bytes")] {
+        fs::write(tree.path("etc/nova/nova.conf"), format!("{NOVA_CONF}--flagfile={include}\n")).unwrap();
+        fs::File::create(tree.path("etc/nova/huge.conf")).unwrap().set_len(5 << 20).unwrap();
+        let started = std::time::Instant::now();
+        // With an address-space limit far below what reading /dev/zero to its end would take.
+        let out = std::process::Command::new("sh")
+            .current_dir(tree.path("etc/nova"))
+            .args(["-c", "ulimit -v 2000000; exec \"$0\" \"$@\"", assert_cmd::cargo::cargo_bin("osmigrate").to_str().unwrap()])
+            .args(["config", "convert", "nova", "--in", "nova.conf"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{include}: {err}");
+        let named = format!("(named at {}:{line})", tree.path("etc/nova/nova.conf").display());
+        assert!(err.contains(why) && err.contains(&named), "{include}: {err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{include}: refused at once");
+    }
+}
+
+/// The shipped Diablo files' `999888777666` is public: as Essex's admin_token it would be full
+/// admin on the new Keystone. Neither it nor a token in a filter no pipeline ran is carried; a
+/// fresh random one is, kept 0600 in the state directory and named (never shown) in the report.
+#[test]
+fn a_published_sample_token_is_never_carried() {
+    let tree = Tree::new();
+    for rel in ["etc/nova/api-paste.ini", "etc/glance/glance-registry.conf"] {
+        fs::write(tree.path(rel), tree.read(rel).replace(SITE_TOKEN, SAMPLE_TOKEN)).unwrap();
+    }
+    // glance-api ran without Keystone: its authtoken section, and the token there, were unused.
+    let api = tree.read("etc/glance/glance-api.conf");
+    let api = api.replace("pipeline = versionnegotiation authtoken context apiv1app", "pipeline = versionnegotiation context apiv1app");
+    fs::write(tree.path("etc/glance/glance-api.conf"), api.replace(SITE_TOKEN, "unused-but-not-a-sample")).unwrap();
+    let mut reports = Vec::new();
+    for service in ["keystone", "glance", "nova-paste"] {
+        let (code, report) = tree.upgrade(service, &[]);
+        assert_eq!(code, 1, "{service}: the sample is warned about: {report:#}");
+        reports.push(report);
+    }
+    let kept = tree.path("var/lib/osmigrate/admin-token");
+    let token = tree.read("var/lib/osmigrate/admin-token").trim().to_string();
+    assert_eq!(mode_and_owner(&kept).0, 0o600);
+    assert!(token.len() == 40 && token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+    assert_eq!(last(&oslo(&tree.read("etc/keystone/keystone.conf")), "DEFAULT", "admin_token"), Some(token.clone()));
+    for rel in ["etc/nova/api-paste.ini", "etc/glance/glance-api-paste.ini", "etc/glance/glance-registry-paste.ini"] {
+        assert_eq!(configparser(&tree.read(rel)).get(&("filter:authtoken".into(), "admin_token".into())), Some(&token), "{rel}");
+    }
+    for report in &reports {
+        let text = report.to_string();
+        for secret in [token.as_str(), SAMPLE_TOKEN, "unused-but-not-a-sample"] {
+            assert!(!text.contains(secret), "a token in a report: {text}");
+        }
+        let codes: Vec<&str> = report["changes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+        assert_eq!(codes.iter().filter(|c| **c == "admin_token_sample").count(), 2, "{codes:?}");
+        assert!(codes.contains(&"admin_token_not_carried"), "{codes:?}");
+        assert!(text.contains(&kept.display().to_string()), "the report names where the token is");
+    }
+    // Every later upgrade reads the same token back: running them again changes nothing.
+    for service in ["keystone", "glance", "nova-paste"] {
+        let (_, report) = tree.upgrade(service, &[]);
+        assert!(report["files"].as_array().unwrap().iter().all(|f| f["unchanged"] == true), "{service}: {report:#}");
+    }
+}
+
 #[test]
 fn without_a_diablo_service_token_one_secret_is_shared() {
     let tree = Tree::new();
@@ -503,8 +578,13 @@ fn without_a_diablo_service_token_one_secret_is_shared() {
     for report in [&keystone, &nova, &glance] {
         assert!(!report.to_string().contains(&token), "the secret leaked into a report");
     }
+    // Kept 0600 beside the files written, which every later upgrade reads back.
+    let kept = tree.path("essex/var/lib/osmigrate/admin-token");
+    assert_eq!((tree.read("essex/var/lib/osmigrate/admin-token"), mode_and_owner(&kept).0), (format!("{token}\n"), 0o600));
+    assert!(keystone.to_string().contains(&kept.display().to_string()), "the report names the file");
     // The tree itself is untouched with --out-dir.
     assert!(!tree.path("etc/keystone/keystone.conf.osmigrate-backup").exists());
+    assert!(!tree.path("var/lib/osmigrate").exists());
 }
 
 #[test]

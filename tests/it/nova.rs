@@ -100,7 +100,11 @@ fn every_data_migration_on_every_backend() {
         let conf = cloud.dir.path().join("nova.conf");
         let extra = cloud.dir.path().join("extra.conf");
         std::fs::write(&extra, "--connection_type=libvirt\n--public_interface=eth9\n").unwrap();
-        std::fs::write(&conf, format!("--flagfile={}\n--public_interface=eth2\n--verbose\n", extra.display())).unwrap();
+        std::fs::write(
+            &conf,
+            format!("--flagfile={}\n--public_interface=eth2\n--verbose\n--iscsi_ip_prefix=192.168.0.20\n", extra.display()),
+        )
+        .unwrap();
         let (code, report, stderr) = migrate_nova(
             src,
             t,
@@ -246,7 +250,26 @@ fn every_data_migration_on_every_backend() {
         let export = report["tables"].as_array().unwrap().iter().find(|x| x["source_table"] == "export_devices").unwrap();
         assert_eq!(export["skipped"].to_string(), rows(src, "SELECT COUNT(*) FROM export_devices")[0][0]);
         assert!(finding(&report, "column_dropped", "instance_types").unwrap()["message"].as_str().unwrap().contains("rxtx_quota"));
-        assert!(finding(&report, "bdm_without_connection_info", "block_device_mapping").is_some());
+
+        // 053: Diablo's LVM driver stored no provider_location; Essex finds such a volume by
+        // discovery at iscsi_ip_address (Diablo's whole-address iscsi_ip_prefix), LUN 0 (ietadm).
+        let attached = live_volume_mappings(src);
+        assert!(!attached.is_empty(), "{ctx}");
+        for (bdm, volume) in &attached {
+            let (device, data) = essex_attaches(&connection_info(t, bdm));
+            let iqn = format!("iqn.2010-10.org.openstack:volume-{:08x}", volume.parse::<i64>().unwrap());
+            assert_eq!(device, format!("/dev/disk/by-path/ip-192.168.0.20:3260-iscsi-{iqn}-lun-0"), "{ctx}: bdm {bdm}");
+            assert_eq!((data["target_discovered"].as_bool(), data["volume_id"].to_string()), (Some(true), volume.clone()), "{ctx}");
+            assert!(data.get("auth_method").is_none(), "{ctx}: the LVM driver set no CHAP");
+        }
+        assert_eq!(
+            rows(t, "SELECT COUNT(*) FROM block_device_mapping WHERE connection_info IS NOT NULL")[0][0],
+            attached.len().to_string()
+        );
+        let rebuilt = finding(&report, "bdm_connection_info_rebuilt", "block_device_mapping").unwrap();
+        assert_eq!(rebuilt["count"], attached.len(), "{ctx}");
+        assert!(finding(&report, "bdm_without_connection_info", "block_device_mapping").is_none(), "{ctx}");
+        assert!(settings.contains("iscsi_ip_address = 192.168.0.20 (Diablo's iscsi_ip_prefix"), "{ctx}: {settings}");
 
         // Sequences past the largest id: a new row without an id gets a fresh one.
         let mut db = Db::connect(t, Access::ReadWrite).unwrap();
@@ -255,6 +278,178 @@ fn every_data_migration_on_every_backend() {
             db.execute(&sql, &["1".into(), 0.into()]).unwrap_or_else(|e| panic!("{ctx}: insert into {table} after migration: {e}"));
         }
     });
+}
+
+/// (id, volume_id) of the source's live block device mappings of a volume.
+fn live_volume_mappings(src: &DbUrl) -> Vec<(String, String)> {
+    rows(src, "SELECT id, volume_id, deleted FROM block_device_mapping WHERE volume_id IS NOT NULL ORDER BY id")
+        .into_iter()
+        .filter(|r| r[2] == "0")
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect()
+}
+
+fn connection_info(target: &DbUrl, bdm: &str) -> String {
+    rows(target, &format!("SELECT connection_info FROM block_device_mapping WHERE id = {bdm}"))[0][0].clone()
+}
+
+/// What Essex 2012.1's compute does with a mapping on reboot, terminate and detach: `utils.loads`
+/// the connection_info, then the libvirt volume driver of its `driver_volume_type`
+/// (`nova/virt/libvirt/volume.py`) reads `data`: iSCSI logs in to `target_portal` /
+/// `target_iqn` (CHAP from `auth_*`) and opens `/dev/disk/by-path/ip-PORTAL-iscsi-IQN-lun-LUN`;
+/// rbd and sheepdog name the network disk `PROTOCOL:NAME`. Every read checks the JSON type Essex
+/// needs. Returns the device and `data`.
+fn essex_attaches(text: &str) -> (String, serde_json::Map<String, Json>) {
+    let info: Json = serde_json::from_str(text).unwrap_or_else(|e| panic!("connection_info is not JSON ({e}): {text}"));
+    let data = info["data"].as_object().expect("data is an object").clone();
+    let str_of = |k: &str| data[k].as_str().unwrap_or_else(|| panic!("{k} is a string: {text}")).to_string();
+    let device = match info["driver_volume_type"].as_str().expect("driver_volume_type is a string") {
+        "iscsi" => {
+            assert!(data["target_discovered"].is_boolean(), "target_discovered is a bool: {text}");
+            assert!(data["volume_id"].is_u64(), "volume_id is an integer: {text}");
+            let lun = data.get("target_lun").map_or(0, |l| l.as_u64().unwrap_or_else(|| panic!("target_lun is an integer: {text}")));
+            if data.contains_key("auth_method") {
+                for k in ["auth_method", "auth_username", "auth_password"] {
+                    str_of(k);
+                }
+            }
+            format!("/dev/disk/by-path/ip-{}-iscsi-{}-lun-{lun}", str_of("target_portal"), str_of("target_iqn"))
+        }
+        protocol @ ("rbd" | "sheepdog") => format!("{protocol}:{}", str_of("name")),
+        other => panic!("Essex 2012.1 has no libvirt volume driver for `{other}`"),
+    };
+    (device, data)
+}
+
+/// An empty image map, for clouds whose image references do not matter here.
+fn empty_map(dir: &Path) -> String {
+    let map = dir.join("empty-map.csv");
+    std::fs::write(&map, "old_id,new_id\n").unwrap();
+    map.to_str().unwrap().to_string()
+}
+
+fn generated_nova(server: &Server, label: &str, driver: nova_gen::VolumeDriver) -> FreshDb {
+    let nova = support::fresh_db(server, label);
+    Db::create_database_if_missing(&nova.url).unwrap();
+    let now = osmigrate::db::value::parse_datetime("2012-03-01 12:00:00").unwrap();
+    let shape = nova_gen::Shape { instances: 24, volumes: 8, volume_driver: driver, now, batch_size: 50, ..nova_gen::Shape::demo() };
+    nova_gen::generate(&mut Db::connect(&nova.url, Access::ReadWrite).unwrap(), &shape).unwrap();
+    nova
+}
+
+#[test]
+fn connection_info_of_san_volumes_with_chap_on_every_backend() {
+    for server in support::servers() {
+        let ctx = server.name();
+        let dir = tempfile::tempdir().unwrap();
+        let nova = generated_nova(&server, "nova_san", nova_gen::VolumeDriver::HpSan);
+        let target = support::fresh_db(&server, "nova_san_essex");
+        let driver = format!("volume_driver={}", nova_gen::VolumeDriver::HpSan.class());
+        let args = ["--image-map", &empty_map(dir.path()), "--set", "connection_type=libvirt", "--set", &driver];
+        let out = osmigrate()
+            .args(["db", "migrate", "nova", "--from", &nova.url.expose_secret(), "--to", &target.url.expose_secret(), "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.code().unwrap() <= 1, "{ctx}: {stderr}");
+        let report: Json = serde_json::from_str(&stdout).unwrap();
+
+        // Each live mapping as Essex reads it, against the volume row read here: the portal before
+        // the first comma, the IQN, no LUN field so ietadm's 0, CHAP split on blanks.
+        let attached = live_volume_mappings(&nova.url);
+        assert_eq!(attached.len(), 4, "{ctx}");
+        for (bdm, volume) in &attached {
+            let v = &rows(&nova.url, &format!("SELECT provider_location, provider_auth FROM volumes WHERE id = {volume}"))[0];
+            let (location, auth): (Vec<&str>, Vec<&str>) = (v[0].split(' ').collect(), v[1].split_whitespace().collect());
+            let (device, data) = essex_attaches(&connection_info(&target.url, bdm));
+            let portal = location[0].split(',').next().unwrap();
+            assert_eq!(device, format!("/dev/disk/by-path/ip-{portal}-iscsi-{}-lun-0", location[1]), "{ctx}: bdm {bdm}");
+            assert_eq!(data["target_discovered"], Json::Bool(false), "{ctx}: a stored location, no discovery");
+            assert_eq!(data["volume_id"].to_string(), *volume, "{ctx}");
+            let chap: Vec<&str> = ["auth_method", "auth_username", "auth_password"].iter().map(|k| data[*k].as_str().unwrap()).collect();
+            assert_eq!((chap, auth[0]), (auth.clone(), "CHAP"), "{ctx}: CHAP as provider_auth holds it");
+            assert!(auth[2].starts_with("project_secret_"), "{ctx}");
+        }
+        assert_eq!(finding(&report, "bdm_connection_info_rebuilt", "block_device_mapping").unwrap()["count"], 4, "{ctx}");
+        // The CHAP password is a secret: nowhere in the report, on either stream.
+        assert!(!stdout.contains("project_secret_") && !stderr.contains("project_secret_"), "{ctx}: {stdout}");
+        assert!(stdout.contains("CHAP user proj_"), "{ctx}: the report names the method and user");
+    }
+}
+
+#[test]
+fn connection_info_that_cannot_be_built_is_reported_with_its_fix() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let map = empty_map(dir.path());
+    let nova = generated_nova(server, "nova_nofix", nova_gen::VolumeDriver::Iscsi);
+    let attached = live_volume_mappings(&nova.url);
+    let migrate = |label: &str, set: &[&str]| {
+        let target = support::fresh_db(server, label);
+        let mut args = vec!["--image-map", map.as_str(), "--set", "connection_type=libvirt"];
+        for s in set {
+            args.extend(["--set", s]);
+        }
+        let (code, report, stderr) = migrate_nova(&nova.url, &target.url, &args);
+        assert_eq!(code, 1, "{stderr}");
+        (target, report)
+    };
+    let fixes = |report: &Json| -> Vec<String> {
+        let f = finding(report, "bdm_without_connection_info", "block_device_mapping").unwrap_or_else(|| panic!("{report:#}"));
+        assert_eq!(f["count"], attached.len());
+        f["rows"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().split_once(": fix: ").unwrap().1.to_string()).collect()
+    };
+
+    // Diablo's iscsi_ip_prefix left at $my_ip: the address is unknown. The fix is the statement
+    // that sets what a run that knew the address writes, with ADDRESS to fill in.
+    let (unknown, report) = migrate("nova_noaddr", &[]);
+    let (known, _) = migrate("nova_addr", &["iscsi_ip_address=192.168.0.20"]);
+    let mut db = Db::connect(&unknown.url, Access::ReadWrite).unwrap();
+    for fix in fixes(&report) {
+        let sql = fix.split_once(" with ADDRESS").unwrap().0.replace("ADDRESS", "192.168.0.20");
+        db.execute(&sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    for (bdm, _) in &attached {
+        let fixed = connection_info(&unknown.url, bdm);
+        assert_eq!(
+            essex_attaches(&fixed),
+            essex_attaches(&connection_info(&known.url, bdm)),
+            "bdm {bdm}: the fix gives what osmigrate builds"
+        );
+    }
+
+    // RBD and Sheepdog: what Essex's drivers name the volume.
+    let (rbd, _) = migrate("nova_rbd", &["volume_driver=nova.volume.driver.RBDDriver", "rbd_pool=volumes"]);
+    let (sheepdog, _) = migrate("nova_sheepdog", &["volume_driver=nova.volume.driver.SheepdogDriver"]);
+    for (bdm, volume) in &attached {
+        let name = format!("volume-{:08x}", volume.parse::<i64>().unwrap());
+        assert_eq!(essex_attaches(&connection_info(&rbd.url, bdm)).0, format!("rbd:volumes/{name}"));
+        assert_eq!(essex_attaches(&connection_info(&sheepdog.url, bdm)).0, format!("sheepdog:{name}"));
+    }
+
+    // AoE is gone from Essex: reported with the detach that fixes it, nothing written.
+    let (aoe, report) = migrate("nova_aoe", &["volume_driver=nova.volume.driver.AOEDriver", "iscsi_ip_address=192.168.0.20"]);
+    let (_, volume) = &attached[0];
+    assert!(
+        fixes(&report)[0].starts_with(&format!("detach it under Diablo (`euca-detach-volume vol-{:08x}`)", volume.parse::<i64>().unwrap()))
+    );
+    assert!(
+        finding(&report, "bdm_without_connection_info", "block_device_mapping").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("no AoE volume driver")
+    );
+    assert_eq!(rows(&aoe.url, "SELECT COUNT(*) FROM block_device_mapping WHERE connection_info IS NOT NULL"), [["0"]]);
+
+    // Attached volumes on two hosts: one address cannot be both portals.
+    Db::connect(&nova.url, Access::ReadWrite)
+        .unwrap()
+        .execute(&format!("UPDATE volumes SET host = 'volume2' WHERE id = {volume}"), &[])
+        .unwrap();
+    let (_, report) = migrate("nova_twohosts", &["iscsi_ip_address=192.168.0.20"]);
+    let f = finding(&report, "bdm_without_connection_info", "block_device_mapping").unwrap();
+    assert!(f["message"].as_str().unwrap().contains("live on 2 hosts"), "{f}");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 
-use osmigrate::db::{Access, Db, DbUrl};
+use osmigrate::db::{Access, Backend, Db, DbUrl};
 use osmigrate::keystone_client::Client;
 use osmigrate::keystone_client::db::DbTransport;
 use osmigrate::services::keystone::password;
@@ -568,6 +568,71 @@ fn password_files_are_checked_and_never_echoed() {
     assert_eq!(finding(&report, "ec2_only_user")["rows"][0], "`carol`");
     let ec2 = rows(&target.url, "SELECT access, tenant_id FROM ec2_credential ORDER BY access");
     assert_eq!(ec2, [["carol-key", "carol"], ["carol-key:carol", "carol"]]);
+}
+
+/// The user Diablo's `user_get_by_access_key` found, asked here with the test's own statement (no
+/// ORDER BY, as Diablo's query had none).
+fn diablo_first(url: &DbUrl, key: &str) -> String {
+    rows(url, &format!("SELECT id FROM users WHERE access_key = '{key}' AND deleted = false LIMIT 1"))[0][0].clone()
+}
+
+#[test]
+fn a_shared_key_stays_with_the_user_diablo_authenticated_on_every_backend() {
+    for server in support::servers() {
+        let ctx = server.name();
+        // `zed` is inserted before `abe`, and `mia` before `bob`, then `mia` is updated (on
+        // PostgreSQL the new row version goes to the heap's end, behind `bob`).
+        let source = bare_nova(
+            &server,
+            "na_shared",
+            &[
+                user("zed", Some("shared-key-one"), "zed-secret", false, false),
+                user("abe", Some("shared-key-one"), "abe-secret", false, false),
+                user("mia", Some("shared-key-two"), "mia-secret", false, false),
+                user("bob", Some("shared-key-two"), "bob-secret", false, false),
+                "UPDATE users SET name = 'Mia' WHERE id = 'mia'".to_string(),
+                project("ops", "zed"),
+                member("zed", "ops"),
+                member("abe", "ops"),
+                member("mia", "ops"),
+                member("bob", "ops"),
+            ],
+        );
+        let keepers = [
+            ("shared-key-one", diablo_first(&source.url, "shared-key-one")),
+            ("shared-key-two", diablo_first(&source.url, "shared-key-two")),
+        ];
+        // Each backend's own order: SQLite's rowid (insertion) order, so the key is not the lowest
+        // id's; InnoDB's primary key `users.id`, so it is; PostgreSQL's heap, where the updated
+        // `mia` now comes after `bob`.
+        let expected = match server.backend {
+            Backend::Sqlite => ["zed", "mia"],
+            Backend::Mysql => ["abe", "bob"],
+            Backend::Postgres => ["zed", "bob"],
+        };
+        assert_eq!([keepers[0].1.as_str(), keepers[1].1.as_str()], expected, "{ctx}");
+        let target = support::fresh_db(&server, "na_shared_t");
+        let (code, report, stdout, stderr) = nova_auth(&source.url, &target.url, &[], &[]);
+        assert_eq!(code, 1, "{ctx}: {stderr}");
+        let mut reported: Vec<String> = Vec::new();
+        for (key, keeper) in &keepers {
+            let secret = format!("{keeper}-secret");
+            let held = rows(&target.url, &format!("SELECT user_id, secret FROM ec2_credential WHERE access = '{key}:ops'"));
+            assert_eq!(held, [[keeper.clone(), secret]], "{ctx}: {key} stays with the user Diablo authenticated");
+            let other = ["zed", "abe", "mia", "bob"]
+                .into_iter()
+                .find(|u| u != keeper && rows(&source.url, &format!("SELECT access_key FROM users WHERE id = '{u}'"))[0][0] == *key)
+                .unwrap();
+            reported.push(format!("`{other}` (the key stays with `{keeper}`)"));
+        }
+        let mut rows_of: Vec<String> =
+            finding(&report, "ec2_access_key_shared")["rows"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect();
+        rows_of.sort();
+        reported.sort();
+        assert_eq!(rows_of, reported, "{ctx}");
+        assert_eq!(rows(&target.url, "SELECT COUNT(*) FROM ec2_credential"), [["2"]], "{ctx}: one credential per key");
+        assert!(!stdout.contains("-secret") && !stderr.contains("-secret"), "{ctx}: secrets stay out of the report");
+    }
 }
 
 #[test]

@@ -34,11 +34,14 @@ pub struct GlanceOptions {
     /// Where to write the map as CSV (`old_id,new_id`), if anywhere.
     pub map_out: Option<PathBuf>,
     pub batch_size: usize,
+    /// Compare names as this backend does instead of the target's own (`check` rehearses the
+    /// migration into a scratch SQLite database that stands in for the real target).
+    pub names_as: Option<Backend>,
 }
 
 impl Default for GlanceOptions {
     fn default() -> Self {
-        GlanceOptions { map_out: None, batch_size: 1000 }
+        GlanceOptions { map_out: None, batch_size: 1000, names_as: None }
     }
 }
 
@@ -53,7 +56,7 @@ struct Ctx {
 pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Progress) -> Result<Report> {
     let mut source = migrate::open_source(from)?;
     let glance = DiabloGlance::detect(&mut source)?;
-    preflight(&mut source, to.backend)?;
+    preflight(&mut source, opts.names_as.unwrap_or(to.backend))?;
     let mut ctx = Ctx { lookup: source };
     let steps: Vec<Step<Ctx>> = vec![
         Step { name: "image_map", target_tables: &[MAP_TABLE], run: &image_map },
@@ -91,9 +94,11 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Pr
         });
     }
     if let Some(path) = &opts.map_out {
-        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-        let mut out = std::io::BufWriter::new(file);
-        write_map_csv(to, &mut out).and_then(|()| out.flush().map_err(|e| Error::io(path, e)))?;
+        // Through the one atomic writer, 0600 like the rest of the state it usually joins.
+        crate::config::write::write_file(path, crate::config::write::Perms::PRIVATE, |file| {
+            let mut out = std::io::BufWriter::new(file);
+            write_map_csv(to, &mut out).and_then(|()| out.flush().map_err(|e| Error::io(path, e)))
+        })?;
         report.files.push(path.display().to_string());
     }
     Ok(report)

@@ -47,14 +47,6 @@ impl Ctx {
     }
 }
 
-/// Everything that would refuse the import of `from` into a database on `target`, checked without
-/// writing anything (values too long for Essex, names that are one name there).
-pub fn check(from: &DbUrl, target: Backend, opts: &KeystoneOptions) -> Result<()> {
-    let mut source = migrate::open_source(from)?;
-    let mut ctx = context(&mut source, target, opts)?;
-    preflight(&mut source, &mut ctx)
-}
-
 fn context(source: &mut Db, target_backend: Backend, opts: &KeystoneOptions) -> Result<Ctx> {
     Ok(Ctx {
         legacy: Legacy::detect(source)?,
@@ -72,7 +64,7 @@ fn context(source: &mut Db, target_backend: Backend, opts: &KeystoneOptions) -> 
 /// Imports the legacy Keystone database at `from` into a new Essex Keystone database at `to`.
 pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &KeystoneOptions, progress: &dyn Progress) -> Result<Report> {
     let mut source = migrate::open_source(from)?;
-    let mut ctx = context(&mut source, to.backend, opts)?;
+    let mut ctx = context(&mut source, opts.names_as.unwrap_or(to.backend), opts)?;
     let legacy = ctx.legacy.clone();
     preflight(&mut source, &mut ctx)?;
     drop(source);
@@ -185,7 +177,9 @@ fn preflight(source: &mut Db, ctx: &mut Ctx) -> Result<()> {
     // Role merges: the first role (lowest id) of each Essex name keeps its id; the others' grants move to it.
     let mut by_name: HashMap<String, String> = HashMap::new();
     for r in source.query("SELECT id, name FROM roles ORDER BY id", &[])? {
-        let id = r.get("id").as_i64().ok_or_else(|| Error::bad_data("roles", "?", "id", "not an integer"))?;
+        let id = r.get("id").as_i64().ok_or_else(|| {
+            Error::bad_data("roles", format!("name {}", r.get("name").key_string().unwrap_or_default()), "id", "not an integer")
+        })?;
         let name = r.get("name").as_str().map_or_else(|| id.to_string(), str::to_string);
         let target = by_name.entry(ctx.collision_key(&name)).or_insert_with(|| id.to_string()).clone();
         ctx.roles.insert(id, target);
@@ -748,6 +742,16 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 );
                 continue;
             }
+            if crate::secret::is_sample_token(&id) {
+                s.report.skip(
+                    &table,
+                    "token_sample_value",
+                    "the token id is a value published in OpenStack's sample files: anyone could present it, so it is not carried \
+                     (the services authenticate with the new admin_token or with service users)",
+                    format!("token {shown} (user {})", text(r.get("user_name")).unwrap_or_default()),
+                );
+                continue;
+            }
             let Some(user_id) = text(r.get("user_new_id")) else {
                 s.report.skip(&table, "orphan_user", "the token belongs to a user that does not exist", format!("token {shown}"));
                 continue;
@@ -794,7 +798,8 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     });
     result?;
     // A paste file's admin_token that was not carried leaves that service without a working token.
-    let carried_ids: Vec<String> = ctx.service_tokens.keys().cloned().collect();
+    // (A sample value is never carried: its skip says so.)
+    let carried_ids: Vec<String> = ctx.service_tokens.keys().filter(|t| !crate::secret::is_sample_token(t)).cloned().collect();
     for token in carried_ids {
         let present =
             s.target.query_scalar(&format!("SELECT COUNT(*) FROM {} WHERE id = ?", s.target.quote("token")), &[token.clone().into()])?;
@@ -964,7 +969,8 @@ fn write_catalog_file(from: &DbUrl, ctx: &Ctx, path: &Path, report: &mut Report)
         }
     }
     let text = catalog::render(&entries);
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+    // Through the one atomic writer; world-readable as before (it holds no secret, and keystone reads it).
+    crate::config::write::write_bytes(path, crate::config::write::Perms::mode(0o644), text.as_bytes())?;
     report.findings.extend(step.findings);
     Ok(())
 }

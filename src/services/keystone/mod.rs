@@ -9,7 +9,9 @@ pub mod password;
 
 use std::path::PathBuf;
 
-pub use import::{check, migrate};
+use crate::db::Backend;
+
+pub use import::migrate;
 
 /// The tenant osmigrate creates for Diablo's global roles: its id (name-based, so that a run
 /// started again from scratch creates the same tenant) and its `extra`.
@@ -32,6 +34,9 @@ pub struct KeystoneOptions {
     /// Diablo paste files whose `admin_token` names a service token.
     pub paste_files: Vec<PathBuf>,
     pub batch_size: usize,
+    /// Compare names as this backend does instead of the target's own (`check` rehearses the
+    /// migration into a scratch SQLite database that stands in for the real target).
+    pub names_as: Option<Backend>,
 }
 
 impl Default for KeystoneOptions {
@@ -42,6 +47,7 @@ impl Default for KeystoneOptions {
             catalog_out: None,
             paste_files: Vec::new(),
             batch_size: 1000,
+            names_as: None,
         }
     }
 }

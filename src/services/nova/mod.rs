@@ -2,6 +2,7 @@
 //! with the data migrations 047–082 as named rules and every Glance image
 //! reference rewritten through the image map (§3.2), which upstream never does.
 
+pub mod connection_info;
 pub mod image_map;
 pub mod image_ref;
 pub mod network_info;
@@ -9,7 +10,6 @@ mod rules;
 mod settings;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use crate::db::{Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
@@ -26,7 +26,7 @@ pub struct NovaOptions {
     /// Where the Glance old→new image id map comes from.
     pub image_map: MapSource,
     /// The Diablo nova.conf (flagfile) the data migrations take their settings from.
-    pub nova_conf: Option<PathBuf>,
+    pub nova_conf: Option<crate::config::FlagfileAt>,
     /// `KEY=VALUE` settings that win over the file.
     pub set: Vec<(String, String)>,
     pub batch_size: usize,
@@ -39,8 +39,14 @@ struct Ctx {
     /// 074: the id of `m1.tiny`, whose instances get no root disk under libvirt.
     tiny_type_id: Option<i64>,
     image_map: MapSource,
+    /// A second read-only source connection for lookups while the first one streams.
+    lookup: Db,
     /// The current batch's old image ids → UUIDs (from the target's seeded `s3_images`).
     batch_images: HashMap<i64, String>,
+    /// What Essex's volume driver builds block device connections from.
+    volumes: connection_info::Config,
+    /// The current batch's volumes, by id.
+    batch_volumes: HashMap<i64, connection_info::Volume>,
 }
 
 /// Diablo tables copied into the Essex table of the same name (or a renamed one), in an order
@@ -88,12 +94,22 @@ const COPIED: &[(&str, &str)] = &[
 pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaOptions, progress: &dyn Progress) -> Result<Report> {
     let mut source = migrate::open_source(from)?;
     let version = detect(&mut source)?;
-    let settings = Settings::resolve(opts.nova_conf.as_deref(), &opts.set)?;
+    let settings = Settings::resolve(opts.nova_conf.as_ref(), &opts.set)?;
     preflight(&mut source, &settings)?;
     let rxtx_base = rules::rxtx_base(&mut source)?;
     let tiny_type_id = source.query_scalar("SELECT id FROM instance_types WHERE name = 'm1.tiny' ORDER BY id", &[])?.as_i64();
-    drop(source);
-    let mut ctx = Ctx { settings, rxtx_base, tiny_type_id, image_map: opts.image_map.clone(), batch_images: HashMap::new() };
+    let mut volumes = connection_info::Config::new(&settings);
+    volumes.discovery_hosts = rules::discovery_hosts(&mut source, &volumes)?;
+    let mut ctx = Ctx {
+        settings,
+        rxtx_base,
+        tiny_type_id,
+        image_map: opts.image_map.clone(),
+        lookup: source,
+        batch_images: HashMap::new(),
+        volumes,
+        batch_volumes: HashMap::new(),
+    };
 
     let mut steps: Vec<Step<Ctx>> = vec![Step { name: "s3_images", target_tables: &["s3_images"], run: &seed_s3_images }];
     for (_, target_table) in COPIED {

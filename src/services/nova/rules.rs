@@ -1,9 +1,11 @@
 //! The data migrations 047–082 as rules on copied rows: one small function per migration, and
 //! the table of which column of which table each one fills.
 
-use super::Ctx;
+use std::collections::{BTreeSet, HashSet};
+
 use super::image_ref::{self, ImageRef};
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
+use super::{Ctx, connection_info};
 use crate::db::{Db, OnConflict, Pulled, Row, Value};
 use crate::error::{Error, Result};
 use crate::migrate::copy::{BatchHook, ColumnRule};
@@ -21,6 +23,7 @@ pub fn source_joins(source: &str) -> (&'static str, &'static [&'static str]) {
 pub fn batch_hook(source: &str) -> Option<BatchHook<'static, Ctx>> {
     match source {
         "instances" | "virtual_storage_arrays" => Some(&load_batch_images),
+        "block_device_mapping" => Some(&load_batch_volumes),
         _ => None,
     }
 }
@@ -69,10 +72,7 @@ pub fn column_rule(source: &'static str, col: &str) -> Option<ColumnRule<'static
         ("floating_ips", "interface") => Box::new(|_, ctx, _| Ok(ctx.settings.public_interface.value.clone().into())), // 067
         ("compute_nodes", "disk_available_least") => Box::new(|_, _, _| Ok(Value::Int(0))), // 069 populate_default
         ("zones", "is_parent") => Box::new(|_, _, _| Ok(Value::Int(0))),                    // 078 populate_default
-        ("block_device_mapping", "connection_info") => Box::new(|s, _, r| {
-            attached_volume_without_connection_info(s, r);
-            Ok(Value::Null)
-        }),
+        ("block_device_mapping", "connection_info") => Box::new(|s, ctx, r| Ok(connection_info_053(s, ctx, r))),
         _ => return None,
     })
 }
@@ -145,23 +145,81 @@ fn instance_uuid_064(s: &mut Sink, r: &Row) -> Value {
     v
 }
 
-/// Essex 2012.1 parses `connection_info` of every volume mapping as JSON; Diablo left none.
-fn attached_volume_without_connection_info(s: &mut Sink, r: &Row) {
-    if !r.get("volume_id").is_null() && r.get("deleted").as_bool() != Some(true) {
-        s.report.note(
-            Severity::Warning,
-            "block_device_mapping",
-            "bdm_without_connection_info",
-            "a volume attached under Diablo has no connection_info (migration 053 leaves it NULL); Essex 2012.1 fails to reboot, \
-             terminate or detach it until the volume is detached and attached again",
-            format!(
-                "id={} instance_id={} volume_id={}",
-                r.id(),
-                r.get("instance_id").key_string().unwrap_or_default(),
-                r.get("volume_id").key_string().unwrap_or_default()
-            ),
-        );
+/// 053 leaves `connection_info` NULL, and Essex 2012.1 parses it on every reboot, terminate and
+/// detach: a live volume mapping gets what Essex's volume driver would have stored at attach time
+/// (`connection_info`), or is reported with the fix.
+fn connection_info_053(s: &mut Sink, ctx: &Ctx, r: &Row) -> Value {
+    let Some(volume_id) = r.get("volume_id").as_i64() else { return Value::Null };
+    if r.get("deleted").as_bool() == Some(true) {
+        return Value::Null;
     }
+    let bdm = r.get("id").as_i64().unwrap_or_default();
+    let who = format!("id={bdm} instance_id={} volume_id={volume_id}", r.get("instance_id").key_string().unwrap_or_default());
+    match connection_info::build(&ctx.volumes, ctx.batch_volumes.get(&volume_id)) {
+        Ok((info, how)) => {
+            let row = format!("{who}: {}", connection_info::summary(&info));
+            s.report.note(Severity::Info, "block_device_mapping", "bdm_connection_info_rebuilt", how.message(), row);
+            Value::Text(info.to_string())
+        }
+        Err(reason) => {
+            let row = format!("{who}: fix: {}", reason.fix(bdm, volume_id));
+            s.report.note(Severity::Warning, "block_device_mapping", "bdm_without_connection_info", &reason.message(&ctx.volumes), row);
+            Value::Null
+        }
+    }
+}
+
+/// Live volume mappings of volumes Essex finds by discovery: their hosts.
+pub fn discovery_hosts(source: &mut Db, cfg: &connection_info::Config) -> Result<BTreeSet<String>> {
+    if cfg.driver != (connection_info::Driver::Iscsi { discovery: true }) {
+        return Ok(BTreeSet::new());
+    }
+    let sql = "SELECT DISTINCT v.host, b.deleted AS bdm_deleted, v.deleted FROM block_device_mapping b \
+               JOIN volumes v ON v.id = b.volume_id JOIN iscsi_targets t ON t.volume_id = v.id \
+               WHERE v.host IS NOT NULL AND (v.provider_location IS NULL OR v.provider_location = '')";
+    let mut hosts = BTreeSet::new();
+    for r in source.query(sql, &[])? {
+        if r.get("bdm_deleted").as_bool() != Some(true) && r.get("deleted").as_bool() == Some(false) {
+            hosts.extend(r.text("volumes", "host")?);
+        }
+    }
+    Ok(hosts)
+}
+
+/// `?, ?, …` and the ids bound to them.
+fn in_list(ids: &[i64]) -> (String, Vec<Value>) {
+    (vec!["?"; ids.len()].join(", "), ids.iter().map(|i| Value::Int(*i)).collect())
+}
+
+/// Looks up the volumes (and whether an iSCSI target names them) of the batch's mappings.
+fn load_batch_volumes(_: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
+    let mut ids: Vec<i64> = batch.iter().filter_map(|r| r.get("volume_id").as_i64()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ctx.batch_volumes.clear();
+    for chunk in ids.chunks(5000) {
+        let (marks, params) = in_list(chunk);
+        // One pass over iscsi_targets per batch (Diablo has no index on its volume_id).
+        let targets: HashSet<i64> = ctx
+            .lookup
+            .query(&format!("SELECT DISTINCT volume_id FROM iscsi_targets WHERE volume_id IN ({marks})"), &params)?
+            .iter()
+            .filter_map(|t| t.get("volume_id").as_i64())
+            .collect();
+        let sql = format!("SELECT id, host, provider_location, provider_auth, deleted FROM volumes WHERE id IN ({marks})");
+        for v in ctx.lookup.query(&sql, &params)? {
+            let volume = connection_info::Volume {
+                id: v.get("id").as_i64().unwrap_or_default(),
+                host: v.text("volumes", "host")?,
+                provider_location: v.text("volumes", "provider_location")?,
+                provider_auth: v.text("volumes", "provider_auth")?,
+                deleted: v.get("deleted").as_bool() != Some(false),
+                has_iscsi_target: v.get("id").as_i64().is_some_and(|id| targets.contains(&id)),
+            };
+            ctx.batch_volumes.insert(volume.id, volume);
+        }
+    }
+    Ok(())
 }
 
 /// Looks up, in the target's seeded `s3_images`, every old image id the batch references.
@@ -178,8 +236,7 @@ fn load_batch_images(s: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
     ids.dedup();
     ctx.batch_images.clear();
     for chunk in ids.chunks(5000) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let params: Vec<Value> = chunk.iter().map(|i| Value::Int(*i)).collect();
+        let (marks, params) = in_list(chunk);
         for row in s.target.query(&format!("SELECT id, uuid FROM s3_images WHERE id IN ({marks})"), &params)? {
             if let (Some(id), Some(uuid)) = (row.get("id").as_i64(), row.get("uuid").key_string()) {
                 ctx.batch_images.insert(id, uuid);

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::access::{carries_key, shown};
 use super::steps::{ec2_query, existing_credentials, planned_credentials};
-use super::{Ctx, MAX_LEN, RoleTarget, SUPERUSER_ROLES, TABLES, len_fn, live_sql, marks, stream_groups, text};
+use super::{Ctx, MAX_LEN, RoleTarget, SUPERUSER_ROLES, TABLES, diablo_key_holder, len_fn, live_sql, marks, stream_groups, text};
 use crate::db::{Backend, Db, Value};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, Sink};
@@ -359,18 +359,22 @@ fn systenant(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Access keys that several live users hold: the lowest user id keeps each.
+/// Access keys that several live users hold (one key as the target compares them): the user
+/// Diablo authenticated with it keeps each ([`diablo_key_holder`], asked with the group's first
+/// spelling; the spellings differ only where the target compares more loosely than the source).
 fn shared_keys(src: &mut Db, ctx: &mut Ctx) -> Result<()> {
     let lu = live_sql("u");
     let key = ctx.same_name_sql("u.access_key");
     let sql = format!(
-        "SELECT {key} AS k FROM users u WHERE {lu} AND u.access_key IS NOT NULL AND u.access_key <> '' GROUP BY {key} HAVING COUNT(*) > 1"
+        "SELECT {key} AS k, MIN(u.access_key) AS spelling FROM users u WHERE {lu} AND u.access_key IS NOT NULL AND u.access_key <> '' \
+         GROUP BY {key} HAVING COUNT(*) > 1"
     );
     for d in src.query(&sql, &[])? {
-        let first = src.query_scalar(&format!("SELECT u.id FROM users u WHERE {lu} AND {key} = ? ORDER BY u.id"), &[d.get("k").clone()])?;
-        if let (Some(k), Some(user)) = (text(&d, "k"), first.key_string()) {
-            ctx.shared_keys.insert(ctx.same_name(&k), user);
-        }
+        let (Some(k), Some(spelling)) = (text(&d, "k"), text(&d, "spelling")) else { continue };
+        let holder = diablo_key_holder(src, &spelling)?.ok_or_else(|| {
+            Error::bad_data("users", format!("access key {}", shown(&spelling)), "access_key", "a live user's own key found no live user")
+        })?;
+        ctx.shared_keys.insert(ctx.same_name(&k), holder);
     }
     Ok(())
 }

@@ -38,11 +38,14 @@ pub struct NovaAuthOptions {
     /// The tenant that receives Diablo's global roles and administrators (created when missing).
     pub global_roles_tenant: String,
     pub batch_size: usize,
+    /// Compare names as this backend does instead of the target's own (`check` rehearses the
+    /// migration into a scratch SQLite database that stands in for the real target).
+    pub names_as: Option<Backend>,
 }
 
 impl Default for NovaAuthOptions {
     fn default() -> Self {
-        NovaAuthOptions { password_file: None, global_roles_tenant: "systenant".into(), batch_size: 1000 }
+        NovaAuthOptions { password_file: None, global_roles_tenant: "systenant".into(), batch_size: 1000, names_as: None }
     }
 }
 
@@ -121,7 +124,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaAuthOptions, progress: &dyn 
     };
     let mut ctx = Ctx {
         opts: opts.clone(),
-        target_backend: to.backend,
+        target_backend: opts.names_as.unwrap_or(to.backend),
         passwords,
         lookup: source,
         merged_users: HashMap::new(),
@@ -190,6 +193,17 @@ fn detect(source: &mut Db) -> Result<String> {
         Some(v) => format!("Nova auth (migrate version {v})"),
         None => "Nova auth (unversioned)".to_string(),
     })
+}
+
+/// The user Diablo authenticated a request signed with `access_key` as: `user_get_by_access_key`
+/// (`db/sqlalchemy/api.py` @2011.3) ran `query(User).filter_by(access_key=…).filter_by(deleted=False)
+/// .first()`, that is this very statement with no ORDER BY, so the backend's own order decides: on
+/// SQLite the rowid (insertion) order, on MySQL InnoDB the primary key `users.id` (a string, in the
+/// column's collation), on PostgreSQL the heap's physical order (an updated row moves to its end).
+/// It runs on the source, read-only, exactly as Diablo's did.
+pub fn diablo_key_holder(source: &mut Db, access_key: &str) -> Result<Option<String>> {
+    let first = source.query("SELECT * FROM users WHERE access_key = ? AND deleted = ? LIMIT 1", &[access_key.into(), false.into()])?;
+    Ok(first.first().map(Row::id))
 }
 
 /// Diablo saw a user or project row only while `deleted` was false (NULL matched nothing).

@@ -565,8 +565,9 @@ pub(super) fn planned_credentials(ctx: &Ctx, rows: &[Row], mut report: Option<&m
         say(
             Severity::Warning,
             "ec2_access_key_shared",
-            "another user has the same access key; Diablo took whichever user the database returned first, so the key \
-             is carried for the user with the lowest id only: give this user a new key",
+            "another user has the same access key; Diablo authenticated every request signed with it as the first user its \
+             lookup returned (no ORDER BY: the database's own order, asked again of the source), and that user keeps it: \
+             give this user a new key (`osmigrate keystone ec2-credentials-create --user USER --tenant PROJECT`)",
             format!("`{user}` (the key stays with `{keeper}`)"),
         );
         return Ok(Vec::new());

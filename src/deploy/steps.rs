@@ -1,0 +1,547 @@
+//! `migrate`: the plan's steps, journaled in the state directory, locked, resumable after a crash
+//! at any point.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::discover::{self, Cloud, discover};
+use super::journal::{self, Journal, Lock};
+use crate::config::FlagfileAt;
+use crate::config::nova::{self as nova_conf, ConvertOptions};
+use crate::config::report::ConfigReport;
+use crate::config::upgrade::{self, Service, UpgradeOptions};
+use crate::config::write::{self, Ownership};
+use crate::db::{Access, Backend, DbUrl};
+use crate::error::{Error, Result};
+use crate::migrate::{NoProgress, Report};
+use crate::rootfs;
+use crate::services::glance::{self, GlanceOptions};
+use crate::services::keystone::{self, KeystoneOptions};
+use crate::services::nova::{self, MapSource, NovaOptions};
+use crate::services::nova_auth::{self, NovaAuthOptions};
+
+/// The templated catalog keystone.conf names (a host path).
+const CATALOG: &str = "/etc/keystone/default_catalog.templates";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    pub name: String,
+    /// `done`, `already done` (journaled by an earlier run), or `skipped`.
+    pub status: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrateReport {
+    pub root: String,
+    pub steps: Vec<StepOutcome>,
+    pub databases: Vec<Report>,
+    pub configs: Vec<ConfigReport>,
+}
+
+impl MigrateReport {
+    pub fn exit_status(&self) -> i32 {
+        let warned = self.databases.iter().any(Report::has_warnings) || self.configs.iter().any(ConfigReport::has_warnings);
+        i32::from(warned)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    pub root: PathBuf,
+    pub state_dir: PathBuf,
+    /// Stop and start the services (systemctl or service) when they exist.
+    pub services: bool,
+    /// Create Essex's `service` tenant and the `nova` and `glance` users its auth middleware can
+    /// use instead of the admin token.
+    pub create_service_users: bool,
+}
+
+/// The users Essex's services authenticate as, in the `service` tenant.
+const SERVICE_USERS: &[&str] = &["nova", "glance"];
+
+/// Creates the `service` tenant and the service users Keystone does not have yet, with the admin
+/// role there. Passwords of the users to create are chosen first and kept in
+/// `STATE/service-users` (0600), so that a run stopped half-way creates the rest with the same ones;
+/// users that were already there keep theirs.
+fn create_service_users(keystone: &DbUrl, state_dir: &Path) -> Result<String> {
+    use crate::keystone_client::{Client, NewTenant, Secret, db::DbTransport};
+    let mut client = Client::new(Box::new(DbTransport::open(keystone, Access::ReadWrite, None)?));
+    let file = state_dir.join("service-users");
+    let mut passwords: BTreeMap<String, String> = match std::fs::read_to_string(&file) {
+        Ok(text) => text.lines().filter_map(|l| l.split_once(':')).map(|(u, p)| (u.to_string(), p.to_string())).collect(),
+        Err(_) => BTreeMap::new(),
+    };
+    let existing: Vec<String> = client.users()?.into_iter().map(|u| u.name).collect();
+    let to_create: Vec<&str> =
+        SERVICE_USERS.iter().copied().filter(|u| passwords.contains_key(*u) || !existing.iter().any(|e| e == u)).collect();
+    if to_create.iter().any(|u| !passwords.contains_key(*u)) {
+        for u in &to_create {
+            passwords.entry(u.to_string()).or_insert_with(|| crate::secret::random_hex(16));
+        }
+        let text: String = passwords.iter().map(|(u, p)| format!("{u}:{p}\n")).collect();
+        write::write_private(&file, text.as_bytes())?;
+    }
+    let mut done = Vec::new();
+    if !client.tenants()?.iter().any(|t| t.name == "service") {
+        client.create_tenant(&NewTenant {
+            name: "service".into(),
+            description: Some("Essex service users (osmigrate)".into()),
+            enabled: true,
+        })?;
+        done.push("created tenant service".to_string());
+    }
+    let admin = match client.roles()?.into_iter().find(|r| r.name.eq_ignore_ascii_case("admin")) {
+        Some(r) => r.name,
+        None => client.create_role("Admin")?.name,
+    };
+    for u in SERVICE_USERS {
+        if !existing.iter().any(|e| e == u) {
+            client.create_user(u, Some(Secret::new(passwords[*u].clone())), None, Some("service"), true)?;
+            done.push(format!("created user {u} (password in {})", file.display()));
+        } else if !to_create.contains(u) {
+            done.push(format!("user {u} was already there (its password is unchanged)"));
+        }
+        if !client.grants(Some(u), Some("service"))?.iter().any(|g| g.role.name == admin) {
+            client.grant(u, "service", &admin)?;
+            done.push(format!("granted {admin} on service to {u}"));
+        }
+    }
+    Ok(if done.is_empty() { "the service tenant and users were already there".into() } else { done.join("; ") })
+}
+
+const SERVICES: &[&str] =
+    &["nova-api", "nova-compute", "nova-network", "nova-scheduler", "nova-volume", "glance-api", "glance-registry", "keystone"];
+
+/// Stops (or starts) the controller's services, on the live host only: a rehearsal tree (`--root`
+/// other than `/`) never touches the host's services, whatever the options. On the host,
+/// `--no-services` skips it; a service that exists and fails to stop (and is still running) is an
+/// error, so the migration stops before anything is written.
+fn services(action: &str, opts: &MigrateOptions) -> Result<String> {
+    if !rootfs::is_host(&opts.root) {
+        return Ok(format!(
+            "not on a rehearsal tree ({}): services are stopped and started only on the live host (--root /)",
+            opts.root.display()
+        ));
+    }
+    if !opts.services {
+        return Ok("skipped (--no-services)".into());
+    }
+    match ServiceManager::find() {
+        Some(manager) => manager.control(action),
+        None => Ok("no systemctl or service on this host: skipped".into()),
+    }
+}
+
+/// The host's service manager: systemctl, else SysV/upstart `service`.
+struct ServiceManager {
+    tool: PathBuf,
+    systemd: bool,
+}
+
+impl ServiceManager {
+    fn find() -> Option<ServiceManager> {
+        let path = std::env::var_os("PATH")?;
+        ["systemctl", "service"].into_iter().find_map(|name| {
+            let tool = std::env::split_paths(&path).map(|d| d.join(name)).find(|t| t.is_file())?;
+            Some(ServiceManager { tool, systemd: name == "systemctl" })
+        })
+    }
+
+    /// Runs the tool; its exit status and output (stdout, then stderr).
+    fn run(&self, args: &[&str]) -> Result<(bool, String)> {
+        let out = std::process::Command::new(&self.tool)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| Error::io(&self.tool, e))?;
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        Ok((out.status.success(), text))
+    }
+
+    fn exists(&self, svc: &str) -> Result<bool> {
+        if self.systemd {
+            let (_, out) = self.run(&["show", "--property=LoadState", &format!("{svc}.service")])?;
+            Ok(out.lines().any(|l| l.trim() == "LoadState=loaded"))
+        } else {
+            Ok(Path::new("/etc/init.d").join(svc).exists() || Path::new("/etc/init").join(format!("{svc}.conf")).exists())
+        }
+    }
+
+    fn running(&self, svc: &str) -> Result<bool> {
+        if self.systemd {
+            Ok(self.run(&["is-active", "--quiet", svc])?.0)
+        } else {
+            let (ok, out) = self.run(&[svc, "status"])?;
+            Ok(ok && !out.contains("stop/waiting"))
+        }
+    }
+
+    /// `stop`: in the listed order; `start`: in the reverse one. Services that do not exist are
+    /// passed over.
+    fn control(&self, action: &str) -> Result<String> {
+        let mut order: Vec<&str> = SERVICES.to_vec();
+        if action == "start" {
+            order.reverse();
+        }
+        let mut done = Vec::new();
+        for svc in order {
+            if !self.exists(svc)? {
+                continue;
+            }
+            let args = if self.systemd { [action, svc] } else { [svc, action] };
+            let (ok, out) = self.run(&args)?;
+            if ok || (action == "stop" && !self.running(svc)?) {
+                done.push(svc);
+                continue;
+            }
+            let why = out.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no message");
+            let next = if action == "stop" {
+                "the migration stops here, before anything is written: stop it yourself (or give --no-services when the services are already down), then run migrate again"
+            } else {
+                "the migration itself is complete: start it yourself, or run migrate again to retry"
+            };
+            return Err(Error::Refused(format!("`{} {}` failed ({why}); {next}", self.tool.display(), args.join(" "))));
+        }
+        let tool = self.tool.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        Ok(format!("{tool} {action}: {}", if done.is_empty() { "none of them is installed".to_string() } else { done.join(", ") }))
+    }
+}
+
+/// The workflow's steps, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    StopServices,
+    BackupConfigs,
+    KeystoneDb,
+    NovaAuthDb,
+    ServiceUsers,
+    GlanceDb,
+    NovaDb,
+    KeystoneConfig,
+    GlanceConfig,
+    NovaConfig,
+    StartServices,
+}
+
+impl Step {
+    pub(super) const ALL: [Step; 11] = [
+        Step::StopServices,
+        Step::BackupConfigs,
+        Step::KeystoneDb,
+        Step::NovaAuthDb,
+        Step::ServiceUsers,
+        Step::GlanceDb,
+        Step::NovaDb,
+        Step::KeystoneConfig,
+        Step::GlanceConfig,
+        Step::NovaConfig,
+        Step::StartServices,
+    ];
+
+    /// The name the journal, the report and the failpoints (`deploy:NAME`) use.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Step::StopServices => "stop-services",
+            Step::BackupConfigs => "backup-configs",
+            Step::KeystoneDb => "keystone-db",
+            Step::NovaAuthDb => "nova-auth-db",
+            Step::ServiceUsers => "service-users",
+            Step::GlanceDb => "glance-db",
+            Step::NovaDb => "nova-db",
+            Step::KeystoneConfig => "keystone-config",
+            Step::GlanceConfig => "glance-config",
+            Step::NovaConfig => "nova-config",
+            Step::StartServices => "start-services",
+        }
+    }
+
+    /// The steps that build the Essex databases and files: the ones `check` rehearses.
+    pub(super) fn builds(self) -> bool {
+        !matches!(self, Step::StopServices | Step::BackupConfigs | Step::StartServices)
+    }
+
+    /// The earlier steps whose output this one reads.
+    pub(super) fn needs(self) -> &'static [Step] {
+        match self {
+            Step::NovaAuthDb => &[Step::KeystoneDb],
+            Step::ServiceUsers | Step::KeystoneConfig | Step::GlanceConfig => &[Step::KeystoneDb, Step::NovaAuthDb],
+            Step::NovaDb | Step::NovaConfig => &[Step::GlanceDb],
+            _ => &[],
+        }
+    }
+}
+
+/// Where the steps write: the controller itself (`migrate`), or a scratch copy of it (`check`'s
+/// rehearsal). What they read is always the controller's.
+pub(super) struct Dest {
+    /// Files go under this directory, at their host paths.
+    pub base: PathBuf,
+    /// The image map, the service users' passwords, a generated admin token.
+    pub state_dir: PathBuf,
+    /// The Essex databases, as osmigrate reaches them.
+    pub keystone: DbUrl,
+    pub glance: DbUrl,
+    pub nova: DbUrl,
+}
+
+impl Dest {
+    /// The controller's own places.
+    pub(super) fn real(cloud: &Cloud, state_dir: &Path) -> Dest {
+        Dest {
+            base: cloud.root.clone(),
+            state_dir: state_dir.to_path_buf(),
+            keystone: cloud.keystone_target.clone(),
+            glance: cloud.glance.target.clone(),
+            nova: cloud.nova.target.clone(),
+        }
+    }
+
+    /// A file of the tree (a host path), where this run writes it: under the root (or its scratch
+    /// copy), confined there.
+    fn file(&self, host_path: &str) -> Result<PathBuf> {
+        rootfs::under_root(&self.base, Path::new(host_path))
+    }
+
+    fn map(&self) -> PathBuf {
+        self.state_dir.join("glance-image-map.csv")
+    }
+}
+
+/// One run of the workflow: the cloud, its options, where it writes, and as whom.
+pub(super) struct Run<'a> {
+    pub cloud: &'a Cloud,
+    pub opts: &'a MigrateOptions,
+    pub dest: &'a Dest,
+    pub owners: &'a Ownership,
+}
+
+impl Run<'_> {
+    /// A Diablo file of the tree (read, never written).
+    fn etc(&self, host_path: &str) -> Result<PathBuf> {
+        rootfs::under_root(&self.cloud.root, Path::new(host_path))
+    }
+
+    /// The Diablo flagfile as a host path (its backup once replaced), read under the root.
+    fn nova_flagfile(&self) -> Result<PathBuf> {
+        discover::diablo_host_file(&self.cloud.root, Path::new(discover::NOVA_CONF))
+    }
+
+    fn upgrade_options(&self) -> UpgradeOptions {
+        UpgradeOptions {
+            root: self.cloud.root.clone(),
+            out_dir: (self.dest.base != self.cloud.root).then(|| self.dest.base.clone()),
+            // Configs name the databases as the services will see them (host paths, not under --root).
+            keystone_db: Some(self.cloud.keystone_target_host.clone()),
+            keystone_db_local: Some(self.dest.keystone.clone()),
+            glance_db: Some(self.cloud.glance.target_host.clone()),
+            admin_role: None,
+            new_keystone: self.cloud.keystone.is_none(),
+            token_file: self.dest.state_dir.join(upgrade::ADMIN_TOKEN_FILE),
+        }
+    }
+
+    /// Runs one step, adding what it did to `report`; returns the detail the journal keeps.
+    pub(super) fn step(&self, step: Step, report: &mut MigrateReport) -> Result<String> {
+        let cloud = self.cloud;
+        let dest = self.dest;
+        Ok(match step {
+            Step::StopServices => services("stop", self.opts)?,
+            Step::StartServices => services("start", self.opts)?,
+            Step::BackupConfigs => journal::backup_configs(&cloud.root, &dest.state_dir)?,
+            Step::KeystoneDb => {
+                let Some(k) = &cloud.keystone else {
+                    return Ok("no Diablo Keystone: the cloud ran Nova's own auth (next step)".into());
+                };
+                let paste = [
+                    self.etc("/etc/nova/api-paste.ini")?,
+                    self.etc("/etc/glance/glance-api.conf")?,
+                    self.etc("/etc/glance/glance-registry.conf")?,
+                ];
+                let paste_files = paste.into_iter().map(|p| write::original_of(&p).unwrap_or(p)).filter(|p| p.is_file()).collect();
+                let catalog = dest.file(CATALOG)?;
+                let o = KeystoneOptions {
+                    catalog_out: Some(catalog.clone()),
+                    paste_files,
+                    names_as: Some(k.target.backend),
+                    ..Default::default()
+                };
+                let detail = database_step(report, keystone::migrate(&k.source, &dest.keystone, &o, &NoProgress)?);
+                self.own_files(step, "keystone", &k.target, &dest.keystone, &[catalog], report)?;
+                detail
+            }
+            Step::NovaAuthDb if cloud.auth == discover::Auth::Nova => {
+                let o = NovaAuthOptions { names_as: Some(cloud.keystone_target.backend), ..Default::default() };
+                let detail = database_step(report, nova_auth::migrate(&cloud.nova.source, &dest.keystone, &o, &NoProgress)?);
+                if cloud.keystone.is_none() {
+                    // keystone.conf selects the templated catalog: write the one this cloud's endpoints make.
+                    let (text, mut written) = super::catalog::render(cloud)?;
+                    write::write_config(&dest.file(CATALOG)?, text.as_bytes(), "keystone", self.owners, &mut written)?;
+                    config_step(report, written);
+                }
+                self.own_files(step, "keystone", &cloud.keystone_target, &dest.keystone, &[], report)?;
+                detail
+            }
+            Step::NovaAuthDb => "Nova did not run its own auth: nothing to import".into(),
+            Step::ServiceUsers if self.opts.create_service_users => create_service_users(&dest.keystone, &dest.state_dir)?,
+            Step::ServiceUsers => "not asked for (--create-service-users); the services authenticate with the admin token".into(),
+            Step::GlanceDb => {
+                let o = GlanceOptions { map_out: Some(dest.map()), names_as: Some(cloud.glance.target.backend), ..Default::default() };
+                let detail = database_step(report, glance::migrate(&cloud.glance.source, &dest.glance, &o, &NoProgress)?);
+                self.own_files(step, "glance", &cloud.glance.target, &dest.glance, &[], report)?;
+                detail
+            }
+            Step::NovaDb => {
+                let conf = FlagfileAt { path: self.nova_flagfile()?, cwd: PathBuf::from(discover::NOVA_CWD), root: cloud.root.clone() };
+                let o = NovaOptions { image_map: MapSource::Csv(dest.map()), nova_conf: Some(conf), set: Vec::new(), batch_size: 1000 };
+                let detail = database_step(report, nova::migrate(&cloud.nova.source, &dest.nova, &o, &NoProgress)?);
+                self.own_files(step, "nova", &cloud.nova.target, &dest.nova, &[], report)?;
+                detail
+            }
+            Step::KeystoneConfig => config_step(report, upgrade::upgrade(Service::Keystone, &self.upgrade_options(), self.owners)?),
+            Step::GlanceConfig => config_step(report, upgrade::upgrade(Service::Glance, &self.upgrade_options(), self.owners)?),
+            Step::NovaConfig => {
+                // The Diablo flagfile: nova.conf itself, or (once replaced) its byte-identical backup;
+                // host paths, read under the root (includes too).
+                let input = self.nova_flagfile()?;
+                let converted = nova_conf::convert(&ConvertOptions {
+                    inputs: vec![input.clone()],
+                    cwd: PathBuf::from(discover::NOVA_CWD),
+                    root: cloud.root.clone(),
+                    paste: Some(discover::diablo_host_file(&cloud.root, Path::new("/etc/nova/api-paste.ini"))?),
+                    image_map: Some(MapSource::Csv(dest.map())),
+                    sql_connection: Some(cloud.nova.target_host.expose_secret()),
+                    carry_after_stop: false,
+                    auth_strategy: (cloud.auth == discover::Auth::Nova).then_some(crate::config::paste::AuthStrategy::Keystone),
+                    target: cloud.nova_conf.display().to_string(),
+                })?;
+                let mut conf_report = converted.report;
+                // Name the flagfile as nova.conf whichever copy was read, so every run writes the same file.
+                let text = converted
+                    .text
+                    .replace(&self.etc(&input.to_string_lossy())?.display().to_string(), &cloud.nova_conf.display().to_string());
+                write::write_config(&dest.file(discover::NOVA_CONF)?, text.as_bytes(), "nova", self.owners, &mut conf_report)?;
+                conf_report.merge(upgrade::upgrade(Service::NovaPaste, &self.upgrade_options(), self.owners)?);
+                config_step(report, conf_report)
+            }
+        })
+    }
+
+    /// The new SQLite database of a service (`real`: where the migration puts it; `written`: where
+    /// this run wrote it) and the other files a database step wrote, given to the service user as
+    /// its configs are.
+    fn own_files(
+        &self,
+        step: Step,
+        service: &str,
+        real: &DbUrl,
+        written: &DbUrl,
+        files: &[PathBuf],
+        report: &mut MigrateReport,
+    ) -> Result<()> {
+        let mut owned = ConfigReport::new(&format!("{} files", step.name()));
+        let database = written.path.clone().filter(|_| real.backend == Backend::Sqlite);
+        for path in database.iter().chain(files) {
+            write::settle_for_service(path, service, self.owners, &mut owned)?;
+        }
+        if !owned.files.is_empty() {
+            report.configs.push(owned);
+        }
+        Ok(())
+    }
+}
+
+/// Runs the plan: the preconditions (`check`'s, the rehearsal included) while anything is left to
+/// do, refused with every blocker named and nothing changed; then every step not yet journaled,
+/// in order. A run killed at any point continues with the next one; a finished migration run again
+/// does nothing.
+pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
+    let cloud = discover(&opts.root)?;
+    let finished = opts.state_dir.is_dir() && Journal::open(&opts.state_dir)?.is_done(Step::StartServices.name());
+    if !finished {
+        let pre = super::check::preconditions(&cloud, &opts.state_dir, opts.create_service_users)?;
+        if let Some(refusal) = pre.refusal() {
+            return Err(Error::Refused(refusal));
+        }
+    }
+    let _lock = Lock::acquire(&opts.state_dir)?;
+    let mut journal = Journal::open(&opts.state_dir)?;
+    let owners = Ownership::new(&opts.root)?;
+    let dest = Dest::real(&cloud, &opts.state_dir);
+    let run = Run { cloud: &cloud, opts, dest: &dest, owners: &owners };
+    let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
+    for step in Step::ALL {
+        let name = step.name();
+        if journal.is_done(name) {
+            report.steps.push(StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) });
+            continue;
+        }
+        crate::failpoint::hit(&format!("deploy:{name}"));
+        let detail = run.step(step, &mut report)?;
+        journal.done(name, &detail)?;
+        report.steps.push(StepOutcome { name: name.into(), status: "done".into(), detail });
+    }
+    Ok(report)
+}
+
+fn database_step(report: &mut MigrateReport, r: Report) -> String {
+    let detail = format!("{} → {} ({:?})", r.source, r.target, r.outcome);
+    report.databases.push(r);
+    detail
+}
+
+fn config_step(report: &mut MigrateReport, r: ConfigReport) -> String {
+    let detail = format!("{} change(s)", r.changes.len());
+    report.configs.push(r);
+    detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A systemctl that has nova-api and glance-api, records every call, fails to stop glance-api,
+    /// and says glance-api is active or not as `active` says.
+    fn fake_systemctl(dir: &Path, active: bool) -> ServiceManager {
+        let tool = dir.join("systemctl");
+        let calls = dir.join("calls");
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$1\" in\n  show) case \"$3\" in nova-api.service|glance-api.service) echo LoadState=loaded;; *) echo LoadState=not-found;; esac;;\n  stop) [ \"$2\" = glance-api ] && {{ echo 'Failed to stop glance-api.service: Access denied' >&2; exit 1; }}; exit 0;;\n  is-active) exit {};;\nesac\nexit 0\n",
+            calls.display(),
+            if active { 0 } else { 3 }
+        );
+        std::fs::write(&tool, script).unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ServiceManager { tool, systemd: true }
+    }
+
+    #[test]
+    fn a_service_that_fails_to_stop_stops_the_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = fake_systemctl(dir.path(), true);
+        let e = manager.control("stop").unwrap_err().to_string();
+        assert!(e.contains("stop glance-api` failed (Failed to stop glance-api.service: Access denied)"), "{e}");
+        assert!(e.contains("before anything is written"), "{e}");
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        assert!(calls.contains("stop nova-api\n") && !calls.contains("stop nova-compute"), "only services that exist: {calls}");
+        assert!(!calls.contains("stop keystone"), "nothing after the failure: {calls}");
+
+        // Already stopped: the failed stop changed nothing, and the run goes on.
+        let dir = tempfile::tempdir().unwrap();
+        let manager = fake_systemctl(dir.path(), false);
+        assert_eq!(manager.control("stop").unwrap(), "systemctl stop: nova-api, glance-api");
+        assert_eq!(manager.control("start").unwrap(), "systemctl start: glance-api, nova-api");
+    }
+
+    #[test]
+    fn a_rehearsal_tree_never_touches_services() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts =
+            MigrateOptions { root: dir.path().to_path_buf(), state_dir: dir.path().join("s"), services: true, create_service_users: false };
+        let said = services("stop", &opts).unwrap();
+        assert!(said.starts_with("not on a rehearsal tree"), "{said}");
+    }
+}

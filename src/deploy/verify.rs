@@ -1,0 +1,208 @@
+//! `verify`: the result against the source.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::discover::{self, discover};
+use super::{Check, Journal, Level, Lock};
+use crate::db::{Access, Backend, Db, DbUrl, Value};
+use crate::error::Result;
+use crate::migrate::Report;
+use crate::rootfs;
+use crate::services::nova;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub root: String,
+    pub checks: Vec<Check>,
+}
+
+impl VerifyReport {
+    /// 0 when everything matched, 2 on a mismatch.
+    pub fn exit_status(&self) -> i32 {
+        if self.checks.iter().any(|c| c.level == Level::Blocker) { 2 } else { 0 }
+    }
+}
+
+/// The result against the source: every source row accounted for, references resolving, the
+/// Essex schemas and stamps in place, the configs naming the new databases.
+pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
+    // Not while a migration or rollback runs (and none starts until this is done); a state
+    // directory that does not exist saw no migration, and verify does not make it.
+    let _lock = if state_dir.is_dir() { Some(Lock::acquire(state_dir)?) } else { None };
+    let cloud = discover(root)?;
+    let journal = Journal::open(state_dir)?;
+    let mut checks = Vec::new();
+    let mut schema_checks = Vec::new();
+    let mut check = |ok: bool, code: &str, message: String| {
+        checks.push(Check::new(
+            if ok { Level::Info } else { Level::Blocker },
+            code,
+            message,
+            if ok { "" } else { "run `osmigrate migrate` again, or `osmigrate rollback`" },
+        ));
+    };
+    check(
+        journal.is_done("nova-config"),
+        "migration_finished",
+        format!("the journal in {} records a finished migration", state_dir.display()),
+    );
+    for (service, target_url, source_url, schema) in [
+        (
+            "keystone",
+            &cloud.keystone_target,
+            cloud.keystone.as_ref().map(|k| &k.source),
+            crate::schema::essex::keystone as fn(Backend) -> crate::schema::Schema,
+        ),
+        ("glance", &cloud.glance.target, Some(&cloud.glance.source), crate::schema::essex::glance),
+        ("nova", &cloud.nova.target, Some(&cloud.nova.source), crate::schema::essex::nova),
+    ] {
+        let mut target = Db::connect(target_url, Access::ReadOnly)?;
+        let schema = schema(target_url.backend);
+        // The whole schema against osmigrate's schema data, with the comparison a resumed run makes.
+        let differences = crate::db::diff::schema_diff(&mut target, &schema)?;
+        if differences.is_empty() {
+            check(
+                true,
+                "essex_schema",
+                format!("{target_url}: every Essex table, column, index, unique key and foreign key as osmigrate makes them"),
+            );
+        }
+        schema_checks.extend(differences.iter().map(|d| {
+            Check::new(
+                Level::Blocker,
+                "essex_schema",
+                format!("{target_url}: {d}"),
+                match source_url {
+                    Some(_) => format!(
+                        "`osmigrate db migrate {service}` run again with the same source and target creates what is missing; \
+                         anything else needs a new target (`osmigrate rollback`, drop it, `osmigrate migrate`)"
+                    ),
+                    None => "a new target: `osmigrate rollback`, drop it, `osmigrate migrate`".into(),
+                },
+            )
+        }));
+        let stamp = schema.stamp.as_ref().expect("Essex schemas are stamped");
+        let version = target
+            .query_scalar("SELECT version FROM migrate_version WHERE repository_id = ?", &[stamp.repository_id.clone().into()])?
+            .as_i64();
+        check(
+            version == Some(stamp.version),
+            "stamp",
+            format!("{}: stamped {} {} (found {:?})", target_url, stamp.repository_id, stamp.version, version),
+        );
+        // Every source row read: the journal's report against the source's counts now.
+        let report: Option<Report> = target
+            .query_scalar("SELECT detail FROM osmigrate_journal WHERE step = 'finished'", &[])?
+            .as_str()
+            .and_then(|d| serde_json::from_str(d).ok());
+        let Some(source_url) = source_url else { continue };
+        let mut source = Db::connect(source_url, Access::ReadOnly)?;
+        let source_tables = source.table_names()?;
+        for t in report.iter().flat_map(|r| r.tables.iter()).filter(|t| source_tables.contains(&t.source_table)) {
+            let n = source.query_scalar(&format!("SELECT COUNT(*) FROM {}", source.quote(&t.source_table)), &[])?.as_i64().unwrap_or(-1);
+            check(
+                n as u64 == t.read,
+                "rows_accounted",
+                format!("{} {}: {} source rows, {} read ({} skipped, each reported)", service, t.source_table, n, t.read, t.skipped),
+            );
+        }
+    }
+    // References resolve across the new databases.
+    let mut nova_db = Db::connect(&cloud.nova.target, Access::ReadOnly)?;
+    let mut glance_db = Db::connect(&cloud.glance.target, Access::ReadOnly)?;
+    let images: std::collections::HashSet<String> =
+        glance_db.query("SELECT id FROM images", &[])?.iter().filter_map(|r| r.get("id").key_string()).collect();
+    let mut dangling = 0u64;
+    nova_db.stream("SELECT image_ref FROM instances", &[], 5000, |batch| {
+        for r in batch {
+            let v = r.get("image_ref").key_string().unwrap_or_default();
+            if nova::image_ref::parse(&v) == nova::image_ref::ImageRef::Uuid {
+                let id = v.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
+                if !images.contains(&id) {
+                    dangling += 1;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    check(dangling == 0, "image_refs_resolve", format!("instance image UUIDs that name no image in the new Glance: {dangling}"));
+    let mut ks = Db::connect(&cloud.keystone_target, Access::ReadOnly)?;
+    let user_table = ks.quote("user");
+    if cloud.auth == discover::Auth::Nova {
+        // Every live Nova user arrived, and each user with a key and a project has EC2 credentials:
+        // a few set queries on each side (Nova-auth clouds have thousands of users, not millions),
+        // not one round trip per user.
+        let mut nova = Db::connect(&cloud.nova.source, Access::ReadOnly)?;
+        let live = [Value::Int(0)];
+        let column =
+            |rows: Vec<crate::db::Row>, field: &str| -> HashSet<String> { rows.iter().filter_map(|r| r.get(field).key_string()).collect() };
+        let in_keystone = column(ks.query(&format!("SELECT id FROM {user_table}"), &[])?, "id");
+        let in_project = column(nova.query("SELECT DISTINCT user_id FROM user_project_association WHERE deleted = ?", &live)?, "user_id");
+        // Keystone's access strings are `KEY` or `KEY:PROJECT`; what matters is who holds each key.
+        let credentials: HashSet<(String, String)> = ks
+            .query("SELECT user_id, access FROM ec2_credential", &[])?
+            .iter()
+            .filter_map(|r| {
+                let access = r.get("access").key_string()?;
+                let key = access.split_once(':').map_or(access.as_str(), |(k, _)| k).to_string();
+                Some((r.get("user_id").key_string()?, key))
+            })
+            .collect();
+        // A key several users share arrives once, for the user Diablo authenticated with it (the
+        // others are reported by the import): that user must hold it.
+        let mut keeper: HashMap<String, Option<String>> = HashMap::new();
+        for r in nova.query("SELECT access_key FROM users WHERE deleted = ? GROUP BY access_key HAVING COUNT(*) > 1", &live)? {
+            if let Some(key) = r.get("access_key").key_string() {
+                let holder = crate::services::nova_auth::diablo_key_holder(&mut nova, &key)?;
+                keeper.insert(key, holder);
+            }
+        }
+        let (mut missing_users, mut missing_keys) = (0u64, 0u64);
+        for u in nova.query("SELECT id, access_key FROM users WHERE deleted = ?", &live)? {
+            let id = u.get("id").key_string().unwrap_or_default();
+            missing_users += u64::from(!in_keystone.contains(&id));
+            let Some(key) = u.get("access_key").key_string().filter(|k| !k.is_empty() && in_project.contains(&id)) else { continue };
+            let holds = keeper.get(&key).is_none_or(|holder| holder.as_ref() == Some(&id));
+            missing_keys += u64::from(holds && !credentials.contains(&(id, key)));
+        }
+        check(missing_users == 0, "nova_users_arrived", format!("live Nova users missing from Keystone: {missing_users}"));
+        check(
+            missing_keys == 0,
+            "nova_keys_arrived",
+            format!("access keys of Nova users in a project that have no EC2 credential in Keystone: {missing_keys}"),
+        );
+    }
+    let orphans = ks
+        .query_scalar(&format!("SELECT COUNT(*) FROM ec2_credential c LEFT JOIN {user_table} u ON u.id = c.user_id LEFT JOIN tenant t ON t.id = c.tenant_id WHERE u.id IS NULL OR t.id IS NULL"), &[])?
+        .as_i64()
+        .unwrap_or(-1);
+    check(orphans == 0, "ec2_owners_resolve", format!("EC2 credentials whose user or tenant is missing: {orphans}"));
+    let orphans = ks
+        .query_scalar(&format!("SELECT COUNT(*) FROM metadata m LEFT JOIN {user_table} u ON u.id = m.user_id LEFT JOIN tenant t ON t.id = m.tenant_id WHERE u.id IS NULL OR t.id IS NULL"), &[])?
+        .as_i64()
+        .unwrap_or(-1);
+    check(orphans == 0, "grants_resolve", format!("role grants whose user or tenant is missing: {orphans}"));
+    // Configs, read back as Essex reads them, name the new databases.
+    let ini = |path: &Path, section: &str, key: &str| -> Option<String> {
+        std::fs::read(path).ok().and_then(|b| crate::config::ini::IniDoc::parse(&b).get(section, key))
+    };
+    let etc = |rel: &str| rootfs::under_root(root, Path::new(rel));
+    for (path, section, key, want) in [
+        (etc("/etc/keystone/keystone.conf")?, "sql", "connection", &cloud.keystone_target_host),
+        (etc("/etc/glance/glance-registry.conf")?, "DEFAULT", "sql_connection", &cloud.glance.target_host),
+        (etc("/etc/nova/nova.conf")?, "DEFAULT", "sql_connection", &cloud.nova.target_host),
+    ] {
+        let got = ini(&path, section, key).and_then(|u| DbUrl::parse(&u).ok());
+        check(
+            got.as_ref().is_some_and(|g| g.same_database(want)),
+            "config_names_new_database",
+            format!("{} [{section}] {key} names {want}", path.display()),
+        );
+    }
+    checks.extend(schema_checks);
+    super::startable::check_files(root, &mut checks)?;
+    Ok(VerifyReport { root: root.display().to_string(), checks })
+}
