@@ -82,8 +82,10 @@ pub struct OutputArgs {
 pub fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
-        1 => "info",
-        _ => "debug",
+        // osmigrate's own events only: the database drivers log statements with their bound
+        // values (passwords, tokens) at debug level.
+        1 => "warn,osmigrate=info",
+        _ => "warn,osmigrate=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OSMIGRATE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();

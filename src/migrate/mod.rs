@@ -137,10 +137,19 @@ impl Sink<'_> {
         }
         self.prepare_load(target_table, rows.len(), on_conflict)?;
         let table = self.schema.table(target_table).unwrap_or_else(|| panic!("unknown target table {target_table}"));
+        let started = std::time::Instant::now();
         let inserted = self.target.insert_rows(table, columns, rows, on_conflict)?;
         self.report.written(source_table, target_table, inserted);
         let n = self.batches.entry(target_table.to_string()).or_default();
         *n += 1;
+        tracing::debug!(
+            step = self.step,
+            table = target_table,
+            batch = *n,
+            rows = inserted,
+            seconds = started.elapsed().as_secs_f64(),
+            "batch written"
+        );
         crate::failpoint::hit(&format!("batch:{target_table}:{n}"));
         self.progress.rows(rows.len() as u64);
         self.wrote(inserted)
@@ -312,6 +321,8 @@ fn run_step<C>(
     let seconds = started.elapsed().as_secs_f64();
     for t in &mut session.report.tables {
         t.seconds = seconds;
+        let written: u64 = t.written.values().sum();
+        tracing::debug!(step = step.name, table = t.source_table, read = t.read, written, skipped = t.skipped, seconds, "table copied");
     }
     let detail = serde_json::to_string(&session.report).expect("report serializes");
     journal_set(&mut session.target, key, "done", &detail)?;
