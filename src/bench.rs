@@ -119,7 +119,7 @@ fn sqlite_copy(from: &DbUrl, to: &DbUrl) -> Result<()> {
 /// pass counted, so that a busy machine does not inflate it (the estimate of hashing time is then a
 /// lower bound, and what is left of the migration an upper bound).
 pub fn seconds_per_password_hash(keystone: &DbUrl) -> Result<f64> {
-    use crate::services::keystone::password;
+    use crate::essex_keystone::password;
     let mut sample: Vec<String> = Db::connect(keystone, Access::ReadOnly)?
         .query("SELECT password FROM users WHERE password IS NOT NULL", &[])?
         .into_iter()

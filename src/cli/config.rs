@@ -11,8 +11,8 @@ use osmigrate::config::upgrade::{self, Service, UpgradeOptions};
 use osmigrate::config::write::{self, Ownership};
 use osmigrate::db::DbUrl;
 use osmigrate::deploy;
+use osmigrate::images::map::MapSource;
 use osmigrate::migrate::Severity;
-use osmigrate::services::nova::MapSource;
 
 use super::OutputArgs;
 

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use osmigrate::db::DbUrl;
+use osmigrate::images::map::MapSource;
 use osmigrate::migrate::Report;
 use osmigrate::services::glance::{self, GlanceOptions};
 use osmigrate::services::keystone::{self, KeystoneOptions};
-use osmigrate::services::nova::{self, MapSource, NovaOptions};
+use osmigrate::services::nova::{self, NovaOptions};
 use osmigrate::services::nova_auth::{self, NovaAuthOptions};
 
 use super::{OutputArgs, emit_value, progress::Bar, render};

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use osmigrate::db::DbUrl;
-use osmigrate::services::glance;
+use osmigrate::images::map as glance_map;
 
 #[derive(Subcommand)]
 pub enum GlanceCommand {
@@ -31,14 +31,14 @@ pub fn run(cmd: GlanceCommand) -> osmigrate::Result<i32> {
                 let io = |e: std::io::Error| osmigrate::Error::io("stdout", e);
                 let mut first = true;
                 write!(out, "[").map_err(io)?;
-                glance::for_each_map_entry(&url, |old, new| {
+                glance_map::for_each_map_entry(&url, |old, new| {
                     let sep = if first { "" } else { "," };
                     first = false;
                     write!(out, "{sep}\n  {}", serde_json::json!({"old_id": old, "new_id": new})).map_err(io)
                 })?;
                 writeln!(out, "\n]").map_err(io)?;
             } else {
-                glance::write_map_csv(&url, &mut out)?;
+                glance_map::write_map_csv(&url, &mut out)?;
             }
             Ok(0)
         }

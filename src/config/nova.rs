@@ -19,9 +19,9 @@ use super::options::{OptionKind, Release, nova_option};
 use super::paste::{AuthStrategy, PasteFile, nova_pipelines};
 use super::report::ConfigReport;
 use crate::error::{Error, Result};
+use crate::images::image_ref::{self, ImageRef};
+use crate::images::map::{MapSource, for_each_entry};
 use crate::migrate::{Severity, StepReport};
-use crate::services::nova::image_map::{MapSource, for_each_entry};
-use crate::services::nova::image_ref::{self, ImageRef};
 
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {

@@ -5,9 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::db::DbUrl;
-use crate::db::url::redact_raw;
 use crate::migrate::Severity;
-use crate::migrate::report::redact_secret;
+use crate::redact;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
@@ -149,11 +148,11 @@ pub fn shown(key: &str, value: &str) -> String {
     if key.ends_with("connection") {
         return match DbUrl::parse(value) {
             Ok(url) => url.to_string(),
-            Err(_) if value.contains("://") => redact_raw(value),
-            Err(_) => redact_secret(value),
+            Err(_) if value.contains("://") => redact::url_text(value),
+            Err(_) => redact::secret(value),
         };
     }
-    redact_secret(value)
+    redact::secret(value)
 }
 
 #[cfg(test)]

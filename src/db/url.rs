@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::redact;
 pub use crate::schema::Backend;
 
 #[derive(Clone, PartialEq, Eq)]
@@ -32,7 +33,7 @@ impl fmt::Debug for DbUrl {
 impl DbUrl {
     pub fn parse(raw: &str) -> Result<Self> {
         let raw = raw.trim();
-        let bad = |reason: &str| Error::BadUrl { url: redact_raw(raw), reason: reason.to_string() };
+        let bad = |reason: &str| Error::BadUrl { url: redact::url_text(raw), reason: reason.to_string() };
         let (scheme, rest) = raw.split_once(':').ok_or_else(|| bad("no scheme (expected sqlite:, mysql:// or postgresql://)"))?;
         let dialect = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
         let backend = match dialect.as_str() {
@@ -210,7 +211,7 @@ impl fmt::Display for DbUrl {
                 if let Some(u) = &self.user {
                     write!(f, "{u}")?;
                     if self.password.is_some() {
-                        write!(f, ":****")?;
+                        write!(f, ":{}", redact::MASK)?;
                     }
                     write!(f, "@")?;
                 }
@@ -225,20 +226,6 @@ impl fmt::Display for DbUrl {
             }
         }
     }
-}
-
-/// Hides the password of a URL that could not be parsed, for error messages.
-pub fn redact_raw(raw: &str) -> String {
-    // `scheme:` and any slashes, then `user:password@` up to the last `@` (a malformed URL too).
-    let Some(scheme_end) = raw.find(':') else { return raw.to_string() };
-    let start = scheme_end + 1 + raw[scheme_end + 1..].len() - raw[scheme_end + 1..].trim_start_matches('/').len();
-    let after = &raw[start..];
-    if let Some(at) = after.rfind('@') {
-        if let Some(colon) = after[..at].find(':') {
-            return format!("{}{}:****{}", &raw[..start], &after[..colon], &after[at..]);
-        }
-    }
-    raw.to_string()
 }
 
 fn percent_encode(s: &str) -> String {

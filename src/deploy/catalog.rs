@@ -13,8 +13,8 @@ use crate::config::report::ConfigReport;
 use crate::config::upgrade::CATALOG_TEMPLATES;
 use crate::config::{self, Origin, flagfile};
 use crate::error::{Error, Result};
+use crate::essex_keystone::catalog::{self, TemplateEntry};
 use crate::rootfs;
-use crate::services::keystone::catalog::{self, TemplateEntry};
 
 /// The region of every entry: Nova's own auth had no regions, Essex's default is this one.
 const REGION: &str = "RegionOne";

@@ -15,11 +15,12 @@ use crate::config::upgrade::{self, Service, UpgradeOptions};
 use crate::config::write::{self, Ownership};
 use crate::db::{Access, Backend, DbUrl};
 use crate::error::{Error, Result};
+use crate::images::map::MapSource;
 use crate::migrate::{NoProgress, Report};
 use crate::rootfs;
 use crate::services::glance::{self, GlanceOptions};
 use crate::services::keystone::{self, KeystoneOptions};
-use crate::services::nova::{self, MapSource, NovaOptions};
+use crate::services::nova::{self, NovaOptions};
 use crate::services::nova_auth::{self, NovaAuthOptions};
 
 /// The templated catalog keystone.conf names (a host path).

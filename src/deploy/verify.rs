@@ -9,9 +9,9 @@ use super::discover::{self, discover};
 use super::{Check, Journal, Level, Lock};
 use crate::db::{Access, Backend, Db, DbUrl, Value};
 use crate::error::Result;
+use crate::images::image_ref;
 use crate::migrate::Report;
 use crate::rootfs;
-use crate::services::nova;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
@@ -119,7 +119,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     nova_db.stream("SELECT image_ref FROM instances", &[], 5000, |batch| {
         for r in batch {
             let v = r.get("image_ref").key_string().unwrap_or_default();
-            if nova::image_ref::parse(&v) == nova::image_ref::ImageRef::Uuid {
+            if image_ref::parse(&v) == image_ref::ImageRef::Uuid {
                 let id = v.trim_end_matches('/').rsplit('/').next().unwrap_or("").to_string();
                 if !images.contains(&id) {
                     dangling += 1;

@@ -19,6 +19,7 @@ use crate::db::{Db, OnConflict, Value};
 use crate::error::{Error, Result};
 use crate::migrate;
 use crate::schema::{self, Schema, Table};
+use crate::services::nova::flavors::{self, Flavor, SEEDED};
 
 /// A Glance image id that exists in no Glance database: an instance booted from an image since
 /// deleted from the registry (rows and all).
@@ -158,21 +159,9 @@ pub struct Generated {
 
 // ----- fixed data -----
 
-/// `(id, name, memory_mb, vcpus, local_gb, flavorid, swap, rxtx_quota, rxtx_cap)`
-pub type Flavor = (i64, &'static str, i64, i64, i64, i64, i64, i64, i64);
-
-/// The five of migration 008 exactly as a Diablo database holds them, then two made with
-/// nova-manage (rxtx_cap 100 and 50: 059's base is 50, factors 2 and 1).
-pub const FLAVORS: [Flavor; 7] = [
-    (1, "m1.medium", 4096, 2, 40, 3, 0, 0, 0),
-    (2, "m1.tiny", 512, 1, 0, 1, 0, 0, 0),
-    (3, "m1.large", 8192, 4, 80, 4, 0, 0, 0),
-    (4, "m1.xlarge", 16384, 8, 160, 5, 0, 0, 0),
-    (5, "m1.small", 2048, 1, 20, 2, 0, 0, 0),
-    (6, "x1.fastnet", 1024, 1, 10, 6, 512, 10_000, 100),
-    (7, "x1.slownet", 3072, 2, 30, 7, 0, 5_000, 50),
-];
-pub const SEEDED_FLAVORS: usize = 5;
+/// Two flavors made with nova-manage after 008's five (`flavors::SEEDED`, ids 1–5): rxtx_cap 100
+/// and 50 (059's base is 50, factors 2 and 1).
+const CUSTOM_FLAVORS: [Flavor; 2] = [(6, "x1.fastnet", 1024, 1, 10, 6, 512, 10_000, 100), (7, "x1.slownet", 3072, 2, 30, 7, 0, 5_000, 50)];
 const TINY: i64 = 2;
 
 /// `(id, name, is_admin)`.
@@ -236,7 +225,7 @@ const SLOT_NO_KERNEL: usize = 10;
 const SLOT_LINGERING_IP: usize = 6;
 
 fn flavor(id: i64) -> &'static Flavor {
-    &FLAVORS[(id - 1) as usize]
+    SEEDED.iter().chain(&CUSTOM_FLAVORS).find(|f| f.0 == id).expect("a slot's flavor is one of the generated ones")
 }
 
 fn slot_of(i: i64) -> usize {
@@ -405,8 +394,6 @@ macro_rules! row {
     }};
 }
 
-const TS: [&str; 4] = ["created_at", "updated_at", "deleted_at", "deleted"];
-
 macro_rules! cols {
     ($($c:literal),* $(,)?) => { &["created_at", "updated_at", "deleted_at", "deleted", $($c),*] };
 }
@@ -516,17 +503,6 @@ pub fn add_nova_auth_users(db: &mut Db) -> Result<()> {
     Ok(())
 }
 
-/// Writes flavors (rows of [`FLAVORS`]) into a Diablo Nova's `instance_types`, the `k`th made at
-/// `created(k)` (008's seeds have no timestamp); returns how many.
-pub fn insert_flavors(db: &mut Db, schema: &Schema, flavors: &[Flavor], created: impl Fn(usize) -> Option<NaiveDateTime>) -> Result<usize> {
-    let rows: Vec<Vec<Value>> =
-        flavors.iter().enumerate().map(|(k, f)| row!(created(k), None, None; f.1, f.0, f.2, f.3, f.4, f.5, f.6, f.7, f.8)).collect();
-    let table = schema.table("instance_types").expect("diablo nova has instance_types");
-    let columns = [&TS[..], &["name", "id", "memory_mb", "vcpus", "local_gb", "flavorid", "swap", "rxtx_quota", "rxtx_cap"]].concat();
-    db.insert_rows(table, &columns, &rows, OnConflict::Fail)?;
-    Ok(rows.len())
-}
-
 pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     if shape.networks < 2 {
         return Err(Error::Usage(format!("a generated Nova needs at least 2 networks, not {}", shape.networks)));
@@ -549,8 +525,9 @@ pub fn generate(db: &mut Db, shape: &Shape) -> Result<Generated> {
     let epoch = now - Duration::days(120);
 
     // Flavors: 008's, then the custom ones, made a day into the cloud's life.
-    g.instance_types = insert_flavors(db, &schema, &FLAVORS, |k| (k >= SEEDED_FLAVORS).then_some(setup + Duration::days(1)))?;
-    g.rxtx_flavors = FLAVORS.iter().filter(|f| f.8 > 0).count();
+    let all: Vec<Flavor> = SEEDED.iter().chain(&CUSTOM_FLAVORS).copied().collect();
+    g.instance_types = flavors::insert_diablo(db, &schema, &all, |k| (k >= SEEDED.len()).then_some(setup + Duration::days(1)))?;
+    g.rxtx_flavors = all.iter().filter(|f| f.8 > 0).count();
     insert(
         db,
         "instance_type_extra_specs",

@@ -15,10 +15,10 @@ use super::{InstallReport, Site, Status, table};
 use crate::config::upgrade::Rendered;
 use crate::db::{Access, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
+use crate::essex_keystone::password;
 use crate::generate::etc;
 use crate::schema::{self, Schema};
 use crate::services::create::{Release, Service};
-use crate::services::keystone::password;
 
 /// When the service token expires: far enough never to matter (Diablo's sample data gave one date
 /// too, and Diablo checked it).

@@ -12,11 +12,11 @@ use crate::config::report::ConfigReport;
 use crate::config::upgrade::{self, Rendered, set_paste, sql_token_and_ec2};
 use crate::db::{Access, Db, DbUrl, Value};
 use crate::error::{Error, Result};
+use crate::essex_keystone::catalog;
 use crate::keystone_client::db::DbTransport;
 use crate::keystone_client::{Client, Kind, NewTenant, Secret};
 use crate::schema;
 use crate::services::create::Service;
-use crate::services::keystone::catalog;
 
 /// The role Essex's policy files and glance's `admin_role` name.
 const ADMIN_ROLE: &str = "Admin";

@@ -22,11 +22,11 @@ use serde::Serialize;
 
 use crate::config::report::{ConfigReport, WrittenFile};
 use crate::config::write::{self, Ownership};
-use crate::db::{Access, Db, DbUrl, OnConflict, Value};
+use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
+use crate::essex_keystone::catalog::TemplateEntry;
 use crate::schema::{self, Schema};
 use crate::services::create::{self, Release, Service};
-use crate::services::keystone::catalog::TemplateEntry;
 pub use site::Site;
 
 #[derive(Debug, Clone)]
@@ -217,70 +217,28 @@ fn unfinished(db: &mut Db, schema: &Schema, tables: &[String]) -> Result<bool> {
     Ok(true)
 }
 
-/// The five flavors migration 008 seeds, in the release's form: Diablo's as 008 left them,
-/// Essex's as 055, 059 and 074 (libvirt, the Python path) leave them — what `nova-manage db sync`
-/// gives. A flavor of that name (deleted ones included) is left alone.
+/// The five flavors migration 008 seeds, in the release's form (`services::nova::flavors`). A
+/// flavor of that name (deleted ones included) is left alone.
 fn flavors(report: &mut InstallReport, release: Release, url: &DbUrl) -> Result<()> {
-    use crate::generate::nova::{FLAVORS, Flavor, SEEDED_FLAVORS};
-    use crate::services::nova as rules;
+    use crate::services::nova::flavors::{self, Flavor, SEEDED};
     let mut db = Db::connect(url, Access::ReadWrite)?;
     let have: Vec<String> =
         db.query("SELECT name FROM instance_types", &[])?.iter().filter_map(|r| r.get("name").as_str().map(str::to_owned)).collect();
-    let missing: Vec<Flavor> = FLAVORS[..SEEDED_FLAVORS].iter().copied().filter(|f| !have.iter().any(|h| h == f.1)).collect();
+    let missing: Vec<Flavor> = SEEDED.iter().copied().filter(|f| !have.iter().any(|h| h == f.1)).collect();
     let schema = match release {
         Release::Diablo => {
             let schema = schema::diablo::nova(db.backend());
-            crate::generate::nova::insert_flavors(&mut db, &schema, &missing, |_| None)?;
+            flavors::insert_diablo(&mut db, &schema, &missing, |_| None)?;
             schema
         }
         Release::Essex => {
             let schema = schema::essex::nova(db.backend());
-            let columns = [
-                "created_at",
-                "updated_at",
-                "deleted_at",
-                "deleted",
-                "name",
-                "id",
-                "memory_mb",
-                "vcpus",
-                "root_gb",
-                "ephemeral_gb",
-                "swap",
-                "rxtx_factor",
-                "vcpu_weight",
-                "flavorid",
-            ];
-            let rows: Vec<Vec<Value>> = missing
-                .iter()
-                .map(|f| {
-                    let (root_gb, ephemeral_gb) = rules::disks_for(true, &Value::Int(f.4), f.1 == "m1.tiny");
-                    let factor = rules::rxtx_factor_059(Some(f.8), rules::rxtx_base_059(None));
-                    vec![
-                        Value::Null,
-                        Value::Null,
-                        Value::Null,
-                        false.into(),
-                        f.1.into(),
-                        f.0.into(),
-                        f.2.into(),
-                        f.3.into(),
-                        root_gb,
-                        ephemeral_gb,
-                        f.6.into(),
-                        Value::Float(factor),
-                        Value::Null,
-                        rules::flavorid_055(&Value::Int(f.5)),
-                    ]
-                })
-                .collect();
-            let table = schema.table("instance_types").expect("essex nova has instance_types");
-            db.insert_rows(table, &columns, &rows, OnConflict::Fail)?;
+            flavors::insert_essex(&mut db, &schema, &missing)?;
             schema
         }
     };
     db.reset_sequences(&schema)?;
-    for f in &FLAVORS[..SEEDED_FLAVORS] {
+    for f in &SEEDED {
         let status = if missing.iter().any(|m| m.1 == f.1) { Status::Created } else { Status::Existing };
         report.add(Service::Nova, "flavor", f.1, status, None);
     }
@@ -343,7 +301,7 @@ pub(crate) fn catalog(site: &Site, release: Release) -> Vec<Endpoint> {
 
 /// The Essex templates-file entries of the catalog.
 pub(crate) fn template_entries(site: &Site) -> Vec<TemplateEntry> {
-    use crate::services::keystone::catalog::essex_url;
+    use crate::essex_keystone::catalog::essex_url;
     catalog(site, Release::Essex)
         .into_iter()
         .map(|e| TemplateEntry {
@@ -386,7 +344,7 @@ pub(crate) fn write_ec2rc(site: &Site, root: &Path, user: &str, access: &str, se
 fn check_kept_password(site: &Site, report: &mut InstallReport, user: &str, stored: Option<&str>) {
     let wanted = site.password(user).map(super::keystone_client::Secret::expose).unwrap_or_default();
     let same = match stored {
-        Some(s) if crate::services::keystone::password::is_sha512_crypt(s) => crate::services::keystone::password::verify(wanted, s),
+        Some(s) if crate::essex_keystone::password::is_sha512_crypt(s) => crate::essex_keystone::password::verify(wanted, s),
         Some(s) => s == wanted,
         None => false,
     };

@@ -13,6 +13,7 @@ use serde_json::{Value as Json, json};
 use super::{CatalogEntry, Ec2Credential, Grant, Kind, Named, NewEc2Credential, NewTenant, NewUser, enabled_of, id_of, text_of};
 use super::{Role, Secret, Tenant, Transport, User};
 use crate::error::{Error, Result};
+use crate::redact;
 
 /// How to get a token.
 #[derive(Debug, Clone)]
@@ -196,23 +197,7 @@ impl ApiTransport {
     /// Masks the token, the password and password hashes (Keystone's 409 echoes the failed
     /// INSERT, hashed password included).
     fn mask(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if s.expose().len() >= 3 {
-                out = out.replace(s.expose(), "****");
-            }
-        }
-        let mut masked = String::with_capacity(out.len());
-        let mut rest = out.as_str();
-        while let Some(i) = rest.find("$6$") {
-            masked.push_str(&rest[..i]);
-            masked.push_str("****");
-            let after = &rest[i..];
-            let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || "./$=".contains(c))).unwrap_or(after.len());
-            rest = &after[end..];
-        }
-        masked.push_str(rest);
-        masked
+        redact::in_text(text, self.secrets.iter().map(Secret::expose))
     }
 
     fn protocol_error(&self, method: &str, url: &str, what: &str) -> Error {

@@ -18,7 +18,7 @@ use super::{CatalogEntry, Ec2Credential, Grant, Kind, Named, NewEc2Credential, N
 use super::{Role, Tenant, Transport, User};
 use crate::db::{Access, Backend, Db, DbUrl, Row, Value};
 use crate::error::{Error, Result};
-use crate::services::keystone::{catalog, password};
+use crate::essex_keystone::{catalog, password, rows};
 
 /// Essex Keystone's limit on ids and names (VARCHAR(64)).
 const MAX_NAME: usize = 64;
@@ -75,15 +75,16 @@ impl DbTransport {
         self.db.quote(name)
     }
 
+    /// One row of an Essex Keystone table, its columns from [`rows`].
+    fn insert(&mut self, table: &str, columns: &[&str], row: &[Value]) -> Result<()> {
+        let names: Vec<String> = columns.iter().map(|c| self.q(c)).collect();
+        let marks = vec!["?"; columns.len()].join(", ");
+        self.db.execute(&format!("INSERT INTO {} ({}) VALUES ({marks})", self.q(table), names.join(", ")), row).map(|_| ())
+    }
+
     /// A row's `extra` (or `data`) column: a JSON object; NULL reads as `{}`.
     fn json_column(row: &Row, table: &str, field: &str) -> Result<Map<String, Json>> {
-        match row.text(table, field)? {
-            None => Ok(Map::new()),
-            Some(s) => match serde_json::from_str::<Json>(&s) {
-                Ok(Json::Object(m)) => Ok(m),
-                _ => Err(Error::bad_data(table, row.id(), field, "is not a JSON object (Essex cannot read this row either)")),
-            },
-        }
+        rows::object(row.text(table, field)?, table, row.id(), field)
     }
 
     /// Fails with [`Error::NotFound`] unless an object of `kind` has exactly this id.
@@ -124,7 +125,7 @@ impl DbTransport {
     }
 
     fn set_metadata(&mut self, user_id: &str, tenant_id: &str, data: &Map<String, Json>, exists: bool) -> Result<()> {
-        let text = Value::Text(Json::Object(data.clone()).to_string());
+        let text = rows::json_text(&Json::Object(data.clone()));
         let m = self.q("metadata");
         if exists {
             self.db.execute(
@@ -132,10 +133,7 @@ impl DbTransport {
                 &[text, user_id.into(), tenant_id.into()],
             )?;
         } else {
-            self.db.execute(
-                &format!("INSERT INTO {m} (user_id, tenant_id, data) VALUES (?, ?, ?)"),
-                &[user_id.into(), tenant_id.into(), text],
-            )?;
+            self.insert("metadata", &rows::METADATA_COLUMNS, &[user_id.into(), tenant_id.into(), text])?;
         }
         Ok(())
     }
@@ -146,7 +144,7 @@ impl DbTransport {
         let n =
             self.db.query_scalar(&format!("SELECT COUNT(*) FROM {t} WHERE user_id = ? AND tenant_id = ?"), &params)?.as_i64().unwrap_or(0);
         if n == 0 {
-            self.db.execute(&format!("INSERT INTO {t} (user_id, tenant_id) VALUES (?, ?)"), &params)?;
+            self.insert("user_tenant_membership", &rows::MEMBERSHIP_COLUMNS, &params)?;
         }
         Ok(())
     }
@@ -164,10 +162,6 @@ impl DbTransport {
             }
         }
     }
-}
-
-fn role_ids(data: &Map<String, Json>) -> Vec<Json> {
-    data.get("roles").and_then(Json::as_array).cloned().unwrap_or_default()
 }
 
 impl Transport for DbTransport {
@@ -240,7 +234,7 @@ impl Transport for DbTransport {
             let data = Self::json_column(&r, "metadata", "data")?;
             let user = Named { id: text(&r, "user_id"), name: text(&r, "user_name") };
             let tenant = Named { id: text(&r, "tenant_id"), name: text(&r, "tenant_name") };
-            for id in role_ids(&data).iter().filter_map(id_of) {
+            for id in rows::role_ids(&data) {
                 // A role id naming no role is skipped, as the API leaves it out too.
                 if let Some(role) = roles.iter().find(|x| x.id == id) {
                     out.push(Grant {
@@ -263,11 +257,7 @@ impl Transport for DbTransport {
             let existing = t.metadata(user_id, tenant_id)?;
             let exists = existing.is_some();
             let mut data = existing.unwrap_or_default();
-            let mut roles = role_ids(&data);
-            if !roles.iter().any(|r| id_of(r).as_deref() == Some(role_id)) {
-                roles.push(json!(role_id));
-            }
-            data.insert("roles".into(), Json::Array(roles));
+            rows::add_roles(&mut data, &[role_id.to_string()], format!("user {user_id} tenant {tenant_id}"))?;
             t.set_metadata(user_id, tenant_id, &data, exists)
         })
     }
@@ -279,14 +269,10 @@ impl Transport for DbTransport {
         self.in_transaction(|t| {
             let not_held = || Error::NotFound(format!("user `{user_id}` does not hold role `{role_id}` on tenant `{tenant_id}`"));
             let mut data = t.metadata(user_id, tenant_id)?.ok_or_else(not_held)?;
-            let mut roles = role_ids(&data);
-            let before = roles.len();
-            roles.retain(|r| id_of(r).as_deref() != Some(role_id));
-            if roles.len() == before {
+            if !rows::remove_role(&mut data, role_id) {
                 return Err(not_held());
             }
-            let none_left = roles.is_empty();
-            data.insert("roles".into(), Json::Array(roles));
+            let none_left = rows::role_ids(&data).is_empty();
             t.set_metadata(user_id, tenant_id, &data, true)?;
             if none_left {
                 let m = t.q("user_tenant_membership");
@@ -304,8 +290,7 @@ impl Transport for DbTransport {
             extra.insert("description".into(), json!(d));
         }
         extra.insert("enabled".into(), json!(new.enabled));
-        let sql = format!("INSERT INTO {} (id, name, extra) VALUES (?, ?, ?)", self.q("tenant"));
-        self.db.execute(&sql, &[id.as_str().into(), new.name.as_str().into(), Json::Object(extra).to_string().into()])?;
+        self.insert("tenant", &rows::NAMED_COLUMNS, &rows::named(&id, &new.name, &Json::Object(extra)))?;
         Ok(Tenant { id, name: new.name.clone(), description: new.description.clone(), enabled: new.enabled })
     }
 
@@ -327,9 +312,9 @@ impl Transport for DbTransport {
         if let Some(t) = &new.tenant_id {
             extra.insert("tenantId".into(), json!(t));
         }
-        let row = [Value::from(id.as_str()), Value::from(new.name.as_str()), Value::Text(Json::Object(extra).to_string())];
+        let row = rows::named(&id, &new.name, &Json::Object(extra));
         self.in_transaction(|t| {
-            t.db.execute(&format!("INSERT INTO {} (id, name, extra) VALUES (?, ?, ?)", t.q("user")), &row)?;
+            t.insert("user", &rows::NAMED_COLUMNS, &row)?;
             if let Some(tenant) = &new.tenant_id {
                 t.add_membership(&id, tenant)?;
             }
@@ -341,7 +326,7 @@ impl Transport for DbTransport {
     fn create_role(&mut self, name: &str) -> Result<Role> {
         self.check_new_name(Kind::Role, name)?;
         let id = new_id();
-        self.db.execute(&format!("INSERT INTO {} (id, name) VALUES (?, ?)", self.q("role")), &[id.as_str().into(), name.into()])?;
+        self.insert("role", &rows::ROLE_COLUMNS, &[id.as_str().into(), name.into()])?;
         Ok(Role { id, name: name.to_string() })
     }
 
@@ -349,8 +334,8 @@ impl Transport for DbTransport {
         self.require(Kind::User, &user.id)?;
         self.require(Kind::Tenant, &tenant.id)?;
         let (access, secret) = (new_id(), new_id());
-        let sql = format!("INSERT INTO {} (access, secret, user_id, tenant_id) VALUES (?, ?, ?, ?)", self.q("ec2_credential"));
-        self.db.execute(&sql, &[access.as_str().into(), secret.as_str().into(), user.id.as_str().into(), tenant.id.as_str().into()])?;
+        let row = [access.as_str().into(), secret.as_str().into(), user.id.as_str().into(), tenant.id.as_str().into()];
+        self.insert("ec2_credential", &rows::EC2_COLUMNS, &row)?;
         Ok(NewEc2Credential { access, secret, user: user.clone(), tenant: tenant.clone() })
     }
 

@@ -14,7 +14,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-pub use crate::services::keystone::catalog::TemplateEntry as CatalogEntry;
+pub use crate::essex_keystone::catalog::TemplateEntry as CatalogEntry;
 pub use resolve::{Kind, Resolved};
 
 /// An object's id and name (the name is empty when Keystone has none or could not say).
@@ -79,7 +79,7 @@ impl fmt::Debug for NewEc2Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NewEc2Credential")
             .field("access", &self.access)
-            .field("secret", &"****")
+            .field("secret", &crate::redact::MASK)
             .field("user", &self.user)
             .field("tenant", &self.tenant)
             .finish()
@@ -102,7 +102,7 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(****)")
+        write!(f, "Secret({})", crate::redact::MASK)
     }
 }
 

@@ -267,7 +267,7 @@ fn essex_install_on_every_backend_and_again() {
                 "glance" => GLANCE_PW,
                 _ => NOVA_PW,
             };
-            assert!(osmigrate::services::keystone::password::verify(pw, extra["password"].as_str().unwrap()), "{ctx}: {extra}");
+            assert!(osmigrate::essex_keystone::password::verify(pw, extra["password"].as_str().unwrap()), "{ctx}: {extra}");
         }
 
         // EC2: one key pair for admin on admin, its rc file holding exactly that one.

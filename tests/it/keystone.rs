@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use osmigrate::db::{Access, Db, DbUrl};
-use osmigrate::services::keystone::password;
+use osmigrate::essex_keystone::password;
 use serde_json::{Value as Json, json};
 
 use crate::support::{self, Server, keystone_fixture, rows, run_json};

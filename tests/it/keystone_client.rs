@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use osmigrate::db::{Backend, DbUrl};
-use osmigrate::services::keystone::password;
+use osmigrate::essex_keystone::password;
 use serde_json::{Value as Json, json};
 
 use crate::schema::{assert_same_schema, live, reference};

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 
 use osmigrate::db::{Access, Backend, Db, DbUrl};
+use osmigrate::essex_keystone::password;
 use osmigrate::keystone_client::Client;
 use osmigrate::keystone_client::db::DbTransport;
-use osmigrate::services::keystone::password;
 use serde_json::{Value as Json, json};
 
 use crate::support::{self, FreshDb, Server, osmigrate, rows};

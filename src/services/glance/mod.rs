@@ -12,22 +12,13 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::db::{Access, Backend, Db, DbUrl, OnConflict, Row, Value};
+use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value};
 use crate::error::{Error, Result};
+use crate::images::map::{MAP_TABLE, map_table, write_map_csv};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
-use crate::schema::{self, Table};
+use crate::schema;
 use location::Location;
 use source::{DiabloGlance, IMAGE_COLUMNS};
-
-/// osmigrate's table of old integer ids and new UUIDs, in the Essex Glance database.
-pub const MAP_TABLE: &str = "osmigrate_image_map";
-
-pub fn map_table() -> Table {
-    let text =
-        "table osmigrate_image_map\n old_id bigint not null\n new_id varchar(36) not null\n primary key (old_id)\n unique (new_id)\n";
-    let (mut tables, _) = schema::parse(text, Backend::Sqlite).expect("map table schema");
-    tables.remove(0)
-}
 
 #[derive(Debug, Clone)]
 pub struct GlanceOptions {
@@ -404,29 +395,5 @@ fn image_members(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
             out.push(row);
         }
         s.write("image_members", "image_members", &columns, &out, OnConflict::Fail)
-    })
-}
-
-/// Streams the map of a migrated Glance database as CSV (`old_id,new_id`, header line).
-pub fn write_map_csv(db_url: &DbUrl, out: &mut dyn Write) -> Result<()> {
-    let io = |e: std::io::Error| Error::io("map output", e);
-    writeln!(out, "old_id,new_id").map_err(io)?;
-    for_each_map_entry(db_url, |old, new| writeln!(out, "{old},{new}").map_err(io))
-}
-
-/// Calls `f` with every (old id, new UUID) of a migrated Glance database, in old-id order.
-pub fn for_each_map_entry(db_url: &DbUrl, mut f: impl FnMut(i64, &str) -> Result<()>) -> Result<()> {
-    let mut db = Db::connect(db_url, Access::ReadOnly)?;
-    if !db.table_names()?.iter().any(|t| t == MAP_TABLE) {
-        return Err(Error::Refused(format!(
-            "{db_url} holds no osmigrate image map ({MAP_TABLE}): it was not made by `osmigrate db migrate glance`"
-        )));
-    }
-    db.stream(&format!("SELECT old_id, new_id FROM {MAP_TABLE} ORDER BY old_id"), &[], 5000, |batch| {
-        for r in batch {
-            let old = r.get("old_id").as_i64().unwrap_or_default();
-            f(old, r.get("new_id").as_str().unwrap_or_default())?;
-        }
-        Ok(())
     })
 }

@@ -8,13 +8,13 @@ use std::path::Path;
 use serde_json::{Map, Value as Json, json};
 
 use super::KeystoneOptions;
-use super::catalog::{self, TemplateEntry};
 use super::legacy::Legacy;
-use super::password;
 use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value};
 use crate::error::{Error, Result};
-use crate::migrate::report::redact_secret;
+use crate::essex_keystone::catalog::{self, TemplateEntry};
+use crate::essex_keystone::{global_roles, password, rows};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
+use crate::redact::secret as redact_secret;
 use crate::schema;
 
 /// Essex Keystone's limit on ids, names and EC2 keys (VARCHAR(64)).
@@ -219,10 +219,6 @@ fn text(v: &Value) -> Option<String> {
     v.key_string()
 }
 
-fn json_text(v: &Json) -> Value {
-    Value::Text(v.to_string())
-}
-
 /// Legacy `enabled` (integer, boolean or NULL) as an Essex JSON boolean. Diablo refused a NULL
 /// flag as false, so NULL stays disabled (and is reported).
 fn enabled_flag(session: &mut Sink, table: &str, row: &Row, name: &str) -> bool {
@@ -266,30 +262,15 @@ fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             let mut extra = Map::new();
             extra.insert("description".into(), r.text("tenants", "description")?.map_or(Json::Null, Json::String));
             extra.insert("enabled".into(), Json::Bool(enabled_flag(s, "tenants", r, &name)));
-            out.push(vec![id.into(), name.into(), json_text(&Json::Object(extra))]);
+            out.push(rows::named(&id, &name, &Json::Object(extra)));
         }
         s.report.read("tenants", batch.len() as u64);
-        s.write("tenants", "tenant", &["id", "name", "extra"], &out, OnConflict::Fail)
+        s.write("tenants", "tenant", &rows::NAMED_COLUMNS, &out, OnConflict::Fail)
     });
     result?;
     if ctx.systenant_source_id.is_none() && ctx.has_global_grants {
         let name = ctx.opts.global_roles_tenant.clone();
-        let (id, extra) = super::global_roles_tenant(&name);
-        s.write(
-            "tenants",
-            "tenant",
-            &["id", "name", "extra"],
-            &[vec![id.clone().into(), name.clone().into(), json_text(&extra)]],
-            OnConflict::Fail,
-        )?;
-        s.report.note(
-            Severity::Info,
-            "tenants",
-            "global_roles_tenant_created",
-            "created the tenant that receives Diablo's global roles (Essex has none)",
-            format!("`{name}` id={id}"),
-        );
-        ctx.systenant_id = Some(id);
+        ctx.systenant_id = Some(global_roles::create_tenant(s, "tenants", &name, "Diablo's global roles", "Essex has none")?);
     }
     Ok(())
 }
@@ -362,10 +343,10 @@ fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 ),
                 (true, None) => {}
             }
-            out.push(vec![id.into(), name.into(), json_text(&Json::Object(extra))]);
+            out.push(rows::named(&id, &name, &Json::Object(extra)));
         }
         s.report.read("users", batch.len() as u64);
-        s.write("users", "user", &["id", "name", "extra"], &out, OnConflict::Fail)
+        s.write("users", "user", &rows::NAMED_COLUMNS, &out, OnConflict::Fail)
     })
 }
 
@@ -420,7 +401,7 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             );
         }
     }
-    s.write("roles", "role", &["id", "name"], &out, OnConflict::Fail)
+    s.write("roles", "role", &rows::ROLE_COLUMNS, &out, OnConflict::Fail)
 }
 
 /// The tenant that receives global roles: a source tenant of that name, else the one created in
@@ -459,8 +440,9 @@ fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         tkey = ctx.legacy.tenant_key("t"),
     );
     let result = src.stream(&sql, &[], batch_size, |batch| {
-        let rows: Vec<Vec<Value>> = batch.iter().map(|r| vec![r.get("user_new_id").clone(), r.get("tenant_new_id").clone()]).collect();
-        s.write("users", "user_tenant_membership", &["user_id", "tenant_id"], &rows, OnConflict::Ignore)
+        let memberships: Vec<Vec<Value>> =
+            batch.iter().map(|r| vec![r.get("user_new_id").clone(), r.get("tenant_new_id").clone()]).collect();
+        s.write("users", "user_tenant_membership", &rows::MEMBERSHIP_COLUMNS, &memberships, OnConflict::Ignore)
     });
     result?;
 
@@ -479,15 +461,15 @@ fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let mut memberships: Vec<Vec<Value>> = Vec::new();
     let mut metadata: Vec<Vec<Value>> = Vec::new();
     let flush = |s: &mut Sink, memberships: &mut Vec<Vec<Value>>, metadata: &mut Vec<Vec<Value>>| -> Result<()> {
-        s.write("user_roles", "user_tenant_membership", &["user_id", "tenant_id"], memberships, OnConflict::Ignore)?;
-        s.write("user_roles", "metadata", &["user_id", "tenant_id", "data"], metadata, OnConflict::Fail)?;
+        s.write("user_roles", "user_tenant_membership", &rows::MEMBERSHIP_COLUMNS, memberships, OnConflict::Ignore)?;
+        s.write("user_roles", "metadata", &rows::METADATA_COLUMNS, metadata, OnConflict::Fail)?;
         memberships.clear();
         metadata.clear();
         Ok(())
     };
     let finish = |g: Group, memberships: &mut Vec<Vec<Value>>, metadata: &mut Vec<Vec<Value>>| {
         memberships.push(vec![g.user.clone().into(), g.tenant.clone().into()]);
-        metadata.push(vec![g.user.into(), g.tenant.into(), json_text(&json!({ "roles": g.roles }))]);
+        metadata.push(rows::metadata(&g.user, &g.tenant, &g.roles));
     };
     let result = src.stream(&sql, &[], batch_size, |batch| {
         s.report.read("user_roles", batch.len() as u64);
@@ -512,13 +494,7 @@ fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             };
             let tenant = if r.get("tenant_id").is_null() {
                 let sys = sys_new.clone().expect("global grants imply the global-roles tenant");
-                s.report.note(
-                    Severity::Info,
-                    "user_roles",
-                    "global_role_moved",
-                    &format!("Essex has no global roles: granted on tenant `{}` instead", ctx.opts.global_roles_tenant),
-                    describe(),
-                );
+                global_roles::note_moved(&mut s.report, "user_roles", &ctx.opts.global_roles_tenant, describe());
                 sys
             } else if let Some(t) = text(r.get("tenant_new_id")) {
                 t
@@ -659,7 +635,7 @@ fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             let secret = r.text("credentials", "secret")?;
             out.push(vec![access.into(), secret.into(), user.into(), tenant.into()]);
         }
-        s.write("credentials", "ec2_credential", &["access", "secret", "user_id", "tenant_id"], &out, OnConflict::Fail)
+        s.write("credentials", "ec2_credential", &rows::EC2_COLUMNS, &out, OnConflict::Fail)
     })
 }
 
@@ -792,7 +768,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 );
             }
             let extra = json!({ "user": Json::Object(user), "tenant": tenant, "metadata": metadata });
-            out.push(vec![id.into(), r.get("expires").clone(), json_text(&extra)]);
+            out.push(vec![id.into(), r.get("expires").clone(), rows::json_text(&extra)]);
         }
         s.write(&table, "token", &["id", "expires", "extra"], &out, OnConflict::Fail)
     });
@@ -827,7 +803,7 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     for r in &services {
         let id = r.required_text("services", "id")?;
         let extra = json!({ "name": r.text("services", "name")?, "description": r.text("services", "description")? });
-        out.push(vec![id.into(), r.text("services", "type")?.into(), json_text(&extra)]);
+        out.push(vec![id.into(), r.text("services", "type")?.into(), rows::json_text(&extra)]);
     }
     s.write("services", "service", &["id", "type", "extra"], &out, OnConflict::Fail)?;
 
@@ -893,7 +869,7 @@ fn catalog_tables(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     format!("id={id}"),
                 );
             }
-            out.push(vec![id.into(), region.into(), r.get("service_id").key_string().into(), json_text(&Json::Object(extra))]);
+            out.push(vec![id.into(), region.into(), r.get("service_id").key_string().into(), rows::json_text(&Json::Object(extra))]);
         }
         s.write("endpoint_templates", "endpoint", &["id", "region", "service_id", "extra"], &out, OnConflict::Fail)
     });

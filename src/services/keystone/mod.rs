@@ -2,25 +2,14 @@
 //! `keystone-manage import_legacy` does and what it gets wrong (global roles, EC2 credentials,
 //! tokens, role name collisions, the catalog).
 
-pub mod catalog;
 mod import;
 pub mod legacy;
-pub mod password;
 
 use std::path::PathBuf;
 
 use crate::db::Backend;
 
 pub use import::migrate;
-
-/// The tenant osmigrate creates for Diablo's global roles: its id (name-based, so that a run
-/// started again from scratch creates the same tenant) and its `extra`.
-pub fn global_roles_tenant(name: &str) -> (String, serde_json::Value) {
-    let namespace = uuid::Uuid::from_u128(0x6f736d69_6772_6174_656b_657973746f6e);
-    let id = uuid::Uuid::new_v5(&namespace, format!("keystone-tenant:{name}").as_bytes()).simple().to_string();
-    let extra = serde_json::json!({"description": "Holds the roles that were global in Diablo (created by osmigrate)", "enabled": true});
-    (id, extra)
-}
 
 /// Settings of a Keystone import.
 #[derive(Debug, Clone)]

@@ -3,8 +3,7 @@
 //! reference rewritten through the image map (§3.2), which upstream never does.
 
 pub mod connection_info;
-pub mod image_map;
-pub mod image_ref;
+pub mod flavors;
 pub mod network_info;
 mod rules;
 mod settings;
@@ -13,12 +12,11 @@ use std::collections::HashMap;
 
 use crate::db::{Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
+use crate::images::map::{self as image_map, MapSource};
 use crate::migrate::copy::{TableCopy, copy_table};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
 use crate::schema;
-pub use image_map::MapSource;
 /// The data migrations' pure rules, for flavors made at Essex's shape (`install`).
-pub use rules::{disks_for, flavorid_055, rxtx_base_059, rxtx_factor_059};
 pub use settings::Settings;
 
 #[derive(Debug, Clone)]

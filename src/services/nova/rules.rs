@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use super::image_ref::{self, ImageRef};
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
 use super::{Ctx, connection_info};
 use crate::db::{Db, OnConflict, Pulled, Row, Value};
 use crate::error::{Error, Result};
+use crate::images::image_ref::{self, ImageRef};
 use crate::migrate::copy::{BatchHook, ColumnRule};
 use crate::migrate::{self, Severity, Sink};
 

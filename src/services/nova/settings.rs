@@ -4,9 +4,9 @@
 
 use std::net::Ipv4Addr;
 
-use super::MapSource;
 use crate::config::{self, Flagfile, FlagfileAt, Origin, Release};
 use crate::error::{Error, Result};
+use crate::images::map::MapSource;
 use crate::migrate::{Finding, Severity};
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 //! user's name (a user's name is its id). Essex looks the whole string up verbatim in
 //! `ec2_credential.access`, so each string a client may send becomes one credential.
 
-use crate::migrate::report::redact_secret;
+use crate::redact::secret as redact_secret;
 
 /// One EC2 credential to write: the access string a client sends and the tenant it names.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use super::steps::{ec2_query, existing_credentials, planned_credentials};
 use super::{Ctx, MAX_LEN, RoleTarget, SUPERUSER_ROLES, TABLES, diablo_key_holder, len_fn, live_sql, marks, stream_groups, text};
 use crate::db::{Backend, Db, Value};
 use crate::error::{Error, Result};
+use crate::essex_keystone::global_roles;
 use crate::migrate::{Severity, Sink};
 
 /// Conflicts shown in the refusal; the rest are counted.
@@ -354,7 +355,7 @@ fn systenant(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let sql = format!("SELECT p.id FROM projects p WHERE {} AND {key} = ? ORDER BY p.id", live_sql("p"));
     ctx.systenant = Some(match src.query_scalar(&sql, &[ctx.same_name(&name).into()])?.key_string() {
         Some(project) => (project, false),
-        None => (crate::services::keystone::global_roles_tenant(&name).0, true),
+        None => (global_roles::tenant_id(&name), true),
     });
     Ok(())
 }

@@ -19,7 +19,7 @@ pub struct Passwords(BTreeMap<String, String>);
 
 impl fmt::Debug for Passwords {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Passwords({} users, ****)", self.0.len())
+        write!(f, "Passwords({} users, {})", self.0.len(), crate::redact::MASK)
     }
 }
 

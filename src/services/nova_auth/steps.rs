@@ -11,8 +11,8 @@ use super::access::{access_strings, shown};
 use super::{Ctx, GLOBAL_ROLES, MAX_LEN, SUPERUSER_ROLES, live, live_sql, marks, stream_groups, text};
 use crate::db::{Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
+use crate::essex_keystone::{global_roles, password, rows};
 use crate::migrate::{Severity, Sink, StepReport};
-use crate::services::keystone::password;
 
 const DELETED: &str = "deleted in Diablo (`deleted` set, or NULL, which Diablo's queries never matched): not carried";
 
@@ -29,10 +29,6 @@ fn skip_many(report: &mut StepReport, severity: Severity, table: &str, code: &st
     if let Some(t) = report.tables.iter_mut().find(|t| t.source_table == table) {
         t.skipped += n;
     }
-}
-
-fn json_text(v: &Json) -> Value {
-    Value::Text(v.to_string())
 }
 
 pub(super) fn roles(_src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
@@ -59,7 +55,7 @@ pub(super) fn roles(_src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         }
     }
     for (origin, rows) in created {
-        s.write(origin, "role", &["id", "name"], &rows, OnConflict::Fail)?;
+        s.write(origin, "role", &rows::ROLE_COLUMNS, &rows, OnConflict::Fail)?;
     }
     if let Some(id) = &ctx.admin_role {
         let name = ctx.roles.values().find(|r| &r.id == id).map(|r| r.name.clone()).unwrap_or_default();
@@ -138,27 +134,20 @@ pub(super) fn tenants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 None => id.clone(),
             };
             let extra = json!({ "description": r.text("projects", "description")?, "enabled": true });
-            out.push(vec![id.into(), name.into(), json_text(&extra)]);
+            out.push(rows::named(&id, &name, &extra));
         }
-        s.write("projects", "tenant", &["id", "name", "extra"], &out, OnConflict::Fail)
+        s.write("projects", "tenant", &rows::NAMED_COLUMNS, &out, OnConflict::Fail)
     })?;
     if let Some((id, true)) = &ctx.systenant {
         let name = ctx.opts.global_roles_tenant.clone();
-        let (_, extra) = crate::services::keystone::global_roles_tenant(&name);
-        s.write(
+        let made = global_roles::create_tenant(
+            s,
             "user_role_association",
-            "tenant",
-            &["id", "name", "extra"],
-            &[vec![id.clone().into(), name.clone().into(), json_text(&extra)]],
-            OnConflict::Fail,
+            &name,
+            "Diablo's global roles and administrators",
+            "Essex has no global roles",
         )?;
-        s.report.note(
-            Severity::Info,
-            "user_role_association",
-            "global_roles_tenant_created",
-            "created the tenant that receives Diablo's global roles and administrators (Essex has no global roles)",
-            format!("`{name}` id={id}"),
-        );
+        debug_assert_eq!(&made, id, "check planned the global-roles tenant's name-based id");
     }
     Ok(())
 }
@@ -255,9 +244,9 @@ pub(super) fn users(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             if let Some(own) = own {
                 extra.insert("tenant_id".into(), Json::String(own));
             }
-            out.push(vec![id.clone().into(), id.into(), json_text(&Json::Object(extra))]);
+            out.push(rows::named(&id, &id, &Json::Object(extra)));
         }
-        s.write("users", "user", &["id", "name", "extra"], &out, OnConflict::Fail)
+        s.write("users", "user", &rows::NAMED_COLUMNS, &out, OnConflict::Fail)
     })
 }
 
@@ -275,7 +264,7 @@ fn add_grants(s: &mut Sink, membership_source: &str, roles_source: &str, grants:
         return Ok(());
     }
     let memberships: Vec<Vec<Value>> = grants.iter().map(|g| vec![g.user.clone().into(), g.tenant.clone().into()]).collect();
-    s.write(membership_source, "user_tenant_membership", &["user_id", "tenant_id"], &memberships, OnConflict::Ignore)?;
+    s.write(membership_source, "user_tenant_membership", &rows::MEMBERSHIP_COLUMNS, &memberships, OnConflict::Ignore)?;
     let users: Vec<Value> = grants
         .iter()
         .filter(|g| !g.roles.is_empty())
@@ -291,36 +280,23 @@ fn add_grants(s: &mut Sink, membership_source: &str, roles_source: &str, grants:
             s.target.query(&format!("SELECT user_id, tenant_id, data FROM {table} WHERE user_id IN ({})", marks(chunk.len())), chunk)?
         {
             let (user, tenant) = (text(&r, "user_id").unwrap_or_default(), text(&r, "tenant_id").unwrap_or_default());
-            // Unreadable data is an error, not an empty map: rewriting it would drop the grants it holds.
-            let data = match r.text("metadata", "data")? {
-                Some(t) => serde_json::from_str::<Map<String, Json>>(&t).map_err(|e| {
-                    Error::bad_data("metadata", format!("user {user} tenant {tenant}"), "data", format!("not a JSON object: {e}"))
-                })?,
-                None => Map::new(),
-            };
+            let data = rows::object(r.text("metadata", "data")?, "metadata", format!("user {user} tenant {tenant}"), "data")?;
             existing.insert((user, tenant), data);
         }
     }
-    let mut rows = Vec::new();
+    let mut new_rows = Vec::new();
     for g in grants.into_iter().filter(|g| !g.roles.is_empty()) {
         let Some(mut data) = existing.remove(&(g.user.clone(), g.tenant.clone())) else {
-            rows.push(vec![g.user.into(), g.tenant.into(), json_text(&json!({ "roles": g.roles }))]);
+            new_rows.push(rows::metadata(&g.user, &g.tenant, &g.roles));
             continue;
         };
-        let list = data.entry("roles").or_insert_with(|| json!([]));
-        if !list.is_array() {
-            return Err(Error::bad_data("metadata", format!("user {} tenant {}", g.user, g.tenant), "data", "`roles` is not a list"));
-        }
-        let roles = list.as_array_mut().expect("checked");
-        let have: Vec<String> = roles.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect();
-        let missing: Vec<String> = g.roles.into_iter().filter(|r| !have.contains(r)).collect();
+        let missing = rows::add_roles(&mut data, &g.roles, format!("user {} tenant {}", g.user, g.tenant))?;
         if missing.is_empty() {
             continue;
         }
-        roles.extend(missing.iter().cloned().map(Json::String));
         s.target.execute(
             &format!("UPDATE {table} SET data = ? WHERE user_id = ? AND tenant_id = ?"),
-            &[json_text(&Json::Object(data)), g.user.clone().into(), g.tenant.clone().into()],
+            &[rows::json_text(&Json::Object(data)), g.user.clone().into(), g.tenant.clone().into()],
         )?;
         s.report.note(
             Severity::Info,
@@ -330,7 +306,7 @@ fn add_grants(s: &mut Sink, membership_source: &str, roles_source: &str, grants:
             format!("user {} tenant {}: {} role(s) added", g.user, g.tenant, missing.len()),
         );
     }
-    s.write(roles_source, "metadata", &["user_id", "tenant_id", "data"], &rows, OnConflict::Fail)
+    s.write(roles_source, "metadata", &rows::METADATA_COLUMNS, &new_rows, OnConflict::Fail)
 }
 
 pub(super) fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
@@ -456,13 +432,7 @@ pub(super) fn grants(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                     if !roles.contains(&target.id) {
                         roles.push(target.id.clone());
                     }
-                    s.report.note(
-                        Severity::Info,
-                        "user_role_association",
-                        "global_role_moved",
-                        &format!("Essex has no global roles: granted on tenant `{tenant}` instead"),
-                        format!("user `{user}` role `{name}`"),
-                    );
+                    global_roles::note_moved(&mut s.report, "user_role_association", &tenant, format!("user `{user}` role `{name}`"));
                     if admin_because.is_none() && SUPERUSER_ROLES.contains(&name.as_str()) {
                         admin_because = Some(name);
                     }
@@ -690,7 +660,7 @@ pub(super) fn ec2_credentials(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Resu
                 }
             }
             written += out.len() as u64;
-            s.write("users", "ec2_credential", &["access", "secret", "user_id", "tenant_id"], &out, OnConflict::Fail)
+            s.write("users", "ec2_credential", &rows::EC2_COLUMNS, &out, OnConflict::Fail)
         },
     )?;
     s.report.note_many(

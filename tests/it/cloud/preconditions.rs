@@ -353,7 +353,7 @@ fn verify_checks_the_files_the_essex_services_open() {
         assert!(text.contains(line), "{line} in {text}");
     }
     // Essex reads it back as written.
-    let entries = osmigrate::services::keystone::catalog::parse(&text).unwrap();
+    let entries = osmigrate::essex_keystone::catalog::parse(&text).unwrap();
     assert_eq!(entries.len(), 5, "{entries:?}");
     let (code, verified, err) = cloud("verify", &root, &[]);
     assert_eq!(code, 0, "{err} {verified:#}");

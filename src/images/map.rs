@@ -1,15 +1,26 @@
 //! Where the Glance old→new image id map comes from: the CSV `db migrate glance --map-out` wrote,
 //! the Essex Glance database osmigrate built (its `osmigrate_image_map`), or a Glance that upstream
 //! already migrated and kept no map — then the map is rebuilt from the old integer ids that file
-//! and swift locations still carry.
+//! and swift locations still carry. The Glance migration writes the map table; Nova and
+//! `config convert nova` read it through this module.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use crate::db::{Access, Db, DbUrl};
+use crate::db::{Access, Backend, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, StepReport};
-use crate::services::glance;
+use crate::schema::{self, Table};
+
+/// osmigrate's table of old integer ids and new UUIDs, in the Essex Glance database.
+pub const MAP_TABLE: &str = "osmigrate_image_map";
+
+pub fn map_table() -> Table {
+    let text =
+        "table osmigrate_image_map\n old_id bigint not null\n new_id varchar(36) not null\n primary key (old_id)\n unique (new_id)\n";
+    let (mut tables, _) = schema::parse(text, Backend::Sqlite).expect("map table schema");
+    tables.remove(0)
+}
 
 #[derive(Debug, Clone)]
 pub enum MapSource {
@@ -64,9 +75,9 @@ pub fn for_each_entry(source: &MapSource, report: &mut StepReport, mut f: impl F
         MapSource::Glance(url) => {
             let mut db = Db::connect(url, Access::ReadOnly)?;
             let tables = db.table_names()?;
-            if tables.iter().any(|t| t == glance::MAP_TABLE) {
+            if tables.iter().any(|t| t == MAP_TABLE) {
                 drop(db);
-                return glance::for_each_map_entry(url, |old, new| f(old, new.to_string()));
+                return for_each_map_entry(url, |old, new| f(old, new.to_string()));
             }
             if !tables.iter().any(|t| t == "images") {
                 return Err(Error::Refused(format!("{url} is not a Glance database (no images table)")));
@@ -81,6 +92,30 @@ pub fn for_each_entry(source: &MapSource, report: &mut StepReport, mut f: impl F
             rebuild_from_locations(&mut db, report, f)
         }
     }
+}
+
+/// Streams the map of a migrated Glance database as CSV (`old_id,new_id`, header line).
+pub fn write_map_csv(db_url: &DbUrl, out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| Error::io("map output", e);
+    writeln!(out, "old_id,new_id").map_err(io)?;
+    for_each_map_entry(db_url, |old, new| writeln!(out, "{old},{new}").map_err(io))
+}
+
+/// Calls `f` with every (old id, new UUID) of a migrated Glance database, in old-id order.
+pub fn for_each_map_entry(db_url: &DbUrl, mut f: impl FnMut(i64, &str) -> Result<()>) -> Result<()> {
+    let mut db = Db::connect(db_url, Access::ReadOnly)?;
+    if !db.table_names()?.iter().any(|t| t == MAP_TABLE) {
+        return Err(Error::Refused(format!(
+            "{db_url} holds no osmigrate image map ({MAP_TABLE}): it was not made by `osmigrate db migrate glance`"
+        )));
+    }
+    db.stream(&format!("SELECT old_id, new_id FROM {MAP_TABLE} ORDER BY old_id"), &[], 5000, |batch| {
+        for r in batch {
+            let old = r.get("old_id").as_i64().unwrap_or_default();
+            f(old, r.get("new_id").as_str().unwrap_or_default())?;
+        }
+        Ok(())
+    })
 }
 
 /// An upstream-migrated Glance kept no map, but file and swift locations still end in the old id.

@@ -1,0 +1,73 @@
+//! How a secret is hidden wherever it could reach output (reports, errors, logs, `Debug`): the one
+//! module that knows the mask and the forms secrets take in text. Which values are secrets is
+//! decided by their owners (`DbUrl`'s password, a config setting, an HTTP client's token).
+
+/// What stands in for a secret.
+pub const MASK: &str = "****";
+
+/// A secret shown as [`MASK`] and at most its last four characters (none when it is short), so
+/// that an operator can tell tokens and keys apart without reading them.
+pub fn secret(secret: &str) -> String {
+    let n = secret.chars().count();
+    if n <= 8 { MASK.to_string() } else { format!("{MASK}{}", secret.chars().skip(n - 4).collect::<String>()) }
+}
+
+/// The password of a URL that could not be parsed hidden, for error messages.
+pub fn url_text(raw: &str) -> String {
+    // `scheme:` and any slashes, then `user:password@` up to the last `@` (a malformed URL too).
+    let Some(scheme_end) = raw.find(':') else { return raw.to_string() };
+    let start = scheme_end + 1 + raw[scheme_end + 1..].len() - raw[scheme_end + 1..].trim_start_matches('/').len();
+    let after = &raw[start..];
+    if let Some(at) = after.rfind('@') {
+        if let Some(colon) = after[..at].find(':') {
+            return format!("{}{}:{MASK}{}", &raw[..start], &after[..colon], &after[at..]);
+        }
+    }
+    raw.to_string()
+}
+
+/// Text from elsewhere (an HTTP answer) with every known secret of at least three characters and
+/// every sha512_crypt hash (`$6$…`) masked.
+pub fn in_text<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if s.len() >= 3 {
+            out = out.replace(s, MASK);
+        }
+    }
+    let mut masked = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find("$6$") {
+        masked.push_str(&rest[..i]);
+        masked.push_str(MASK);
+        let after = &rest[i..];
+        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || "./$=".contains(c))).unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    masked.push_str(rest);
+    masked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_keep_at_most_four_characters() {
+        assert_eq!(secret("999888777666"), "****7666");
+        assert_eq!(secret("secrete"), "****");
+    }
+
+    #[test]
+    fn unparsable_urls_lose_their_password() {
+        assert_eq!(url_text("mysql://nova:s3cret@db/nova?x"), "mysql://nova:****@db/nova?x");
+        assert_eq!(url_text("mysql:nova:p@ss@host"), "mysql:nova:****@host");
+        assert_eq!(url_text("no url at all"), "no url at all");
+    }
+
+    #[test]
+    fn known_secrets_and_hashes_are_masked_in_text() {
+        let t = in_text("pw pa55word hash $6$rounds=40000$abc$xyz/. end ab", ["pa55word", "ab"]);
+        assert_eq!(t, "pw **** hash **** end ab");
+    }
+}
