@@ -96,8 +96,10 @@ pub fn init_logging(cli: &Cli) -> osmigrate::Result<()> {
         2 => LevelFilter::DEBUG,
         _ => LevelFilter::TRACE,
     };
-    let stderr_filter = tracing_subscriber::EnvFilter::try_from_env("OSMIGRATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::default().add_directive(level.into()));
+    // osmigrate's own events only: the database drivers log statements with their bound values
+    // (passwords, tokens) at debug level.
+    let own = |level: LevelFilter| tracing_subscriber::EnvFilter::new(format!("warn,osmigrate={level}"));
+    let stderr_filter = tracing_subscriber::EnvFilter::try_from_env("OSMIGRATE_LOG").unwrap_or_else(|_| own(level));
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -111,7 +113,7 @@ pub fn init_logging(cli: &Cli) -> osmigrate::Result<()> {
             // An existing file keeps no wider mode than a new one gets.
             file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(io)?;
             let layer = tracing_subscriber::fmt::layer().with_writer(std::sync::Mutex::new(file)).with_ansi(false).with_target(false);
-            Some(layer.with_filter(level.max(LevelFilter::INFO)))
+            Some(layer.with_filter(own(level.max(LevelFilter::INFO))))
         }
         None => None,
     };

@@ -85,6 +85,31 @@ impl Row {
     }
 }
 
+/// The rows of [`Db::pull`], in query order.
+pub struct Pulled {
+    batches: std::sync::mpsc::IntoIter<Result<Vec<Row>>>,
+    rows: std::vec::IntoIter<Row>,
+    next: Option<Row>,
+}
+
+impl Pulled {
+    /// The next row if `wanted` accepts it; otherwise it stays next. `None` past the last row.
+    pub fn next_if(&mut self, wanted: impl FnOnce(&Row) -> bool) -> Result<Option<Row>> {
+        if self.next.is_none() {
+            self.next = loop {
+                if let Some(r) = self.rows.next() {
+                    break Some(r);
+                }
+                match self.batches.next() {
+                    Some(batch) => self.rows = batch?.into_iter(),
+                    None => break None, // the reader finished
+                }
+            };
+        }
+        Ok(self.next.take_if(|r| wanted(r)))
+    }
+}
+
 enum Conn {
     Sqlite(rusqlite::Connection),
     Mysql(mysql::Conn),
@@ -164,11 +189,15 @@ impl Db {
     /// Runs one statement that returns no rows.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.check_writable(sql)?;
-        let context = || format!("running `{}` on {}", abbreviate(sql), self.url);
+        let params: Vec<&Value> = params.iter().collect();
+        self.execute_refs(sql, &params).map_err(|e| Error::db(format!("running `{}` on {}", abbreviate(sql), self.url), e))
+    }
+
+    fn execute_refs(&mut self, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
         match &mut self.conn {
-            Conn::Sqlite(c) => sqlite_backend::execute(c, sql, params).map_err(|e| Error::db(context(), e)),
-            Conn::Mysql(c) => mysql_backend::execute(c, sql, params).map_err(|e| Error::db(context(), e)),
-            Conn::Postgres(c) => postgres_backend::execute(c, sql, params).map_err(|e| Error::db(context(), e)),
+            Conn::Sqlite(c) => sqlite_backend::execute(c, sql, params),
+            Conn::Mysql(c) => mysql_backend::execute(c, sql, params),
+            Conn::Postgres(c) => postgres_backend::execute(c, sql, params),
         }
     }
 
@@ -187,14 +216,6 @@ impl Db {
         r.map_err(|e| Error::db(context(), e))
     }
 
-    /// Copies a SQLite database to a new file with SQLite's online backup API.
-    pub fn backup_sqlite(&self, dest: &std::path::Path) -> Result<()> {
-        match &self.conn {
-            Conn::Sqlite(c) => c.backup(rusqlite::MAIN_DB, dest, None).map_err(|e| Error::db_from(format!("backing up {}", self.url), e)),
-            _ => Err(Error::Usage(format!("{} is not a SQLite database", self.url))),
-        }
-    }
-
     /// Runs several `;`-free statements in order.
     pub fn execute_all(&mut self, statements: &[String]) -> Result<()> {
         for s in statements {
@@ -203,10 +224,53 @@ impl Db {
         Ok(())
     }
 
-    /// Runs a query and hands its rows to `f` in batches of at most `batch_size`, without ever
-    /// holding more than one batch.
+    /// Runs a query and hands its rows to `f` in batches of at most `batch_size`. A thread of its
+    /// own reads the rows a few batches ahead, so that the source server, the decoding of its rows
+    /// and `f` (transforms and writes to the target) work at once; never more than a few batches
+    /// are held.
     pub fn stream(&mut self, sql: &str, params: &[Value], batch_size: usize, mut f: impl FnMut(Vec<Row>) -> Result<()>) -> Result<()> {
+        self.read_ahead(sql, params, batch_size, |batches| {
+            for batch in batches {
+                f(batch?)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `f` with the rows of a query, read a few batches ahead as [`Db::stream`] reads them;
+    /// `f` takes them in order. The way to merge sorted streams (each on its own connection)
+    /// without per-row lookups and without holding more than a few batches.
+    pub fn pull<T>(&mut self, sql: &str, batch_size: usize, f: impl FnOnce(&mut Pulled) -> Result<T>) -> Result<T> {
+        self.read_ahead(sql, &[], batch_size, |batches| f(&mut Pulled { batches, rows: Vec::new().into_iter(), next: None }))
+    }
+
+    /// Runs `consume` with the batches a reader thread sends, in order (an error ends them).
+    fn read_ahead<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        batch_size: usize,
+        consume: impl FnOnce(std::sync::mpsc::IntoIter<Result<Vec<Row>>>) -> Result<T>,
+    ) -> Result<T> {
         self.check_writable(sql)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let read = self.stream_here(sql, params, batch_size, |batch| {
+                    tx.send(Ok(batch)).map_err(|_| Error::db("reading ahead", "the consumer of the rows stopped"))
+                });
+                if let Err(e) = read {
+                    let _ = tx.send(Err(e));
+                }
+            });
+            // The receiving end is dropped when `consume` returns, before the scope joins the
+            // reader: a reader still going stops at its next batch.
+            consume(rx.into_iter())
+        })
+    }
+
+    /// [`Db::stream`] on this thread.
+    fn stream_here(&mut self, sql: &str, params: &[Value], batch_size: usize, mut f: impl FnMut(Vec<Row>) -> Result<()>) -> Result<()> {
         let url = self.url.to_string();
         let context = || format!("reading `{}` from {url}", abbreviate(sql));
         let batch_size = batch_size.max(1);
@@ -236,8 +300,9 @@ impl Db {
 
     /// Runs a query and collects every row (for small results only).
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        self.check_writable(sql)?;
         let mut all = Vec::new();
-        self.stream(sql, params, 1024, |batch| {
+        self.stream_here(sql, params, 1024, |batch| {
             all.extend(batch);
             Ok(())
         })?;
@@ -261,26 +326,35 @@ impl Db {
                 return Err(Error::db(format!("inserting into {}", table.name), format!("no column `{c}`")));
             }
         }
-        if let (Conn::Postgres(c), OnConflict::Fail) = (&mut self.conn, on_conflict) {
-            return postgres_backend::copy_in(c, &table.name, columns, rows)
-                .map_err(|e| Error::db(format!("copying {} rows into {} on {}", rows.len(), table.name, self.url), e));
-        }
+        let inserted = match (&mut self.conn, on_conflict) {
+            (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows),
+            // One prepared single-row statement run per row: SQLite has no round trips to save,
+            // and binding borrowed values copies nothing.
+            (Conn::Sqlite(_), _) => {
+                let sql = self.insert_sql(&table.name, columns, 1, on_conflict);
+                let Conn::Sqlite(c) = &mut self.conn else { unreachable!() };
+                sqlite_backend::insert(c, &sql, rows)
+            }
+            _ => self.insert_multi_row(&table.name, columns, rows, on_conflict),
+        };
+        inserted.map_err(|e| Error::db(format!("inserting {} rows into {} on {}", rows.len(), table.name, self.url), e))
+    }
+
+    /// Multi-row INSERTs, as many rows per statement as the parameter limit allows.
+    fn insert_multi_row(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Value>],
+        on_conflict: OnConflict,
+    ) -> std::result::Result<u64, String> {
         let per_statement = (MAX_PARAMS / columns.len().max(1)).max(1);
         let mut inserted = 0;
         for chunk in rows.chunks(per_statement) {
-            let sql = self.insert_sql(&table.name, columns, chunk.len(), on_conflict);
-            let mut params = Vec::with_capacity(chunk.len() * columns.len());
-            for row in chunk {
-                debug_assert_eq!(row.len(), columns.len());
-                params.extend(row.iter().cloned());
-            }
-            let context = || format!("inserting {} rows into {} on {}", chunk.len(), table.name, self.url);
-            let r = match &mut self.conn {
-                Conn::Sqlite(c) => sqlite_backend::execute(c, &sql, &params),
-                Conn::Mysql(c) => mysql_backend::execute(c, &sql, &params),
-                Conn::Postgres(c) => postgres_backend::execute(c, &sql, &params),
-            };
-            inserted += r.map_err(|e| Error::db(context(), e))?;
+            let sql = self.insert_sql(table, columns, chunk.len(), on_conflict);
+            let params: Vec<&Value> = chunk.iter().flatten().collect();
+            debug_assert_eq!(params.len(), chunk.len() * columns.len());
+            inserted += self.execute_refs(&sql, &params)?;
         }
         Ok(inserted)
     }
@@ -311,6 +385,16 @@ impl Db {
     pub fn create_table(&mut self, table: &Table) -> Result<()> {
         let statements = create_table_statements(self.backend(), table);
         self.execute_all(&statements)
+    }
+
+    /// Before loading many rows into a table, in a transaction: on PostgreSQL, drops its primary
+    /// and unique keys, foreign keys (its own and those naming it) and indexes, and returns the
+    /// statements that put back exactly these (names and definitions read from the catalog), to
+    /// run in the same transaction once the rows are in — as `pg_dump | psql` loads a table. An
+    /// interrupted load rolls the drops back with it. Other backends: nothing to do.
+    pub fn drop_keys_for_load(&mut self, table: &str) -> Result<Vec<String>> {
+        let Conn::Postgres(c) = &mut self.conn else { return Ok(Vec::new()) };
+        postgres_backend::drop_keys_for_load(c, table).map_err(|e| Error::db(format!("preparing {table} for loading on {}", self.url), e))
     }
 
     pub fn begin(&mut self) -> Result<()> {

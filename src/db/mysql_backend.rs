@@ -97,11 +97,11 @@ fn from_mysql(v: mysql::Value) -> Value {
     }
 }
 
-pub fn execute(conn: &mut Conn, sql: &str, params: &[Value]) -> std::result::Result<u64, String> {
+pub fn execute(conn: &mut Conn, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
     if params.is_empty() {
         conn.query_drop(sql).map_err(|e| e.to_string())?;
     } else {
-        let params: Vec<mysql::Value> = params.iter().map(to_mysql).collect();
+        let params: Vec<mysql::Value> = params.iter().map(|v| to_mysql(v)).collect();
         conn.exec_drop(sql, mysql::Params::Positional(params)).map_err(|e| e.to_string())?;
     }
     Ok(conn.affected_rows())

@@ -133,11 +133,11 @@ impl ToSql for Value {
     to_sql_checked!();
 }
 
-fn params_of(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+fn params_of<'a>(params: &[&'a Value]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|p| *p as &(dyn ToSql + Sync)).collect()
 }
 
-pub fn execute(client: &mut Client, sql: &str, params: &[Value]) -> std::result::Result<u64, String> {
+pub fn execute(client: &mut Client, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
     if params.is_empty() {
         return client.execute(sql, &[]).map_err(|e| describe(&e));
     }
@@ -150,48 +150,85 @@ pub fn copy_in(client: &mut Client, table: &str, columns: &[&str], rows: &[Vec<V
     use std::io::Write;
     let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
     let sql = format!("COPY {} ({cols}) FROM STDIN", quote_ident(Backend::Postgres, table));
-    let mut buf = Vec::with_capacity(rows.len() * columns.len() * 16);
+    let mut buf = String::with_capacity(rows.len() * columns.len() * 16);
     for row in rows {
         for (i, v) in row.iter().enumerate() {
             if i > 0 {
-                buf.push(b'\t');
+                buf.push('\t');
             }
             copy_field(v, &mut buf);
         }
-        buf.push(b'\n');
+        buf.push('\n');
     }
     let mut writer = client.copy_in(sql.as_str()).map_err(|e| describe(&e))?;
-    writer.write_all(&buf).map_err(|e| e.to_string())?;
+    writer.write_all(buf.as_bytes()).map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| describe(&e))
 }
 
-/// One field of COPY's text format.
-fn copy_field(v: &Value, out: &mut Vec<u8>) {
-    let text = |s: &str, out: &mut Vec<u8>| {
-        for b in s.bytes() {
-            match b {
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                _ => out.push(b),
-            }
-        }
-    };
+/// See [`super::Db::drop_keys_for_load`]. Foreign keys go first and come back last; CHECK and NOT
+/// NULL constraints stay (they cost nothing).
+pub fn drop_keys_for_load(client: &mut Client, table: &str) -> std::result::Result<Vec<String>, String> {
+    let rows = client
+        .query(
+            "WITH t AS (SELECT $1::text::regclass AS oid), \
+             keys AS ( \
+               SELECT c.contype = 'f' AS foreign_key, \
+                      format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname) AS drop_sql, \
+                      format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid)) AS add_sql \
+               FROM pg_constraint c, t \
+               WHERE (c.conrelid = t.oid AND c.contype IN ('p', 'u', 'f')) OR (c.confrelid = t.oid AND c.contype = 'f')), \
+             indexes AS ( \
+               SELECT false, format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid) \
+               FROM pg_index i, t \
+               WHERE i.indrelid = t.oid \
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = t.oid)) \
+             SELECT * FROM keys UNION ALL SELECT * FROM indexes",
+            &[&quote_ident(Backend::Postgres, table)],
+        )
+        .map_err(|e| describe(&e))?;
+    let mut statements: Vec<(bool, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    // Foreign keys are dropped first and added last.
+    statements.sort_by_key(|(foreign_key, _, _)| !foreign_key);
+    for (_, drop, _) in &statements {
+        client.batch_execute(drop).map_err(|e| describe(&e))?;
+    }
+    Ok(statements.into_iter().rev().map(|(_, _, add)| add).collect())
+}
+
+/// One field of COPY's text format (written in place: this runs for every copied value).
+fn copy_field(v: &Value, out: &mut String) {
+    use std::fmt::Write;
     match v {
-        Value::Null => out.extend_from_slice(b"\\N"),
-        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::Float(f) if f.is_nan() => out.extend_from_slice(b"NaN"),
-        Value::Float(f) if f.is_infinite() => out.extend_from_slice(if *f > 0.0 { b"Infinity" } else { b"-Infinity" }),
-        Value::Float(f) => out.extend_from_slice(f.to_string().as_bytes()),
-        Value::Text(s) => text(s, out),
+        Value::Null => out.push_str("\\N"),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) if f.is_nan() => out.push_str("NaN"),
+        Value::Float(f) if f.is_infinite() => out.push_str(if *f > 0.0 { "Infinity" } else { "-Infinity" }),
+        Value::Float(f) => {
+            let _ = write!(out, "{f}");
+        }
+        Value::Text(s) => {
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find(['\\', '\t', '\n', '\r']) {
+                out.push_str(&rest[..i]);
+                out.push_str(match rest.as_bytes()[i] {
+                    b'\\' => "\\\\",
+                    b'\t' => "\\t",
+                    b'\n' => "\\n",
+                    _ => "\\r",
+                });
+                rest = &rest[i + 1..];
+            }
+            out.push_str(rest);
+        }
         Value::Bytes(b) => {
-            out.extend_from_slice(b"\\\\x");
+            out.push_str("\\\\x");
             for byte in b {
-                out.extend_from_slice(format!("{byte:02x}").as_bytes());
+                let _ = write!(out, "{byte:02x}");
             }
         }
-        Value::DateTime(d) => out.extend_from_slice(super::value::sqlite_datetime_text(d).as_bytes()),
+        Value::DateTime(d) => super::value::write_sqlite_datetime(d, out),
     }
 }
 
@@ -243,11 +280,11 @@ mod tests {
 
     #[test]
     fn copy_text_format_escapes() {
-        let mut out = Vec::new();
-        for v in [Value::Null, Value::Int(-3), Value::Text("a\tb\\c\nd".into()), Value::Float(1.5)] {
+        let mut out = String::new();
+        for v in [Value::Null, Value::Int(-3), Value::Text("a\tb\\c\nd\r".into()), Value::Float(1.5), Value::Bytes(vec![0, 255])] {
             copy_field(&v, &mut out);
-            out.push(b'|');
+            out.push('|');
         }
-        assert_eq!(String::from_utf8(out).unwrap(), "\\N|-3|a\\tb\\\\c\\nd|1.5|");
+        assert_eq!(out, "\\N|-3|a\\tb\\\\c\\nd\\r|1.5|\\\\x00ff|");
     }
 }

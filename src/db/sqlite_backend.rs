@@ -53,10 +53,31 @@ impl ToSql for Param<'_> {
     }
 }
 
-pub fn execute(conn: &mut Connection, sql: &str, params: &[Value]) -> std::result::Result<u64, String> {
+pub fn execute(conn: &mut Connection, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
     let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
-    let params: Vec<Param> = params.iter().map(Param).collect();
-    stmt.execute(rusqlite::params_from_iter(params.iter())).map(|n| n as u64).map_err(|e| e.to_string())
+    stmt.execute(rusqlite::params_from_iter(params.iter().map(|v| Param(v)))).map(|n| n as u64).map_err(|e| e.to_string())
+}
+
+/// Runs a single-row INSERT once per row, prepared once. Outside a transaction the rows get one
+/// of their own: all or none of them, as one multi-row statement would be, and one sync to disk
+/// instead of one per row.
+pub fn insert(conn: &mut Connection, sql: &str, rows: &[Vec<Value>]) -> std::result::Result<u64, String> {
+    if conn.is_autocommit() {
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        let inserted = insert_each(&tx, sql, rows)?;
+        tx.commit().map_err(|e| e.to_string())?;
+        return Ok(inserted);
+    }
+    insert_each(conn, sql, rows)
+}
+
+fn insert_each(conn: &Connection, sql: &str, rows: &[Vec<Value>]) -> std::result::Result<u64, String> {
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+    let mut inserted = 0;
+    for row in rows {
+        inserted += stmt.execute(rusqlite::params_from_iter(row.iter().map(Param))).map_err(|e| e.to_string())? as u64;
+    }
+    Ok(inserted)
 }
 
 pub fn stream(
@@ -68,8 +89,7 @@ pub fn stream(
     let driver = |e: rusqlite::Error| StreamError::Driver(e.to_string());
     let mut stmt = conn.prepare(sql).map_err(driver)?;
     let columns: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
-    let params: Vec<Param> = params.iter().map(Param).collect();
-    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(driver)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(Param))).map_err(driver)?;
     while let Some(r) = rows.next().map_err(driver)? {
         let mut values = Vec::with_capacity(columns.len());
         for i in 0..columns.len() {
@@ -87,4 +107,22 @@ pub fn stream(
         on_row(Row::new(columns.clone(), values)).map_err(StreamError::Callback)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_inserted_outside_a_transaction_are_all_or_none() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY)").unwrap();
+        let sql = "INSERT INTO t (id) VALUES (?)";
+        assert_eq!(insert(&mut conn, sql, &[vec![Value::Int(1)], vec![Value::Int(2)]]), Ok(2));
+        // The third row collides: the two before it are rolled back with it.
+        assert!(insert(&mut conn, sql, &[vec![Value::Int(3)], vec![Value::Int(4)], vec![Value::Int(1)]]).is_err());
+        assert!(conn.is_autocommit());
+        let count: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 2);
+    }
 }

@@ -44,6 +44,14 @@ impl Value {
         }
     }
 
+    /// [`Value::key_string`] without copying text.
+    pub fn into_key_string(self) -> Option<String> {
+        match self {
+            Value::Text(s) => Some(s),
+            v => v.key_string(),
+        }
+    }
+
     /// Truthiness the way the legacy services read their integer/boolean flags.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
@@ -113,7 +121,18 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
 
 /// How SQLAlchemy stores a DateTime in SQLite.
 pub fn sqlite_datetime_text(d: &NaiveDateTime) -> String {
-    d.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    let mut out = String::with_capacity(26);
+    write_sqlite_datetime(d, &mut out);
+    out
+}
+
+/// `YYYY-MM-DD HH:MM:SS.ffffff` appended to `out`, without chrono's format-string interpreter:
+/// every datetime of every copied row goes through here.
+pub fn write_sqlite_datetime(d: &NaiveDateTime, out: &mut String) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let micros = d.nanosecond() % 1_000_000_000 / 1000;
+    let _ = write!(out, "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{micros:06}", d.year(), d.month(), d.day(), d.hour(), d.minute(), d.second());
 }
 
 #[cfg(test)]
@@ -124,6 +143,8 @@ mod tests {
     fn datetimes_in_sqlalchemy_forms() {
         let d = parse_datetime("2015-02-05 00:00:00").unwrap();
         assert_eq!(sqlite_datetime_text(&d), "2015-02-05 00:00:00.000000");
+        let leap = NaiveDateTime::parse_from_str("2016-12-31 23:59:59.999999", "%Y-%m-%d %H:%M:%S%.f").unwrap();
+        assert_eq!(sqlite_datetime_text(&leap), leap.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
         assert_eq!(parse_datetime("2015-02-05 00:00:00.250000").unwrap().and_utc().timestamp_subsec_micros(), 250_000);
         assert!(parse_datetime("not a date").is_none());
     }

@@ -107,6 +107,9 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
         batch_size: plan.batch_size.max(1),
         report: StepReport::default(),
         progress,
+        own_transactions: false,
+        uncommitted: 0,
+        loaded: BTreeMap::new(),
     };
     let result = (|| -> Result<Report> {
         let before = count_rows(&mut session.target, &counted)?;

@@ -5,10 +5,10 @@ use super::{Severity, Sink};
 use crate::db::{Backend, Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::reason::Reason;
+use crate::schema::Column;
 
-/// A target column's value for one source row: `None` falls back to the same-named source column,
-/// or NULL for a column the source does not have.
-pub type Rule<'a, C> = &'a dyn Fn(&mut Sink, &mut C, &Row, &str) -> Result<Option<Value>>;
+/// How a data migration computes one target column from a source row.
+pub type ColumnRule<'a, C> = Box<dyn Fn(&mut Sink, &mut C, &Row) -> Result<Value> + 'a>;
 
 /// Runs once per batch before its rows, for lookups a whole batch shares.
 pub type BatchHook<'a, C> = &'a dyn Fn(&mut Sink, &mut C, &[Row]) -> Result<()>;
@@ -21,7 +21,9 @@ pub struct TableCopy<'a, C> {
     /// Extra selected expressions (`j.uuid AS instance_uuid`) for the rules.
     pub extra: &'a [&'a str],
     pub on_batch: Option<BatchHook<'a, C>>,
-    pub rule: Rule<'a, C>,
+    /// The rule of a target column, asked once per table: `None` copies the same-named source
+    /// column, or writes NULL for a column the source does not have.
+    pub rule: &'a dyn Fn(&str) -> Option<ColumnRule<'a, C>>,
     /// Why a source column the target lacks is not lost (`None`: its values are dropped).
     pub carried_as: &'a dyn Fn(&str) -> Option<&'static str>,
     /// No rule touches this table: rows can be copied as they are, on the server when both
@@ -59,6 +61,15 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
     select.extend(spec.extra.iter().map(std::string::ToString::to_string));
     let sql = format!("SELECT {} FROM {} t {} ORDER BY t.{}", select.join(", "), src.quote(spec.source), spec.joins, src.quote(&order));
     let columns: Vec<&str> = target.column_names();
+    // Where each target column comes from, resolved once for the whole table.
+    let fills: Vec<Fill<C>> = target
+        .columns
+        .iter()
+        .map(|col| match (spec.rule)(&col.name) {
+            Some(rule) => Fill::Rule(rule),
+            None => source_columns.iter().position(|c| *c == col.name).map_or(Fill::Null, Fill::Source),
+        })
+        .collect();
     let batch_size = s.batch_size;
     src.stream(&sql, &[], batch_size, |batch| {
         s.report.read(spec.source, batch.len() as u64);
@@ -66,31 +77,48 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
             hook(s, ctx, &batch)?;
         }
         let mut out = Vec::with_capacity(batch.len());
-        for r in &batch {
-            let mut values = Vec::with_capacity(columns.len());
-            for col in &target.columns {
-                let v = match (spec.rule)(s, ctx, r, &col.name)? {
-                    Some(v) => v,
-                    None if source_columns.contains(&col.name) => r.get(&col.name).clone(),
-                    None => Value::Null,
+        for r in batch {
+            let mut values = Vec::with_capacity(fills.len());
+            for (fill, col) in fills.iter().zip(&target.columns) {
+                let v = match fill {
+                    Fill::Rule(rule) => rule(s, ctx, &r)?,
+                    Fill::Source(i) => {
+                        check_value(spec, &r, &r.values()[*i], col)?;
+                        values.push(Value::Null); // moved in below, once the rules have read the row
+                        continue;
+                    }
+                    Fill::Null => Value::Null,
                 };
-                if matches!(v, Value::Bytes(_)) {
-                    return Err(Error::bad_data(spec.source, r.id(), &col.name, "not valid UTF-8 text"));
-                }
-                if v.is_null() && !col.nullable {
-                    return Err(Error::bad_data(
-                        spec.source,
-                        r.id(),
-                        &col.name,
-                        format!("is NULL, but {}.{} requires a value", spec.target, col.name),
-                    ));
-                }
+                check_value(spec, &r, &v, col)?;
                 values.push(v);
+            }
+            let mut source_values = r.into_values();
+            for (fill, v) in fills.iter().zip(&mut values) {
+                if let Fill::Source(i) = fill {
+                    *v = std::mem::replace(&mut source_values[*i], Value::Null);
+                }
             }
             out.push(values);
         }
         s.write(spec.source, spec.target, &columns, &out, OnConflict::Fail)
     })
+}
+
+enum Fill<'a, C> {
+    Rule(ColumnRule<'a, C>),
+    Source(usize),
+    Null,
+}
+
+/// A value the target column can hold: text, and a value where the column needs one.
+fn check_value<C>(spec: &TableCopy<'_, C>, r: &Row, v: &Value, col: &Column) -> Result<()> {
+    if matches!(v, Value::Bytes(_)) {
+        return Err(Error::bad_data(spec.source, r.id(), &col.name, "not valid UTF-8 text"));
+    }
+    if v.is_null() && !col.nullable {
+        return Err(Error::bad_data(spec.source, r.id(), &col.name, format!("is NULL, but {}.{} requires a value", spec.target, col.name)));
+    }
+    Ok(())
 }
 
 /// Both databases on one MySQL server, reached with the same account: the target connection can
@@ -128,6 +156,7 @@ fn copy_on_server<C>(src: &mut Db, s: &mut Sink, spec: &TableCopy<'_, C>, column
         s.report.read(spec.source, n);
         s.report.written(spec.source, spec.target, n);
         s.progress.rows(n);
+        s.wrote(n)?;
         from = to;
     }
     Ok(())

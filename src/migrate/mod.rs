@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::db::diff::{self, Difference};
-use crate::db::{Access, Db, DbUrl, OnConflict, Value};
+use crate::db::{Access, Backend, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
 use crate::reason::Reason;
 use crate::schema::{MIGRATE_VERSION_TABLE, Schema, Stamp, Table};
@@ -99,7 +99,25 @@ pub struct Sink<'p> {
     pub batch_size: usize,
     pub report: StepReport,
     pub progress: &'p dyn Progress,
+    /// True: each step runs in a transaction of its own, committed at its end with its journal
+    /// entry (on MySQL also every [`COMMIT_ROWS`] rows). False: the caller holds one transaction.
+    pub own_transactions: bool,
+    /// Rows written in the open transaction.
+    uncommitted: u64,
+    /// Target tables the step has written, with the statements that restore the keys and
+    /// indexes dropped while it loads them (see [`Db::drop_keys_for_load`]).
+    loaded: BTreeMap<String, Vec<String>>,
 }
+
+/// Rows per transaction on MySQL: bounded write sets (a Galera cluster refuses huge ones) and
+/// undo logs. An interrupted step is cleared and redone whole, so a rolled-back transaction loses
+/// nothing. SQLite and PostgreSQL load a step in one transaction: a table new in the file needs
+/// no rollback journal, PostgreSQL has no undo, and PostgreSQL's keys dropped for the load come
+/// back in the same transaction.
+const COMMIT_ROWS: u64 = 50_000;
+
+/// A first write this large makes a table worth loading without its keys and indexes.
+const LOAD_WITHOUT_KEYS: usize = 1000;
 
 impl Sink<'_> {
     pub fn target_table(&self, name: &str) -> &Table {
@@ -118,13 +136,61 @@ impl Sink<'_> {
         if rows.is_empty() {
             return Ok(());
         }
-        let table = self.schema.table(target_table).cloned().unwrap_or_else(|| panic!("unknown target table {target_table}"));
-        let inserted = self.target.insert_rows(&table, columns, rows, on_conflict)?;
+        self.prepare_load(target_table, rows.len(), on_conflict)?;
+        let table = self.schema.table(target_table).unwrap_or_else(|| panic!("unknown target table {target_table}"));
+        let started = std::time::Instant::now();
+        let inserted = self.target.insert_rows(table, columns, rows, on_conflict)?;
         self.report.written(source_table, target_table, inserted);
         let n = self.batches.entry(target_table.to_string()).or_default();
         *n += 1;
+        tracing::debug!(
+            step = self.step,
+            table = target_table,
+            batch = *n,
+            rows = inserted,
+            seconds = started.elapsed().as_secs_f64(),
+            "batch written"
+        );
         crate::failpoint::hit(&format!("batch:{target_table}:{n}"));
         self.progress.rows(rows.len() as u64);
+        self.wrote(inserted)
+    }
+
+    /// A table's first write in a step, when large, drops its keys and indexes (PostgreSQL: they
+    /// are built once over the loaded rows, much faster than maintained row by row) until the
+    /// step ends. Writes that skip conflicting rows need the keys: they are restored first.
+    fn prepare_load(&mut self, table: &str, rows: usize, on_conflict: OnConflict) -> Result<()> {
+        match self.loaded.get_mut(table) {
+            None => {
+                let fresh_load = self.own_transactions && on_conflict == OnConflict::Fail && rows >= LOAD_WITHOUT_KEYS;
+                let restore = if fresh_load { self.target.drop_keys_for_load(table)? } else { Vec::new() };
+                self.loaded.insert(table.to_string(), restore);
+            }
+            Some(restore) if on_conflict == OnConflict::Ignore && !restore.is_empty() => {
+                let restore = std::mem::take(restore);
+                self.target.execute_all(&restore)?;
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Restores what [`Sink::prepare_load`] dropped: at the end of a step, before it is journaled.
+    fn finish_loads(&mut self) -> Result<()> {
+        for restore in std::mem::take(&mut self.loaded).into_values() {
+            self.target.execute_all(&restore)?;
+        }
+        Ok(())
+    }
+
+    /// Counts rows written in the open transaction, and commits it once it holds enough.
+    pub fn wrote(&mut self, rows: u64) -> Result<()> {
+        self.uncommitted += rows;
+        if self.own_transactions && self.target.backend() == Backend::Mysql && self.uncommitted >= COMMIT_ROWS {
+            self.target.commit()?;
+            self.target.begin()?;
+            self.uncommitted = 0;
+        }
         Ok(())
     }
 }
@@ -178,6 +244,9 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         batch_size: plan.batch_size.max(1),
         report: StepReport::default(),
         progress,
+        own_transactions: true,
+        uncommitted: 0,
+        loaded: BTreeMap::new(),
     };
     // Clear what unfinished steps may have left, last step first (foreign keys).
     for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
@@ -249,16 +318,25 @@ fn run_step<C>(
     session.report = StepReport::default();
     session.step = step.name;
     let started = std::time::Instant::now();
+    if session.own_transactions {
+        session.target.begin()?;
+        session.uncommitted = 0;
+    }
+    session.loaded.clear();
     (step.run)(source, session, ctx)?;
+    session.finish_loads()?;
     let seconds = started.elapsed().as_secs_f64();
     for t in &mut session.report.tables {
         t.seconds = seconds;
         let written: u64 = t.written.values().sum();
         tracing::info!(step = step.name, table = %t.source_table, read = t.read, written, skipped = t.skipped, seconds, "table {} done", t.source_table);
     }
-    progress.done();
     let detail = serde_json::to_string(&session.report).expect("report serializes");
     journal_set(&mut session.target, key, "done", &detail)?;
+    if session.own_transactions {
+        session.target.commit()?;
+    }
+    progress.done();
     crate::failpoint::hit(&format!("step:{key}"));
     Ok(std::mem::take(&mut session.report))
 }

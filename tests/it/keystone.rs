@@ -304,7 +304,8 @@ fn secrets_never_appear_and_service_tokens_are_named() {
         for json in [false, true] {
             let mut args = vec!["--paste", paste.to_str().unwrap(), "--report", saved.to_str().unwrap()];
             if json {
-                args.push("--json");
+                // The debug log too: an event per step's table and per batch, with no secret.
+                args.extend(["--json", "-vv"]);
             }
             if saved.exists() {
                 // A report file left world-readable is replaced, not rewritten in place.
@@ -320,6 +321,11 @@ fn secrets_never_appear_and_service_tokens_are_named() {
                 }
             }
             assert!(out.contains("****5e7a"), "the service token is named by its last four characters:\n{out}");
+            if json {
+                let log: String = err.lines().map(without_ansi_styles).collect::<Vec<_>>().join("\n");
+                assert!(log.contains(r#"batch written step="tokens" table="token" batch=1 rows="#), "{log}");
+                assert!(log.contains(r#"table copied step="tokens" table="token" read="#), "{log}");
+            }
             assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o600, "the report is its owner's only");
         }
         drop(target);
@@ -400,4 +406,16 @@ fn database_urls_can_come_from_the_environment() {
         .unwrap();
     assert!(out.status.code().unwrap_or(-1) <= 1, "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(rows(&target.url, "SELECT COUNT(*) FROM user"), rows(&source.url, "SELECT COUNT(*) FROM users"));
+}
+
+/// A log line without its terminal colours (`ESC [ … m`).
+fn without_ansi_styles(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find('\u{1b}') {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].find('m').map_or("", |end| &rest[i + end + 1..]);
+    }
+    out.push_str(rest);
+    out
 }

@@ -232,7 +232,7 @@ fn copy_step(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         joins,
         extra,
         on_batch: rules::batch_hook(source),
-        rule: &|s: &mut Sink, ctx: &mut Ctx, r, col| rules::value(s, ctx, source, r, col),
+        rule: &|col| rules::column_rule(source, col),
         carried_as: &|col| rules::carried_as(source, col),
         verbatim: !rules::has_rules(source),
     };

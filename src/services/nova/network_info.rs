@@ -5,7 +5,7 @@
 
 use std::net::Ipv6Addr;
 
-use serde_json::{Map, Value as Json, json};
+use serde::Serialize;
 
 #[derive(Debug, Clone, Default)]
 pub struct Network {
@@ -61,38 +61,113 @@ fn ip_version(address: &str) -> u8 {
     if address.contains(':') { 6 } else { 4 }
 }
 
-fn ip_object(address: &str, kind: &str) -> Json {
-    json!({ "address": address, "type": kind, "version": ip_version(address) })
-}
-
 fn non_empty(v: Option<&str>) -> Option<&str> {
     v.filter(|s| !s.trim().is_empty())
 }
 
-/// The whole list for one instance (`[]` without vifs). An IPv6 address that cannot be computed
-/// (bad MAC or prefix) is an error for the caller to report.
-pub fn network_info(vifs: &[Vif], ipv6: Ipv6Backend) -> Result<Json, String> {
-    let mut out = Vec::with_capacity(vifs.len());
-    for vif in vifs {
-        let network = match &vif.network {
-            None => Json::Null,
-            Some(n) => network_json(n, vif, ipv6)?,
-        };
-        out.push(json!({ "id": vif.uuid, "address": vif.address, "network": network }));
-    }
-    Ok(Json::Array(out))
+// The JSON, field for field in the order Essex writes it, serialized straight from these borrowed
+// views (no intermediate tree): this runs for every instance.
+
+#[derive(Serialize)]
+struct VifJson<'a> {
+    id: Option<&'a str>,
+    address: Option<&'a str>,
+    network: Option<NetworkJson<'a>>,
 }
 
-fn network_json(n: &Network, vif: &Vif, ipv6: Ipv6Backend) -> Result<Json, String> {
+#[derive(Serialize)]
+struct NetworkJson<'a> {
+    id: Option<&'a str>,
+    label: Option<&'a str>,
+    bridge: Option<&'a str>,
+    subnets: Vec<SubnetJson<'a>>,
+    #[serde(skip_serializing_if = "Meta::is_empty")]
+    meta: Meta<'a>,
+}
+
+/// Only the truthy entries, in this order.
+#[derive(Serialize)]
+struct Meta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    injected: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multi_host: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vlan: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bridge_interface: Option<&'a str>,
+}
+
+impl Meta<'_> {
+    fn is_empty(&self) -> bool {
+        self.injected.is_none()
+            && self.multi_host.is_none()
+            && self.project_id.is_none()
+            && self.vlan.is_none()
+            && self.bridge_interface.is_none()
+    }
+}
+
+#[derive(Serialize)]
+struct SubnetJson<'a> {
+    version: u8,
+    cidr: &'a str,
+    gateway: Option<AddressJson<'a>>,
+    dns: Vec<AddressJson<'a>>,
+    routes: [(); 0],
+    ips: Vec<IpJson<'a>>,
+}
+
+/// A gateway, DNS server or floating address.
+#[derive(Serialize)]
+struct AddressJson<'a> {
+    address: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    version: u8,
+}
+
+impl<'a> AddressJson<'a> {
+    fn new(address: &'a str, kind: &'static str) -> Self {
+        AddressJson { address, kind, version: ip_version(address) }
+    }
+}
+
+/// An instance's own address: fixed (IPv4, typed) or computed (IPv6, untyped).
+#[derive(Serialize)]
+struct IpJson<'a> {
+    address: std::borrow::Cow<'a, str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    version: u8,
+    floating_ips: Vec<AddressJson<'a>>,
+}
+
+/// The whole list for one instance (`[]` without vifs), as JSON text. An IPv6 address that cannot
+/// be computed (bad MAC or prefix) is an error for the caller to report.
+pub fn network_info(vifs: &[Vif], ipv6: Ipv6Backend) -> Result<String, String> {
+    let mut out = Vec::with_capacity(vifs.len());
+    for vif in vifs {
+        let network = vif.network.as_ref().map(|n| network_json(n, vif, ipv6)).transpose()?;
+        out.push(VifJson { id: vif.uuid.as_deref(), address: vif.address.as_deref(), network });
+    }
+    Ok(serde_json::to_string(&out).expect("network_info serializes"))
+}
+
+fn network_json<'a>(n: &'a Network, vif: &'a Vif, ipv6: Ipv6Backend) -> Result<NetworkJson<'a>, String> {
     let dns: Vec<&str> = [n.dns1.as_deref(), n.dns2.as_deref()].into_iter().filter_map(non_empty).collect();
     let mut subnets = Vec::new();
     if let Some(cidr) = non_empty(n.cidr.as_deref()) {
-        let ips: Vec<Json> = vif
+        let ips = vif
             .fixed_ips
             .iter()
-            .map(|ip| {
-                let floating: Vec<Json> = ip.floating.iter().map(|f| json!({ "address": f, "type": "floating", "version": 4 })).collect();
-                json!({ "address": ip.address, "type": "fixed", "version": 4, "floating_ips": floating })
+            .map(|ip| IpJson {
+                address: ip.address.as_str().into(),
+                kind: Some("fixed"),
+                version: 4,
+                floating_ips: ip.floating.iter().map(|f| AddressJson { address: f, kind: "floating", version: 4 }).collect(),
             })
             .collect();
         subnets.push(subnet(4, cidr, n.gateway.as_deref(), &dns, ips));
@@ -100,51 +175,28 @@ fn network_json(n: &Network, vif: &Vif, ipv6: Ipv6Backend) -> Result<Json, Strin
     if let Some(cidr_v6) = non_empty(n.cidr_v6.as_deref()) {
         let mac = vif.address.as_deref().unwrap_or("");
         let address = ipv6_address(cidr_v6, mac, ipv6, n.project_id.as_deref())?;
-        subnets.push(subnet(
-            6,
-            cidr_v6,
-            n.gateway_v6.as_deref(),
-            &dns,
-            vec![json!({ "address": address, "version": 6, "floating_ips": [] })],
-        ));
+        let ips = vec![IpJson { address: address.into(), kind: None, version: 6, floating_ips: Vec::new() }];
+        subnets.push(subnet(6, cidr_v6, n.gateway_v6.as_deref(), &dns, ips));
     }
-    let mut meta = Map::new();
-    if n.injected {
-        meta.insert("injected".into(), Json::Bool(true));
-    }
-    if n.multi_host {
-        meta.insert("multi_host".into(), Json::Bool(true));
-    }
-    if let Some(p) = non_empty(n.project_id.as_deref()) {
-        meta.insert("project_id".into(), Json::String(p.to_string()));
-    }
-    if let Some(v) = n.vlan.filter(|v| *v != 0) {
-        meta.insert("vlan".into(), json!(v));
-    }
-    if let Some(b) = non_empty(n.bridge_interface.as_deref()) {
-        meta.insert("bridge_interface".into(), Json::String(b.to_string()));
-    }
-    let mut net = Map::new();
-    net.insert("id".into(), json!(n.uuid));
-    net.insert("label".into(), json!(n.label));
-    net.insert("bridge".into(), json!(n.bridge));
-    net.insert("subnets".into(), Json::Array(subnets));
-    if !meta.is_empty() {
-        net.insert("meta".into(), Json::Object(meta));
-    }
-    Ok(Json::Object(net))
+    let meta = Meta {
+        injected: n.injected.then_some(true),
+        multi_host: n.multi_host.then_some(true),
+        project_id: non_empty(n.project_id.as_deref()),
+        vlan: n.vlan.filter(|v| *v != 0),
+        bridge_interface: non_empty(n.bridge_interface.as_deref()),
+    };
+    Ok(NetworkJson { id: n.uuid.as_deref(), label: n.label.as_deref(), bridge: n.bridge.as_deref(), subnets, meta })
 }
 
-fn subnet(version: u8, cidr: &str, gateway: Option<&str>, dns: &[&str], ips: Vec<Json>) -> Json {
-    let dns: Vec<Json> = dns.iter().filter(|d| ip_version(d) == version).map(|d| ip_object(d, "dns")).collect();
-    json!({
-        "version": version,
-        "cidr": cidr,
-        "gateway": non_empty(gateway).map_or(Json::Null, |g| ip_object(g, "gateway")),
-        "dns": dns,
-        "routes": [],
-        "ips": ips,
-    })
+fn subnet<'a>(version: u8, cidr: &'a str, gateway: Option<&'a str>, dns: &[&'a str], ips: Vec<IpJson<'a>>) -> SubnetJson<'a> {
+    SubnetJson {
+        version,
+        cidr,
+        gateway: non_empty(gateway).map(|g| AddressJson::new(g, "gateway")),
+        dns: dns.iter().filter(|d| ip_version(d) == version).map(|d| AddressJson::new(d, "dns")).collect(),
+        routes: [],
+        ips,
+    }
 }
 
 fn parse_mac(mac: &str) -> Result<[u8; 6], String> {
@@ -180,6 +232,8 @@ pub fn ipv6_address(cidr_v6: &str, mac: &str, backend: Ipv6Backend, project_id: 
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value as Json, json};
+
     use super::*;
 
     #[test]
@@ -229,6 +283,15 @@ mod tests {
             Ipv6Backend::Rfc2462,
         )
         .unwrap();
+        // Keys in Essex's order.
+        assert!(
+            info.starts_with(
+                r#"[{"id":"vif-uuid","address":"02:16:3e:33:44:55","network":{"id":"net-uuid","label":"private","bridge":"br100","subnets":[{"version":4,"cidr":"10.0.0.0/24","gateway":{"address":"10.0.0.1","type":"gateway","version":4},"dns":"#
+            ),
+            "{info}"
+        );
+        assert!(info.ends_with(r#"{"id":"v2","address":"02:00:00:00:00:01","network":null}]"#), "{info}");
+        let info: Json = serde_json::from_str(&info).unwrap();
         let n = &info[0]["network"];
         assert_eq!(n["meta"], json!({"injected": true, "project_id": "proj", "vlan": 100}));
         assert_eq!(n["subnets"][0]["ips"][0]["floating_ips"][0], json!({"address": "1.2.3.4", "type": "floating", "version": 4}));
@@ -237,6 +300,6 @@ mod tests {
         assert_eq!(n["subnets"][1]["gateway"], json!({"address": "fd00::1", "type": "gateway", "version": 6}));
         assert_eq!(n["subnets"][1]["ips"], json!([{"address": "fd00::16:3eff:fe33:4455", "version": 6, "floating_ips": []}]));
         assert_eq!(info[1]["network"], Json::Null);
-        assert_eq!(network_info(&[], Ipv6Backend::Rfc2462).unwrap(), json!([]));
+        assert_eq!(network_info(&[], Ipv6Backend::Rfc2462).unwrap(), "[]");
     }
 }

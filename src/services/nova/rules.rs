@@ -1,14 +1,14 @@
 //! The data migrations 047–082 as rules on copied rows: one small function per migration, and
 //! the table of which column of which table each one fills.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
 use super::{Ctx, connection_info};
-use crate::db::{Db, OnConflict, Row, Value};
+use crate::db::{Db, OnConflict, Pulled, Row, Value};
 use crate::error::{Error, Result};
 use crate::images::image_ref::{self, ImageRef};
-use crate::migrate::copy::BatchHook;
+use crate::migrate::copy::{BatchHook, ColumnRule};
 use crate::migrate::{self, Severity, Sink};
 use crate::reason::Reason;
 
@@ -46,33 +46,36 @@ pub fn has_rules(source: &str) -> bool {
     RULED.contains(&source)
 }
 
-/// The value of one target column of a copied row, when a migration decides it.
-pub fn value(s: &mut Sink, ctx: &mut Ctx, source: &str, r: &Row, col: &str) -> Result<Option<Value>> {
+/// How a migration computes a target column of a copied table, if one does.
+pub fn column_rule(source: &'static str, col: &str) -> Option<ColumnRule<'static, Ctx>> {
     if !has_rules(source) {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(match (source, col) {
-        ("instance_types", "flavorid") => flavorid_055(r.get("flavorid")),
-        ("instance_types", "rxtx_factor") => Value::Float(rxtx_factor_059(r.get("rxtx_cap").as_i64(), ctx.rxtx_base)),
-        ("instance_types", "root_gb") => disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).0,
-        ("instance_types", "ephemeral_gb") => disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).1,
-        ("networks", "rxtx_base") => Value::Int(ctx.rxtx_base),
-        ("instances", "root_gb") => disks_074(ctx, r, is_tiny_instance(ctx, r)).0,
-        ("instances", "ephemeral_gb") => disks_074(ctx, r, is_tiny_instance(ctx, r)).1,
-        ("instances", "default_ephemeral_device") => r.get("default_local_device").clone(),
-        ("instances", "shutdown_terminate") => Value::Int(1), // 068 populate_default
-        ("instances", "disable_terminate") => Value::Int(0),  // 068 populate_default
-        ("instances", "image_ref" | "kernel_id" | "ramdisk_id") | ("virtual_storage_arrays", "image_ref") => {
-            image_reference(s, ctx, source, r, col)?
+    Some(match (source, col) {
+        ("instance_types", "flavorid") => Box::new(|_, _, r| Ok(flavorid_055(r.get("flavorid")))),
+        ("instance_types", "rxtx_factor") => {
+            Box::new(|_, ctx, r| Ok(Value::Float(rxtx_factor_059(r.get("rxtx_cap").as_i64(), ctx.rxtx_base))))
         }
-        ("instance_actions", "instance_uuid") => instance_uuid_064(s, r),
-        ("floating_ips", "pool") => ctx.settings.default_floating_pool.value.clone().into(), // 067
-        ("floating_ips", "interface") => ctx.settings.public_interface.value.clone().into(), // 067
-        ("compute_nodes", "disk_available_least") => Value::Int(0),                          // 069 populate_default
-        ("zones", "is_parent") => Value::Int(0),                                             // 078 populate_default
-        ("block_device_mapping", "connection_info") => connection_info_053(s, ctx, r),
-        _ => return Ok(None),
-    }))
+        ("instance_types", "root_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).0)),
+        ("instance_types", "ephemeral_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).1)),
+        ("networks", "rxtx_base") => Box::new(|_, ctx, _| Ok(Value::Int(ctx.rxtx_base))),
+        ("instances", "root_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, is_tiny_instance(ctx, r)).0)),
+        ("instances", "ephemeral_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, is_tiny_instance(ctx, r)).1)),
+        ("instances", "default_ephemeral_device") => Box::new(|_, _, r| Ok(r.get("default_local_device").clone())),
+        ("instances", "shutdown_terminate") => Box::new(|_, _, _| Ok(Value::Int(1))), // 068 populate_default
+        ("instances", "disable_terminate") => Box::new(|_, _, _| Ok(Value::Int(0))),  // 068 populate_default
+        ("instances", "image_ref" | "kernel_id" | "ramdisk_id") | ("virtual_storage_arrays", "image_ref") => {
+            let col = col.to_string();
+            Box::new(move |s, ctx, r| image_reference(s, ctx, source, r, &col))
+        }
+        ("instance_actions", "instance_uuid") => Box::new(|s, _, r| Ok(instance_uuid_064(s, r))),
+        ("floating_ips", "pool") => Box::new(|_, ctx, _| Ok(ctx.settings.default_floating_pool.value.clone().into())), // 067
+        ("floating_ips", "interface") => Box::new(|_, ctx, _| Ok(ctx.settings.public_interface.value.clone().into())), // 067
+        ("compute_nodes", "disk_available_least") => Box::new(|_, _, _| Ok(Value::Int(0))), // 069 populate_default
+        ("zones", "is_parent") => Box::new(|_, _, _| Ok(Value::Int(0))),                    // 078 populate_default
+        ("block_device_mapping", "connection_info") => Box::new(|s, ctx, r| Ok(connection_info_053(s, ctx, r))),
+        _ => return None,
+    })
 }
 
 /// What became of a Diablo column Essex no longer has (`None`: dropped with its values).
@@ -184,6 +187,11 @@ pub fn discovery_hosts(source: &mut Db, cfg: &connection_info::Config) -> Result
     Ok(hosts)
 }
 
+/// `?, ?, …` and the ids bound to them.
+fn in_list(ids: &[i64]) -> (String, Vec<Value>) {
+    (vec!["?"; ids.len()].join(", "), ids.iter().map(|i| Value::Int(*i)).collect())
+}
+
 /// Looks up the volumes (and whether an iSCSI target names them) of the batch's mappings.
 fn load_batch_volumes(_: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
     let mut ids: Vec<i64> = batch.iter().filter_map(|r| r.get("volume_id").as_i64()).collect();
@@ -229,8 +237,7 @@ fn load_batch_images(s: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
     ids.dedup();
     ctx.batch_images.clear();
     for chunk in ids.chunks(5000) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let params: Vec<Value> = chunk.iter().map(|i| Value::Int(*i)).collect();
+        let (marks, params) = in_list(chunk);
         for row in s.target.query(&format!("SELECT id, uuid FROM s3_images WHERE id IN ({marks})"), &params)? {
             if let (Some(id), Some(uuid)) = (row.get("id").as_i64(), row.get("uuid").key_string()) {
                 ctx.batch_images.insert(id, uuid);
@@ -279,12 +286,22 @@ fn image_reference(s: &mut Sink, ctx: &Ctx, source: &str, r: &Row, col: &str) ->
     })
 }
 
-fn text(r: &Row, col: &str) -> Option<String> {
-    r.get(col).key_string()
-}
+/// The vifs of every instance with their networks, in instance and vif id order (066).
+const VIFS_SQL: &str = "SELECT v.instance_id, v.id, v.uuid, v.address, n.id, n.uuid, n.label, n.bridge, n.cidr, n.cidr_v6, \
+     n.gateway, n.gateway_v6, n.dns1, n.dns2, n.project_id, n.injected, n.multi_host, n.vlan, n.bridge_interface \
+     FROM virtual_interfaces v LEFT JOIN networks n ON n.id = v.network_id \
+     WHERE v.instance_id IS NOT NULL ORDER BY v.instance_id, v.id";
+
+/// The fixed ips of those vifs with their floating ips, in the same order, then fixed and
+/// floating id order (066). Driven by fixed_ips, which finds each vif by its primary key.
+const IPS_SQL: &str = "SELECT v.instance_id, f.virtual_interface_id, f.id, f.address, fl.address \
+     FROM fixed_ips f JOIN virtual_interfaces v ON v.id = f.virtual_interface_id \
+     LEFT JOIN floating_ips fl ON fl.fixed_ip_id = f.id \
+     WHERE v.instance_id IS NOT NULL ORDER BY v.instance_id, f.virtual_interface_id, f.id, fl.id";
 
 /// 066: one `instance_info_caches` row per instance (deleted ones too), its network_info built
-/// from vifs, networks, fixed and floating ips looked up per batch of instances.
+/// from vifs, networks, fixed and floating ips: three streams sorted by instance id (instances
+/// here, the other two each on a connection and thread of its own), merged as they go.
 pub fn info_caches(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let now = Value::DateTime(migrate::now()?);
     let ipv6 = ctx.settings.ipv6_backend.value.as_deref().and_then(Ipv6Backend::parse).ok_or_else(|| {
@@ -294,129 +311,135 @@ pub fn info_caches(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         ))
     })?;
     let batch_size = s.batch_size;
-    src.stream("SELECT id, uuid FROM instances ORDER BY id", &[], batch_size, |batch| {
-        s.report.read("instances (066)", batch.len() as u64);
-        let ids: Vec<i64> = batch.iter().filter_map(|r| r.get("id").as_i64()).collect();
-        let mut vifs = vifs_of(&mut ctx.lookup, &ids)?;
-        let mut out = Vec::with_capacity(batch.len());
-        for r in &batch {
-            let Some(uuid) = text(r, "uuid") else {
-                s.report.skip(
-                    "instances (066)",
-                    Reason::InstanceWithoutUuid,
-                    "the instance has no uuid, so Essex cannot key its network cache",
-                    format!("id={}", r.id()),
-                );
-                continue;
-            };
-            let id = r.get("id").as_i64().unwrap_or_default();
-            let instance_vifs = vifs.remove(&id).unwrap_or_default();
-            let info = match network_info::network_info(&instance_vifs, ipv6) {
-                Ok(info) => info,
-                Err(why) => {
-                    s.report.note(
-                        Severity::Warning,
-                        "instances (066)",
-                        Reason::NetworkInfoIncomplete,
-                        "no IPv6 address could be computed; cached without the vifs",
-                        format!("id={id} uuid={uuid}: {why}"),
-                    );
-                    serde_json::json!([])
+    let (mut vif_db, mut ip_db) = (migrate::open_source(src.url())?, migrate::open_source(src.url())?);
+    vif_db.pull(VIFS_SQL, batch_size, |vif_rows| {
+        ip_db.pull(IPS_SQL, batch_size, |ip_rows| {
+            src.stream("SELECT id, uuid FROM instances ORDER BY id", &[], batch_size, |batch| {
+                s.report.read("instances (066)", batch.len() as u64);
+                let mut out = Vec::with_capacity(batch.len());
+                for r in batch {
+                    let id = r.get("id").as_i64().ok_or_else(|| Error::bad_data("instances", r.id(), "id", "not an integer"))?;
+                    // Taken for every instance, so that the streams stay in step.
+                    let vifs = vifs_of(id, vif_rows, ip_rows)?;
+                    let Some(uuid) = r.get("uuid").key_string() else {
+                        s.report.skip(
+                            "instances (066)",
+                            Reason::InstanceWithoutUuid,
+                            "the instance has no uuid, so Essex cannot key its network cache",
+                            format!("id={id}"),
+                        );
+                        continue;
+                    };
+                    let info = match network_info::network_info(&vifs, ipv6) {
+                        Ok(info) => info,
+                        Err(why) => {
+                            s.report.note(
+                                Severity::Warning,
+                                "instances (066)",
+                                Reason::NetworkInfoIncomplete,
+                                "no IPv6 address could be computed; cached without the vifs",
+                                format!("id={id} uuid={uuid}: {why}"),
+                            );
+                            "[]".to_string()
+                        }
+                    };
+                    out.push(vec![info.into(), uuid.into(), now.clone(), now.clone(), Value::Int(0)]);
                 }
-            };
-            out.push(vec![info.to_string().into(), uuid.into(), now.clone(), now.clone(), Value::Int(0)]);
-        }
-        s.write(
-            "instances (066)",
-            "instance_info_caches",
-            &["network_info", "instance_id", "created_at", "updated_at", "deleted"],
-            &out,
-            OnConflict::Fail,
-        )
+                s.write(
+                    "instances (066)",
+                    "instance_info_caches",
+                    &["network_info", "instance_id", "created_at", "updated_at", "deleted"],
+                    &out,
+                    OnConflict::Fail,
+                )
+            })
+        })
     })
 }
 
-fn in_list(ids: &[i64]) -> (String, Vec<Value>) {
-    (vec!["?"; ids.len()].join(", "), ids.iter().map(|i| Value::Int(*i)).collect())
+/// The first column of a merged stream's row: the instance id it belongs to.
+fn instance_of(r: &Row) -> i64 {
+    r.values()[0].as_i64().unwrap_or(i64::MIN)
 }
 
-/// The vifs of the given instances (in vif id order) with their networks, fixed and floating ips.
-fn vifs_of(db: &mut Db, instance_ids: &[i64]) -> Result<HashMap<i64, Vec<Vif>>> {
-    let mut out: HashMap<i64, Vec<Vif>> = HashMap::new();
-    if instance_ids.is_empty() {
-        return Ok(out);
-    }
-    let (marks, params) = in_list(instance_ids);
-    let vif_rows = db.query(
-        &format!("SELECT id, uuid, address, network_id, instance_id FROM virtual_interfaces WHERE instance_id IN ({marks}) ORDER BY id"),
-        &params,
-    )?;
-    let vif_ids: Vec<i64> = vif_rows.iter().filter_map(|r| r.get("id").as_i64()).collect();
-    let mut network_ids: Vec<i64> = vif_rows.iter().filter_map(|r| r.get("network_id").as_i64()).collect();
-    network_ids.sort_unstable();
-    network_ids.dedup();
-    let mut networks: HashMap<i64, Network> = HashMap::new();
-    if !network_ids.is_empty() {
-        let (marks, params) = in_list(&network_ids);
-        for n in db.query(&format!("SELECT * FROM networks WHERE id IN ({marks})"), &params)? {
-            networks.insert(
-                n.get("id").as_i64().unwrap_or_default(),
-                Network {
-                    uuid: text(&n, "uuid"),
-                    label: text(&n, "label"),
-                    bridge: text(&n, "bridge"),
-                    cidr: text(&n, "cidr"),
-                    cidr_v6: text(&n, "cidr_v6"),
-                    gateway: text(&n, "gateway"),
-                    gateway_v6: text(&n, "gateway_v6"),
-                    dns1: text(&n, "dns1"),
-                    dns2: text(&n, "dns2"),
-                    project_id: text(&n, "project_id"),
-                    injected: n.get("injected").as_bool().unwrap_or(false),
-                    multi_host: n.get("multi_host").as_bool().unwrap_or(false),
-                    vlan: n.get("vlan").as_i64(),
-                    bridge_interface: text(&n, "bridge_interface"),
-                },
-            );
+/// Takes the rows of instance `id` from both streams (and passes over those of instances that
+/// do not exist), and builds its vifs.
+fn vifs_of(id: i64, vif_rows: &mut Pulled, ip_rows: &mut Pulled) -> Result<Vec<Vif>> {
+    let mut vifs: Vec<(i64, Vif)> = Vec::new();
+    while let Some(r) = vif_rows.next_if(|r| instance_of(r) <= id)? {
+        if instance_of(&r) == id {
+            vifs.push(vif(r));
         }
     }
-    // Fixed ips per vif, floating ips per fixed ip (both in id order).
-    let mut fixed: BTreeMap<i64, Vec<(i64, FixedIp)>> = BTreeMap::new();
-    if !vif_ids.is_empty() {
-        let (marks, params) = in_list(&vif_ids);
-        let fixed_rows = db.query(
-            &format!("SELECT id, address, virtual_interface_id FROM fixed_ips WHERE virtual_interface_id IN ({marks}) ORDER BY id"),
-            &params,
-        )?;
-        let fixed_ids: Vec<i64> = fixed_rows.iter().filter_map(|r| r.get("id").as_i64()).collect();
-        let mut floating: HashMap<i64, Vec<String>> = HashMap::new();
-        if !fixed_ids.is_empty() {
-            let (marks, params) = in_list(&fixed_ids);
-            for f in
-                db.query(&format!("SELECT address, fixed_ip_id FROM floating_ips WHERE fixed_ip_id IN ({marks}) ORDER BY id"), &params)?
-            {
-                if let (Some(fid), Some(addr)) = (f.get("fixed_ip_id").as_i64(), text(&f, "address")) {
-                    floating.entry(fid).or_default().push(addr);
-                }
-            }
-        }
-        for f in fixed_rows {
-            let (Some(id), Some(vif)) = (f.get("id").as_i64(), f.get("virtual_interface_id").as_i64()) else { continue };
-            let ip = FixedIp { address: text(&f, "address").unwrap_or_default(), floating: floating.remove(&id).unwrap_or_default() };
-            fixed.entry(vif).or_default().push((id, ip));
-        }
-    }
-    for v in vif_rows {
-        let id = v.get("id").as_i64().unwrap_or_default();
-        let vif = Vif {
-            uuid: text(&v, "uuid"),
-            address: text(&v, "address"),
-            network: v.get("network_id").as_i64().and_then(|n| networks.get(&n).cloned()),
-            fixed_ips: fixed.remove(&id).unwrap_or_default().into_iter().map(|(_, ip)| ip).collect(),
+    let mut last_fixed: Option<i64> = None;
+    while let Some(r) = ip_rows.next_if(|r| instance_of(r) <= id)? {
+        let Ok([instance, vif_id, fixed_id, address, floating]) = <[Value; 5]>::try_from(r.into_values()) else {
+            unreachable!("IPS_SQL selects five columns")
         };
-        out.entry(v.get("instance_id").as_i64().unwrap_or_default()).or_default().push(vif);
+        if instance.as_i64() != Some(id) {
+            continue;
+        }
+        let Some((_, vif)) = vifs.iter_mut().find(|(v, _)| Some(*v) == vif_id.as_i64()) else { continue };
+        // One row per floating ip (or one without): a fixed ip's rows are consecutive.
+        let fixed_id = fixed_id.as_i64();
+        if last_fixed != fixed_id || vif.fixed_ips.is_empty() {
+            vif.fixed_ips.push(FixedIp { address: address.into_key_string().unwrap_or_default(), floating: Vec::new() });
+            last_fixed = fixed_id;
+        }
+        if let Some(floating) = floating.into_key_string() {
+            vif.fixed_ips.last_mut().expect("pushed above").floating.push(floating);
+        }
     }
-    Ok(out)
+    Ok(vifs.into_iter().map(|(_, v)| v).collect())
+}
+
+/// A row of [`VIFS_SQL`]: the vif's id and the vif with its network (none when the network row
+/// is missing).
+fn vif(r: Row) -> (i64, Vif) {
+    let Ok(
+        [
+            _,
+            id,
+            uuid,
+            address,
+            network_id,
+            network_uuid,
+            label,
+            bridge,
+            cidr,
+            cidr_v6,
+            gateway,
+            gateway_v6,
+            dns1,
+            dns2,
+            project_id,
+            injected,
+            multi_host,
+            vlan,
+            bridge_interface,
+        ],
+    ) = <[Value; 19]>::try_from(r.into_values())
+    else {
+        unreachable!("VIFS_SQL selects nineteen columns")
+    };
+    let network = (!network_id.is_null()).then(|| Network {
+        uuid: network_uuid.into_key_string(),
+        label: label.into_key_string(),
+        bridge: bridge.into_key_string(),
+        cidr: cidr.into_key_string(),
+        cidr_v6: cidr_v6.into_key_string(),
+        gateway: gateway.into_key_string(),
+        gateway_v6: gateway_v6.into_key_string(),
+        dns1: dns1.into_key_string(),
+        dns2: dns2.into_key_string(),
+        project_id: project_id.into_key_string(),
+        injected: injected.as_bool().unwrap_or(false),
+        multi_host: multi_host.as_bool().unwrap_or(false),
+        vlan: vlan.as_i64(),
+        bridge_interface: bridge_interface.into_key_string(),
+    });
+    let vif = Vif { uuid: uuid.into_key_string(), address: address.into_key_string(), network, fixed_ips: Vec::new() };
+    (id.as_i64().unwrap_or_default(), vif)
 }
 
 #[cfg(test)]
