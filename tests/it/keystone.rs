@@ -324,7 +324,7 @@ fn secrets_never_appear_and_service_tokens_are_named() {
             if json {
                 let log: String = err.lines().map(without_ansi_styles).collect::<Vec<_>>().join("\n");
                 assert!(log.contains(r#"batch written step="tokens" table="token" batch=1 rows="#), "{log}");
-                assert!(log.contains(r#"table copied step="tokens" table="token" read="#), "{log}");
+                assert!(log.contains(r#"table token done step="tokens" table=token read="#), "{log}");
             }
             assert_eq!(std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777, 0o600, "the report is its owner's only");
         }
