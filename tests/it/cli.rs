@@ -40,7 +40,7 @@ fn completions_and_man_pages_come_from_the_command_line_definition() {
 fn demo_runs_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let (code, report, stderr) = run_json(&["demo", dir.path().to_str().unwrap()]);
-    assert_eq!(code, 1, "verified, with the warnings of a tree without service users: {stderr}");
+    assert_eq!(code, 0, "a verified migration (its warnings are the demo's point): {stderr}");
     let databases = report["migrate"]["databases"].as_array().unwrap();
     assert_eq!(databases.iter().map(|r| r["service"].as_str().unwrap()).collect::<Vec<_>>(), ["keystone", "glance", "nova"]);
     assert!(databases.iter().all(|r| r["outcome"] == "migrated"));
