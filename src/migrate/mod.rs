@@ -393,10 +393,14 @@ fn run_step<C>(
 fn report_zero_dates(source: &mut Db, report: &mut StepReport) {
     for ((table, column), n) in source.take_zero_dates() {
         if report.tables.iter().any(|t| t.source_table == table && t.read > 0) {
-            let message = format!("{table}.{column} held MySQL's zero date (0000-00-00 00:00:00): carried as NULL");
-            report.note_many(Severity::Info, &table, Reason::ZeroDate, &message, n, None);
+            note_zero_dates(report, &table, &column, n);
         }
     }
+}
+
+fn note_zero_dates(report: &mut StepReport, table: &str, column: &str, n: u64) {
+    let message = format!("{table}.{column} held MySQL's zero date (0000-00-00 00:00:00): carried as NULL");
+    report.note_many(Severity::Info, table, Reason::ZeroDate, &message, n, None);
 }
 
 /// Returns the journal's finished steps (name → detail) and what of the schema an earlier run
