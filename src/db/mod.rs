@@ -116,10 +116,14 @@ enum Conn {
     Postgres(postgres::Client),
 }
 
+/// MySQL zero dates read as NULL, per (source table, column); see [`Db::take_zero_dates`].
+pub type ZeroDates = std::collections::BTreeMap<(String, String), u64>;
+
 pub struct Db {
     conn: Conn,
     url: DbUrl,
     access: Access,
+    zero_dates: ZeroDates,
 }
 
 /// Most parameters one statement may carry, below every backend's limit.
@@ -132,7 +136,7 @@ impl Db {
             Backend::Mysql => Conn::Mysql(mysql_backend::connect(url, access)?),
             Backend::Postgres => Conn::Postgres(postgres_backend::connect(url, access)?),
         };
-        Ok(Db { conn, url: url.clone(), access })
+        Ok(Db { conn, url: url.clone(), access, zero_dates: ZeroDates::new() })
     }
 
     /// Creates the database named by `url` when it does not exist yet (MySQL, PostgreSQL: on its
@@ -284,7 +288,7 @@ impl Db {
         };
         let outcome: std::result::Result<(), StreamError> = match &mut self.conn {
             Conn::Sqlite(c) => sqlite_backend::stream(c, sql, params, &mut on_row),
-            Conn::Mysql(c) => mysql_backend::stream(c, sql, params, &mut on_row),
+            Conn::Mysql(c) => mysql_backend::stream(c, sql, params, &mut self.zero_dates, &mut on_row),
             Conn::Postgres(c) => postgres_backend::stream(c, sql, params, &mut on_row),
         };
         match outcome {
@@ -296,6 +300,12 @@ impl Db {
             f(batch)?;
         }
         Ok(())
+    }
+
+    /// The MySQL zero dates the queries since the last call read as NULL: per source table and
+    /// column, the most one query saw. Other backends have none.
+    pub fn take_zero_dates(&mut self) -> ZeroDates {
+        std::mem::take(&mut self.zero_dates)
     }
 
     /// Runs a query and collects every row (for small results only).

@@ -4,7 +4,7 @@ use chrono::{Datelike, NaiveDate, Timelike};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
 
-use super::{Access, Backend, DbUrl, Row, StreamError, Value, quote_ident};
+use super::{Access, Backend, DbUrl, Row, StreamError, Value, ZeroDates, quote_ident};
 use crate::error::{Error, Result};
 
 fn opts(url: &DbUrl, database: Option<&str>) -> OptsBuilder {
@@ -107,21 +107,54 @@ pub fn execute(conn: &mut Conn, sql: &str, params: &[&Value]) -> std::result::Re
     Ok(conn.affected_rows())
 }
 
+/// Streams a query's rows. MySQL's zero dates (`0000-00-00 …`, or a zero month or day) arrive as
+/// NULL, as MySQLdb gave them to Diablo; `zero_dates` keeps, per source table and column, the
+/// most any one query saw (a table read twice is not counted twice).
 pub fn stream(
     conn: &mut Conn,
     sql: &str,
     params: &[Value],
+    zero_dates: &mut ZeroDates,
     on_row: &mut dyn FnMut(Row) -> Result<()>,
 ) -> std::result::Result<(), StreamError> {
     let driver = |e: mysql::Error| StreamError::Driver(e.to_string());
     let params: Vec<mysql::Value> = params.iter().map(to_mysql).collect();
     let params = if params.is_empty() { mysql::Params::Empty } else { mysql::Params::Positional(params) };
     let mut result = conn.exec_iter(sql, params).map_err(driver)?;
+    let origins: Vec<(String, String)> =
+        result.columns().as_ref().iter().map(|c| (c.org_table_str().into_owned(), c.org_name_str().into_owned())).collect();
     let columns: Arc<[String]> = result.columns().as_ref().iter().map(|c| c.name_str().into_owned()).collect();
+    let mut zeros = vec![0u64; columns.len()];
+    let mut outcome = Ok(());
     for row in result.by_ref() {
-        let row = row.map_err(driver)?;
-        let values = row.unwrap().into_iter().map(from_mysql).collect();
-        on_row(Row::new(columns.clone(), values)).map_err(StreamError::Callback)?;
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                outcome = Err(driver(e));
+                break;
+            }
+        };
+        let values = row
+            .unwrap()
+            .into_iter()
+            .zip(&mut zeros)
+            .map(|(v, zeros)| {
+                let date = matches!(v, mysql::Value::Date(..));
+                let v = from_mysql(v);
+                if date && v.is_null() {
+                    *zeros += 1;
+                }
+                v
+            })
+            .collect();
+        if let Err(e) = on_row(Row::new(columns.clone(), values)) {
+            outcome = Err(StreamError::Callback(e));
+            break;
+        }
     }
-    Ok(())
+    for ((table, column), n) in origins.into_iter().zip(zeros).filter(|(o, n)| *n > 0 && !o.0.is_empty()) {
+        let seen = zero_dates.entry((table, column)).or_default();
+        *seen = (*seen).max(n);
+    }
+    outcome
 }

@@ -5,7 +5,7 @@ use super::{Severity, Sink};
 use crate::db::{Backend, Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::reason::Reason;
-use crate::schema::Column;
+use crate::schema::{ColType, Column, Table};
 
 /// How a data migration computes one target column from a source row.
 pub type ColumnRule<'a, C> = Box<dyn Fn(&mut Sink, &mut C, &Row) -> Result<Value> + 'a>;
@@ -54,7 +54,7 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
     let has_id = source_columns.iter().any(|c| c == "id");
     let integer_id = target.column("id").is_some_and(|c| c.ty.is_integer());
     if spec.verbatim && has_id && integer_id && same_mysql_server(src, s) {
-        return copy_on_server(src, s, spec, &target.column_names());
+        return copy_on_server(src, s, spec, &target);
     }
     let order = if has_id { "id".to_string() } else { source_columns[0].clone() };
     let mut select: Vec<String> = source_columns.iter().map(|c| format!("t.{}", src.quote(c))).collect();
@@ -134,8 +134,24 @@ fn same_mysql_server(src: &Db, s: &Sink) -> bool {
         && a.database != b.database
 }
 
+/// A MySQL zero date (`0000-00-00`, or a zero month or day), which MySQLdb read as NULL.
+fn zero_date(column: &str) -> String {
+    format!("(MONTH({column}) = 0 OR DAYOFMONTH({column}) = 0)")
+}
+
 /// `INSERT INTO target.t SELECT … FROM source.t` in id ranges: the rows never leave the server.
-fn copy_on_server<C>(src: &mut Db, s: &mut Sink, spec: &TableCopy<'_, C>, columns: &[&str]) -> Result<()> {
+/// Zero dates, which the strict target refuses, become NULL as they do when rows are streamed,
+/// counted first in one pass.
+fn copy_on_server<C>(src: &mut Db, s: &mut Sink, spec: &TableCopy<'_, C>, target: &Table) -> Result<()> {
+    let dates: Vec<&str> = target.columns.iter().filter(|c| c.ty == ColType::DateTime).map(|c| c.name.as_str()).collect();
+    if !dates.is_empty() {
+        let sums: Vec<String> = dates.iter().map(|c| format!("SUM({})", zero_date(&src.quote(c)))).collect();
+        let counts = src.query(&format!("SELECT {} FROM {}", sums.join(", "), src.quote(spec.source)), &[])?;
+        for (column, n) in dates.iter().zip(counts.first().map(Row::values).unwrap_or_default()) {
+            super::note_zero_dates(&mut s.report, spec.source, column, n.as_i64().unwrap_or(0) as u64);
+        }
+    }
+    let columns = target.column_names();
     let source_db = src.url().database.clone().expect("checked by same_mysql_server");
     let bounds = src.query(&format!("SELECT MIN(id) AS lo, MAX(id) AS hi FROM {}", src.quote(spec.source)), &[])?;
     let (Some(lo), Some(hi)) = (bounds[0].get("lo").as_i64(), bounds[0].get("hi").as_i64()) else {
@@ -143,8 +159,16 @@ fn copy_on_server<C>(src: &mut Db, s: &mut Sink, spec: &TableCopy<'_, C>, column
         return Ok(());
     };
     let cols = columns.iter().map(|c| s.target.quote(c)).collect::<Vec<_>>().join(", ");
+    let values = columns
+        .iter()
+        .map(|c| {
+            let q = s.target.quote(c);
+            if dates.contains(c) { format!("CASE WHEN {} THEN NULL ELSE {q} END", zero_date(&q)) } else { q }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "INSERT INTO {} ({cols}) SELECT {cols} FROM {}.{} WHERE id > ? AND id <= ?",
+        "INSERT INTO {} ({cols}) SELECT {values} FROM {}.{} WHERE id > ? AND id <= ?",
         s.target.quote(spec.target),
         s.target.quote(&source_db),
         s.target.quote(spec.source)

@@ -8,6 +8,7 @@ pub mod adding;
 pub mod copy;
 pub mod report;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -136,10 +137,11 @@ impl Sink<'_> {
         if rows.is_empty() {
             return Ok(());
         }
+        let rows = self.integers_only(source_table, target_table, columns, rows)?;
         self.prepare_load(target_table, rows.len(), on_conflict)?;
         let table = self.schema.table(target_table).unwrap_or_else(|| panic!("unknown target table {target_table}"));
         let started = std::time::Instant::now();
-        let inserted = self.target.insert_rows(table, columns, rows, on_conflict)?;
+        let inserted = self.target.insert_rows(table, columns, &rows, on_conflict)?;
         self.report.written(source_table, target_table, inserted);
         let n = self.batches.entry(target_table.to_string()).or_default();
         *n += 1;
@@ -154,6 +156,49 @@ impl Sink<'_> {
         crate::failpoint::hit(&format!("batch:{target_table}:{n}"));
         self.progress.rows(rows.len() as u64);
         self.wrote(inserted)
+    }
+
+    /// The rows with text in an integer column (a Diablo on SQLite may hold `memory_mb='lots'`;
+    /// no Essex backend can, and Essex could not read it as a number) carried as NULL, each
+    /// reported with its table, row and column; refused where the column needs a value. Rows
+    /// without such text are not copied.
+    fn integers_only<'r>(
+        &mut self,
+        source_table: &str,
+        target_table: &str,
+        columns: &[&str],
+        rows: &'r [Vec<Value>],
+    ) -> Result<Cow<'r, [Vec<Value>]>> {
+        let table = self.target_table(target_table);
+        let integers: Vec<(usize, bool)> = columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| table.column(c).filter(|c| c.ty.is_integer()).map(|c| (i, c.nullable)))
+            .collect();
+        let not_integer = |v: &Value| matches!(v, Value::Text(t) if t.trim().parse::<i64>().is_err());
+        let bad: Vec<(usize, usize, bool)> = rows
+            .iter()
+            .enumerate()
+            .flat_map(|(r, row)| integers.iter().filter(|(i, _)| not_integer(&row[*i])).map(move |&(i, nullable)| (r, i, nullable)))
+            .collect();
+        if bad.is_empty() {
+            return Ok(Cow::Borrowed(rows));
+        }
+        let id_at = columns.iter().position(|c| *c == "id").unwrap_or(0);
+        let mut rows = rows.to_vec();
+        for (r, i, nullable) in bad {
+            let id = rows[r][id_at].key_string().unwrap_or_else(|| "?".into());
+            let text: String =
+                std::mem::replace(&mut rows[r][i], Value::Null).into_key_string().unwrap_or_default().chars().take(40).collect();
+            let column = columns[i];
+            if !nullable {
+                let reason = format!("`{text}` is not an integer, and {target_table}.{column} requires one");
+                return Err(Error::bad_data(source_table, id, column, reason));
+            }
+            let message = format!("{target_table}.{column} holds text, not an integer: carried as NULL");
+            self.report.note(Severity::Warning, source_table, Reason::NotAnInteger, &message, format!("id={id} {column}=`{text}`"));
+        }
+        Ok(Cow::Owned(rows))
     }
 
     /// A table's first write in a step, when large, drops its keys and indexes (PostgreSQL: they
@@ -323,7 +368,9 @@ fn run_step<C>(
         session.uncommitted = 0;
     }
     session.loaded.clear();
+    source.take_zero_dates(); // what lookups before this step read is not this step's
     (step.run)(source, session, ctx)?;
+    report_zero_dates(source, &mut session.report);
     session.finish_loads()?;
     let seconds = started.elapsed().as_secs_f64();
     for t in &mut session.report.tables {
@@ -339,6 +386,21 @@ fn run_step<C>(
     progress.done();
     crate::failpoint::hit(&format!("step:{key}"));
     Ok(std::mem::take(&mut session.report))
+}
+
+/// The zero dates of the tables the step read (a table looked up by another step is reported by
+/// the step that reads it), one finding per column.
+fn report_zero_dates(source: &mut Db, report: &mut StepReport) {
+    for ((table, column), n) in source.take_zero_dates() {
+        if report.tables.iter().any(|t| t.source_table == table && t.read > 0) {
+            note_zero_dates(report, &table, &column, n);
+        }
+    }
+}
+
+fn note_zero_dates(report: &mut StepReport, table: &str, column: &str, n: u64) {
+    let message = format!("{table}.{column} held MySQL's zero date (0000-00-00 00:00:00): carried as NULL");
+    report.note_many(Severity::Info, table, Reason::ZeroDate, &message, n, None);
 }
 
 /// Returns the journal's finished steps (name → detail) and what of the schema an earlier run

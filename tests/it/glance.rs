@@ -304,3 +304,71 @@ fn members_that_differ_only_in_case_are_refused_for_a_mysql_target() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("image_members: image 5 `member` tenant1"), "{err}");
 }
+
+/// Text in an integer column: only SQLite stores it (MySQL and PostgreSQL refuse it on the
+/// source), so the source is SQLite; the targets are every backend. Carried as NULL, reported
+/// with its row and column; every row still carried.
+#[test]
+fn text_in_an_integer_column_is_carried_as_null_and_reported() {
+    let source = generated(&support::servers()[0], Variant::Versioned, false, 20);
+    assert_eq!(source.url.backend, Backend::Sqlite);
+    Db::connect(&source.url, Access::ReadWrite).unwrap().execute("UPDATE images SET size = 'big' WHERE id = 3", &[]).unwrap();
+    support::each_server(|server| {
+        let ctx = format!("SQLite source, {} target", server.name());
+        let target = support::fresh_db(&server, "glance_essex");
+        let (code, report, stderr) = migrate_glance(&source.url, &target.url, &[]);
+        assert_eq!(code, 1, "{ctx}: {stderr}");
+        let found = finding(&report, "not_an_integer").unwrap_or_else(|| panic!("{ctx}: no not_an_integer in {report}"));
+        let uuid = map_of(&target.url)["3"].clone();
+        assert_eq!((found["severity"].as_str(), found["count"].as_u64()), (Some("warning"), Some(1)), "{ctx}");
+        assert_eq!(found["rows"][0], format!("id={uuid} size=`big`"), "{ctx}");
+        assert!(found["message"].as_str().unwrap().contains("images.size"), "{ctx}");
+        let images = report["tables"].as_array().unwrap().iter().find(|t| t["source_table"] == "images").unwrap();
+        assert_eq!((images["read"].as_u64(), images["written"]["images"].as_u64()), (Some(20), Some(20)), "{ctx}: every row carried");
+        assert_eq!(rows(&target.url, &format!("SELECT size FROM images WHERE id = '{uuid}'")), vec![vec!["NULL".to_string()]], "{ctx}");
+        let others = rows(&target.url, &format!("SELECT COUNT(*) FROM images WHERE size IS NULL AND id <> '{uuid}'"))[0][0].clone();
+        let source_nulls = rows(&source.url, "SELECT COUNT(*) FROM images WHERE size IS NULL")[0][0].clone();
+        assert_eq!(others, source_nulls, "{ctx}: the other sizes carried as they were");
+    });
+}
+
+/// MySQL's zero dates (only a MySQL source has them; stored with sql_mode '' as old servers
+/// did): NULL in every target, counted per column with `zero_date`.
+#[test]
+fn mysql_zero_dates_are_counted_per_column() {
+    let Some(mysql) = support::servers().into_iter().find(|s| s.backend == Backend::Mysql) else { return };
+    let source = generated(&mysql, Variant::Versioned, true, 20);
+    let mut db = Db::connect(&source.url, Access::ReadWrite).unwrap();
+    db.execute("SET SESSION sql_mode = ''", &[]).unwrap();
+    db.execute("UPDATE images SET deleted_at = '0000-00-00 00:00:00' WHERE id IN (1, 2)", &[]).unwrap();
+    db.execute("UPDATE images SET updated_at = '0000-00-00 00:00:00' WHERE id = 3", &[]).unwrap();
+    drop(db);
+    support::each_server(|server| {
+        let ctx = format!("MySQL source, {} target", server.name());
+        let target = support::fresh_db(&server, "glance_essex");
+        let (code, report, stderr) = migrate_glance(&source.url, &target.url, &[]);
+        assert!(code == 0 || code == 1, "{ctx}: {stderr}");
+        let zero: BTreeMap<String, (String, u64)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "zero_date")
+            .map(|f| {
+                (f["message"].as_str().unwrap().to_string(), (f["severity"].as_str().unwrap().to_string(), f["count"].as_u64().unwrap()))
+            })
+            .collect();
+        let expected = [
+            ("images.deleted_at held MySQL's zero date (0000-00-00 00:00:00): carried as NULL".to_string(), ("info".to_string(), 2)),
+            ("images.updated_at held MySQL's zero date (0000-00-00 00:00:00): carried as NULL".to_string(), ("info".to_string(), 1)),
+        ];
+        assert_eq!(zero, expected.into_iter().collect(), "{ctx}");
+        let map = map_of(&target.url);
+        for old in ["1", "2"] {
+            let deleted_at = rows(&target.url, &format!("SELECT deleted_at FROM images WHERE id = '{}'", map[old]));
+            assert_eq!(deleted_at, vec![vec!["NULL".to_string()]], "{ctx}: image {old}");
+        }
+        // A NULL updated_at takes created_at (Essex 010), a zero one too.
+        let three = rows(&target.url, &format!("SELECT updated_at, created_at FROM images WHERE id = '{}'", map["3"]));
+        assert_eq!(three[0][0], three[0][1], "{ctx}");
+    });
+}

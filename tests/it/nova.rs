@@ -554,3 +554,46 @@ fn what_is_not_a_diablo_nova_is_refused() {
     assert_eq!(code, 2);
     assert!(err.contains("shared by several instances"), "{err}");
 }
+
+/// Text in an integer column (only a SQLite source can hold it) into every backend, and MySQL's
+/// zero dates (only a MySQL source has them) into every backend, in a copied table with rules
+/// (instances) and a verbatim one (key_pairs: on the same MySQL server, copied on the server).
+#[test]
+fn text_in_integer_columns_and_zero_dates_reach_the_report() {
+    let servers = support::servers();
+    let lite = generated_nova(&servers[0], "nova_text", nova_gen::VolumeDriver::Iscsi);
+    Db::connect(&lite.url, Access::ReadWrite).unwrap().execute("UPDATE instances SET memory_mb = 'lots' WHERE id = 2", &[]).unwrap();
+    let mysql = servers.iter().find(|s| s.backend == Backend::Mysql).map(|s| {
+        let nova = generated_nova(s, "nova_zero", nova_gen::VolumeDriver::Iscsi);
+        let mut db = Db::connect(&nova.url, Access::ReadWrite).unwrap();
+        db.execute("SET SESSION sql_mode = ''", &[]).unwrap();
+        db.execute("UPDATE instances SET deleted_at = '0000-00-00 00:00:00' WHERE id IN (1, 3, 5)", &[]).unwrap();
+        db.execute("UPDATE key_pairs SET created_at = '0000-00-00 00:00:00' WHERE id = 1", &[]).unwrap();
+        nova
+    });
+    support::each_server(|server| {
+        let dir = tempfile::tempdir().unwrap();
+        let target = support::fresh_db(&server, "nova_essex");
+        let (code, report, stderr) = migrate_nova(&lite.url, &target.url, &["--image-map", &empty_map(dir.path())]);
+        let ctx = format!("SQLite source, {} target", server.name());
+        assert!(code <= 1, "{ctx}: {stderr}");
+        let found = finding(&report, "not_an_integer", "instances").unwrap_or_else(|| panic!("{ctx}: {report}"));
+        assert_eq!((found["severity"].as_str(), found["count"].as_u64()), (Some("warning"), Some(1)), "{ctx}");
+        assert_eq!(found["rows"][0], "id=2 memory_mb=`lots`", "{ctx}");
+        assert_eq!(rows(&target.url, "SELECT memory_mb FROM instances WHERE id = 2"), vec![vec!["NULL".to_string()]], "{ctx}");
+
+        let Some(mysql) = &mysql else { return };
+        let target = support::fresh_db(&server, "nova_essex_zero");
+        let (code, report, stderr) = migrate_nova(&mysql.url, &target.url, &["--image-map", &empty_map(dir.path())]);
+        let ctx = format!("MySQL source, {} target", server.name());
+        assert!(code <= 1, "{ctx}: {stderr}");
+        for (table, column, n) in [("instances", "deleted_at", 3), ("key_pairs", "created_at", 1)] {
+            let found = finding(&report, "zero_date", table).unwrap_or_else(|| panic!("{ctx}: no zero_date for {table}: {report}"));
+            assert_eq!((found["severity"].as_str(), found["count"].as_u64()), (Some("info"), Some(n)), "{ctx}: {table}");
+            assert!(found["message"].as_str().unwrap().starts_with(&format!("{table}.{column} held MySQL's zero date")), "{ctx}");
+        }
+        let nulls = rows(&target.url, "SELECT COUNT(*) FROM instances WHERE id IN (1, 3, 5) AND deleted_at IS NULL");
+        assert_eq!(nulls[0][0], "3", "{ctx}");
+        assert_eq!(rows(&target.url, "SELECT created_at FROM key_pairs WHERE id = 1"), vec![vec!["NULL".to_string()]], "{ctx}");
+    });
+}
