@@ -11,9 +11,15 @@ pub enum Error {
     #[error("bad database URL `{url}`: {reason}")]
     BadUrl { url: String, reason: String },
 
-    /// The database server or file could not be reached or opened.
+    /// The database server or file could not be reached or opened. `source` is the driver's
+    /// error when there is one (its text is `reason`).
     #[error("cannot connect to {url}: {reason}")]
-    Connect { url: String, reason: String },
+    Connect {
+        url: String,
+        reason: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 
     /// A statement failed. `context` says what osmigrate was doing; `source` is the underlying
     /// error when there is one (its text is `reason`).

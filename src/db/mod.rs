@@ -194,10 +194,10 @@ impl Db {
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.check_writable(sql)?;
         let params: Vec<&Value> = params.iter().collect();
-        self.execute_refs(sql, &params).map_err(|e| Error::db(format!("running `{}` on {}", abbreviate(sql), self.url), e))
+        self.execute_refs(sql, &params).map_err(|e| e.during(format!("running `{}` on {}", abbreviate(sql), self.url)))
     }
 
-    fn execute_refs(&mut self, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
+    fn execute_refs(&mut self, sql: &str, params: &[&Value]) -> std::result::Result<u64, DriverError> {
         match &mut self.conn {
             Conn::Sqlite(c) => sqlite_backend::execute(c, sql, params),
             Conn::Mysql(c) => mysql_backend::execute(c, sql, params),
@@ -210,14 +210,15 @@ impl Db {
         self.check_writable("SCRIPT")?;
         let context = || format!("running a SQL script on {}", self.url);
         let r = match &mut self.conn {
-            Conn::Sqlite(c) => c.execute_batch(script).map_err(|e| e.to_string()),
+            Conn::Sqlite(c) => c.execute_batch(script).map_err(DriverError::from),
             Conn::Mysql(c) => {
                 use mysql::prelude::Queryable;
-                c.query_drop(script).map_err(|e| e.to_string())
+                c.query_drop(script).map_err(DriverError::from)
             }
-            Conn::Postgres(c) => c.batch_execute(script).map_err(|e| e.to_string()),
+            // The driver's own text here, as before (not the server's message).
+            Conn::Postgres(c) => c.batch_execute(script).map_err(|e| DriverError::with_reason(e.to_string(), e)),
         };
-        r.map_err(|e| Error::db(context(), e))
+        r.map_err(|e| e.during(context()))
     }
 
     /// Runs several `;`-free statements in order.
@@ -294,7 +295,7 @@ impl Db {
         match outcome {
             Ok(()) => {}
             Err(StreamError::Callback(e)) => return Err(e),
-            Err(StreamError::Driver(e)) => return Err(Error::db(context(), e)),
+            Err(StreamError::Driver(e)) => return Err(e.during(context())),
         }
         if !batch.is_empty() {
             f(batch)?;
@@ -347,7 +348,7 @@ impl Db {
             }
             _ => self.insert_multi_row(&table.name, columns, rows, on_conflict),
         };
-        inserted.map_err(|e| Error::db(format!("inserting {} rows into {} on {}", rows.len(), table.name, self.url), e))
+        inserted.map_err(|e| e.during(format!("inserting {} rows into {} on {}", rows.len(), table.name, self.url)))
     }
 
     /// Multi-row INSERTs, as many rows per statement as the parameter limit allows.
@@ -357,7 +358,7 @@ impl Db {
         columns: &[&str],
         rows: &[Vec<Value>],
         on_conflict: OnConflict,
-    ) -> std::result::Result<u64, String> {
+    ) -> std::result::Result<u64, DriverError> {
         let per_statement = (MAX_PARAMS / columns.len().max(1)).max(1);
         let mut inserted = 0;
         for chunk in rows.chunks(per_statement) {
@@ -404,7 +405,7 @@ impl Db {
     /// interrupted load rolls the drops back with it. Other backends: nothing to do.
     pub fn drop_keys_for_load(&mut self, table: &str) -> Result<Vec<String>> {
         let Conn::Postgres(c) = &mut self.conn else { return Ok(Vec::new()) };
-        postgres_backend::drop_keys_for_load(c, table).map_err(|e| Error::db(format!("preparing {table} for loading on {}", self.url), e))
+        postgres_backend::drop_keys_for_load(c, table).map_err(|e| e.during(format!("preparing {table} for loading on {}", self.url)))
     }
 
     pub fn begin(&mut self) -> Result<()> {
@@ -476,8 +477,51 @@ impl Db {
 }
 
 pub(crate) enum StreamError {
-    Driver(String),
+    Driver(DriverError),
     Callback(Error),
+}
+
+/// A driver's error (or an I/O error on a driver's stream) with the text osmigrate shows for it,
+/// kept whole so that it stays reachable as the `source` of the [`Error`] made from it.
+#[derive(Debug)]
+pub(crate) struct DriverError {
+    reason: String,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl DriverError {
+    /// `reason` in place of the driver's own text (PostgreSQL's says only "db error").
+    pub(crate) fn with_reason(reason: String, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        DriverError { reason, source: Box::new(source) }
+    }
+
+    /// A statement failed while doing `context`.
+    pub(crate) fn during(self, context: impl Into<String>) -> Error {
+        Error::Database { context: context.into(), reason: self.reason, source: Some(self.source) }
+    }
+
+    /// The server or file at `url` could not be reached or opened (`url` displays redacted).
+    pub(crate) fn connecting(self, url: impl std::fmt::Display) -> Error {
+        Error::Connect { url: url.to_string(), reason: self.reason, source: Some(self.source) }
+    }
+}
+
+impl From<rusqlite::Error> for DriverError {
+    fn from(e: rusqlite::Error) -> Self {
+        DriverError::with_reason(e.to_string(), e)
+    }
+}
+
+impl From<mysql::Error> for DriverError {
+    fn from(e: mysql::Error) -> Self {
+        DriverError::with_reason(e.to_string(), e)
+    }
+}
+
+impl From<std::io::Error> for DriverError {
+    fn from(e: std::io::Error) -> Self {
+        DriverError::with_reason(e.to_string(), e)
+    }
 }
 
 pub fn quote_ident(backend: Backend, ident: &str) -> String {
@@ -492,4 +536,54 @@ pub fn quote_ident(backend: Backend, ident: &str) -> String {
 fn abbreviate(sql: &str) -> String {
     let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() > 120 { format!("{}…", one_line.chars().take(120).collect::<String>()) } else { one_line }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connect_error(url: &DbUrl, access: Access) -> Error {
+        Db::connect(url, access).err().expect("the connection fails")
+    }
+
+    fn caused_by<E: std::error::Error + 'static>(e: &Error) -> bool {
+        std::error::Error::source(e).is_some_and(<dyn std::error::Error + 'static>::is::<E>)
+    }
+
+    #[test]
+    fn connection_errors_keep_the_drivers_error_and_hide_the_password() {
+        // Nothing listens on port 1: each driver's own refusal, no server needed.
+        for (url, mysql) in [("mysql://u:hunter2@127.0.0.1:1/x", true), ("postgresql://u:hunter2@127.0.0.1:1/x", false)] {
+            let e = connect_error(&DbUrl::parse(url).unwrap(), Access::ReadOnly);
+            let text = e.to_string();
+            assert!(text.starts_with(&format!("cannot connect to {}: ", url.replace("hunter2", "****"))), "{text}");
+            assert!(!text.contains("hunter2") && !format!("{e:?}").contains("hunter2"), "{e:?}");
+            assert!(if mysql { caused_by::<mysql::Error>(&e) } else { caused_by::<postgres::Error>(&e) }, "{e:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, b"this is not a database, just some text that is long enough to matter").unwrap();
+        let e = connect_error(&DbUrl::sqlite(&junk), Access::ReadOnly);
+        assert!(e.to_string().contains(": not a SQLite database ("), "{e}");
+        assert!(caused_by::<rusqlite::Error>(&e), "{e:?}");
+        let e = connect_error(&DbUrl::sqlite(&dir.path().join("no/such/dir.db")), Access::ReadWrite);
+        assert!(caused_by::<std::io::Error>(&e), "{e:?}");
+        let e = connect_error(&DbUrl::sqlite(&dir.path().join("missing.db")), Access::ReadOnly);
+        assert!(e.to_string().ends_with(": no such file") && std::error::Error::source(&e).is_none(), "{e:?}");
+    }
+
+    #[test]
+    fn statement_errors_keep_the_drivers_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DbUrl::sqlite(&dir.path().join("t.db"));
+        let mut db = Db::connect(&url, Access::ReadWrite).unwrap();
+        let e = db.execute("DELETE FROM missing", &[]).unwrap_err();
+        assert_eq!(e.to_string(), format!("database error while running `DELETE FROM missing` on {url}: no such table: missing"));
+        assert!(caused_by::<rusqlite::Error>(&e), "{e:?}");
+        let e = db.stream("SELECT * FROM missing", &[], 10, |_| Ok(())).unwrap_err();
+        assert!(e.to_string().starts_with("database error while reading `SELECT * FROM missing` from "), "{e}");
+        assert!(caused_by::<rusqlite::Error>(&e), "{e:?}");
+        let e = db.execute_script("CREATE TABLE t (a); INSERT INTO nowhere VALUES (1);").unwrap_err();
+        assert!(caused_by::<rusqlite::Error>(&e), "{e:?}");
+    }
 }

@@ -4,7 +4,7 @@ use chrono::{Datelike, NaiveDate, Timelike};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
 
-use super::{Access, Backend, DbUrl, Row, StreamError, Value, ZeroDates, quote_ident};
+use super::{Access, Backend, DbUrl, DriverError, Row, StreamError, Value, ZeroDates, quote_ident};
 use crate::error::{Error, Result};
 
 fn opts(url: &DbUrl, database: Option<&str>) -> OptsBuilder {
@@ -20,16 +20,15 @@ fn opts(url: &DbUrl, database: Option<&str>) -> OptsBuilder {
 }
 
 pub fn connect(url: &DbUrl, access: Access) -> Result<Conn> {
-    let mut conn =
-        Conn::new(opts(url, url.database.as_deref())).map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+    let mut conn = Conn::new(opts(url, url.database.as_deref())).map_err(|e| DriverError::from(e).connecting(url))?;
     if access == Access::ReadOnly {
-        conn.query_drop("SET SESSION TRANSACTION READ ONLY").map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+        conn.query_drop("SET SESSION TRANSACTION READ ONLY").map_err(|e| DriverError::from(e).connecting(url))?;
     }
     Ok(conn)
 }
 
 fn server(url: &DbUrl) -> Result<Conn> {
-    Conn::new(opts(url, None)).map_err(|e| Error::Connect { url: url.with_database("").to_string(), reason: e.to_string() })
+    Conn::new(opts(url, None)).map_err(|e| DriverError::from(e).connecting(url.with_database("")))
 }
 
 fn database_name(url: &DbUrl) -> Result<&str> {
@@ -41,12 +40,12 @@ pub fn create_database_if_missing(url: &DbUrl) -> Result<bool> {
     let mut conn = server(url)?;
     let exists: Option<String> = conn
         .exec_first("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", (name,))
-        .map_err(|e| Error::db(format!("looking for database {name}"), e))?;
+        .map_err(|e| DriverError::from(e).during(format!("looking for database {name}")))?;
     if exists.is_some() {
         return Ok(false);
     }
     conn.query_drop(format!("CREATE DATABASE {} CHARACTER SET utf8 COLLATE utf8_general_ci", quote_ident(Backend::Mysql, name)))
-        .map_err(|e| Error::db(format!("creating database {name} on {}", url.with_database("")), e))?;
+        .map_err(|e| DriverError::from(e).during(format!("creating database {name} on {}", url.with_database(""))))?;
     Ok(true)
 }
 
@@ -54,7 +53,7 @@ pub fn drop_database_if_exists(url: &DbUrl) -> Result<()> {
     let name = database_name(url)?;
     server(url)?
         .query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(Backend::Mysql, name)))
-        .map_err(|e| Error::db(format!("dropping database {name}"), e))
+        .map_err(|e| DriverError::from(e).during(format!("dropping database {name}")))
 }
 
 fn to_mysql(v: &Value) -> mysql::Value {
@@ -97,12 +96,12 @@ fn from_mysql(v: mysql::Value) -> Value {
     }
 }
 
-pub fn execute(conn: &mut Conn, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
+pub fn execute(conn: &mut Conn, sql: &str, params: &[&Value]) -> std::result::Result<u64, DriverError> {
     if params.is_empty() {
-        conn.query_drop(sql).map_err(|e| e.to_string())?;
+        conn.query_drop(sql).map_err(DriverError::from)?;
     } else {
         let params: Vec<mysql::Value> = params.iter().map(|v| to_mysql(v)).collect();
-        conn.exec_drop(sql, mysql::Params::Positional(params)).map_err(|e| e.to_string())?;
+        conn.exec_drop(sql, mysql::Params::Positional(params)).map_err(DriverError::from)?;
     }
     Ok(conn.affected_rows())
 }
@@ -117,7 +116,7 @@ pub fn stream(
     zero_dates: &mut ZeroDates,
     on_row: &mut dyn FnMut(Row) -> Result<()>,
 ) -> std::result::Result<(), StreamError> {
-    let driver = |e: mysql::Error| StreamError::Driver(e.to_string());
+    let driver = |e: mysql::Error| StreamError::Driver(e.into());
     let params: Vec<mysql::Value> = params.iter().map(to_mysql).collect();
     let params = if params.is_empty() { mysql::Params::Empty } else { mysql::Params::Positional(params) };
     let mut result = conn.exec_iter(sql, params).map_err(driver)?;

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls};
 
-use super::{Access, Backend, DbUrl, Row, StreamError, Value, quote_ident};
+use super::{Access, Backend, DbUrl, DriverError, Row, StreamError, Value, quote_ident};
 use crate::error::{Error, Result};
 
 fn config(url: &DbUrl, database: &str) -> postgres::Config {
@@ -21,12 +21,12 @@ fn config(url: &DbUrl, database: &str) -> postgres::Config {
 
 pub fn connect(url: &DbUrl, access: Access) -> Result<Client> {
     let db = url.database.as_deref().unwrap_or("postgres");
-    let mut client = config(url, db).connect(NoTls).map_err(|e| Error::Connect { url: url.to_string(), reason: describe(&e) })?;
+    let mut client = config(url, db).connect(NoTls).map_err(|e| DriverError::from(e).connecting(url))?;
     let session = match access {
         Access::ReadOnly => "SET default_transaction_read_only = on; SET client_min_messages = warning",
         Access::ReadWrite => "SET client_min_messages = warning",
     };
-    client.batch_execute(session).map_err(|e| Error::Connect { url: url.to_string(), reason: describe(&e) })?;
+    client.batch_execute(session).map_err(|e| DriverError::from(e).connecting(url))?;
     Ok(client)
 }
 
@@ -35,9 +35,7 @@ fn database_name(url: &DbUrl) -> Result<&str> {
 }
 
 fn server(url: &DbUrl) -> Result<Client> {
-    config(url, "postgres")
-        .connect(NoTls)
-        .map_err(|e| Error::Connect { url: url.with_database("postgres").to_string(), reason: describe(&e) })
+    config(url, "postgres").connect(NoTls).map_err(|e| DriverError::from(e).connecting(url.with_database("postgres")))
 }
 
 pub fn create_database_if_missing(url: &DbUrl) -> Result<bool> {
@@ -45,13 +43,13 @@ pub fn create_database_if_missing(url: &DbUrl) -> Result<bool> {
     let mut client = server(url)?;
     let found = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .map_err(|e| Error::db(format!("looking for database {name}"), describe(&e)))?;
+        .map_err(|e| DriverError::from(e).during(format!("looking for database {name}")))?;
     if found.is_some() {
         return Ok(false);
     }
     client
         .batch_execute(&format!("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0", quote_ident(Backend::Postgres, name)))
-        .map_err(|e| Error::db(format!("creating database {name} on {}", url.with_database("postgres")), describe(&e)))?;
+        .map_err(|e| DriverError::from(e).during(format!("creating database {name} on {}", url.with_database("postgres"))))?;
     Ok(true)
 }
 
@@ -59,10 +57,17 @@ pub fn drop_database_if_exists(url: &DbUrl) -> Result<()> {
     let name = database_name(url)?;
     server(url)?
         .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(Backend::Postgres, name)))
-        .map_err(|e| Error::db(format!("dropping database {name}"), describe(&e)))
+        .map_err(|e| DriverError::from(e).during(format!("dropping database {name}")))
 }
 
-/// The server's own message (the driver's Display of a DbError says only "db error").
+/// The server's own message as the error's text (the driver's Display of a DbError says only
+/// "db error").
+impl From<postgres::Error> for DriverError {
+    fn from(e: postgres::Error) -> Self {
+        DriverError::with_reason(describe(&e), e)
+    }
+}
+
 fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {
@@ -137,16 +142,16 @@ fn params_of<'a>(params: &[&'a Value]) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|p| *p as &(dyn ToSql + Sync)).collect()
 }
 
-pub fn execute(client: &mut Client, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
+pub fn execute(client: &mut Client, sql: &str, params: &[&Value]) -> std::result::Result<u64, DriverError> {
     if params.is_empty() {
-        return client.execute(sql, &[]).map_err(|e| describe(&e));
+        return client.execute(sql, &[]).map_err(DriverError::from);
     }
-    client.execute(numbered(sql).as_str(), &params_of(params)).map_err(|e| describe(&e))
+    client.execute(numbered(sql).as_str(), &params_of(params)).map_err(DriverError::from)
 }
 
 /// Loads rows with `COPY … FROM STDIN` in text format: one round trip for a whole batch, and the
 /// server converts each field to its column's type as it would a literal.
-pub fn copy_in(client: &mut Client, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> std::result::Result<u64, String> {
+pub fn copy_in(client: &mut Client, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> std::result::Result<u64, DriverError> {
     use std::io::Write;
     let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
     let sql = format!("COPY {} ({cols}) FROM STDIN", quote_ident(Backend::Postgres, table));
@@ -160,14 +165,14 @@ pub fn copy_in(client: &mut Client, table: &str, columns: &[&str], rows: &[Vec<V
         }
         buf.push('\n');
     }
-    let mut writer = client.copy_in(sql.as_str()).map_err(|e| describe(&e))?;
-    writer.write_all(buf.as_bytes()).map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| describe(&e))
+    let mut writer = client.copy_in(sql.as_str()).map_err(DriverError::from)?;
+    writer.write_all(buf.as_bytes()).map_err(DriverError::from)?;
+    writer.finish().map_err(DriverError::from)
 }
 
 /// See [`super::Db::drop_keys_for_load`]. Foreign keys go first and come back last; CHECK and NOT
 /// NULL constraints stay (they cost nothing).
-pub fn drop_keys_for_load(client: &mut Client, table: &str) -> std::result::Result<Vec<String>, String> {
+pub fn drop_keys_for_load(client: &mut Client, table: &str) -> std::result::Result<Vec<String>, DriverError> {
     let rows = client
         .query(
             "WITH t AS (SELECT $1::text::regclass AS oid), \
@@ -185,12 +190,12 @@ pub fn drop_keys_for_load(client: &mut Client, table: &str) -> std::result::Resu
              SELECT * FROM keys UNION ALL SELECT * FROM indexes",
             &[&quote_ident(Backend::Postgres, table)],
         )
-        .map_err(|e| describe(&e))?;
+        .map_err(DriverError::from)?;
     let mut statements: Vec<(bool, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
     // Foreign keys are dropped first and added last.
     statements.sort_by_key(|(foreign_key, _, _)| !foreign_key);
     for (_, drop, _) in &statements {
-        client.batch_execute(drop).map_err(|e| describe(&e))?;
+        client.batch_execute(drop).map_err(DriverError::from)?;
     }
     Ok(statements.into_iter().rev().map(|(_, _, add)| add).collect())
 }
@@ -239,7 +244,7 @@ pub fn stream(
     on_row: &mut dyn FnMut(Row) -> Result<()>,
 ) -> std::result::Result<(), StreamError> {
     use postgres::fallible_iterator::FallibleIterator;
-    let driver = |e: postgres::Error| StreamError::Driver(describe(&e));
+    let driver = |e: postgres::Error| StreamError::Driver(e.into());
     let stmt = client.prepare(&numbered(sql)).map_err(driver)?;
     let columns: Arc<[String]> = stmt.columns().iter().map(|c| c.name().to_string()).collect();
     let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();

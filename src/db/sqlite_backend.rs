@@ -4,7 +4,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
 use super::value::sqlite_datetime_text;
-use super::{Access, DbUrl, Row, StreamError, Value};
+use super::{Access, DbUrl, DriverError, Row, StreamError, Value};
 use crate::error::{Error, Result};
 
 pub fn connect(url: &DbUrl, access: Access) -> Result<Connection> {
@@ -15,19 +15,19 @@ pub fn connect(url: &DbUrl, access: Access) -> Result<Connection> {
     } | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if access == Access::ReadOnly && !path.exists() {
-        return Err(Error::Connect { url: url.to_string(), reason: "no such file".into() });
+        return Err(Error::Connect { url: url.to_string(), reason: "no such file".into(), source: None });
     }
     if access == Access::ReadWrite && !path.exists() {
-        create_private_file(path).map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+        create_private_file(path).map_err(|e| DriverError::from(e).connecting(url))?;
     }
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Connect { url: url.to_string(), reason: e.to_string() })?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| DriverError::from(e).connecting(url))?;
     conn.busy_timeout(std::time::Duration::from_secs(30)).ok();
     if access == Access::ReadOnly {
         conn.pragma_update(None, "query_only", true).ok();
     }
     // Reading the file tells a database from anything else, before any real query.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| Error::Connect { url: url.to_string(), reason: format!("not a SQLite database ({e})") })?;
+        .map_err(|e| DriverError::with_reason(format!("not a SQLite database ({e})"), e).connecting(url))?;
     Ok(conn)
 }
 
@@ -53,29 +53,29 @@ impl ToSql for Param<'_> {
     }
 }
 
-pub fn execute(conn: &mut Connection, sql: &str, params: &[&Value]) -> std::result::Result<u64, String> {
-    let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
-    stmt.execute(rusqlite::params_from_iter(params.iter().map(|v| Param(v)))).map(|n| n as u64).map_err(|e| e.to_string())
+pub fn execute(conn: &mut Connection, sql: &str, params: &[&Value]) -> std::result::Result<u64, DriverError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(DriverError::from)?;
+    stmt.execute(rusqlite::params_from_iter(params.iter().map(|v| Param(v)))).map(|n| n as u64).map_err(DriverError::from)
 }
 
 /// Runs a single-row INSERT once per row, prepared once. Outside a transaction the rows get one
 /// of their own: all or none of them, as one multi-row statement would be, and one sync to disk
 /// instead of one per row.
-pub fn insert(conn: &mut Connection, sql: &str, rows: &[Vec<Value>]) -> std::result::Result<u64, String> {
+pub fn insert(conn: &mut Connection, sql: &str, rows: &[Vec<Value>]) -> std::result::Result<u64, DriverError> {
     if conn.is_autocommit() {
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        let tx = conn.transaction().map_err(DriverError::from)?;
         let inserted = insert_each(&tx, sql, rows)?;
-        tx.commit().map_err(|e| e.to_string())?;
+        tx.commit().map_err(DriverError::from)?;
         return Ok(inserted);
     }
     insert_each(conn, sql, rows)
 }
 
-fn insert_each(conn: &Connection, sql: &str, rows: &[Vec<Value>]) -> std::result::Result<u64, String> {
-    let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+fn insert_each(conn: &Connection, sql: &str, rows: &[Vec<Value>]) -> std::result::Result<u64, DriverError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(DriverError::from)?;
     let mut inserted = 0;
     for row in rows {
-        inserted += stmt.execute(rusqlite::params_from_iter(row.iter().map(Param))).map_err(|e| e.to_string())? as u64;
+        inserted += stmt.execute(rusqlite::params_from_iter(row.iter().map(Param))).map_err(DriverError::from)? as u64;
     }
     Ok(inserted)
 }
@@ -86,7 +86,7 @@ pub fn stream(
     params: &[Value],
     on_row: &mut dyn FnMut(Row) -> Result<()>,
 ) -> std::result::Result<(), StreamError> {
-    let driver = |e: rusqlite::Error| StreamError::Driver(e.to_string());
+    let driver = |e: rusqlite::Error| StreamError::Driver(e.into());
     let mut stmt = conn.prepare(sql).map_err(driver)?;
     let columns: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
     let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(Param))).map_err(driver)?;
@@ -118,7 +118,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY)").unwrap();
         let sql = "INSERT INTO t (id) VALUES (?)";
-        assert_eq!(insert(&mut conn, sql, &[vec![Value::Int(1)], vec![Value::Int(2)]]), Ok(2));
+        assert_eq!(insert(&mut conn, sql, &[vec![Value::Int(1)], vec![Value::Int(2)]]).ok(), Some(2));
         // The third row collides: the two before it are rolled back with it.
         assert!(insert(&mut conn, sql, &[vec![Value::Int(3)], vec![Value::Int(4)], vec![Value::Int(1)]]).is_err());
         assert!(conn.is_autocommit());

@@ -152,13 +152,14 @@ impl ApiTransport {
             }
             other => unreachable!("no {other} requests are made"),
         };
-        let mut response = sent.map_err(|e| Error::Connect { url: url.to_string(), reason: self.mask(&e.to_string()) })?;
+        // Only the masked text is kept: the client's own error may echo a secret.
+        let mut response = sent.map_err(|e| Error::Connect { url: url.to_string(), reason: self.mask(&e.to_string()), source: None })?;
         let status = response.status().as_u16();
-        let text =
-            response.body_mut().with_config().limit(1 << 30).read_to_string().map_err(|e| Error::Connect {
-                url: url.to_string(),
-                reason: format!("reading the answer: {}", self.mask(&e.to_string())),
-            })?;
+        let text = response.body_mut().with_config().limit(1 << 30).read_to_string().map_err(|e| Error::Connect {
+            url: url.to_string(),
+            reason: format!("reading the answer: {}", self.mask(&e.to_string())),
+            source: None,
+        })?;
         if !(200..300).contains(&status) {
             return Err(Error::Http { method: method.to_string(), url: url.to_string(), status, message: self.error_message(&text) });
         }

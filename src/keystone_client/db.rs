@@ -52,7 +52,7 @@ impl DbTransport {
     /// what it is. A SQLite file must exist already.
     pub fn open(url: &DbUrl, access: Access, templates: Option<PathBuf>) -> Result<Self> {
         if url.backend == Backend::Sqlite && !url.path.as_ref().is_some_and(|p| p.exists()) {
-            return Err(Error::Connect { url: url.to_string(), reason: "no such file".into() });
+            return Err(Error::Connect { url: url.to_string(), reason: "no such file".into(), source: None });
         }
         let mut db = Db::connect(url, access)?;
         let tables = db.table_names()?;
