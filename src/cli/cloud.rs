@@ -180,12 +180,21 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<ExitStatus> {
             return Ok(ExitStatus::Refused);
         }
     }
-    let r = deploy::migrate(&MigrateOptions {
+    let r = match deploy::migrate(&MigrateOptions {
         root: a.cloud.root()?,
         state_dir,
         services: !a.no_services,
         create_service_users: a.create_service_users,
-    })?;
+    }) {
+        Err(osmigrate::Error::Blocked(blockers)) => {
+            let findings = Findings::of_checks(&blockers);
+            let mut text = findings.verdict("migrate", &MIGRATE);
+            findings.render(&mut text);
+            eprintln!("{text}nothing was changed; `osmigrate check` shows every finding");
+            return Ok(ExitStatus::Refused);
+        }
+        r => r?,
+    };
     let (text, findings) = render_migrate(&r);
     let verdict = text.lines().next().unwrap_or_default();
     emit_document(&r, &text, &Document::of_migrate(&r, &findings, verdict), &a.cloud.output)?;

@@ -43,23 +43,10 @@ impl CheckReport {
         self.findings.push(Check::new(level, code, message, fix));
     }
 
-    /// Why `migrate` refuses to start, if it does: every blocker with its fix.
-    pub fn refusal(&self) -> Option<String> {
-        let blockers: Vec<String> = self
-            .findings
-            .iter()
-            .filter(|f| f.level == Level::Blocker)
-            .map(|f| {
-                format!(
-                    "[{}] {}
-      fix: {}",
-                    f.code, f.message, f.fix
-                )
-            })
-            .collect();
-        (!blockers.is_empty()).then(|| {
-            format!("refused: `osmigrate check` finds {} blocker(s); nothing was changed:\n  {}", blockers.len(), blockers.join("\n  "))
-        })
+    /// Why `migrate` refuses to start, if it does: every blocker (the CLI renders them with the
+    /// other findings).
+    pub fn blockers(&self) -> Vec<Check> {
+        self.findings.iter().filter(|f| f.level == Level::Blocker).cloned().collect()
     }
 }
 

@@ -540,8 +540,9 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
     let finished = opts.state_dir.is_dir() && Journal::open(&opts.state_dir)?.is_done(Step::StartServices.name());
     if !finished {
         let pre = super::check::preconditions(&cloud, &opts.state_dir, opts.create_service_users)?;
-        if let Some(refusal) = pre.refusal() {
-            return Err(Error::Refused(refusal));
+        let blockers = pre.blockers();
+        if !blockers.is_empty() {
+            return Err(Error::Blocked(blockers));
         }
     }
     let _lock = Lock::acquire(&opts.state_dir)?;

@@ -54,7 +54,10 @@ fn refused_up_front(root: &Path, code: &str) -> Json {
     assert!(!blocker["fix"].as_str().unwrap().is_empty(), "{blocker}");
     let (status, _, err) = cloud("migrate", root, &["--no-services", "--yes"]);
     assert_eq!(status, 2, "migrate: {err}");
-    assert!(err.contains(&format!("[{code}]")) && err.contains("nothing was changed"), "{err}");
+    // Rendered as every finding is: the verdict first, the blocker under its code, its fix.
+    assert!(err.starts_with("migrate: refused — "), "{err}");
+    assert!(err.contains(&format!("  blocker {code} (")) && err.contains("nothing was changed"), "{err}");
+    assert!(err.contains(&format!("fix: {}", blocker["fix"].as_str().unwrap())), "{err}");
     let after = tree(root);
     let changed: Vec<&String> =
         after.keys().filter(|k| after.get(*k) != before.get(*k)).chain(before.keys().filter(|k| !after.contains_key(*k))).collect();
