@@ -277,6 +277,7 @@ reasons! {
     Renamed "renamed" [Info, Warning] "an option renamed in Essex, carried under its new name" "read the warning's message: the new option's meaning differs";
     Removed "removed" [Info, Warning] "an option Essex no longer has: commented out (warning when it had an effect)" "check that the named behaviour is not needed, or configure its Essex replacement";
     NotCarried "not_carried" [Info, Warning] "a setting, section or paste filter that is not carried into the Essex file (the message says why)" "add it to the Essex file by hand if Essex has an equivalent";
+    UnparsableLine "unparsable_line" [Warning] "a line of a Diablo config or paste file that Python's ConfigParser refuses, so the Diablo service could not start with this file; the line is not carried" "put the line under its section (a key at the top of keystone.conf under a `[DEFAULT]` header) or delete it, and run again";
     DefaultMadeExplicit "default_made_explicit" [Info] "Diablo's default written out, because Essex's default differs" NOTHING;
     DefaultChanged "default_changed" [Info, Warning] "not set in Diablo: Essex's new default applies (the message says what changes)" "set the option to keep Diablo's behaviour";
     KeptFromEssex "kept_from_essex" [Info] "not set in Diablo: the shipped Essex value is kept" NOTHING;

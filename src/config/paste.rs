@@ -19,8 +19,18 @@ pub struct PasteFile {
     defaults: BTreeMap<String, String>,
     /// Sections in file order (a repeated header continues the same section).
     sections: Vec<(String, BTreeMap<String, String>)>,
-    /// Lines ConfigParser reports as unparsable (it raises after reading the whole file).
-    pub bad_lines: Vec<usize>,
+    /// Lines ConfigParser refuses: it raises on the first assignment before any section header
+    /// (MissingSectionHeaderError), on other bad lines after reading the whole file (ParsingError).
+    pub bad_lines: Vec<BadLine>,
+}
+
+/// A line Python's ConfigParser refuses; its value is never kept (it may be a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    /// 1-based.
+    pub line: usize,
+    /// The key, when the line is an assignment (one before any section header).
+    pub key: Option<String>,
 }
 
 fn is_space(c: char) -> bool {
@@ -67,6 +77,10 @@ impl PasteFile {
                 }
                 continue;
             }
+            if is_space(first) && current.is_none() {
+                // Continues a key before any header, which is reported already.
+                continue;
+            }
             if let Some(name) = section_header(line) {
                 flush(&mut file, current, &option, &mut pending);
                 option = None;
@@ -86,7 +100,8 @@ impl PasteFile {
                     option = Some(key);
                     pending.push(value);
                 }
-                _ => file.bad_lines.push(i + 1),
+                (None, assignment) => file.bad_lines.push(BadLine { line: i + 1, key: assignment.map(|(key, _)| key) }),
+                (Some(_), None) => file.bad_lines.push(BadLine { line: i + 1, key: None }),
             }
         }
         flush(&mut file, current, &option, &mut pending);
@@ -303,7 +318,10 @@ mod tests {
         assert_eq!(f.raw("filter:authtoken", "later"), Some("x"));
         assert_eq!(f.raw("filter:authtoken", "shared"), Some("d"));
         assert_eq!(f.keys("filter:authtoken"), ["Key", "admin_token", "auth_host", "empty", "later", "multi"]);
-        assert_eq!(f.bad_lines, [16]);
+        assert_eq!(f.bad_lines, [BadLine { line: 16, key: None }]);
+        let top = PasteFile::parse("# keystone.conf\nbind_host = 0.0.0.0\n  more\n[keystone.backends.sqlalchemy]\n");
+        assert_eq!(top.bad_lines, [BadLine { line: 2, key: Some("bind_host".into()) }]);
+        assert_eq!(top.keys("DEFAULT"), Vec::<String>::new());
     }
 
     #[test]

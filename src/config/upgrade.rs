@@ -136,12 +136,14 @@ fn diablo_source(opts: &UpgradeOptions, rel: &str, is_diablo: IsDiablo, report: 
     let file = PasteFile::read(&path)?;
     if is_diablo(&file) {
         report.source(&path);
+        unparsable(&file, rel, report);
         return Ok(Some(file));
     }
     if let Some(backup) = original_of(&path) {
         let file = PasteFile::read(&backup)?;
         if is_diablo(&file) {
             report.source(&backup);
+            unparsable(&file, rel, report);
             return Ok(Some(file));
         }
     }
@@ -150,6 +152,33 @@ fn diablo_source(opts: &UpgradeOptions, rel: &str, is_diablo: IsDiablo, report: 
         path.display(),
         super::write::backup_name(&path, 0).display()
     )))
+}
+
+/// Every line of `file` Python's ConfigParser refuses, each a warning naming it (never its
+/// value): Diablo's service raised on the whole file and could not start with it, so what such
+/// a line says never took effect, and it is not carried.
+fn unparsable(file: &PasteFile, rel: &str, report: &mut ConfigReport) {
+    // The subject names `rel`; a kept Diablo original is named too.
+    let of = if file.path.ends_with(rel) { String::new() } else { format!(" of {}", file.path.display()) };
+    for bad in &file.bad_lines {
+        let (setting, message) = match &bad.key {
+            Some(key) => (
+                key.as_str(),
+                format!(
+                    "line {}{of}: `{key}` comes before any section header; Diablo's ConfigParser refused the file (MissingSectionHeaderError), so the service could not start with it",
+                    bad.line
+                ),
+            ),
+            None => (
+                "",
+                format!(
+                    "line {}{of}: neither `key = value` nor a section header; Diablo's ConfigParser refused the file (ParsingError)",
+                    bad.line
+                ),
+            ),
+        };
+        report.warn(Reason::UnparsableLine, rel, setting, message);
+    }
 }
 
 fn required(file: Option<PasteFile>, opts: &UpgradeOptions, rel: &str) -> Result<PasteFile> {

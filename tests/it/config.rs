@@ -636,3 +636,55 @@ fn fix_ownership_gives_root_owned_logs_back() {
     assert_eq!(code, 0);
     assert!(!stdout.contains("owner_repaired"));
 }
+
+/// A keystone.conf whose keys stand above any section header: Diablo's ConfigParser raised
+/// MissingSectionHeaderError on it (keystone's `load_paste_config` → "Error loading config"), so
+/// Diablo's keystone never started with those keys. Each one is a warning naming the file, the line
+/// and the key (never the value), none is carried, and the text shows them with the fix.
+#[test]
+fn keys_before_any_section_of_keystone_conf_are_warned_about_not_dropped() {
+    let tree = Tree::new();
+    let diablo = tree.read("etc/keystone/keystone.conf");
+    let headless = diablo
+        .strip_prefix("[DEFAULT]\n")
+        .expect("the fixture starts with [DEFAULT]")
+        .replace("log_file = keystone.log", "log_file = /var/log/keystone/headless.log");
+    fs::write(tree.path("etc/keystone/keystone.conf"), &headless).unwrap();
+    let (code, report) = tree.upgrade("keystone", &["--out-dir", &tree.path("essex").display().to_string()]);
+    assert_eq!(code, 1, "{report:#}");
+    let warned: Vec<(String, String)> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["code"] == "unparsable_line")
+        .map(|c| {
+            assert_eq!((c["severity"].as_str(), c["file"].as_str()), (Some("warning"), Some("etc/keystone/keystone.conf")), "{c}");
+            (c["setting"].as_str().unwrap().to_string(), c["message"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let line_of = |key: &str| headless.lines().position(|l| l.starts_with(&format!("{key} "))).unwrap() + 1;
+    for key in ["verbose", "log_file", "backends", "service-header-mappings", "service_host"] {
+        let (_, message) = warned.iter().find(|(k, _)| k == key).unwrap_or_else(|| panic!("{key} not warned about: {warned:#?}"));
+        assert!(message.contains(&format!("line {}: `{key}`", line_of(key))), "{message}");
+    }
+    assert!(!report.to_string().contains("headless.log"), "a value in the report");
+    let essex = oslo(&tree.read("essex/etc/keystone/keystone.conf"));
+    assert_ne!(
+        last(&essex, "DEFAULT", "log_file").as_deref(),
+        Some("/var/log/keystone/headless.log"),
+        "carried from a file Diablo refused"
+    );
+    // The human report: the group, every key, its fix.
+    let root = tree.root();
+    let out = tree.path("essex2").display().to_string();
+    let (code, stdout, stderr) = tree.run(".", &["config", "upgrade", "keystone", "--root", &root, "--out-dir", &out]);
+    assert_eq!(code, 1, "{stderr}");
+    let text = format!("{stdout}{stderr}");
+    let group: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("  warning unparsable_line"))
+        .take_while(|l| l.starts_with("  warning unparsable_line") || l.starts_with("    "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    tree.insta().bind(|| insta::assert_snapshot!("upgrade_keystone_headless", group));
+}
