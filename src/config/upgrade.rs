@@ -507,6 +507,24 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
         doc.set("sql", "idle_timeout", &v);
         report.info(Reason::Renamed, target, "[sql] idle_timeout", "Diablo's sql_idle_timeout").to_value("idle_timeout", &v);
     }
+    for key in diablo.keys(sql) {
+        let why = match key.as_str() {
+            "sql_connection" | "sql_idle_timeout" => continue,
+            // Essex's sql drivers keep every entity, as a stock Diablo file lists them all.
+            "backend_entities" if sql_entities(diablo.raw(sql, &key).unwrap_or_default()) == STOCK_SQL_ENTITIES => continue,
+            "backend_entities" => {
+                report.warn(
+                    Reason::NotCarried,
+                    target,
+                    &format!("[{sql}] {key}"),
+                    "Diablo kept only some entities in SQL; Essex keeps identity, token, EC2 and catalog in the drivers of [identity], [token], [ec2], [catalog]: set those by hand",
+                );
+                continue;
+            }
+            _ => "Essex keystone has no such option",
+        };
+        report.info(Reason::NotCarried, target, &format!("[{sql}] {key}"), why);
+    }
     doc.set("catalog", "template_file", "/etc/keystone/default_catalog.templates");
     report
         .info(Reason::ValueRewritten, target, "[catalog] template_file", "the shipped path is relative to keystone's working directory")
@@ -533,6 +551,18 @@ fn keystone(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Rend
         report.change(severity, Reason::NotCarried, target, &format!("[{section}]"), why);
     }
     Ok(vec![Rendered { path: KEYSTONE_CONF, owner: "keystone", text: doc.to_bytes() }])
+}
+
+/// The entities a stock Diablo keystone.conf keeps in SQL (`backend_entities`): all of them.
+const STOCK_SQL_ENTITIES: [&str; 9] =
+    ["Credentials", "EndpointTemplates", "Endpoints", "Role", "Service", "Tenant", "Token", "User", "UserRoleAssociation"];
+
+/// The names of a Python list literal such as `['User', 'Tenant']`, sorted.
+fn sql_entities(list: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = list.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// Essex keystone.conf's token and EC2 drivers: the sql ones instead of the shipped kvs ones,

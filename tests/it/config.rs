@@ -688,3 +688,30 @@ fn keys_before_any_section_of_keystone_conf_are_warned_about_not_dropped() {
         .collect();
     tree.insta().bind(|| insta::assert_snapshot!("upgrade_keystone_headless", group));
 }
+
+/// The `not_carried` findings of an upgrade report: (setting, severity).
+fn not_carried(report: &serde_json::Value) -> Vec<(String, String)> {
+    let changes = report["changes"].as_array().unwrap().iter().filter(|c| c["code"] == "not_carried");
+    changes.map(|c| (c["setting"].as_str().unwrap().to_string(), c["severity"].as_str().unwrap().to_string())).collect()
+}
+
+/// Every Diablo setting not carried is a finding of its own, and a stock file yields none that is
+/// no loss: the rest of `[keystone.backends.sqlalchemy]` (a stock `backend_entities` is what Essex's
+/// sql drivers keep anyway).
+#[test]
+fn settings_not_carried_are_reported_each_and_stock_ones_are_not_noise() {
+    let tree = Tree::new();
+    let (_, stock) = tree.upgrade("keystone", &["--out-dir", &tree.path("stock").display().to_string()]);
+    let sql = "[keystone.backends.sqlalchemy]";
+    assert!(not_carried(&stock).iter().all(|(s, _)| !s.starts_with(sql)), "{:#?}", not_carried(&stock));
+    let conf = tree.read("etc/keystone/keystone.conf").replace("sql_idle_timeout = 30", "sql_idle_timeout = 30\nsql_pool_size = 5");
+    let entities = conf.find("backend_entities").unwrap();
+    let end = entities + conf[entities..].find("'Service']").unwrap() + "'Service']".len();
+    let conf = format!("{}backend_entities = ['User', 'Tenant']{}", &conf[..entities], &conf[end..]);
+    fs::write(tree.path("etc/keystone/keystone.conf"), conf).unwrap();
+    let (_, report) = tree.upgrade("keystone", &["--out-dir", &tree.path("essex").display().to_string()]);
+    let found = not_carried(&report);
+    for expected in [(format!("{sql} backend_entities"), "warning"), (format!("{sql} sql_pool_size"), "info")] {
+        assert!(found.iter().any(|(s, v)| *s == expected.0 && v == expected.1), "{expected:?} not in {found:#?}");
+    }
+}
