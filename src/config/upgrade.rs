@@ -757,12 +757,61 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
             );
         }
 
+        glance_paste_not_carried(diablo, &pipeline, &IniDoc::parse(paste_template.as_bytes()), conf_rel, report);
         let mut paste_doc = IniDoc::parse(paste_template.as_bytes());
         carry_authtoken(diablo, &mut paste_doc, &token, keystone_port.as_deref(), paste_rel, report);
         out.push(Rendered { path: conf_rel, owner: "glance", text: conf.to_bytes() });
         out.push(Rendered { path: paste_rel, owner: "glance", text: paste_doc.to_bytes() });
     }
     Ok(out)
+}
+
+/// The paste sections of Diablo's glance files that Essex's paste files replace by their own
+/// equivalents (the versions app by the versionnegotiation filter, imagecache by the caching
+/// flavors, keystone_shim by authtoken + context): none is a loss.
+const GLANCE_PASTE_SECTIONS: [&str; 11] = [
+    "pipeline:glance-api",
+    "pipeline:glance-registry",
+    "pipeline:versions",
+    "app:versionsapp",
+    "app:apiv1app",
+    "app:registryapp",
+    "filter:versionnegotiation",
+    "filter:imagecache",
+    "filter:context",
+    "filter:authtoken",
+    "filter:keystone_shim",
+];
+
+/// Each `[app:*]`/`[filter:*]` setting of a Diablo glance file the Essex paste file does not
+/// take, and each other section no pipeline ran, as `not_carried`. Not reported, as no loss:
+/// authtoken's settings (carried), the factories (Essex's paste file names its own), a value the
+/// Essex paste file has too, and a filter of the pipeline (warned about already).
+fn glance_paste_not_carried(diablo: &PasteFile, pipeline: &[String], essex: &IniDoc, file: &str, report: &mut ConfigReport) {
+    for section in diablo.section_names() {
+        if !GLANCE_PASTE_SECTIONS.contains(&section) {
+            let name = section.split_once(':').map_or(section, |(_, n)| n);
+            if !pipeline.iter().any(|f| f == name) {
+                report.info(Reason::NotCarried, file, &format!("[{section}]"), "in no pipeline Diablo ran, and not in Essex's paste file");
+            }
+            continue;
+        }
+        if section == "filter:authtoken" || section.starts_with("pipeline:") {
+            continue;
+        }
+        for key in diablo.keys(section) {
+            let same = essex.get(section, &key).is_some_and(|v| diablo.raw(section, &key) == Some(v.as_str()));
+            if key.starts_with("paste.") || same {
+                continue;
+            }
+            report.warn(
+                Reason::NotCarried,
+                file,
+                &format!("[{section}] {key}"),
+                "Essex's glance paste file does not take it: add it by hand if Essex has it",
+            );
+        }
+    }
 }
 
 /// Glance's admin role: `--admin-role`, else Diablo keystone's `keystone-admin-role` (default

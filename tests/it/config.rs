@@ -714,4 +714,20 @@ fn settings_not_carried_are_reported_each_and_stock_ones_are_not_noise() {
     for expected in [(format!("{sql} backend_entities"), "warning"), (format!("{sql} sql_pool_size"), "info")] {
         assert!(found.iter().any(|(s, v)| *s == expected.0 && v == expected.1), "{expected:?} not in {found:#?}");
     }
+
+    // Glance: the paste settings of its own files; a stock pair yields none.
+    let (_, stock) = tree.upgrade("glance", &["--out-dir", &tree.path("stock").display().to_string()]);
+    let paste_sections = |found: Vec<(String, String)>| -> Vec<(String, String)> {
+        found.into_iter().filter(|(s, _)| s.starts_with("[app:") || s.starts_with("[filter:")).collect()
+    };
+    assert_eq!(paste_sections(not_carried(&stock)), [], "{stock:#}");
+    let api = tree.read("etc/glance/glance-api.conf").replace(
+        "[app:apiv1app]\n",
+        "[filter:ratelimit]\npaste.filter_factory = glance.example:filter_factory\n\n[app:apiv1app]\nlimit_param_default = 50\n",
+    );
+    fs::write(tree.path("etc/glance/glance-api.conf"), api).unwrap();
+    let (_, report) = tree.upgrade("glance", &["--out-dir", &tree.path("essex").display().to_string()]);
+    let expected =
+        [("[filter:ratelimit]".to_string(), "info".to_string()), ("[app:apiv1app] limit_param_default".into(), "warning".into())];
+    assert_eq!(paste_sections(not_carried(&report)), expected, "{report:#}");
 }
