@@ -994,6 +994,20 @@ fn nova_paste(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Re
             "a filter of Diablo's pipelines that Essex's do not have: add it by hand if it still applies",
         );
     }
+    // A filter of no pipeline had no effect in Diablo; the known ones (the other auth strategies'
+    // filters a stock file carries) have their Essex equivalents, so only the others are named.
+    let used: Vec<String> =
+        diablo.section_names().filter_map(|s| s.strip_prefix("pipeline:")).filter_map(|p| diablo.pipeline(p)).flatten().collect();
+    for f in diablo.section_names().filter_map(|s| s.strip_prefix("filter:")) {
+        if !known.contains(&f) && !used.iter().any(|u| u == f) {
+            report.info(
+                Reason::NotCarried,
+                target,
+                &format!("[filter:{f}]"),
+                "in no pipeline Diablo ran (it had no effect), and not in Essex's paste file",
+            );
+        }
+    }
     if diablo.has_section("pipeline:ec2admin") {
         report.info(Reason::NotCarried, target, "/services/Admin", "Essex has no EC2 admin API");
     }

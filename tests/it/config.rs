@@ -730,4 +730,25 @@ fn settings_not_carried_are_reported_each_and_stock_ones_are_not_noise() {
     let expected =
         [("[filter:ratelimit]".to_string(), "info".to_string()), ("[app:apiv1app] limit_param_default".into(), "warning".into())];
     assert_eq!(paste_sections(not_carried(&report)), expected, "{report:#}");
+
+    // Nova: a filter section no pipeline ran; the stock file's unused ones (other auth strategies)
+    // have Essex equivalents and are not named.
+    let (_, stock) = tree.upgrade("nova-paste", &["--out-dir", &tree.path("stock").display().to_string()]);
+    let filters =
+        |found: Vec<(String, String)>| -> Vec<(String, String)> { found.into_iter().filter(|(s, _)| s.starts_with("[filter:")).collect() };
+    assert_eq!(filters(not_carried(&stock)), [], "{stock:#}");
+    let paste = tree.read("etc/nova/api-paste.ini")
+        + "\n[filter:sizelimit]\npaste.filter_factory = nova.api.sizelimit:RequestBodySizeLimiter.factory\n";
+    fs::write(tree.path("etc/nova/api-paste.ini"), paste).unwrap();
+    let (_, report) = tree.upgrade("nova-paste", &["--out-dir", &tree.path("essex").display().to_string()]);
+    assert_eq!(filters(not_carried(&report)), [("[filter:sizelimit]".to_string(), "info".to_string())], "{report:#}");
+    // A paste line ConfigParser cannot parse: named by its line, as Diablo refused the file.
+    let paste = tree.read("etc/nova/api-paste.ini") + "half a line\n";
+    let line = paste.lines().count();
+    fs::write(tree.path("etc/nova/api-paste.ini"), paste).unwrap();
+    let (code, report) = tree.upgrade("nova-paste", &["--out-dir", &tree.path("essex2").display().to_string()]);
+    assert_eq!(code, 1, "{report:#}");
+    let bad: Vec<&serde_json::Value> = report["changes"].as_array().unwrap().iter().filter(|c| c["code"] == "unparsable_line").collect();
+    assert_eq!(bad.len(), 1, "{report:#}");
+    assert!(bad[0]["message"].as_str().unwrap().starts_with(&format!("line {line}: neither")), "{}", bad[0]);
 }
