@@ -9,6 +9,7 @@ use osmigrate::deploy::{self, CheckReport, MigrateOptions, MigrateReport, PlanRe
 
 use super::document::Document;
 use super::exit::ExitStatus;
+use super::progress::Bar;
 use super::render::{self, Findings, Item, Verdict};
 use super::{OutputArgs, emit_document, emit_value};
 
@@ -180,12 +181,10 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<ExitStatus> {
             return Ok(ExitStatus::Refused);
         }
     }
-    let r = match deploy::migrate(&MigrateOptions {
-        root: a.cloud.root()?,
-        state_dir,
-        services: !a.no_services,
-        create_service_users: a.create_service_users,
-    }) {
+    let r = match deploy::migrate(
+        &MigrateOptions { root: a.cloud.root()?, state_dir, services: !a.no_services, create_service_users: a.create_service_users },
+        &Bar::new("migrate"),
+    ) {
         Err(osmigrate::Error::Blocked(blockers)) => {
             let findings = Findings::of_checks(&blockers);
             let mut text = findings.verdict("migrate", &MIGRATE);

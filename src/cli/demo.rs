@@ -8,6 +8,7 @@ use osmigrate::Error;
 use osmigrate::db::{Access, Db, DbUrl};
 use osmigrate::deploy::{self, MigrateOptions};
 use osmigrate::generate::{self, etc};
+use osmigrate::migrate::NoProgress;
 use osmigrate::reason::Severity;
 use osmigrate::rootfs::under_root;
 
@@ -64,8 +65,10 @@ pub fn run(a: DemoArgs) -> osmigrate::Result<ExitStatus> {
     let state_dir = deploy::default_state_dir(&root)?;
     let check = deploy::check(&root, &state_dir)?;
     let plan = deploy::plan(&root, &state_dir, false, true)?;
-    let migrate =
-        deploy::migrate(&MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false, create_service_users: true })?;
+    let migrate = deploy::migrate(
+        &MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false, create_service_users: true },
+        &NoProgress,
+    )?;
     let verify = deploy::verify(&root, &state_dir)?;
     let (verified, findings) = render_verify(&verify);
     let text = format!("{}\n{}\n{}\n{verified}", render_check(&check).0, render_plan(&plan), render_migrate(&migrate).0);

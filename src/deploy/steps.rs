@@ -17,7 +17,7 @@ use crate::config::write::{self, Ownership};
 use crate::db::{Access, Backend, DbUrl};
 use crate::error::{Error, Result};
 use crate::images::map::MapSource;
-use crate::migrate::{NoProgress, Report};
+use crate::migrate::{Progress, Report};
 use crate::rootfs;
 use crate::schema::Service;
 use crate::services::glance::{self, GlanceOptions};
@@ -394,6 +394,8 @@ pub(super) struct Run<'a> {
     pub opts: &'a MigrateOptions,
     pub dest: &'a Dest,
     pub owners: &'a Ownership,
+    /// Told each step, then each table and its rows (the CLI's bars; nothing in the library).
+    pub progress: &'a dyn Progress,
 }
 
 impl Run<'_> {
@@ -446,13 +448,13 @@ impl Run<'_> {
                     names_as: Some(k.target.backend),
                     ..Default::default()
                 };
-                let detail = database_step(report, keystone::migrate(&k.source, &dest.keystone, &o, &NoProgress)?);
+                let detail = database_step(report, keystone::migrate(&k.source, &dest.keystone, &o, self.progress)?);
                 self.own_files(step, "keystone", &k.target, &dest.keystone, &[catalog], report)?;
                 detail
             }
             Step::NovaAuthDb if cloud.auth == AuthStrategy::Deprecated => {
                 let o = NovaAuthOptions { names_as: Some(cloud.keystone_target.backend), ..Default::default() };
-                let detail = database_step(report, nova_auth::migrate(&cloud.nova.source, &dest.keystone, &o, &NoProgress)?);
+                let detail = database_step(report, nova_auth::migrate(&cloud.nova.source, &dest.keystone, &o, self.progress)?);
                 if cloud.keystone.is_none() {
                     // keystone.conf selects the templated catalog: write the one this cloud's endpoints make.
                     let (text, mut written) = super::catalog::render(cloud)?;
@@ -467,14 +469,14 @@ impl Run<'_> {
             Step::ServiceUsers => SERVICE_USERS_NOT_ASKED.into(),
             Step::GlanceDb => {
                 let o = GlanceOptions { map_out: Some(dest.map()), names_as: Some(cloud.glance.target.backend), ..Default::default() };
-                let detail = database_step(report, glance::migrate(&cloud.glance.source, &dest.glance, &o, &NoProgress)?);
+                let detail = database_step(report, glance::migrate(&cloud.glance.source, &dest.glance, &o, self.progress)?);
                 self.own_files(step, "glance", &cloud.glance.target, &dest.glance, &[], report)?;
                 detail
             }
             Step::NovaDb => {
                 let conf = FlagfileAt { path: self.nova_flagfile()?, cwd: PathBuf::from(discover::NOVA_CWD), root: cloud.root.clone() };
                 let o = NovaOptions { image_map: MapSource::Csv(dest.map()), nova_conf: Some(conf), set: Vec::new(), batch_size: 1000 };
-                let detail = database_step(report, nova::migrate(&cloud.nova.source, &dest.nova, &o, &NoProgress)?);
+                let detail = database_step(report, nova::migrate(&cloud.nova.source, &dest.nova, &o, self.progress)?);
                 self.own_files(step, "nova", &cloud.nova.target, &dest.nova, &[], report)?;
                 detail
             }
@@ -535,7 +537,7 @@ impl Run<'_> {
 /// do, refused with every blocker named and nothing changed; then every step not yet journaled,
 /// in order. A run killed at any point continues with the next one; a finished migration run again
 /// does nothing.
-pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
+pub fn migrate(opts: &MigrateOptions, progress: &dyn Progress) -> Result<MigrateReport> {
     let cloud = discover(&opts.root)?;
     let finished = opts.state_dir.is_dir() && Journal::open(&opts.state_dir)?.is_done(Step::StartServices.name());
     if !finished {
@@ -549,7 +551,7 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
     let mut journal = Journal::resume(&opts.state_dir, &plan_checksum(&cloud, opts), finished)?;
     let owners = Ownership::new(&opts.root)?;
     let dest = Dest::real(&cloud, &opts.state_dir);
-    let run = Run { cloud: &cloud, opts, dest: &dest, owners: &owners };
+    let run = Run { cloud: &cloud, opts, dest: &dest, owners: &owners, progress };
     let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
     for step in Step::ALL {
         let name = step.name();
@@ -566,6 +568,7 @@ pub fn migrate(opts: &MigrateOptions) -> Result<MigrateReport> {
         }
         crate::failpoint::hit(&format!("deploy:{name}"));
         tracing::info!(step = name, "workflow step starts");
+        progress.step(name);
         let started = std::time::Instant::now();
         let (databases, configs) = (report.databases.len(), report.configs.len());
         let detail = run.step(step, &mut report)?;

@@ -942,3 +942,51 @@ fn a_rehearsal_never_reaches_outside_its_tree() {
     assert_eq!(run("rollback", &[]).0, 0);
     assert!(!calls.exists(), "a rehearsal called the host's service manager: {}", std::fs::read_to_string(&calls).unwrap_or_default());
 }
+
+/// What a [`osmigrate::migrate::Progress`] was told, in order.
+#[derive(Default)]
+struct Recorded {
+    steps: std::sync::Mutex<Vec<String>>,
+    rows: std::sync::atomic::AtomicU64,
+}
+
+impl osmigrate::migrate::Progress for Recorded {
+    fn step(&self, name: &str) {
+        self.steps.lock().unwrap().push(name.to_string());
+    }
+
+    fn rows(&self, n: u64) {
+        self.rows.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The whole-controller migrate tells its progress (the CLI's bars on a terminal) every workflow
+/// step in order, the tables within the database steps, and their rows; the binary, whose stderr
+/// is no terminal here, draws no bar.
+#[test]
+fn migrate_reports_steps_tables_and_rows_to_its_progress() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    build(&root, server, "progress");
+    let opts = osmigrate::deploy::MigrateOptions {
+        root: root.clone(),
+        state_dir: root.join("var/lib/osmigrate"),
+        services: false,
+        create_service_users: false,
+    };
+    let progress = Recorded::default();
+    let report = osmigrate::deploy::migrate(&opts, &progress).unwrap();
+    let told = progress.steps.into_inner().unwrap();
+    let ran: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
+    let workflow: Vec<&str> = told.iter().map(String::as_str).filter(|t| ran.contains(t)).collect();
+    assert_eq!(workflow, ran, "every step, in order: {told:?}");
+    let nova_db = told.iter().position(|t| t == "nova-db").unwrap();
+    assert!(told[nova_db + 1..].iter().any(|t| t.contains("instances")), "the tables within nova-db: {told:?}");
+    assert!(progress.rows.into_inner() > 0, "rows told");
+
+    build(&root, server, "progress");
+    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    assert!(code <= 1, "{err}");
+    assert!(!err.contains(" rows ("), "a progress bar drawn without a terminal: {err}");
+}
