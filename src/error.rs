@@ -39,11 +39,6 @@ pub enum Error {
     #[error("{0}")]
     Refused(String),
 
-    /// `migrate` refused up front: `check`'s blockers, each with its fix (the CLI renders them as
-    /// every finding is rendered); nothing was changed.
-    #[error("refused: `osmigrate check` finds {} blocker(s); nothing was changed", .0.len())]
-    Blocked(Vec<crate::deploy::Check>),
-
     /// Invalid arguments or settings detected by the library (the CLI maps this to exit 64).
     #[error("{0}")]
     Usage(String),

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
-use osmigrate::deploy::{self, CheckReport, MigrateOptions, MigrateReport, PlanReport, VerifyReport};
+use osmigrate::deploy::{self, CheckReport, MigrateOptions, MigrateReport, Migrated, PlanReport, VerifyReport};
 
 use super::document::Document;
 use super::exit::ExitStatus;
@@ -184,15 +184,15 @@ pub fn migrate(a: MigrateArgs) -> osmigrate::Result<ExitStatus> {
     let r = match deploy::migrate(
         &MigrateOptions { root: a.cloud.root()?, state_dir, services: !a.no_services, create_service_users: a.create_service_users },
         &Bar::new("migrate"),
-    ) {
-        Err(osmigrate::Error::Blocked(blockers)) => {
+    )? {
+        Migrated::Refused(blockers) => {
             let findings = Findings::of_checks(&blockers);
             let mut text = findings.verdict("migrate", &MIGRATE);
             findings.render(&mut text);
             eprintln!("{text}nothing was changed; `osmigrate check` shows every finding");
             return Ok(ExitStatus::Refused);
         }
-        r => r?,
+        Migrated::Done(r) => r,
     };
     let (text, findings) = render_migrate(&r);
     let verdict = text.lines().next().unwrap_or_default();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use osmigrate::Error;
 use osmigrate::db::{Access, Db, DbUrl};
-use osmigrate::deploy::{self, MigrateOptions};
+use osmigrate::deploy::{self, MigrateOptions, Migrated};
 use osmigrate::generate::{self, etc};
 use osmigrate::migrate::NoProgress;
 use osmigrate::reason::Severity;
@@ -65,10 +65,15 @@ pub fn run(a: DemoArgs) -> osmigrate::Result<ExitStatus> {
     let state_dir = deploy::default_state_dir(&root)?;
     let check = deploy::check(&root, &state_dir)?;
     let plan = deploy::plan(&root, &state_dir, false, true)?;
-    let migrate = deploy::migrate(
-        &MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false, create_service_users: true },
-        &NoProgress,
-    )?;
+    let opts = MigrateOptions { root: root.clone(), state_dir: state_dir.clone(), services: false, create_service_users: true };
+    let migrate = match deploy::migrate(&opts, &NoProgress)? {
+        Migrated::Done(r) => r,
+        // The blockers are check's: shown with the rest of its findings.
+        Migrated::Refused(_) => {
+            eprint!("{}", render_check(&check).0);
+            return Ok(ExitStatus::Refused);
+        }
+    };
     let verify = deploy::verify(&root, &state_dir)?;
     let (verified, findings) = render_verify(&verify);
     let text = format!("{}\n{}\n{}\n{verified}", render_check(&check).0, render_plan(&plan), render_migrate(&migrate).0);

@@ -24,7 +24,7 @@ pub use check::{CheckReport, DatabaseState, check};
 pub use discover::{Cloud, ServiceDb, discover};
 pub use journal::{Journal, Lock};
 pub use plan::{PlanReport, PlannedStep, plan};
-pub use steps::{MigrateOptions, MigrateReport, StepOutcome, migrate};
+pub use steps::{MigrateOptions, MigrateReport, Migrated, StepOutcome, migrate};
 pub use verify::{VerifyReport, verify};
 
 /// How serious a finding of `check` or `verify` is: blockers stop `migrate`.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::Check;
 use super::discover::{self, Cloud, ServiceDb, discover};
 use super::journal::{self, Journal, Lock};
 use crate::config::FlagfileAt;
@@ -34,6 +35,15 @@ pub struct StepOutcome {
     /// `done`, `already done` (journaled by an earlier run), or `skipped`.
     pub status: String,
     pub detail: String,
+}
+
+/// What `migrate` did: refused up front with `check`'s blockers (nothing changed; the CLI renders
+/// them as every finding), or ran.
+#[must_use]
+#[derive(Debug)]
+pub enum Migrated {
+    Refused(Vec<Check>),
+    Done(MigrateReport),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -537,14 +547,14 @@ impl Run<'_> {
 /// do, refused with every blocker named and nothing changed; then every step not yet journaled,
 /// in order. A run killed at any point continues with the next one; a finished migration run again
 /// does nothing.
-pub fn migrate(opts: &MigrateOptions, progress: &dyn Progress) -> Result<MigrateReport> {
+pub fn migrate(opts: &MigrateOptions, progress: &dyn Progress) -> Result<Migrated> {
     let cloud = discover(&opts.root)?;
     let finished = opts.state_dir.is_dir() && Journal::open(&opts.state_dir)?.is_done(Step::StartServices.name());
     if !finished {
         let pre = super::check::preconditions(&cloud, &opts.state_dir, opts.create_service_users)?;
         let blockers = pre.blockers();
         if !blockers.is_empty() {
-            return Err(Error::Blocked(blockers));
+            return Ok(Migrated::Refused(blockers));
         }
     }
     let _lock = Lock::acquire(&opts.state_dir)?;
@@ -580,7 +590,7 @@ pub fn migrate(opts: &MigrateOptions, progress: &dyn Progress) -> Result<Migrate
         tracing::info!(step = name, seconds = started.elapsed().as_secs_f64(), "workflow step done: {detail}");
         report.steps.push(StepOutcome { name: name.into(), status: "done".into(), detail });
     }
-    Ok(report)
+    Ok(Migrated::Done(report))
 }
 
 /// The checksum of what a migration of `cloud` with `opts` runs: its steps in order, and what

@@ -976,7 +976,7 @@ fn migrate_reports_steps_tables_and_rows_to_its_progress() {
         create_service_users: false,
     };
     let progress = Recorded::default();
-    let report = osmigrate::deploy::migrate(&opts, &progress).unwrap();
+    let osmigrate::deploy::Migrated::Done(report) = osmigrate::deploy::migrate(&opts, &progress).unwrap() else { panic!("refused") };
     let told = progress.steps.into_inner().unwrap();
     let ran: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
     let workflow: Vec<&str> = told.iter().map(String::as_str).filter(|t| ran.contains(t)).collect();
