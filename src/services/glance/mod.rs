@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value};
 use crate::error::{Error, Result};
-use crate::images::map::{MAP_TABLE, map_table, write_map_csv};
+use crate::images::map::{MAP_TABLE, write_map_csv};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
 use crate::reason::Reason;
 use crate::schema;
@@ -66,7 +66,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Pr
         target_url: to.clone(),
         source_release: glance.release(),
         schema: schema::essex::glance(to.backend)?,
-        own_tables: vec![map_table()],
+        own_tables: vec![schema::own::image_map()?],
         source_tables,
         steps,
         batch_size: opts.batch_size,
