@@ -7,21 +7,13 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use crate::db::{Access, Backend, Db, DbUrl};
+use crate::db::{Access, Db, DbUrl};
 use crate::error::{Error, Result};
 use crate::migrate::{Severity, StepReport};
 use crate::reason::Reason;
-use crate::schema::{self, Table};
 
 /// osmigrate's table of old integer ids and new UUIDs, in the Essex Glance database.
 pub const MAP_TABLE: &str = "osmigrate_image_map";
-
-pub fn map_table() -> Table {
-    let text =
-        "table osmigrate_image_map\n old_id bigint not null\n new_id varchar(36) not null\n primary key (old_id)\n unique (new_id)\n";
-    let (mut tables, _) = schema::parse(text, Backend::Sqlite).expect("map table schema");
-    tables.remove(0)
-}
 
 #[derive(Debug, Clone)]
 pub enum MapSource {

@@ -15,10 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    JOURNAL_TABLE, Outcome, Plan, Progress, Report, Sink, SourceRecord, StepReport, journal_entries, journal_set, journal_table,
-    stamp_version,
-};
+use super::{JOURNAL_TABLE, Outcome, Plan, Progress, Report, Sink, SourceRecord, StepReport, journal_entries, journal_set, stamp_version};
 use crate::db::Db;
 use crate::db::diff::Kind;
 use crate::error::{Error, Result};
@@ -81,7 +78,7 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
     let mut created: Vec<String> = Vec::new();
     if !on_base {
         if !tables.iter().any(|t| t == JOURNAL_TABLE) {
-            target.create_table(&journal_table())?;
+            target.create_table(&crate::schema::own::journal()?)?;
             created.push(JOURNAL_TABLE.to_string());
         }
         let made = target.create_schema(&schema)?;

@@ -71,15 +71,6 @@ struct SourceRecord {
     fingerprint: Fingerprint,
 }
 
-fn journal_table() -> Table {
-    let (mut tables, _) = crate::schema::parse(
-        "table osmigrate_journal\n  step varchar(64) not null\n  status varchar(16) not null\n  detail text\n  primary key (step)\n",
-        crate::schema::Backend::Sqlite,
-    )
-    .expect("journal schema");
-    tables.remove(0)
-}
-
 /// A step of a service's migration: a name, the target tables it fills (cleared when the step is
 /// re-run after an interruption), and the work.
 pub struct Step<'a, C> {
@@ -411,7 +402,7 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
     let tables = target.table_names()?;
     let url = target.url().to_string();
     if tables.is_empty() {
-        target.create_table(&journal_table())?;
+        target.create_table(&crate::schema::own::journal()?)?;
         journal_set(target, "source", "done", &serde_json::to_string(record).expect("serializes"))?;
     } else if !tables.iter().any(|t| t == JOURNAL_TABLE) {
         return Err(Error::Refused(format!(
@@ -485,7 +476,7 @@ fn verify_schema(target: &mut Db, schema: &Schema) -> Result<()> {
 }
 
 fn journal_set(target: &mut Db, step: &str, status: &str, detail: &str) -> Result<()> {
-    let table = journal_table();
+    let table = crate::schema::own::journal()?;
     target.execute(&format!("DELETE FROM {JOURNAL_TABLE} WHERE step = ?"), &[step.into()])?;
     target.insert_rows(&table, &["step", "status", "detail"], &[vec![step.into(), status.into(), detail.into()]], OnConflict::Fail)?;
     Ok(())

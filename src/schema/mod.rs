@@ -255,8 +255,31 @@ pub mod diablo {
     }
 }
 
-/// The built-in schema files: (service, release, text), in the order `essex` and `diablo` name them.
-const BUILTIN: [(&str, &str, &str); 7] = [
+/// osmigrate's own tables, kept in the databases it builds.
+pub mod own {
+    use super::{Backend, Table, load};
+    use crate::error::{Error, Result};
+
+    fn table(name: &str) -> Result<Table> {
+        // The same on every backend: parsed once, as SQLite's.
+        let schema = load(7, Backend::Sqlite)?;
+        schema.table(name).cloned().ok_or_else(|| Error::SchemaData { name: "osmigrate".into(), reason: format!("no table `{name}`") })
+    }
+
+    /// The journal of a migration's steps (`osmigrate_journal`).
+    pub fn journal() -> Result<Table> {
+        table("osmigrate_journal")
+    }
+
+    /// Glance's old→new image id map (`osmigrate_image_map`).
+    pub fn image_map() -> Result<Table> {
+        table("osmigrate_image_map")
+    }
+}
+
+/// The built-in schema files: (service, release, text), in the order `essex`, `diablo` and `own`
+/// name them.
+const BUILTIN: [(&str, &str, &str); 8] = [
     ("keystone", "essex", include_str!("essex/keystone.schema")),
     ("nova", "essex", include_str!("essex/nova.schema")),
     ("glance", "essex", include_str!("essex/glance.schema")),
@@ -264,12 +287,13 @@ const BUILTIN: [(&str, &str, &str); 7] = [
     ("nova", "diablo", include_str!("diablo/nova.schema")),
     ("glance", "diablo", include_str!("diablo/glance.schema")),
     ("glance", "diablo", include_str!("diablo/glance-autocreate.schema")),
+    ("osmigrate", "own", include_str!("osmigrate.schema")),
 ];
 
 type Parsed = std::result::Result<Schema, String>;
 
 /// Each built-in schema parsed once per backend, on first use.
-static PARSED: [[OnceLock<Parsed>; 3]; 7] = [const { [const { OnceLock::new() }; 3] }; 7];
+static PARSED: [[OnceLock<Parsed>; 3]; BUILTIN.len()] = [const { [const { OnceLock::new() }; 3] }; BUILTIN.len()];
 
 fn load(index: usize, backend: Backend) -> crate::error::Result<Schema> {
     let (service, release, text) = BUILTIN[index];

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value};
 use crate::error::{Error, Result};
-use crate::images::map::{MAP_TABLE, map_table, write_map_csv};
+use crate::images::map::{MAP_TABLE, write_map_csv};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
 use crate::reason::Reason;
 use crate::schema;
@@ -66,7 +66,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Pr
         target_url: to.clone(),
         source_release: glance.release(),
         schema: schema::essex::glance(to.backend)?,
-        own_tables: vec![map_table()],
+        own_tables: vec![schema::own::image_map()?],
         source_tables,
         steps,
         batch_size: opts.batch_size,
@@ -97,35 +97,78 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Pr
 }
 
 /// Unique keys that hold in the source but would not in the target: MySQL compares without case.
+/// Each table is read in `image_id` order (the source's unique key on `(image_id, …)` serves it,
+/// where a `GROUP BY` on the folded name would sort every row in a temporary table: 0.75 s of a
+/// 2.5 s Glance) and the folded names compared image by image, holding one image's rows at most.
 fn preflight(source: &mut Db, target: Backend) -> Result<()> {
     if target != Backend::Mysql {
         return Ok(());
     }
     for (table, column) in [("image_members", "member"), ("image_properties", "name")] {
         let key = target.name_key_sql(column);
-        let sql = format!("SELECT image_id, {key} AS k, COUNT(*) AS n FROM {table} GROUP BY image_id, {key} HAVING COUNT(*) > 1");
-        let dups = source.query(&sql, &[])?;
-        if !dups.is_empty() {
-            let lines: Vec<String> = dups
+        let sql = format!("SELECT image_id, {key} AS k FROM {table} ORDER BY image_id");
+        let mut dups = CaseDuplicates::default();
+        source.stream(&sql, &[], 5000, |batch| {
+            for r in &batch {
+                dups.add(r.get("image_id").key_string(), r.get("k").key_string());
+            }
+            Ok(())
+        })?;
+        let groups = dups.finish();
+        if !groups.is_empty() {
+            let lines: Vec<String> = groups
                 .iter()
                 .take(20)
-                .map(|d| {
-                    format!(
-                        "{table}: image {} `{column}` {}",
-                        d.get("image_id").key_string().unwrap_or_default(),
-                        d.get("k").key_string().unwrap_or_default()
-                    )
+                .map(|(image, k)| {
+                    format!("{table}: image {} `{column}` {}", image.as_deref().unwrap_or_default(), k.as_deref().unwrap_or_default())
                 })
                 .collect();
             return Err(Error::Refused(format!(
                 "{} {table} row group(s) differ only in case, which a MySQL Essex database cannot hold apart (unique per image); \
                  nothing was written:\n  {}",
-                dups.len(),
+                groups.len(),
                 lines.join("\n  ")
             )));
         }
     }
     Ok(())
+}
+
+/// The (image, folded name) pairs met more than once, from rows in image order.
+#[derive(Default)]
+struct CaseDuplicates {
+    /// The current image (of the rows in `names`).
+    image: Option<String>,
+    /// The folded names of the current image's rows.
+    names: Vec<Option<String>>,
+    found: Vec<(Option<String>, Option<String>)>,
+}
+
+impl CaseDuplicates {
+    fn add(&mut self, image: Option<String>, name: Option<String>) {
+        if self.image != image {
+            self.flush();
+            self.image = image;
+        }
+        self.names.push(name);
+    }
+
+    /// The current image's names met twice or more, each once.
+    fn flush(&mut self) {
+        let mut names = std::mem::take(&mut self.names);
+        names.sort_unstable();
+        let image = self.image.clone();
+        for pair in names.windows(2).filter(|w| w[0] == w[1]) {
+            if self.found.last() != Some(&(image.clone(), pair[0].clone())) {
+                self.found.push((image.clone(), pair[0].clone()));
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<(Option<String>, Option<String>)> {
+        self.flush();
+        self.found
+    }
 }
 
 fn image_map(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
@@ -397,4 +440,22 @@ fn image_members(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
         }
         s.write("image_members", "image_members", &columns, &out, OnConflict::Fail)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CaseDuplicates;
+
+    #[test]
+    fn names_met_twice_within_one_image_are_each_named_once() {
+        let mut d = CaseDuplicates::default();
+        let s = |v: &str| Some(v.to_string());
+        for (image, name) in [("1", "a"), ("1", "b"), ("1", "a"), ("1", "a"), ("2", "a"), ("3", "b"), ("3", "c"), ("3", "b")] {
+            d.add(s(image), s(name));
+        }
+        d.add(None, s("x"));
+        d.add(None, s("x"));
+        assert_eq!(d.finish(), vec![(s("1"), s("a")), (s("3"), s("b")), (None, s("x"))]);
+        assert_eq!(CaseDuplicates::default().finish(), vec![]);
+    }
 }
