@@ -990,3 +990,27 @@ fn migrate_reports_steps_tables_and_rows_to_its_progress() {
     assert!(code <= 1, "{err}");
     assert!(!err.contains(" rows ("), "a progress bar drawn without a terminal: {err}");
 }
+
+#[test]
+fn check_warns_of_keystone_conf_keys_diablo_never_read() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    build(&root, server, "headless");
+    let conf = root.join("etc/keystone/keystone.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let headless = text.replacen("[DEFAULT]\n", "", 1);
+    assert_ne!(headless, text, "the tree's keystone.conf has a [DEFAULT] header");
+    std::fs::write(&conf, &headless).unwrap();
+    let (code, check, err) = cloud("check", &root, &[]);
+    assert_eq!(code, 1, "{err}{check}");
+    let line = headless.lines().position(|l| l.starts_with("verbose ")).unwrap() + 1;
+    let finding = check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "unparsable_line" && f["message"].as_str().unwrap().contains("`verbose`"))
+        .unwrap_or_else(|| panic!("no unparsable_line for verbose: {check:#}"));
+    assert_eq!(finding["level"], "warning", "{finding}");
+    assert!(finding["message"].as_str().unwrap().contains(&format!("line {line}")), "{finding}");
+}
