@@ -757,8 +757,8 @@ fn glance(opts: &UpgradeOptions, report: &mut ConfigReport) -> Result<Vec<Render
             );
         }
 
-        glance_paste_not_carried(diablo, &pipeline, &IniDoc::parse(paste_template.as_bytes()), conf_rel, report);
         let mut paste_doc = IniDoc::parse(paste_template.as_bytes());
+        glance_paste_not_carried(diablo, &pipeline, &paste_doc, conf_rel, report);
         carry_authtoken(diablo, &mut paste_doc, &token, keystone_port.as_deref(), paste_rel, report);
         out.push(Rendered { path: conf_rel, owner: "glance", text: conf.to_bytes() });
         out.push(Rendered { path: paste_rel, owner: "glance", text: paste_doc.to_bytes() });
