@@ -242,6 +242,55 @@ impl Db {
         })
     }
 
+    /// PostgreSQL to PostgreSQL: the rows of `select` on this connection into `table (columns)`
+    /// on `target`, as COPY text that is never parsed here (how `pg_dump | psql` moves them).
+    /// `on_rows` hears of the rows copied, every `every` rows and once for the rest.
+    pub fn copy_rows_into(
+        &mut self,
+        select: &str,
+        target: &mut Db,
+        table: &str,
+        columns: &[&str],
+        every: u64,
+        mut on_rows: impl FnMut(u64) -> Result<()>,
+    ) -> Result<u64> {
+        use std::io::{BufRead, Write};
+        target.check_writable("COPY")?;
+        let reading = format!("reading `{}` from {}", abbreviate(select), self.url);
+        let writing = format!("writing {table} on {}", target.url);
+        let (Conn::Postgres(from), Conn::Postgres(to)) = (&mut self.conn, &mut target.conn) else {
+            return Err(Error::db(writing, "a COPY between databases needs PostgreSQL on both ends"));
+        };
+        let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
+        let copy_in = format!("COPY {} ({cols}) FROM STDIN", quote_ident(Backend::Postgres, table));
+        let read_err = |e: DriverError| e.during(reading.clone());
+        let write_err = |e: DriverError| e.during(writing.clone());
+        let mut reader = from.copy_out(format!("COPY ({select}) TO STDOUT").as_str()).map_err(|e| read_err(e.into()))?;
+        let mut writer = to.copy_in(copy_in.as_str()).map_err(|e| write_err(e.into()))?;
+        let (mut pending, mut total) = (0u64, 0u64);
+        loop {
+            let chunk = reader.fill_buf().map_err(|e| read_err(e.into()))?;
+            if chunk.is_empty() {
+                break;
+            }
+            writer.write_all(chunk).map_err(|e| write_err(e.into()))?;
+            // Text format: a row ends with the only unescaped newline it holds.
+            pending += memchr::memchr_iter(b'\n', chunk).count() as u64;
+            let len = chunk.len();
+            reader.consume(len);
+            if pending >= every {
+                total += pending;
+                on_rows(std::mem::take(&mut pending))?;
+            }
+        }
+        writer.finish().map_err(|e| write_err(e.into()))?;
+        if pending > 0 {
+            total += pending;
+            on_rows(pending)?;
+        }
+        Ok(total)
+    }
+
     /// Runs `f` with the rows of a query, read a few batches ahead as [`Db::stream`] reads them;
     /// `f` takes them in order. The way to merge sorted streams (each on its own connection)
     /// without per-row lookups and without holding more than a few batches.

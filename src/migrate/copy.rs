@@ -53,8 +53,20 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
     }
     let has_id = source_columns.iter().any(|c| c == "id");
     let integer_id = target.column("id").is_some_and(|c| c.ty.is_integer());
-    if spec.verbatim && has_id && integer_id && same_mysql_server(src, s) {
-        return copy_on_server(src, s, spec, &target);
+    // Rows that never pass through here: a row the target refuses for a NULL is looked up
+    // afterwards, to be named as the engine names it.
+    let unparsed = if spec.verbatim && has_id && integer_id && same_mysql_server(src, s) {
+        Some(copy_on_server(src, s, spec, &target))
+    } else if spec.verbatim && src.backend() == Backend::Postgres && s.target.backend() == Backend::Postgres {
+        copy_text_select(src, spec.source, &source_columns, &target)?.map(|select| copy_as_text(src, s, spec, &target, &select))
+    } else {
+        None
+    };
+    if let Some(copied) = unparsed {
+        return match copied {
+            Ok(()) => Ok(()),
+            Err(e) => Err(name_null_row(src, spec, &target)?.unwrap_or(e)),
+        };
     }
     let order = if has_id { "id".to_string() } else { source_columns[0].clone() };
     let mut select: Vec<String> = source_columns.iter().map(|c| format!("t.{}", src.quote(c))).collect();
@@ -134,6 +146,84 @@ fn same_mysql_server(src: &Db, s: &Sink) -> bool {
         && a.database != b.database
 }
 
+/// PostgreSQL to PostgreSQL, a table no rule touches: the `SELECT` whose COPY text the target
+/// takes as it is — each target column the same-named source column or NULL. `None` (rows go
+/// through the engine) when a source column's type could print what the target column would
+/// read otherwise (`t`/`f` into an integer, a zoned timestamp), or a NOT NULL column has no source.
+fn copy_text_select(src: &mut Db, source: &str, source_columns: &[String], target: &Table) -> Result<Option<String>> {
+    let types = crate::db::introspect::columns(src, source)?;
+    let mut select = Vec::with_capacity(target.columns.len());
+    for col in &target.columns {
+        let Some(source_type) = types.iter().find(|c| c.name == col.name).map(|c| c.ty.as_str()) else {
+            if !col.nullable {
+                return Ok(None);
+            }
+            select.push("NULL".to_string());
+            continue;
+        };
+        if !source_columns.contains(&col.name) || !prints_as(source_type, &col.ty) {
+            return Ok(None);
+        }
+        select.push(format!("t.{}", src.quote(&col.name)));
+    }
+    Ok(Some(format!("SELECT {} FROM {} t", select.join(", "), src.quote(source))))
+}
+
+/// Whether a PostgreSQL column of `source_type` (as information_schema names it) prints, in COPY
+/// text, what a column of type `target` reads as the same value.
+fn prints_as(source_type: &str, target: &ColType) -> bool {
+    let integer = matches!(source_type, "integer" | "bigint" | "smallint");
+    match target {
+        ColType::Integer | ColType::BigInt | ColType::SmallInt => integer,
+        ColType::Boolean => integer || source_type == "boolean",
+        ColType::Float => integer || matches!(source_type, "real" | "double precision" | "numeric"),
+        ColType::String(_) | ColType::Text => {
+            source_type == "text" || source_type.starts_with("character varying") || source_type.starts_with("character(")
+        }
+        ColType::DateTime => source_type == "timestamp without time zone",
+    }
+}
+
+/// Rows copied as COPY text from one PostgreSQL to the other (see [`Db::copy_rows_into`]).
+fn copy_as_text<C>(src: &mut Db, s: &mut Sink, spec: &TableCopy<'_, C>, target: &Table, select: &str) -> Result<()> {
+    let some = src.query_scalar(&format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} LIMIT 1000) t", src.quote(spec.source)), &[])?;
+    s.prepare_load(spec.target, some.as_i64().unwrap_or(0) as usize, OnConflict::Fail)?;
+    let columns = target.column_names();
+    let mut batches = s.batches.get(spec.target).copied().unwrap_or(0);
+    let started = std::time::Instant::now();
+    let (report, progress, step) = (&mut s.report, s.progress, s.step);
+    let copied = src.copy_rows_into(select, &mut s.target, spec.target, &columns, s.batch_size as u64, |rows| {
+        report.read(spec.source, rows);
+        report.written(spec.source, spec.target, rows);
+        batches += 1;
+        tracing::debug!(step, table = spec.target, batch = batches, rows, seconds = started.elapsed().as_secs_f64(), "rows copied");
+        crate::failpoint::hit(&format!("batch:{}:{batches}", spec.target));
+        progress.rows(rows);
+        Ok(())
+    });
+    let copied = copied?;
+    s.batches.insert(spec.target.to_string(), batches);
+    s.wrote(copied)
+}
+
+/// The first source row holding NULL where the target needs a value, as the engine reports it.
+fn name_null_row<C>(src: &mut Db, spec: &TableCopy<'_, C>, target: &Table) -> Result<Option<Error>> {
+    let order = if target.column("id").is_some() { "id" } else { target.columns[0].name.as_str() };
+    for col in target.columns.iter().filter(|c| !c.nullable) {
+        let sql = format!(
+            "SELECT {} AS id FROM {} WHERE {} IS NULL ORDER BY 1 LIMIT 1",
+            src.quote(order),
+            src.quote(spec.source),
+            src.quote(&col.name)
+        );
+        if let Some(row) = src.query(&sql, &[])?.first() {
+            let reason = format!("is NULL, but {}.{} requires a value", spec.target, col.name);
+            return Ok(Some(Error::bad_data(spec.source, row.get("id").key_string().unwrap_or_default(), &col.name, reason)));
+        }
+    }
+    Ok(None)
+}
+
 /// A MySQL zero date (`0000-00-00`, or a zero month or day), which MySQLdb read as NULL.
 fn zero_date(column: &str) -> String {
     format!("(MONTH({column}) = 0 OR DAYOFMONTH({column}) = 0)")
@@ -184,4 +274,20 @@ fn copy_on_server<C>(src: &mut Db, s: &mut Sink, spec: &TableCopy<'_, C>, target
         from = to;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prints_as;
+    use crate::schema::ColType;
+
+    #[test]
+    fn copy_text_passes_only_where_the_target_reads_the_same_value() {
+        assert!(prints_as("integer", &ColType::Boolean) && prints_as("boolean", &ColType::Boolean));
+        assert!(!prints_as("boolean", &ColType::Integer), "`t` is no integer");
+        assert!(prints_as("character varying(255)", &ColType::Text) && prints_as("text", &ColType::String(255)));
+        assert!(prints_as("timestamp without time zone", &ColType::DateTime));
+        assert!(!prints_as("timestamp with time zone", &ColType::DateTime), "the zone would be dropped, not applied");
+        assert!(!prints_as("integer", &ColType::String(10)) && !prints_as("text", &ColType::Integer));
+    }
 }

@@ -597,3 +597,40 @@ fn text_in_integer_columns_and_zero_dates_reach_the_report() {
         assert_eq!(rows(&target.url, "SELECT created_at FROM key_pairs WHERE id = 1"), vec![vec!["NULL".to_string()]], "{ctx}");
     });
 }
+
+/// A NULL where Essex needs a value, in a table no rule touches (PostgreSQL to PostgreSQL: copied
+/// as COPY text, never parsed; elsewhere through the engine), is refused naming table, row and
+/// field, and the target is left unstamped.
+#[test]
+fn a_null_essex_refuses_in_a_verbatim_table_names_its_row_on_every_backend() {
+    support::each_server(|server| {
+        if server.backend == Backend::Sqlite {
+            return; // SQLite cannot drop a NOT NULL in place; the engine's check is shared anyway.
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let nova = generated_nova(&server, "nova_null", nova_gen::VolumeDriver::Iscsi);
+        let mut db = Db::connect(&nova.url, Access::ReadWrite).unwrap();
+        db.execute(
+            match server.backend {
+                Backend::Mysql => "ALTER TABLE instance_metadata MODIFY instance_id INTEGER NULL",
+                _ => "ALTER TABLE instance_metadata ALTER COLUMN instance_id DROP NOT NULL",
+            },
+            &[],
+        )
+        .unwrap();
+        db.execute("INSERT INTO instance_metadata (id, instance_id, deleted) VALUES (9001, NULL, false)", &[]).unwrap();
+        let target = support::fresh_db(&server, "nova_null_essex");
+        let (code, _, stderr) = migrate_nova(&nova.url, &target.url, &["--image-map", &empty_map(dir.path()), "-vv"]);
+        let ctx = server.name();
+        assert_eq!(code, 2, "{ctx}: {stderr}");
+        if server.backend == Backend::Postgres {
+            assert!(stderr.contains("rows copied") && stderr.contains("table=fixed_ips"), "{ctx}: COPY text was used: {stderr}");
+        }
+        assert!(
+            stderr.contains("instance_metadata row 9001, field `instance_id`: is NULL, but instance_metadata.instance_id requires a value"),
+            "{ctx}: {stderr}"
+        );
+        let stamped = rows(&target.url, "SELECT COUNT(*) FROM migrate_version");
+        assert_eq!(stamped[0][0], "0", "{ctx}: a refused run leaves the target unstamped");
+    });
+}
