@@ -113,7 +113,7 @@ impl Pulled {
 enum Conn {
     Sqlite(rusqlite::Connection),
     Mysql(mysql::Conn),
-    Postgres(postgres::Client),
+    Postgres(postgres_backend::Pg),
 }
 
 /// MySQL zero dates read as NULL, per (source table, column); see [`Db::take_zero_dates`].
@@ -201,7 +201,7 @@ impl Db {
         match &mut self.conn {
             Conn::Sqlite(c) => sqlite_backend::execute(c, sql, params),
             Conn::Mysql(c) => mysql_backend::execute(c, sql, params),
-            Conn::Postgres(c) => postgres_backend::execute(c, sql, params),
+            Conn::Postgres(c) => postgres_backend::execute(c.client()?, sql, params),
         }
     }
 
@@ -216,7 +216,7 @@ impl Db {
                 c.query_drop(script).map_err(DriverError::from)
             }
             // The driver's own text here, as before (not the server's message).
-            Conn::Postgres(c) => c.batch_execute(script).map_err(|e| DriverError::with_reason(e.to_string(), e)),
+            Conn::Postgres(c) => c.client().and_then(|c| c.batch_execute(script).map_err(|e| DriverError::with_reason(e.to_string(), e))),
         };
         r.map_err(|e| e.during(context()))
     }
@@ -265,6 +265,7 @@ impl Db {
         let copy_in = format!("COPY {} ({cols}) FROM STDIN", quote_ident(Backend::Postgres, table));
         let read_err = |e: DriverError| e.during(reading.clone());
         let write_err = |e: DriverError| e.during(writing.clone());
+        let (from, to) = (from.client().map_err(read_err)?, to.client().map_err(write_err)?);
         let mut reader = from.copy_out(format!("COPY ({select}) TO STDOUT").as_str()).map_err(|e| read_err(e.into()))?;
         let mut writer = to.copy_in(copy_in.as_str()).map_err(|e| write_err(e.into()))?;
         let (mut pending, mut total) = (0u64, 0u64);
@@ -339,7 +340,10 @@ impl Db {
         let outcome: std::result::Result<(), StreamError> = match &mut self.conn {
             Conn::Sqlite(c) => sqlite_backend::stream(c, sql, params, &mut on_row),
             Conn::Mysql(c) => mysql_backend::stream(c, sql, params, &mut self.zero_dates, &mut on_row),
-            Conn::Postgres(c) => postgres_backend::stream(c, sql, params, &mut on_row),
+            Conn::Postgres(c) => match c.client() {
+                Ok(c) => postgres_backend::stream(c, sql, params, &mut on_row),
+                Err(e) => Err(StreamError::Driver(e)),
+            },
         };
         match outcome {
             Ok(()) => {}
@@ -454,7 +458,9 @@ impl Db {
     /// interrupted load rolls the drops back with it. Other backends: nothing to do.
     pub fn drop_keys_for_load(&mut self, table: &str) -> Result<Vec<String>> {
         let Conn::Postgres(c) = &mut self.conn else { return Ok(Vec::new()) };
-        postgres_backend::drop_keys_for_load(c, table).map_err(|e| e.during(format!("preparing {table} for loading on {}", self.url)))
+        c.client()
+            .and_then(|c| postgres_backend::drop_keys_for_load(c, table))
+            .map_err(|e| e.during(format!("preparing {table} for loading on {}", self.url)))
     }
 
     pub fn begin(&mut self) -> Result<()> {
@@ -467,6 +473,10 @@ impl Db {
     }
 
     pub fn rollback(&mut self) -> Result<()> {
+        if let Conn::Postgres(c) = &mut self.conn {
+            // A COPY in flight is rolled back with the rest; its own error, if any, is moot.
+            let _ = c.settle();
+        }
         self.execute("ROLLBACK", &[]).map(|_| ())
     }
 

@@ -19,7 +19,98 @@ fn config(url: &DbUrl, database: &str) -> postgres::Config {
     c
 }
 
-pub fn connect(url: &DbUrl, access: Access) -> Result<Client> {
+/// A PostgreSQL connection whose client may be lent to a thread that streams one
+/// `COPY … FROM STDIN` into a table: the rows of the next batch are made while the server loads
+/// the last ones, instead of one round trip per batch. Anything else run on the connection first
+/// waits for that COPY to end ([`Pg::client`]), and reports its error if it failed.
+pub struct Pg {
+    state: State,
+}
+
+enum State {
+    Idle(Client),
+    Copying(PipedCopy),
+    /// Only while the client passes between the two.
+    Moving,
+}
+
+struct PipedCopy {
+    table: String,
+    columns: Vec<String>,
+    /// COPY text of whole rows; bounded, so that a slow server holds the producer back.
+    rows: std::sync::mpsc::SyncSender<Vec<u8>>,
+    thread: std::thread::JoinHandle<(Client, std::result::Result<u64, DriverError>)>,
+}
+
+/// Batches of COPY text waiting for the server at most.
+const PIPED_BATCHES: usize = 4;
+
+impl Pg {
+    /// The client, once any COPY in flight has ended (its error, if it failed).
+    pub fn client(&mut self) -> std::result::Result<&mut Client, DriverError> {
+        self.settle()?;
+        match &mut self.state {
+            State::Idle(client) => Ok(client),
+            State::Copying(_) | State::Moving => unreachable!("settled above"),
+        }
+    }
+
+    /// Ends the COPY in flight, if any: waits for the server to take its last rows.
+    pub fn settle(&mut self) -> std::result::Result<(), DriverError> {
+        if !matches!(self.state, State::Copying(_)) {
+            return Ok(());
+        }
+        let State::Copying(copy) = std::mem::replace(&mut self.state, State::Moving) else { unreachable!("matched above") };
+        drop(copy.rows);
+        let (client, outcome) = copy.thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        self.state = State::Idle(client);
+        outcome.map(|_| ()).map_err(|e| DriverError { reason: format!("loading {}: {}", copy.table, e.reason), source: e.source })
+    }
+
+    /// Hands COPY text of whole rows to the COPY into `table (columns)`, starting one (and ending
+    /// any other) first.
+    fn pipe(&mut self, table: &str, columns: &[&str], text: Vec<u8>) -> std::result::Result<(), DriverError> {
+        let text = match &self.state {
+            State::Copying(copy) if copy.table == table && copy.columns.iter().eq(columns.iter()) => match copy.rows.send(text) {
+                Ok(()) => return Ok(()),
+                // The thread stopped taking rows: its outcome says why.
+                Err(std::sync::mpsc::SendError(text)) => text,
+            },
+            _ => text,
+        };
+        self.settle()?;
+        let State::Idle(mut client) = std::mem::replace(&mut self.state, State::Moving) else { unreachable!("settled above") };
+        let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
+        let sql = format!("COPY {} ({cols}) FROM STDIN", quote_ident(Backend::Postgres, table));
+        let (rows, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPED_BATCHES);
+        let thread = std::thread::spawn(move || {
+            let outcome = (|| {
+                use std::io::Write;
+                let mut writer = client.copy_in(sql.as_str())?;
+                for text in received {
+                    writer.write_all(&text)?;
+                }
+                Ok(writer.finish()?)
+            })();
+            (client, outcome)
+        });
+        let rows_sent = rows.send(text);
+        self.state =
+            State::Copying(PipedCopy { table: table.to_string(), columns: columns.iter().map(|c| c.to_string()).collect(), rows, thread });
+        if rows_sent.is_err() {
+            self.settle()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let _ = self.settle();
+    }
+}
+
+pub fn connect(url: &DbUrl, access: Access) -> Result<Pg> {
     let db = url.database.as_deref().unwrap_or("postgres");
     let mut client = config(url, db).connect(NoTls).map_err(|e| DriverError::from(e).connecting(url))?;
     let session = match access {
@@ -27,7 +118,7 @@ pub fn connect(url: &DbUrl, access: Access) -> Result<Client> {
         Access::ReadWrite => "SET client_min_messages = warning",
     };
     client.batch_execute(session).map_err(|e| DriverError::from(e).connecting(url))?;
-    Ok(client)
+    Ok(Pg { state: State::Idle(client) })
 }
 
 fn database_name(url: &DbUrl) -> Result<&str> {
@@ -149,12 +240,10 @@ pub fn execute(client: &mut Client, sql: &str, params: &[&Value]) -> std::result
     client.execute(numbered(sql).as_str(), &params_of(params)).map_err(DriverError::from)
 }
 
-/// Loads rows with `COPY … FROM STDIN` in text format: one round trip for a whole batch, and the
-/// server converts each field to its column's type as it would a literal.
-pub fn copy_in(client: &mut Client, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> std::result::Result<u64, DriverError> {
-    use std::io::Write;
-    let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
-    let sql = format!("COPY {} ({cols}) FROM STDIN", quote_ident(Backend::Postgres, table));
+/// Loads rows with `COPY … FROM STDIN` in text format, into the COPY the last batch for the same
+/// table and columns went to (see [`Pg`]): the server converts each field to its column's type as
+/// it would a literal. A row the server refuses fails the COPY, reported when it ends.
+pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> std::result::Result<u64, DriverError> {
     let mut buf = String::with_capacity(rows.len() * columns.len() * 16);
     for row in rows {
         for (i, v) in row.iter().enumerate() {
@@ -165,9 +254,8 @@ pub fn copy_in(client: &mut Client, table: &str, columns: &[&str], rows: &[Vec<V
         }
         buf.push('\n');
     }
-    let mut writer = client.copy_in(sql.as_str()).map_err(DriverError::from)?;
-    writer.write_all(buf.as_bytes()).map_err(DriverError::from)?;
-    writer.finish().map_err(DriverError::from)
+    pg.pipe(table, columns, buf.into_bytes())?;
+    Ok(rows.len() as u64)
 }
 
 /// See [`super::Db::drop_keys_for_load`]. Foreign keys go first and come back last; CHECK and NOT

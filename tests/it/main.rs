@@ -4,6 +4,7 @@
 mod cli;
 mod cloud;
 mod config;
+mod db;
 mod glance;
 mod install;
 mod keystone;

@@ -1,9 +1,11 @@
 //! Glance: integer image ids to UUIDs with a durable old→new map, and the semantics of Essex
 //! migrations 010–013 without upstream's bugs.
 //!
-//! The map is written to the target (`osmigrate_image_map`, which Essex ignores) in the first
-//! step, before anything uses it; every later step looks its batch's ids up there, so no map is
-//! held in memory and a resumed run keeps the same UUIDs.
+//! An image's UUID is a function of its old id and creation time ([`new_image_id`]): the map is
+//! written to the target (`osmigrate_image_map`, which Essex ignores, for Nova and `--map-out`) in
+//! the first step, and every later step computes the same UUIDs from the rows it reads (a child
+//! row's image joined on the source), so no map is held in memory or looked up per batch, and a
+//! resumed run keeps the same UUIDs.
 
 pub mod location;
 pub mod source;
@@ -194,21 +196,6 @@ pub fn new_image_id(old_id: i64, created_at: &Value) -> String {
     uuid::Uuid::new_v5(&IMAGE_NAMESPACE, format!("glance-image:{old_id}:{created}").as_bytes()).to_string()
 }
 
-/// New ids of the given old ids, from the map in the target.
-fn lookup_new_ids(target: &mut Db, ids: &[i64]) -> Result<HashMap<i64, String>> {
-    let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(5000) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let params: Vec<Value> = chunk.iter().map(|i| Value::Int(*i)).collect();
-        for r in target.query(&format!("SELECT old_id, new_id FROM {MAP_TABLE} WHERE old_id IN ({marks})"), &params)? {
-            if let (Some(o), Some(n)) = (r.get("old_id").as_i64(), r.get("new_id").key_string()) {
-                out.insert(o, n);
-            }
-        }
-    }
-    Ok(out)
-}
-
 fn images(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
     let sql = format!("SELECT {} FROM images ORDER BY id", IMAGE_COLUMNS.join(", "));
     let mut columns: Vec<&str> = IMAGE_COLUMNS.to_vec();
@@ -216,11 +203,9 @@ fn images(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
     let batch_size = s.batch_size;
     src.stream(&sql, &[], batch_size, |batch| {
         s.report.read("images", batch.len() as u64);
-        let ids: Vec<i64> = batch.iter().filter_map(|r| r.get("id").as_i64()).collect();
-        let new_ids = lookup_new_ids(&mut s.target, &ids)?;
         let mut out = Vec::with_capacity(batch.len());
         for r in &batch {
-            out.push(image_row(s, r, &new_ids)?);
+            out.push(image_row(s, r)?);
         }
         s.write("images", "images", &columns, &out, OnConflict::Fail)
     })
@@ -228,9 +213,9 @@ fn images(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
 
 /// One image through 010–013: `updated_at` filled, `min_disk`/`min_ram` never NULL, the new id,
 /// `protected` false, `location` untouched (and classified for the report).
-fn image_row(s: &mut Sink, r: &Row, new_ids: &HashMap<i64, String>) -> Result<Vec<Value>> {
+fn image_row(s: &mut Sink, r: &Row) -> Result<Vec<Value>> {
     let old = r.get("id").as_i64().ok_or_else(|| Error::bad_data("images", r.id(), "id", "not an integer"))?;
-    let new = new_ids.get(&old).ok_or_else(|| Error::db("migrating images", format!("image {old} is missing from {MAP_TABLE}")))?;
+    let new = new_image_id(old, r.get("created_at"));
     let shown = format!("id={old} → {new}");
     let mut values = Vec::with_capacity(IMAGE_COLUMNS.len() + 1);
     for col in IMAGE_COLUMNS {
@@ -294,14 +279,24 @@ fn image_row(s: &mut Sink, r: &Row, new_ids: &HashMap<i64, String>) -> Result<Ve
 
 const CHILD_COLUMNS: &[&str] = &["id", "image_id", "created_at", "updated_at", "deleted_at", "deleted"];
 
+/// A child table's rows with what names their image's new id: its creation time, and whether
+/// it exists (`image_found` is NULL for an orphan).
+fn child_select(table: &str, own: &[&str]) -> String {
+    let columns: Vec<String> = CHILD_COLUMNS.iter().chain(own).map(|c| format!("c.{c}")).collect();
+    format!(
+        "SELECT {}, i.id AS image_found, i.created_at AS image_created_at FROM {table} c LEFT JOIN images i ON i.id = c.image_id \
+         ORDER BY c.id",
+        columns.join(", ")
+    )
+}
+
 fn image_properties(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
-    let sql = format!("SELECT {}, name, value FROM image_properties ORDER BY id", CHILD_COLUMNS.join(", "));
+    let sql = child_select("image_properties", &["name", "value"]);
     let mut columns = CHILD_COLUMNS.to_vec();
     columns.extend(["name", "value"]);
     let batch_size = s.batch_size;
     src.stream(&sql, &[], batch_size, |batch| {
         s.report.read("image_properties", batch.len() as u64);
-        let mut wanted: Vec<i64> = batch.iter().filter_map(|r| r.get("image_id").as_i64()).collect();
         let mut references: Vec<i64> = Vec::new();
         for r in &batch {
             if is_reference(r) {
@@ -310,19 +305,14 @@ fn image_properties(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 }
             }
         }
-        wanted.extend(&references);
-        wanted.sort_unstable();
-        wanted.dedup();
-        let new_ids = lookup_new_ids(&mut s.target, &wanted)?;
-        let deleted = deleted_images(&mut ctx.lookup, &references)?;
+        let referenced = referenced_images(&mut ctx.lookup, &references)?;
         let mut out = Vec::with_capacity(batch.len());
         for r in &batch {
-            let Some(row) = child_row(s, "image_properties", r, &new_ids)? else { continue };
-            let mut row = row;
+            let Some(mut row) = child_row(s, "image_properties", r) else { continue };
             let name = r.required_text("image_properties", "name")?;
             let mut value = r.text("image_properties", "value")?;
             if is_reference(r) {
-                value = value.map(|v| rewrite_reference(s, r, &name, v, &new_ids, &deleted));
+                value = value.map(|v| rewrite_reference(s, r, &name, v, &referenced));
             }
             row.push(name.into());
             row.push(value.into());
@@ -337,14 +327,7 @@ fn is_reference(r: &Row) -> bool {
 }
 
 /// A `kernel_id`/`ramdisk_id` value through the map; values naming no image are kept and reported.
-fn rewrite_reference(
-    s: &mut Sink,
-    r: &Row,
-    name: &str,
-    value: String,
-    new_ids: &HashMap<i64, String>,
-    deleted: &HashMap<i64, bool>,
-) -> String {
+fn rewrite_reference(s: &mut Sink, r: &Row, name: &str, value: String, referenced: &HashMap<i64, Referenced>) -> String {
     let image = r.get("image_id").key_string().unwrap_or_default();
     let Ok(old) = value.trim().parse::<i64>() else {
         if uuid::Uuid::parse_str(value.trim()).is_err() && !value.trim().is_empty() {
@@ -358,7 +341,7 @@ fn rewrite_reference(
         }
         return value;
     };
-    if let Some(new) = new_ids.get(&old) {
+    if let Some(Referenced { new, deleted }) = referenced.get(&old) {
         s.report.note(
             Severity::Info,
             "image_properties",
@@ -366,7 +349,7 @@ fn rewrite_reference(
             "kernel_id/ramdisk_id rewritten to the new UUID (as 2012.1.1 does)",
             format!("id={} image {image} {name} {old} → {new}", r.id()),
         );
-        if deleted.get(&old) == Some(&true) {
+        if *deleted {
             s.report.note(
                 Severity::Warning,
                 "image_properties",
@@ -388,14 +371,22 @@ fn rewrite_reference(
     }
 }
 
-fn deleted_images(lookup: &mut Db, ids: &[i64]) -> Result<HashMap<i64, bool>> {
+/// An image a `kernel_id`/`ramdisk_id` property names.
+struct Referenced {
+    new: String,
+    deleted: bool,
+}
+
+/// The images of the given old ids that exist, read from the source.
+fn referenced_images(lookup: &mut Db, ids: &[i64]) -> Result<HashMap<i64, Referenced>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(5000) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let params: Vec<Value> = chunk.iter().map(|i| Value::Int(*i)).collect();
-        for r in lookup.query(&format!("SELECT id, deleted FROM images WHERE id IN ({marks})"), &params)? {
+        for r in lookup.query(&format!("SELECT id, deleted, created_at FROM images WHERE id IN ({marks})"), &params)? {
             if let Some(id) = r.get("id").as_i64() {
-                out.insert(id, r.get("deleted").as_bool().unwrap_or(false));
+                let deleted = r.get("deleted").as_bool().unwrap_or(false);
+                out.insert(id, Referenced { new: new_image_id(id, r.get("created_at")), deleted });
             }
         }
     }
@@ -403,37 +394,34 @@ fn deleted_images(lookup: &mut Db, ids: &[i64]) -> Result<HashMap<i64, bool>> {
 }
 
 /// The columns shared by properties and members, re-pointed; None (and reported) for an orphan.
-fn child_row(s: &mut Sink, table: &str, r: &Row, new_ids: &HashMap<i64, String>) -> Result<Option<Vec<Value>>> {
-    let Some(image) = r.get("image_id").as_i64().and_then(|old| new_ids.get(&old)) else {
+fn child_row(s: &mut Sink, table: &str, r: &Row) -> Option<Vec<Value>> {
+    let image = r.get("image_id").as_i64().filter(|_| !r.get("image_found").is_null());
+    let Some(image) = image.map(|old| new_image_id(old, r.get("image_created_at"))) else {
         s.report.skip(
             table,
             Reason::OrphanImage,
             "the row names an image that does not exist (possible without foreign keys)",
             format!("id={} image_id={}", r.id(), r.get("image_id").key_string().unwrap_or_else(|| "NULL".into())),
         );
-        return Ok(None);
+        return None;
     };
     let mut row = Vec::with_capacity(CHILD_COLUMNS.len() + 2);
     for col in CHILD_COLUMNS {
         row.push(if *col == "image_id" { Value::Text(image.clone()) } else { r.get(col).clone() });
     }
-    Ok(Some(row))
+    Some(row)
 }
 
 fn image_members(src: &mut Db, s: &mut Sink, _: &mut Ctx) -> Result<()> {
-    let sql = format!("SELECT {}, member, can_share FROM image_members ORDER BY id", CHILD_COLUMNS.join(", "));
+    let sql = child_select("image_members", &["member", "can_share"]);
     let mut columns = CHILD_COLUMNS.to_vec();
     columns.extend(["member", "can_share"]);
     let batch_size = s.batch_size;
     src.stream(&sql, &[], batch_size, |batch| {
         s.report.read("image_members", batch.len() as u64);
-        let mut wanted: Vec<i64> = batch.iter().filter_map(|r| r.get("image_id").as_i64()).collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        let new_ids = lookup_new_ids(&mut s.target, &wanted)?;
         let mut out = Vec::with_capacity(batch.len());
         for r in &batch {
-            let Some(mut row) = child_row(s, "image_members", r, &new_ids)? else { continue };
+            let Some(mut row) = child_row(s, "image_members", r) else { continue };
             row.push(r.required_text("image_members", "member")?.into());
             row.push(r.get("can_share").clone());
             out.push(row);

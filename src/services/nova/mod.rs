@@ -42,6 +42,9 @@ struct Ctx {
     lookup: Db,
     /// The current batch's old image ids → UUIDs (from the target's seeded `s3_images`).
     batch_images: HashMap<i64, String>,
+    /// A read-only connection to the target, opened at first use, for `s3_images` (seeded and
+    /// committed by an earlier step): the main one stays free to stream rows in.
+    target_lookup: Option<Db>,
     /// What Essex's volume driver builds block device connections from.
     volumes: connection_info::Config,
     /// The current batch's volumes, by id.
@@ -106,6 +109,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaOptions, progress: &dyn Prog
         image_map: opts.image_map.clone(),
         lookup: source,
         batch_images: HashMap::new(),
+        target_lookup: None,
         volumes,
         batch_volumes: HashMap::new(),
     };

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
 use super::{Ctx, connection_info};
-use crate::db::{Db, OnConflict, Pulled, Row, Value};
+use crate::db::{Access, Db, OnConflict, Pulled, Row, Value};
 use crate::error::{Error, Result};
 use crate::images::image_ref::{self, ImageRef};
 use crate::migrate::copy::{BatchHook, ColumnRule};
@@ -236,9 +236,13 @@ fn load_batch_images(s: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
     ids.sort_unstable();
     ids.dedup();
     ctx.batch_images.clear();
+    let target = match &mut ctx.target_lookup {
+        Some(db) => db,
+        None => ctx.target_lookup.insert(Db::connect(s.target.url(), Access::ReadOnly)?),
+    };
     for chunk in ids.chunks(5000) {
         let (marks, params) = in_list(chunk);
-        for row in s.target.query(&format!("SELECT id, uuid FROM s3_images WHERE id IN ({marks})"), &params)? {
+        for row in target.query(&format!("SELECT id, uuid FROM s3_images WHERE id IN ({marks})"), &params)? {
             if let (Some(id), Some(uuid)) = (row.get("id").as_i64(), row.get("uuid").key_string()) {
                 ctx.batch_images.insert(id, uuid);
             }
