@@ -95,8 +95,12 @@ impl Pg {
             (client, outcome)
         });
         let rows_sent = rows.send(text);
-        self.state =
-            State::Copying(PipedCopy { table: table.to_string(), columns: columns.iter().map(|c| c.to_string()).collect(), rows, thread });
+        self.state = State::Copying(PipedCopy {
+            table: table.to_string(),
+            columns: columns.iter().map(std::string::ToString::to_string).collect(),
+            rows,
+            thread,
+        });
         if rows_sent.is_err() {
             self.settle()?;
         }
