@@ -110,18 +110,27 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
     let map = std::env::temp_dir().join(format!("osm-bench-map-{}.csv", std::process::id()));
     let map_arg = map.to_string_lossy().into_owned();
     let batch = a.batch_size.to_string();
-    let mut measured = Vec::new();
-    for (service, extra) in [("keystone", vec![]), ("glance", vec!["--map-out", &map_arg]), ("nova", vec!["--image-map", &map_arg])] {
+    let measure = |service: &'static str, extra: &[&str]| -> osmigrate::Result<Measured> {
         let target = db(service, "essex");
         osmigrate::db::Db::drop_database_if_exists(&target)?;
         let started = Instant::now();
-        let (report, peak_rss) = migrate_child(service, &db(service, "diablo"), &target, &extra, &batch)?;
+        let (report, peak_rss) = migrate_child(service, &db(service, "diablo"), &target, extra, &batch)?;
         let migration = started.elapsed().as_secs_f64();
         eprintln!("{service}: migrated in {migration:.1} s, peak RSS {:.0} MB", peak_rss as f64 / 1e6);
         let passwords = report.finding("password_hashed").map_or(0, |f| f.count);
         let hashing = Hashing { passwords, seconds_per_hash, cores }.seconds();
-        measured.push(Measured { service, migration, raw_copy: 0.0, hashing, peak_rss, report });
-    }
+        Ok(Measured { service, migration, raw_copy: 0.0, hashing, peak_rss, report })
+    };
+    // As `migrate` runs them: Keystone beside Glance then Nova.
+    let started = Instant::now();
+    let (keystone, rest) = std::thread::scope(|scope| {
+        let keystone = scope.spawn(|| measure("keystone", &[]));
+        let rest = measure("glance", &["--map-out", &map_arg]).and_then(|g| Ok([g, measure("nova", &["--image-map", &map_arg])?]));
+        (keystone.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), rest)
+    });
+    let total_migration = started.elapsed().as_secs_f64();
+    let [glance, nova] = rest?;
+    let mut measured = vec![keystone?, glance, nova];
     let passwords = measured.iter().filter_map(|m| m.report.finding("password_hashed")).map(|f| f.count).sum();
     let hashing = Hashing { passwords, seconds_per_hash, cores };
     let peak_rss = measured.iter().map(|m| m.peak_rss).max().unwrap_or(0);
@@ -130,9 +139,10 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
         eprintln!("{}: raw copy in {:.1} s", m.service, m.raw_copy);
     }
     let _ = std::fs::remove_file(&map);
-    let total_migration: f64 = measured.iter().map(|m| m.migration).sum();
     let total_copy: f64 = measured.iter().map(|m| m.raw_copy).sum();
     let total_hashing = hashing.seconds();
+    // Were there nothing to hash: the longer of Keystone's rest and Glance then Nova.
+    let without_hashing = (measured[0].migration - measured[0].hashing).max(measured[1].migration + measured[2].migration);
     let ratio = |seconds: f64, copy: f64| seconds / copy.max(1e-9);
     if a.json {
         let services: Vec<_> = measured
@@ -154,8 +164,8 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
                 "plaintext_passwords": hashing.passwords, "seconds_per_hash": hashing.seconds_per_hash,
                 "cores": hashing.cores, "seconds": total_hashing,
             },
-            "migration_seconds_without_hashing": total_migration - total_hashing,
-            "ratio_without_hashing": ratio(total_migration - total_hashing, total_copy),
+            "migration_seconds_without_hashing": without_hashing,
+            "ratio_without_hashing": ratio(without_hashing, total_copy),
         });
         println!("{}", serde_json::to_string_pretty(&doc).expect("serializes"));
     } else {
@@ -178,13 +188,14 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
         }
         println!(
             "  {:<10} {:>12.1} {:>10.1} {:>12.1} {:>7.2} {:>16.2}",
-            "total",
+            "whole",
             total_migration,
             total_hashing,
             total_copy,
             ratio(total_migration, total_copy),
-            ratio(total_migration - total_hashing, total_copy)
+            ratio(without_hashing, total_copy)
         );
+        println!("  whole: Keystone beside Glance then Nova, as `migrate` runs them (each service's seconds are its own)");
         println!(
             "  hashing: {} plaintext passwords × {:.1} ms per hash ÷ {} cores",
             hashing.passwords,

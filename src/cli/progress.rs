@@ -1,18 +1,25 @@
 //! Progress on stderr with indicatif; hidden when stderr is not a terminal.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use osmigrate::migrate::Progress;
 
+/// One line of progress: the step (or table) and its rows; a step that runs beside the others
+/// gets a line of its own below.
 pub struct Bar {
+    lines: MultiProgress,
     bar: ProgressBar,
 }
 
 impl Bar {
     pub fn new(service: &str) -> Self {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        Bar::line(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), service)
+    }
+
+    fn line(lines: MultiProgress, prefix: &str) -> Self {
+        let bar = lines.add(ProgressBar::no_length());
         bar.set_style(ProgressStyle::with_template("{spinner} {prefix} {msg}: {pos} rows ({per_sec})").expect("valid template"));
-        bar.set_prefix(service.to_string());
-        Bar { bar }
+        bar.set_prefix(prefix.to_string());
+        Bar { lines, bar }
     }
 }
 
@@ -27,6 +34,12 @@ impl Progress for Bar {
     }
 
     fn done(&self) {}
+
+    fn beside(&self, step: &str) -> Box<dyn Progress + Send + Sync + '_> {
+        let line = Bar::line(self.lines.clone(), &format!("{} {step}", self.bar.prefix()));
+        line.step(step);
+        Box::new(line)
+    }
 }
 
 impl Drop for Bar {

@@ -251,10 +251,10 @@ impl Step {
         Step::StopServices,
         Step::BackupConfigs,
         Step::KeystoneDb,
-        Step::NovaAuthDb,
-        Step::ServiceUsers,
         Step::GlanceDb,
         Step::NovaDb,
+        Step::NovaAuthDb,
+        Step::ServiceUsers,
         Step::KeystoneConfig,
         Step::GlanceConfig,
         Step::NovaConfig,
@@ -281,6 +281,23 @@ impl Step {
     /// The steps that build the Essex databases and files: the ones `check` rehearses.
     pub(super) fn builds(self) -> bool {
         !matches!(self, Step::StopServices | Step::BackupConfigs | Step::StartServices)
+    }
+
+    /// Where the step is in [`Step::ALL`].
+    fn index(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).expect("every step is in ALL")
+    }
+
+    /// Keystone's database runs on a thread of its own — its time is hashing passwords, on every
+    /// core — while Glance's and Nova's, mostly waiting on their servers, go on: they read
+    /// nothing it writes. Any other step waits for it.
+    fn runs_beside(self) -> bool {
+        self == Step::KeystoneDb
+    }
+
+    /// Whether this step may run while a step that [runs beside](Step::runs_beside) is under way.
+    fn overlaps_beside(self) -> bool {
+        matches!(self, Step::GlanceDb | Step::NovaDb)
     }
 
     /// The earlier steps whose output this one reads.
@@ -399,13 +416,14 @@ impl Dest {
 }
 
 /// One run of the workflow: the cloud, its options, where it writes, and as whom.
+#[derive(Clone, Copy)]
 pub(super) struct Run<'a> {
     pub cloud: &'a Cloud,
     pub opts: &'a MigrateOptions,
     pub dest: &'a Dest,
     pub owners: &'a Ownership,
     /// Told each step, then each table and its rows (the CLI's bars; nothing in the library).
-    pub progress: &'a dyn Progress,
+    pub progress: &'a (dyn Progress + Sync),
 }
 
 impl Run<'_> {
@@ -434,6 +452,15 @@ impl Run<'_> {
     }
 
     /// Runs one step, adding what it did to `report`; returns the detail the journal keeps.
+    /// A step on its own: what it says it did, the part of the report it made, how long it took.
+    fn step_part(&self, step: Step) -> Result<Ran> {
+        let started = std::time::Instant::now();
+        let mut report = MigrateReport { root: String::new(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
+        let detail = self.step(step, &mut report)?;
+        let part = StepPart { databases: report.databases, configs: report.configs };
+        Ok(Ran { detail, part, seconds: started.elapsed().as_secs_f64() })
+    }
+
     pub(super) fn step(&self, step: Step, report: &mut MigrateReport) -> Result<String> {
         let cloud = self.cloud;
         let dest = self.dest;
@@ -545,9 +572,10 @@ impl Run<'_> {
 
 /// Runs the plan: the preconditions (`check`'s, the rehearsal included) while anything is left to
 /// do, refused with every blocker named and nothing changed; then every step not yet journaled,
-/// in order. A run killed at any point continues with the next one; a finished migration run again
-/// does nothing.
-pub fn migrate(opts: &MigrateOptions, progress: &dyn Progress) -> Result<Migrated> {
+/// in order — except that a step that [runs beside](Step::runs_beside) the others goes on a thread
+/// of its own until a step that needs it. A run killed at any point continues with the next
+/// step not journaled; a finished migration run again does nothing.
+pub fn migrate(opts: &MigrateOptions, progress: &(dyn Progress + Sync)) -> Result<Migrated> {
     let cloud = discover(&opts.root)?;
     let finished = opts.state_dir.is_dir() && Journal::open(&opts.state_dir)?.is_done(Step::StartServices.name());
     if !finished {
@@ -562,33 +590,71 @@ pub fn migrate(opts: &MigrateOptions, progress: &dyn Progress) -> Result<Migrate
     let owners = Ownership::new(&opts.root)?;
     let dest = Dest::real(&cloud, &opts.state_dir);
     let run = Run { cloud: &cloud, opts, dest: &dest, owners: &owners, progress };
-    let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
-    for step in Step::ALL {
-        let name = step.name();
-        let asked_now = step == Step::ServiceUsers && opts.create_service_users && journal.detail(name) == SERVICE_USERS_NOT_ASKED;
-        if journal.is_done(name) && !asked_now {
-            tracing::info!(step = name, "workflow step already done");
-            report.steps.push(StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) });
-            // What the step reported when it ran: a run again reports (and exits) as the first.
-            if let Some(part) = StepPart::load(&opts.state_dir, name)? {
-                report.databases.extend(part.databases);
-                report.configs.extend(part.configs);
-            }
-            continue;
-        }
-        crate::failpoint::hit(&format!("deploy:{name}"));
-        tracing::info!(step = name, "workflow step starts");
-        progress.step(name);
-        let started = std::time::Instant::now();
-        let (databases, configs) = (report.databases.len(), report.configs.len());
-        let detail = run.step(step, &mut report)?;
+    // Each step's outcome and part of the report, in plan order whatever order they end in.
+    let mut ended: BTreeMap<usize, (StepOutcome, StepPart)> = BTreeMap::new();
+    let end = |journal: &mut Journal, step: Step, ran: Result<Ran>, ended: &mut BTreeMap<usize, (StepOutcome, StepPart)>| -> Result<()> {
+        let Ran { detail, part, seconds } = ran?;
         // Saved before the journal marks the step done: a kill in between redoes the step, which
         // writes its part again.
-        let part = StepPart { databases: report.databases[databases..].to_vec(), configs: report.configs[configs..].to_vec() };
-        part.save(&opts.state_dir, name)?;
-        journal.done(name, &detail)?;
-        tracing::info!(step = name, seconds = started.elapsed().as_secs_f64(), "workflow step done: {detail}");
-        report.steps.push(StepOutcome { name: name.into(), status: "done".into(), detail });
+        part.save(&opts.state_dir, step.name())?;
+        journal.done(step.name(), &detail)?;
+        tracing::info!(step = step.name(), seconds, "workflow step done: {detail}");
+        ended.insert(step.index(), (StepOutcome { name: step.name().into(), status: "done".into(), detail }, part));
+        Ok(())
+    };
+    std::thread::scope(|scope| -> Result<()> {
+        let mut beside: Option<(Step, std::thread::ScopedJoinHandle<'_, Result<Ran>>)> = None;
+        let join = |(step, thread): (Step, std::thread::ScopedJoinHandle<'_, Result<Ran>>)| {
+            (step, thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        };
+        for step in Step::ALL {
+            if beside.is_some() && !step.overlaps_beside() {
+                let (running, ran) = join(beside.take().expect("checked"));
+                end(&mut journal, running, ran, &mut ended)?;
+            }
+            let name = step.name();
+            let asked_now = step == Step::ServiceUsers && opts.create_service_users && journal.detail(name) == SERVICE_USERS_NOT_ASKED;
+            if journal.is_done(name) && !asked_now {
+                tracing::info!(step = name, "workflow step already done");
+                // What the step reported when it ran: a run again reports (and exits) as the first.
+                let part = StepPart::load(&opts.state_dir, name)?.unwrap_or_default();
+                let outcome = StepOutcome { name: name.into(), status: "already done".into(), detail: journal.detail(name) };
+                ended.insert(step.index(), (outcome, part));
+                continue;
+            }
+            crate::failpoint::hit(&format!("deploy:{name}"));
+            tracing::info!(step = name, "workflow step starts");
+            progress.step(name);
+            if step.runs_beside() {
+                let run = &run;
+                beside = Some((
+                    step,
+                    scope.spawn(move || {
+                        let lane = progress.beside(name);
+                        Run { progress: &*lane, ..*run }.step_part(step)
+                    }),
+                ));
+                continue;
+            }
+            let ran = run.step_part(step);
+            if ran.is_err() {
+                // What runs beside is finished and journaled first: a run again need not redo it.
+                if let Some((running, Ok(done))) = beside.take().map(join) {
+                    end(&mut journal, running, Ok(done), &mut ended)?;
+                }
+            }
+            end(&mut journal, step, ran, &mut ended)?;
+        }
+        if let Some((running, ran)) = beside.take().map(join) {
+            end(&mut journal, running, ran, &mut ended)?;
+        }
+        Ok(())
+    })?;
+    let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
+    for (outcome, part) in ended.into_values() {
+        report.steps.push(outcome);
+        report.databases.extend(part.databases);
+        report.configs.extend(part.configs);
     }
     Ok(Migrated::Done(report))
 }
@@ -602,8 +668,15 @@ pub(super) fn plan_checksum(cloud: &Cloud, opts: &MigrateOptions) -> String {
     sha1::Sha1::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// A step that ran: its detail for the journal, its part of the report, its seconds.
+struct Ran {
+    detail: String,
+    part: StepPart,
+    seconds: f64,
+}
+
 /// The part of the migration's report one step made, kept in `STATE/report-STEP.json` (0600).
-#[derive(Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 struct StepPart {
     databases: Vec<Report>,
     configs: Vec<ConfigReport>,

@@ -28,6 +28,11 @@ pub trait Progress {
     fn step(&self, _name: &str) {}
     fn rows(&self, _n: u64) {}
     fn done(&self) {}
+    /// Where a step that runs beside the others (on a thread of its own) reports: by default
+    /// nowhere.
+    fn beside(&self, _step: &str) -> Box<dyn Progress + Send + Sync + '_> {
+        Box::new(NoProgress)
+    }
 }
 
 pub struct NoProgress;

@@ -603,7 +603,7 @@ fn a_half_done_run_is_resumed_only_by_its_build_and_plan_and_a_later_flag_takes_
     let sources = build(&root, server, "journal");
     let killed = osmigrate()
         .args(["migrate", "--root", root.to_str().unwrap(), "--no-services", "--yes"])
-        .env("OSMIGRATE_FAILPOINT", "deploy:glance-db")
+        .env("OSMIGRATE_FAILPOINT", "deploy:nova-auth-db")
         .output()
         .unwrap();
     assert_eq!(killed.status.code(), None, "{}", String::from_utf8_lossy(&killed.stderr));
@@ -639,7 +639,8 @@ fn a_half_done_run_is_resumed_only_by_its_build_and_plan_and_a_later_flag_takes_
     let status =
         |report: &Json, step: &str| report["steps"].as_array().unwrap().iter().find(|s| s["name"] == step).unwrap()["status"].clone();
     assert_eq!(status(&done, "keystone-db"), "already done", "{done}");
-    assert_eq!(status(&done, "glance-db"), "done", "{done}");
+    assert_eq!(status(&done, "nova-db"), "already done", "{done}");
+    assert_eq!(status(&done, "nova-auth-db"), "done", "{done}");
     // After the finished run, --create-service-users runs its step instead of being ignored.
     let (code, again, err) = cloud("migrate", &root, &["--no-services", "--yes", "--create-service-users"]);
     assert!(code <= 1, "{err}");
@@ -958,10 +959,31 @@ impl osmigrate::migrate::Progress for Recorded {
     fn rows(&self, n: u64) {
         self.rows.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
+
+    fn beside(&self, step: &str) -> Box<dyn osmigrate::migrate::Progress + Send + Sync + '_> {
+        Box::new(Beside { recorded: self, step: step.to_string() })
+    }
+}
+
+/// What a step that runs beside the others tells its own line, recorded as `STEP/what`.
+struct Beside<'a> {
+    recorded: &'a Recorded,
+    step: String,
+}
+
+impl osmigrate::migrate::Progress for Beside<'_> {
+    fn step(&self, name: &str) {
+        self.recorded.step(&format!("{}/{name}", self.step));
+    }
+
+    fn rows(&self, n: u64) {
+        self.recorded.rows(n);
+    }
 }
 
 /// The whole-controller migrate tells its progress (the CLI's bars on a terminal) every workflow
-/// step in order, the tables within the database steps, and their rows; the binary, whose stderr
+/// step in order, the tables within the database steps, and their rows (keystone-db's on a line
+/// of its own: it runs beside glance-db and nova-db); the binary, whose stderr
 /// is no terminal here, draws no bar.
 #[test]
 fn migrate_reports_steps_tables_and_rows_to_its_progress() {
@@ -983,6 +1005,7 @@ fn migrate_reports_steps_tables_and_rows_to_its_progress() {
     assert_eq!(workflow, ran, "every step, in order: {told:?}");
     let nova_db = told.iter().position(|t| t == "nova-db").unwrap();
     assert!(told[nova_db + 1..].iter().any(|t| t.contains("instances")), "the tables within nova-db: {told:?}");
+    assert!(told.iter().any(|t| t.starts_with("keystone-db/")), "keystone-db ran beside, on a line of its own: {told:?}");
     assert!(progress.rows.into_inner() > 0, "rows told");
 
     build(&root, server, "progress");
