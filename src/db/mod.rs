@@ -124,6 +124,9 @@ pub struct Db {
     url: DbUrl,
     access: Access,
     zero_dates: ZeroDates,
+    /// Between [`Db::begin`] and its commit or rollback: PostgreSQL's COPY may then go on while
+    /// the caller makes the next batch (outside, rows are committed when `insert_rows` returns).
+    in_transaction: bool,
 }
 
 /// Most parameters one statement may carry, below every backend's limit.
@@ -136,7 +139,7 @@ impl Db {
             Backend::Mysql => Conn::Mysql(mysql_backend::connect(url, access)?),
             Backend::Postgres => Conn::Postgres(postgres_backend::connect(url, access)?),
         };
-        Ok(Db { conn, url: url.clone(), access, zero_dates: ZeroDates::new() })
+        Ok(Db { conn, url: url.clone(), access, zero_dates: ZeroDates::new(), in_transaction: false })
     }
 
     /// Creates the database named by `url` when it does not exist yet (MySQL, PostgreSQL: on its
@@ -391,7 +394,7 @@ impl Db {
             }
         }
         let inserted = match (&mut self.conn, on_conflict) {
-            (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows),
+            (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows, self.in_transaction),
             // One prepared single-row statement run per row: SQLite has no round trips to save,
             // and binding borrowed values copies nothing.
             (Conn::Sqlite(_), _) => {
@@ -465,10 +468,13 @@ impl Db {
 
     pub fn begin(&mut self) -> Result<()> {
         let sql = if self.backend() == Backend::Sqlite { "BEGIN" } else { "START TRANSACTION" };
-        self.execute(sql, &[]).map(|_| ())
+        self.execute(sql, &[])?;
+        self.in_transaction = true;
+        Ok(())
     }
 
     pub fn commit(&mut self) -> Result<()> {
+        self.in_transaction = false;
         self.execute("COMMIT", &[]).map(|_| ())
     }
 
@@ -477,6 +483,7 @@ impl Db {
             // A COPY in flight is rolled back with the rest; its own error, if any, is moot.
             let _ = c.settle();
         }
+        self.in_transaction = false;
         self.execute("ROLLBACK", &[]).map(|_| ())
     }
 

@@ -244,10 +244,17 @@ pub fn execute(client: &mut Client, sql: &str, params: &[&Value]) -> std::result
     client.execute(numbered(sql).as_str(), &params_of(params)).map_err(DriverError::from)
 }
 
-/// Loads rows with `COPY … FROM STDIN` in text format, into the COPY the last batch for the same
-/// table and columns went to (see [`Pg`]): the server converts each field to its column's type as
-/// it would a literal. A row the server refuses fails the COPY, reported when it ends.
-pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> std::result::Result<u64, DriverError> {
+/// Loads rows with `COPY … FROM STDIN` in text format: the server converts each field to its
+/// column's type as it would a literal. In a transaction, into the COPY the last batch for the
+/// same table and columns went to (see [`Pg`]), a row the server refuses failing it when it ends;
+/// outside one, the COPY ends (and commits) here.
+pub fn copy_in(
+    pg: &mut Pg,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+    in_transaction: bool,
+) -> std::result::Result<u64, DriverError> {
     let mut buf = String::with_capacity(rows.len() * columns.len() * 16);
     for row in rows {
         for (i, v) in row.iter().enumerate() {
@@ -259,6 +266,9 @@ pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>]) 
         buf.push('\n');
     }
     pg.pipe(table, columns, buf.into_bytes())?;
+    if !in_transaction {
+        pg.settle()?;
+    }
     Ok(rows.len() as u64)
 }
 

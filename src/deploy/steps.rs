@@ -289,8 +289,8 @@ impl Step {
     }
 
     /// Keystone's database runs on a thread of its own — its time is hashing passwords, on every
-    /// core — while Glance's and Nova's, mostly waiting on their servers, go on: they read
-    /// nothing it writes. Any other step waits for it.
+    /// core at the lowest priority — while Glance's and Nova's, mostly waiting on their servers,
+    /// go on: they read nothing it writes. Any other step waits for it.
     fn runs_beside(self) -> bool {
         self == Step::KeystoneDb
     }

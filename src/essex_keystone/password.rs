@@ -19,9 +19,34 @@ pub fn verify(plaintext: &str, hashed: &str) -> bool {
     sha_crypt::sha512_check(plaintext, hashed).is_ok()
 }
 
-/// Hashes many passwords on every core; `None` stays `None`, hashes stay as they are.
+/// Hashes many passwords on every core, at the lowest priority; `None` stays `None`, hashes stay
+/// as they are.
 pub fn essex_form_all(stored: Vec<Option<String>>) -> Vec<Option<String>> {
-    stored.into_par_iter().map(|p| p.map(|p| if is_sha512_crypt(&p) { p } else { hash(&p) })).collect()
+    let all = || stored.into_par_iter().map(|p| p.map(|p| if is_sha512_crypt(&p) { p } else { hash(&p) })).collect();
+    match hashing_threads() {
+        Some(pool) => pool.install(all),
+        None => all(),
+    }
+}
+
+/// One thread per core, each at the lowest scheduling priority: hashing is the work Essex asks
+/// for, and it yields to the database work it runs beside (Glance's and Nova's migrations, a
+/// server on the same host) rather than slowing it; alone, it has every core. `None` when the
+/// threads cannot be started (rayon's own then do the work).
+fn hashing_threads() -> Option<&'static rayon::ThreadPool> {
+    static THREADS: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    THREADS
+        .get_or_init(|| {
+            rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("hashing-{i}"))
+                // On Linux the nice value is a thread's own.
+                .start_handler(|_| {
+                    let _ = rustix::process::setpriority_process(None, 19);
+                })
+                .build()
+                .ok()
+        })
+        .as_ref()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
 use super::{Ctx, connection_info};
-use crate::db::{Access, Db, OnConflict, Pulled, Row, Value};
+use crate::db::{Access, Backend, Db, OnConflict, Pulled, Row, Value};
 use crate::error::{Error, Result};
 use crate::images::image_ref::{self, ImageRef};
 use crate::migrate::copy::{BatchHook, ColumnRule};
@@ -236,9 +236,12 @@ fn load_batch_images(s: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
     ids.sort_unstable();
     ids.dedup();
     ctx.batch_images.clear();
-    let target = match &mut ctx.target_lookup {
-        Some(db) => db,
-        None => ctx.target_lookup.insert(Db::connect(s.target.url(), Access::ReadOnly)?),
+    // PostgreSQL: on a connection of its own, so that the COPY the main one streams goes on.
+    // SQLite cannot read a file another connection is writing; MySQL would gain nothing.
+    let target = match (&mut ctx.target_lookup, s.target.backend()) {
+        (Some(db), _) => db,
+        (None, Backend::Postgres) => ctx.target_lookup.insert(Db::connect(s.target.url(), Access::ReadOnly)?),
+        (None, _) => &mut s.target,
     };
     for chunk in ids.chunks(5000) {
         let (marks, params) = in_list(chunk);
