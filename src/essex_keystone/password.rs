@@ -54,6 +54,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn hashing_threads_run_at_the_lowest_priority() {
+        let pool = hashing_threads().expect("threads start");
+        assert_eq!(pool.install(|| rustix::process::getpriority_process(None).unwrap()), 19);
+        assert!(pool.current_num_threads() >= 1);
+    }
+
+    #[test]
     fn hashes_verify_and_are_never_hashed_twice() {
         let h = hash("secrete");
         assert!(h.starts_with("$6$rounds=40000$"), "{h}");
