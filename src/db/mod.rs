@@ -129,6 +129,11 @@ pub struct Db {
     in_transaction: bool,
 }
 
+/// `?, ?, …` for an `IN (…)` list, and the ids bound to them.
+pub fn in_list(ids: &[i64]) -> (String, Vec<Value>) {
+    (vec!["?"; ids.len()].join(", "), ids.iter().map(|i| Value::Int(*i)).collect())
+}
+
 /// Most parameters one statement may carry, below every backend's limit.
 const MAX_PARAMS: usize = 30_000;
 
@@ -264,8 +269,7 @@ impl Db {
         let (Conn::Postgres(from), Conn::Postgres(to)) = (&mut self.conn, &mut target.conn) else {
             return Err(Error::db(writing, "a COPY between databases needs PostgreSQL on both ends"));
         };
-        let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
-        let copy_in = format!("COPY {} ({cols}) FROM STDIN", quote_ident(Backend::Postgres, table));
+        let copy_in = postgres_backend::copy_in_sql(table, columns);
         let read_err = |e: DriverError| e.during(reading.clone());
         let write_err = |e: DriverError| e.during(writing.clone());
         let (from, to) = (from.client().map_err(read_err)?, to.client().map_err(write_err)?);

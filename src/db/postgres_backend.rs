@@ -80,8 +80,7 @@ impl Pg {
         };
         self.settle()?;
         let State::Idle(mut client) = std::mem::replace(&mut self.state, State::Moving) else { unreachable!("settled above") };
-        let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
-        let sql = format!("COPY {} ({cols}) FROM STDIN", quote_ident(Backend::Postgres, table));
+        let sql = copy_in_sql(table, columns);
         let (rows, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPED_BATCHES);
         let thread = std::thread::spawn(move || {
             let outcome = (|| {
@@ -112,6 +111,12 @@ impl Drop for Pg {
     fn drop(&mut self) {
         let _ = self.settle();
     }
+}
+
+/// `COPY table (columns) FROM STDIN`, text format.
+pub fn copy_in_sql(table: &str, columns: &[&str]) -> String {
+    let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
+    format!("COPY {} ({cols}) FROM STDIN", quote_ident(Backend::Postgres, table))
 }
 
 pub fn connect(url: &DbUrl, access: Access) -> Result<Pg> {

@@ -120,7 +120,7 @@ pub(super) fn rehearse(cloud: &Cloud, state_dir: &Path, create_service_users: bo
     // The services are not the rehearsal's (its steps that touch them are not run).
     let opts = MigrateOptions { root: cloud.root.clone(), state_dir: scratch_state.clone(), services: false, create_service_users };
     let run = Run { cloud, opts: &opts, dest: &dest, owners: &owners, progress: &NoProgress };
-    let mut report = MigrateReport { root, steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
+    let mut report = MigrateReport::new(root);
     let mut failed: Vec<(Step, Error)> = Vec::new();
     let mut skipped: Vec<(Step, String)> = Vec::new();
     crate::failpoint::paused(|| {

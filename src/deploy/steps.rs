@@ -54,7 +54,11 @@ pub struct MigrateReport {
     pub configs: Vec<ConfigReport>,
 }
 
-impl MigrateReport {}
+impl MigrateReport {
+    pub(super) fn new(root: String) -> Self {
+        MigrateReport { root, steps: Vec::new(), databases: Vec::new(), configs: Vec::new() }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct MigrateOptions {
@@ -451,16 +455,16 @@ impl Run<'_> {
         }
     }
 
-    /// Runs one step, adding what it did to `report`; returns the detail the journal keeps.
     /// A step on its own: what it says it did, the part of the report it made, how long it took.
     fn step_part(&self, step: Step) -> Result<Ran> {
         let started = std::time::Instant::now();
-        let mut report = MigrateReport { root: String::new(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
+        let mut report = MigrateReport::new(String::new());
         let detail = self.step(step, &mut report)?;
         let part = StepPart { databases: report.databases, configs: report.configs };
         Ok(Ran { detail, part, seconds: started.elapsed().as_secs_f64() })
     }
 
+    /// Runs one step, adding what it did to `report`; returns the detail the journal keeps.
     pub(super) fn step(&self, step: Step, report: &mut MigrateReport) -> Result<String> {
         let cloud = self.cloud;
         let dest = self.dest;
@@ -639,8 +643,11 @@ pub fn migrate(opts: &MigrateOptions, progress: &(dyn Progress + Sync)) -> Resul
             let ran = run.step_part(step);
             if ran.is_err() {
                 // What runs beside is finished and journaled first: a run again need not redo it.
-                if let Some((running, Ok(done))) = beside.take().map(join) {
-                    end(&mut journal, running, Ok(done), &mut ended)?;
+                match beside.take().map(join) {
+                    Some((running, Ok(done))) => end(&mut journal, running, Ok(done), &mut ended)?,
+                    // The step's own error is the one returned; this one is logged, not lost.
+                    Some((running, Err(e))) => tracing::error!(step = running.name(), "workflow step failed: {e}"),
+                    None => {}
                 }
             }
             end(&mut journal, step, ran, &mut ended)?;
@@ -650,7 +657,7 @@ pub fn migrate(opts: &MigrateOptions, progress: &(dyn Progress + Sync)) -> Resul
         }
         Ok(())
     })?;
-    let mut report = MigrateReport { root: opts.root.display().to_string(), steps: Vec::new(), databases: Vec::new(), configs: Vec::new() };
+    let mut report = MigrateReport::new(opts.root.display().to_string());
     for (outcome, part) in ended.into_values() {
         report.steps.push(outcome);
         report.databases.extend(part.databases);

@@ -2,6 +2,7 @@
 //! columns copied, the others given by the service's rules, in batches.
 
 use super::{Severity, Sink};
+use crate::db::introspect::ColumnInfo;
 use crate::db::{Backend, Db, OnConflict, Row, Value};
 use crate::error::{Error, Result};
 use crate::reason::Reason;
@@ -37,7 +38,8 @@ const SERVER_SIDE_CHUNK: i64 = 50_000;
 /// Copies `spec.source` into `spec.target`, ordered by `id` (or the first column), reporting the
 /// source columns the target no longer has with their count of non-NULL values.
 pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'_, C>) -> Result<()> {
-    let source_columns = src.column_names(spec.source)?;
+    let source_info = crate::db::introspect::columns(src, spec.source)?;
+    let source_columns: Vec<String> = source_info.iter().map(|c| c.name.clone()).collect();
     let target = s.target_table(spec.target).clone();
     for dropped in source_columns.iter().filter(|c| target.column(c).is_none()) {
         let n =
@@ -58,7 +60,7 @@ pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'
     let unparsed = if spec.verbatim && has_id && integer_id && same_mysql_server(src, s) {
         Some(copy_on_server(src, s, spec, &target))
     } else if spec.verbatim && src.backend() == Backend::Postgres && s.target.backend() == Backend::Postgres {
-        copy_text_select(src, spec.source, &source_columns, &target)?.map(|select| copy_as_text(src, s, spec, &target, &select))
+        copy_text_select(src, spec.source, &source_info, &target).map(|select| copy_as_text(src, s, spec, &target, &select))
     } else {
         None
     };
@@ -150,23 +152,16 @@ fn same_mysql_server(src: &Db, s: &Sink) -> bool {
 /// takes as it is — each target column the same-named source column or NULL. `None` (rows go
 /// through the engine) when a source column's type could print what the target column would
 /// read otherwise (`t`/`f` into an integer, a zoned timestamp), or a NOT NULL column has no source.
-fn copy_text_select(src: &mut Db, source: &str, source_columns: &[String], target: &Table) -> Result<Option<String>> {
-    let types = crate::db::introspect::columns(src, source)?;
+fn copy_text_select(src: &Db, source: &str, source_columns: &[ColumnInfo], target: &Table) -> Option<String> {
     let mut select = Vec::with_capacity(target.columns.len());
     for col in &target.columns {
-        let Some(source_type) = types.iter().find(|c| c.name == col.name).map(|c| c.ty.as_str()) else {
-            if !col.nullable {
-                return Ok(None);
-            }
-            select.push("NULL".to_string());
-            continue;
-        };
-        if !source_columns.contains(&col.name) || !prints_as(source_type, &col.ty) {
-            return Ok(None);
+        match source_columns.iter().find(|c| c.name == col.name) {
+            Some(from) if prints_as(&from.ty, &col.ty) => select.push(format!("t.{}", src.quote(&col.name))),
+            None if col.nullable => select.push("NULL".to_string()),
+            _ => return None,
         }
-        select.push(format!("t.{}", src.quote(&col.name)));
     }
-    Ok(Some(format!("SELECT {} FROM {} t", select.join(", "), src.quote(source))))
+    Some(format!("SELECT {} FROM {} t", select.join(", "), src.quote(source)))
 }
 
 /// Whether a PostgreSQL column of `source_type` (as information_schema names it) prints, in COPY

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value};
+use crate::db::{Backend, Db, DbUrl, OnConflict, Row, Value, in_list};
 use crate::error::{Error, Result};
 use crate::images::map::{MAP_TABLE, write_map_csv};
 use crate::migrate::{self, Plan, Progress, Report, Severity, Sink, Step};
@@ -305,7 +305,7 @@ fn image_properties(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 }
             }
         }
-        let referenced = referenced_images(&mut ctx.lookup, &references)?;
+        let referenced = referenced_images(&mut ctx.lookup, references)?;
         let mut out = Vec::with_capacity(batch.len());
         for r in &batch {
             let Some(mut row) = child_row(s, "image_properties", r) else { continue };
@@ -378,11 +378,13 @@ struct Referenced {
 }
 
 /// The images of the given old ids that exist, read from the source.
-fn referenced_images(lookup: &mut Db, ids: &[i64]) -> Result<HashMap<i64, Referenced>> {
+fn referenced_images(lookup: &mut Db, mut ids: Vec<i64>) -> Result<HashMap<i64, Referenced>> {
+    // A batch's properties name the same few kernels and ramdisks over and over.
+    ids.sort_unstable();
+    ids.dedup();
     let mut out = HashMap::new();
     for chunk in ids.chunks(5000) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let params: Vec<Value> = chunk.iter().map(|i| Value::Int(*i)).collect();
+        let (marks, params) = in_list(chunk);
         for r in lookup.query(&format!("SELECT id, deleted, created_at FROM images WHERE id IN ({marks})"), &params)? {
             if let Some(id) = r.get("id").as_i64() {
                 let deleted = r.get("deleted").as_bool().unwrap_or(false);

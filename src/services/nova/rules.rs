@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
 use super::{Ctx, connection_info};
-use crate::db::{Access, Backend, Db, OnConflict, Pulled, Row, Value};
+use crate::db::{Access, Backend, Db, OnConflict, Pulled, Row, Value, in_list};
 use crate::error::{Error, Result};
 use crate::images::image_ref::{self, ImageRef};
 use crate::migrate::copy::{BatchHook, ColumnRule};
@@ -185,11 +185,6 @@ pub fn discovery_hosts(source: &mut Db, cfg: &connection_info::Config) -> Result
         }
     }
     Ok(hosts)
-}
-
-/// `?, ?, …` and the ids bound to them.
-fn in_list(ids: &[i64]) -> (String, Vec<Value>) {
-    (vec!["?"; ids.len()].join(", "), ids.iter().map(|i| Value::Int(*i)).collect())
 }
 
 /// Looks up the volumes (and whether an iSCSI target names them) of the batch's mappings.
