@@ -470,6 +470,19 @@ impl Db {
             .map_err(|e| e.during(format!("preparing {table} for loading on {}", self.url)))
     }
 
+    /// On PostgreSQL, turns autovacuum off for these tables (`on == false`) or back to the
+    /// server's default: a table loaded moments ago is otherwise vacuumed while the next load drops
+    /// and re-adds the foreign keys that name it, and those statements wait for the vacuum (half a
+    /// second after Nova's instances). Other backends: nothing to do.
+    pub fn set_autovacuum<'t>(&mut self, tables: impl IntoIterator<Item = &'t str>, on: bool) -> Result<()> {
+        if self.backend() != Backend::Postgres {
+            return Ok(());
+        }
+        let setting = if on { "RESET (autovacuum_enabled)" } else { "SET (autovacuum_enabled = off)" };
+        let script: String = tables.into_iter().map(|t| format!("ALTER TABLE {} {setting};\n", self.quote(t))).collect();
+        if script.is_empty() { Ok(()) } else { self.execute_script(&script) }
+    }
+
     pub fn begin(&mut self) -> Result<()> {
         let sql = if self.backend() == Backend::Sqlite { "BEGIN" } else { "START TRANSACTION" };
         self.execute(sql, &[])?;

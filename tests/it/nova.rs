@@ -513,7 +513,10 @@ fn an_interrupted_run_ends_with_the_same_rows() {
                 .collect()
         };
         let whole = snapshot(&target.url);
+        assert_eq!(autovacuum_off(&server, &target.url), Vec::<String>::new(), "{}: autovacuum back on after the load", server.name());
         let mut db = Db::connect(&target.url, Access::ReadWrite).unwrap();
+        // As a run killed during its load leaves them (PostgreSQL).
+        db.set_autovacuum(["instances", "fixed_ips"], false).unwrap();
         db.execute("DELETE FROM osmigrate_journal WHERE step IN ('floating_ips', 'instance_info_caches', 'block_device_mapping', 'virtual_storage_arrays', 'dropped', 'finished')", &[]).unwrap();
         for step in ["instance_actions", "instance_metadata", "snapshots", "iscsi_targets", "volume_metadata", "volumes"] {
             db.execute("DELETE FROM osmigrate_journal WHERE step = ?", &[step.into()]).unwrap();
@@ -525,7 +528,22 @@ fn an_interrupted_run_ends_with_the_same_rows() {
         assert_eq!(code, 1, "{}: {stderr}", server.name());
         assert_eq!(report["outcome"], "resumed");
         assert_eq!(snapshot(&target.url), whole, "{}: same rows as the uninterrupted run", server.name());
+        assert_eq!(
+            autovacuum_off(&server, &target.url),
+            Vec::<String>::new(),
+            "{}: the resumed run turns autovacuum back on",
+            server.name()
+        );
     });
+}
+
+/// The tables of a PostgreSQL database whose autovacuum is turned off (none elsewhere).
+fn autovacuum_off(server: &Server, url: &DbUrl) -> Vec<String> {
+    if server.backend != Backend::Postgres {
+        return Vec::new();
+    }
+    let off = rows(url, "SELECT relname FROM pg_class WHERE relkind = 'r' AND reloptions::text LIKE '%autovacuum_enabled%' ORDER BY 1");
+    off.into_iter().flatten().collect()
 }
 
 #[test]
