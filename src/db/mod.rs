@@ -406,6 +406,14 @@ impl Db {
                 let Conn::Sqlite(c) = &mut self.conn else { unreachable!() };
                 sqlite_backend::insert(c, &sql, rows)
             }
+            (Conn::Mysql(_), _) => {
+                let prefix = self.insert_prefix(&table.name, columns, on_conflict);
+                let Conn::Mysql(c) = &mut self.conn else { unreachable!() };
+                match mysql_backend::insert_text(c, &prefix, rows) {
+                    Some(inserted) => inserted,
+                    None => self.insert_multi_row(&table.name, columns, rows, on_conflict),
+                }
+            }
             _ => self.insert_multi_row(&table.name, columns, rows, on_conflict),
         };
         inserted.map_err(|e| e.during(format!("inserting {} rows into {} on {}", rows.len(), table.name, self.url)))
@@ -431,19 +439,24 @@ impl Db {
     }
 
     fn insert_sql(&self, table: &str, columns: &[&str], nrows: usize, on_conflict: OnConflict) -> String {
-        let cols = columns.iter().map(|c| self.quote(c)).collect::<Vec<_>>().join(", ");
         let one = format!("({})", vec!["?"; columns.len()].join(", "));
         let values = vec![one; nrows].join(", ");
+        let tail = match (self.backend(), on_conflict) {
+            (Backend::Postgres, OnConflict::Ignore) => " ON CONFLICT DO NOTHING",
+            _ => "",
+        };
+        format!("{}{values}{tail}", self.insert_prefix(table, columns, on_conflict))
+    }
+
+    /// `INSERT [OR IGNORE] INTO table (columns) VALUES `, as the backend skips conflicts.
+    fn insert_prefix(&self, table: &str, columns: &[&str], on_conflict: OnConflict) -> String {
+        let cols = columns.iter().map(|c| self.quote(c)).collect::<Vec<_>>().join(", ");
         let verb = match (self.backend(), on_conflict) {
             (Backend::Sqlite, OnConflict::Ignore) => "INSERT OR IGNORE",
             (Backend::Mysql, OnConflict::Ignore) => "INSERT IGNORE",
             _ => "INSERT",
         };
-        let tail = match (self.backend(), on_conflict) {
-            (Backend::Postgres, OnConflict::Ignore) => " ON CONFLICT DO NOTHING",
-            _ => "",
-        };
-        format!("{verb} INTO {} ({cols}) VALUES {values}{tail}", self.quote(table))
+        format!("{verb} INTO {} ({cols}) VALUES ", self.quote(table))
     }
 
     /// Creates what of a schema the database lacks (see [`diff::ensure_schema`]): the whole

@@ -106,6 +106,91 @@ pub fn execute(conn: &mut Conn, sql: &str, params: &[&Value]) -> std::result::Re
     Ok(conn.affected_rows())
 }
 
+/// Bytes of SQL text per multi-row INSERT: whole batches in one statement, and far below the
+/// smallest `max_allowed_packet` a server still in use may have (1 MB on MySQL 5.5).
+const INSERT_TEXT_BYTES: usize = 900_000;
+
+/// Inserts rows as multi-row INSERTs in SQL text, `prefix` being `INSERT INTO t (cols) VALUES `.
+/// The server parses literals far faster than it binds thousands of prepared-statement
+/// parameters (what `mysqldump | mysql` loads with too). `None` when a row holds a value text
+/// cannot carry exactly (a non-finite float): the caller binds those rows instead.
+pub fn insert_text(conn: &mut Conn, prefix: &str, rows: &[Vec<Value>]) -> Option<std::result::Result<u64, DriverError>> {
+    if rows.iter().flatten().any(|v| matches!(v, Value::Float(f) if !f.is_finite())) {
+        return None;
+    }
+    let mut inserted = 0;
+    let mut sql = String::with_capacity(INSERT_TEXT_BYTES + 4096);
+    for (i, row) in rows.iter().enumerate() {
+        if sql.is_empty() {
+            sql.push_str(prefix);
+        } else {
+            sql.push(',');
+        }
+        sql.push('(');
+        for (j, v) in row.iter().enumerate() {
+            if j > 0 {
+                sql.push(',');
+            }
+            write_literal(v, &mut sql);
+        }
+        sql.push(')');
+        if sql.len() >= INSERT_TEXT_BYTES || i + 1 == rows.len() {
+            if let Err(e) = conn.query_drop(&sql) {
+                return Some(Err(e.into()));
+            }
+            inserted += conn.affected_rows();
+            sql.clear();
+        }
+    }
+    Some(Ok(inserted))
+}
+
+/// A value as a MySQL literal. The session's sql_mode (set on connect) has no
+/// NO_BACKSLASH_ESCAPES, so backslash escapes are what the server reads.
+fn write_literal(v: &Value, out: &mut String) {
+    use std::fmt::Write;
+    match v {
+        Value::Null => out.push_str("NULL"),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        // Shortest text that reads back as the same double.
+        Value::Float(f) => {
+            let _ = write!(out, "{f:e}");
+        }
+        Value::Text(s) => {
+            out.push('\'');
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find(['\\', '\'', '\0', '\n', '\r', '\x1a']) {
+                out.push_str(&rest[..i]);
+                out.push_str(match rest.as_bytes()[i] {
+                    b'\\' => "\\\\",
+                    b'\'' => "\\'",
+                    b'\0' => "\\0",
+                    b'\n' => "\\n",
+                    b'\r' => "\\r",
+                    _ => "\\Z",
+                });
+                rest = &rest[i + 1..];
+            }
+            out.push_str(rest);
+            out.push('\'');
+        }
+        Value::Bytes(b) => {
+            out.push_str("X'");
+            for byte in b {
+                let _ = write!(out, "{byte:02x}");
+            }
+            out.push('\'');
+        }
+        Value::DateTime(d) => {
+            out.push('\'');
+            super::value::write_sqlite_datetime(d, out);
+            out.push('\'');
+        }
+    }
+}
+
 /// Streams a query's rows. MySQL's zero dates (`0000-00-00 …`, or a zero month or day) arrive as
 /// NULL, as MySQLdb gave them to Diablo; `zero_dates` keeps, per source table and column, the
 /// most any one query saw (a table read twice is not counted twice).
