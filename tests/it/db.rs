@@ -98,8 +98,12 @@ fn awkward_values_arrive_as_they_were_sent() {
         db.begin().unwrap();
         assert_eq!(db.insert_rows(&table, &["id", "s", "f", "d"], &sent, OnConflict::Fail).unwrap(), sent.len() as u64, "{ctx}");
         db.commit().unwrap();
-        let back: Vec<Vec<Value>> =
-            db.query("SELECT id, s, f, d FROM awkward ORDER BY id", &[]).unwrap().into_iter().map(|r| r.into_values()).collect();
+        let back: Vec<Vec<Value>> = db
+            .query("SELECT id, s, f, d FROM awkward ORDER BY id", &[])
+            .unwrap()
+            .into_iter()
+            .map(osmigrate::db::Row::into_values)
+            .collect();
         for (got, want) in back.iter().zip(&sent) {
             assert_eq!(got[0].as_i64(), want[0].as_i64(), "{ctx}");
             assert_eq!(got[1].as_str(), want[1].as_str(), "{ctx}: text of row {:?}", want[0]);
