@@ -475,12 +475,21 @@ impl Db {
     /// and unique keys, foreign keys (its own and those naming it) and indexes, and returns the
     /// statements that put back exactly these (names and definitions read from the catalog), to
     /// run in the same transaction once the rows are in — as `pg_dump | psql` loads a table. An
-    /// interrupted load rolls the drops back with it. Other backends: nothing to do.
+    /// interrupted load rolls the drops back with it. On MySQL, drops the secondary indexes no
+    /// foreign key needs (DDL commits there: see [`mysql_backend::drop_keys_for_load`]). SQLite:
+    /// nothing to do.
     pub fn drop_keys_for_load(&mut self, table: &str) -> Result<Vec<String>> {
-        let Conn::Postgres(c) = &mut self.conn else { return Ok(Vec::new()) };
-        c.client()
-            .and_then(|c| postgres_backend::drop_keys_for_load(c, table))
-            .map_err(|e| e.during(format!("preparing {table} for loading on {}", self.url)))
+        let dropped = match &mut self.conn {
+            Conn::Postgres(c) => c.client().and_then(|c| postgres_backend::drop_keys_for_load(c, table)),
+            Conn::Mysql(c) => mysql_backend::drop_keys_for_load(c, table),
+            Conn::Sqlite(_) => return Ok(Vec::new()),
+        };
+        let restore = dropped.map_err(|e| e.during(format!("preparing {table} for loading on {}", self.url)))?;
+        if self.backend() == Backend::Mysql && self.in_transaction && !restore.is_empty() {
+            // The ALTER committed the transaction: the rest of the step goes on in a new one.
+            self.execute("START TRANSACTION", &[])?;
+        }
+        Ok(restore)
     }
 
     /// On PostgreSQL, turns autovacuum off for these tables (`on == false`) or back to the

@@ -191,6 +191,64 @@ fn write_literal(v: &Value, out: &mut String) {
     }
 }
 
+/// See [`super::Db::drop_keys_for_load`]. MySQL: drops the table's secondary indexes that no
+/// foreign key needs (for each foreign key, of this table or naming it, the smallest index it
+/// can use stays), in one statement, and returns the one statement that adds them back. Both
+/// commit implicitly, as any DDL does on MySQL; a run killed between them leaves indexes missing,
+/// which the next run's schema check creates.
+pub fn drop_keys_for_load(conn: &mut Conn, table: &str) -> std::result::Result<Vec<String>, DriverError> {
+    let columns: Vec<(String, i64, String, Option<i64>)> = conn.exec(
+        "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME <> 'PRIMARY' ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+        (table,),
+    )?;
+    // Each foreign key's columns on this table's side, in order.
+    let keys: Vec<(String, String)> = conn.exec(
+        "SELECT CONSTRAINT_NAME, IF(TABLE_NAME = ?, COLUMN_NAME, REFERENCED_COLUMN_NAME) FROM information_schema.KEY_COLUMN_USAGE \
+         WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL AND (TABLE_NAME = ? OR REFERENCED_TABLE_NAME = ?) \
+         ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+        (table, table, table),
+    )?;
+    let mut indexes: Vec<(String, bool, Vec<String>)> = Vec::new();
+    for (name, non_unique, column, sub_part) in columns {
+        let column = match sub_part {
+            Some(n) => format!("{}({n})", quote_ident(Backend::Mysql, &column)),
+            None => quote_ident(Backend::Mysql, &column),
+        };
+        match indexes.last_mut() {
+            Some((last, _, cols)) if *last == name => cols.push(column),
+            _ => indexes.push((name, non_unique == 0, vec![column])),
+        }
+    }
+    let mut foreign: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, column) in keys {
+        match foreign.last_mut() {
+            Some((last, cols)) if *last == name => cols.push(quote_ident(Backend::Mysql, &column)),
+            _ => foreign.push((name, vec![quote_ident(Backend::Mysql, &column)])),
+        }
+    }
+    let needed: Vec<usize> = foreign
+        .iter()
+        .filter_map(|(_, fk)| {
+            (0..indexes.len()).filter(|&i| indexes[i].2.starts_with(fk)).min_by_key(|&i| (indexes[i].2.len(), &indexes[i].0))
+        })
+        .collect();
+    let dropped: Vec<&(String, bool, Vec<String>)> = indexes.iter().enumerate().filter(|(i, _)| !needed.contains(i)).map(|(_, x)| x).collect();
+    if dropped.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = quote_ident(Backend::Mysql, table);
+    let drops: Vec<String> = dropped.iter().map(|(name, _, _)| format!("DROP INDEX {}", quote_ident(Backend::Mysql, name))).collect();
+    conn.query_drop(format!("ALTER TABLE {t} {}", drops.join(", ")))?;
+    let adds: Vec<String> = dropped
+        .iter()
+        .map(|(name, unique, cols)| {
+            format!("ADD {}INDEX {} ({})", if *unique { "UNIQUE " } else { "" }, quote_ident(Backend::Mysql, name), cols.join(", "))
+        })
+        .collect();
+    Ok(vec![format!("ALTER TABLE {t} {}", adds.join(", "))])
+}
+
 /// Streams a query's rows. MySQL's zero dates (`0000-00-00 …`, or a zero month or day) arrive as
 /// NULL, as MySQLdb gave them to Diablo; `zero_dates` keeps, per source table and column, the
 /// most any one query saw (a table read twice is not counted twice).
