@@ -233,7 +233,8 @@ pub fn drop_keys_for_load(conn: &mut Conn, table: &str) -> std::result::Result<V
             (0..indexes.len()).filter(|&i| indexes[i].2.starts_with(fk)).min_by_key(|&i| (indexes[i].2.len(), &indexes[i].0))
         })
         .collect();
-    let dropped: Vec<&(String, bool, Vec<String>)> = indexes.iter().enumerate().filter(|(i, _)| !needed.contains(i)).map(|(_, x)| x).collect();
+    let dropped: Vec<&(String, bool, Vec<String>)> =
+        indexes.iter().enumerate().filter(|(i, _)| !needed.contains(i)).map(|(_, x)| x).collect();
     if dropped.is_empty() {
         return Ok(Vec::new());
     }

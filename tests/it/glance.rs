@@ -216,6 +216,50 @@ fn an_interrupted_run_ends_with_the_same_map_and_rows() {
     });
 }
 
+/// A large load runs without the table's secondary indexes (MySQL drops those no foreign key
+/// needs, committing; PostgreSQL drops its keys inside the step's transaction): a run killed in
+/// the middle of it leaves them missing on MySQL only, and the next run puts them back before it
+/// loads again, ending with the same rows as an uninterrupted run.
+#[test]
+fn a_run_killed_while_a_table_loads_without_its_indexes_resumes_with_them() {
+    support::each_server(|server| {
+        let ctx = server.name();
+        let source = generated(&server, Variant::Unversioned, true, 700);
+        let (whole, target) = (support::fresh_db(&server, "glance_whole"), support::fresh_db(&server, "glance_essex"));
+        let run = |to: &DbUrl, failpoint: Option<&str>| {
+            let mut cmd = osmigrate();
+            cmd.args(["db", "migrate", "glance", "--from", &source.url.expose_secret(), "--to", &to.expose_secret(), "--json"]);
+            cmd.args(["--batch-size", "2000"]);
+            if let Some(point) = failpoint {
+                cmd.env("OSMIGRATE_FAILPOINT", point);
+            }
+            let out = cmd.output().unwrap();
+            (
+                out.status.code(),
+                serde_json::from_slice::<Json>(&out.stdout).unwrap_or(Json::Null),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        assert_eq!(run(&whole.url, None).0, Some(1), "{ctx}");
+        let (code, _, stderr) = run(&target.url, Some("batch:image_properties:1"));
+        assert_eq!(code, None, "{ctx}: killed after the first batch: {stderr}");
+        let indexes = |url: &DbUrl| {
+            let shape = osmigrate::db::introspect::shape(&mut Db::connect(url, Access::ReadOnly).unwrap(), "image_properties").unwrap();
+            shape.indexes.into_iter().chain(shape.unique_indexes).map(|(name, _)| name).collect::<std::collections::BTreeSet<_>>()
+        };
+        let all = indexes(&whole.url);
+        assert_eq!(indexes(&target.url) == all, server.backend != Backend::Mysql, "{ctx}: {:?} of {all:?}", indexes(&target.url));
+        let (code, report, stderr) = run(&target.url, None);
+        assert_eq!(code, Some(1), "{ctx}: {stderr}");
+        assert_eq!(report["outcome"], "resumed", "{ctx}");
+        let completed = finding(&report, "schema_completed").map(|f| f.to_string()).unwrap_or_default();
+        assert_eq!(completed.contains("image_properties"), server.backend == Backend::Mysql, "{ctx}: {completed}");
+        assert_eq!(indexes(&target.url), all, "{ctx}: every index back");
+        let properties = |url: &DbUrl| rows(url, "SELECT * FROM image_properties ORDER BY id");
+        assert_eq!(properties(&target.url), properties(&whole.url), "{ctx}: same rows as the uninterrupted run");
+    });
+}
+
 /// A run started again after a kill between DDL statements completes the schema, but a table
 /// that exists with a column of another type is refused, named, before anything is created.
 #[test]
