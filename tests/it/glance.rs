@@ -252,7 +252,7 @@ fn a_run_killed_while_a_table_loads_without_its_indexes_resumes_with_them() {
         let (code, report, stderr) = run(&target.url, None);
         assert_eq!(code, Some(1), "{ctx}: {stderr}");
         assert_eq!(report["outcome"], "resumed", "{ctx}");
-        let completed = finding(&report, "schema_completed").map(|f| f.to_string()).unwrap_or_default();
+        let completed = finding(&report, "schema_completed").map(std::string::ToString::to_string).unwrap_or_default();
         assert_eq!(completed.contains("image_properties"), server.backend == Backend::Mysql, "{ctx}: {completed}");
         assert_eq!(indexes(&target.url), all, "{ctx}: every index back");
         let properties = |url: &DbUrl| rows(url, "SELECT * FROM image_properties ORDER BY id");
