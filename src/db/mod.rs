@@ -6,6 +6,7 @@ mod ddl;
 mod dialect;
 pub mod diff;
 pub mod introspect;
+mod lent;
 mod mysql_backend;
 mod postgres_backend;
 mod sqlite_backend;
@@ -112,7 +113,7 @@ impl Pulled {
 
 enum Conn {
     Sqlite(rusqlite::Connection),
-    Mysql(mysql::Conn),
+    Mysql(mysql_backend::My),
     Postgres(postgres_backend::Pg),
 }
 
@@ -141,7 +142,7 @@ impl Db {
     pub fn connect(url: &DbUrl, access: Access) -> Result<Self> {
         let conn = match url.backend {
             Backend::Sqlite => Conn::Sqlite(sqlite_backend::connect(url, access)?),
-            Backend::Mysql => Conn::Mysql(mysql_backend::connect(url, access)?),
+            Backend::Mysql => Conn::Mysql(lent::Lent::new(mysql_backend::connect(url, access)?)),
             Backend::Postgres => Conn::Postgres(postgres_backend::connect(url, access)?),
         };
         Ok(Db { conn, url: url.clone(), access, zero_dates: ZeroDates::new(), in_transaction: false })
@@ -208,8 +209,8 @@ impl Db {
     fn execute_refs(&mut self, sql: &str, params: &[&Value]) -> std::result::Result<u64, DriverError> {
         match &mut self.conn {
             Conn::Sqlite(c) => sqlite_backend::execute(c, sql, params),
-            Conn::Mysql(c) => mysql_backend::execute(c, sql, params),
-            Conn::Postgres(c) => postgres_backend::execute(c.client()?, sql, params),
+            Conn::Mysql(c) => mysql_backend::execute(c.get()?, sql, params),
+            Conn::Postgres(c) => postgres_backend::execute(c.get()?, sql, params),
         }
     }
 
@@ -219,12 +220,12 @@ impl Db {
         let context = || format!("running a SQL script on {}", self.url);
         let r = match &mut self.conn {
             Conn::Sqlite(c) => c.execute_batch(script).map_err(DriverError::from),
-            Conn::Mysql(c) => {
+            Conn::Mysql(c) => c.get().and_then(|c| {
                 use mysql::prelude::Queryable;
                 c.query_drop(script).map_err(DriverError::from)
-            }
+            }),
             // The driver's own text here, as before (not the server's message).
-            Conn::Postgres(c) => c.client().and_then(|c| c.batch_execute(script).map_err(|e| DriverError::with_reason(e.to_string(), e))),
+            Conn::Postgres(c) => c.get().and_then(|c| c.batch_execute(script).map_err(|e| DriverError::with_reason(e.to_string(), e))),
         };
         r.map_err(|e| e.during(context()))
     }
@@ -272,7 +273,7 @@ impl Db {
         let copy_in = postgres_backend::copy_in_sql(table, columns);
         let read_err = |e: DriverError| e.during(reading.clone());
         let write_err = |e: DriverError| e.during(writing.clone());
-        let (from, to) = (from.client().map_err(read_err)?, to.client().map_err(write_err)?);
+        let (from, to) = (from.get().map_err(read_err)?, to.get().map_err(write_err)?);
         let mut reader = from.copy_out(format!("COPY ({select}) TO STDOUT").as_str()).map_err(|e| read_err(e.into()))?;
         let mut writer = to.copy_in(copy_in.as_str()).map_err(|e| write_err(e.into()))?;
         let (mut pending, mut total) = (0u64, 0u64);
@@ -346,8 +347,11 @@ impl Db {
         };
         let outcome: std::result::Result<(), StreamError> = match &mut self.conn {
             Conn::Sqlite(c) => sqlite_backend::stream(c, sql, params, &mut on_row),
-            Conn::Mysql(c) => mysql_backend::stream(c, sql, params, &mut self.zero_dates, &mut on_row),
-            Conn::Postgres(c) => match c.client() {
+            Conn::Mysql(c) => match c.get() {
+                Ok(c) => mysql_backend::stream(c, sql, params, &mut self.zero_dates, &mut on_row),
+                Err(e) => Err(StreamError::Driver(e)),
+            },
+            Conn::Postgres(c) => match c.get() {
                 Ok(c) => postgres_backend::stream(c, sql, params, &mut on_row),
                 Err(e) => Err(StreamError::Driver(e)),
             },
@@ -408,8 +412,11 @@ impl Db {
             }
             (Conn::Mysql(_), _) => {
                 let prefix = self.insert_prefix(&table.name, columns, on_conflict);
+                // Skipped conflicts need the server's count; outside a transaction the rows are
+                // in when this returns, as on every backend.
+                let piped = on_conflict == OnConflict::Fail && self.in_transaction;
                 let Conn::Mysql(c) = &mut self.conn else { unreachable!() };
-                match mysql_backend::insert_text(c, &prefix, rows) {
+                match mysql_backend::insert_text(c, &table.name, &prefix, rows, piped) {
                     Some(inserted) => inserted,
                     None => self.insert_multi_row(&table.name, columns, rows, on_conflict),
                 }
@@ -480,8 +487,8 @@ impl Db {
     /// nothing to do.
     pub fn drop_keys_for_load(&mut self, table: &str) -> Result<Vec<String>> {
         let dropped = match &mut self.conn {
-            Conn::Postgres(c) => c.client().and_then(|c| postgres_backend::drop_keys_for_load(c, table)),
-            Conn::Mysql(c) => mysql_backend::drop_keys_for_load(c, table),
+            Conn::Postgres(c) => c.get().and_then(|c| postgres_backend::drop_keys_for_load(c, table)),
+            Conn::Mysql(c) => c.get().and_then(|c| mysql_backend::drop_keys_for_load(c, table)),
             Conn::Sqlite(_) => return Ok(Vec::new()),
         };
         let restore = dropped.map_err(|e| e.during(format!("preparing {table} for loading on {}", self.url)))?;
@@ -518,10 +525,12 @@ impl Db {
     }
 
     pub fn rollback(&mut self) -> Result<()> {
-        if let Conn::Postgres(c) = &mut self.conn {
-            // A COPY in flight is rolled back with the rest; its own error, if any, is moot.
-            let _ = c.settle();
-        }
+        // A load in flight is rolled back with the rest; its own error, if any, is moot.
+        let _ = match &mut self.conn {
+            Conn::Postgres(c) => c.settle(),
+            Conn::Mysql(c) => c.settle(),
+            Conn::Sqlite(_) => Ok(()),
+        };
         self.in_transaction = false;
         self.execute("ROLLBACK", &[]).map(|_| ())
     }

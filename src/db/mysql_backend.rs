@@ -4,6 +4,9 @@ use chrono::{Datelike, NaiveDate, Timelike};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
 
+use std::sync::mpsc::Receiver;
+
+use super::lent::Lent;
 use super::{Access, Backend, DbUrl, DriverError, Row, StreamError, Value, ZeroDates, quote_ident};
 use crate::error::{Error, Result};
 
@@ -110,11 +113,22 @@ pub fn execute(conn: &mut Conn, sql: &str, params: &[&Value]) -> std::result::Re
 /// smallest `max_allowed_packet` a server still in use may have (1 MB on MySQL 5.5).
 const INSERT_TEXT_BYTES: usize = 900_000;
 
+/// A MySQL connection, lent to a thread for a table's INSERTs (see [`Lent`]).
+pub type My = Lent<Conn>;
+
 /// Inserts rows as multi-row INSERTs in SQL text, `prefix` being `INSERT INTO t (cols) VALUES `.
 /// The server parses literals far faster than it binds thousands of prepared-statement
-/// parameters (what `mysqldump | mysql` loads with too). `None` when a row holds a value text
-/// cannot carry exactly (a non-finite float): the caller binds those rows instead.
-pub fn insert_text(conn: &mut Conn, prefix: &str, rows: &[Vec<Value>]) -> Option<std::result::Result<u64, DriverError>> {
+/// parameters (what `mysqldump | mysql` loads with too). `piped`: the statements go to the
+/// table's writer thread (see [`Lent`]), and the rows count as inserted; a refusal fails the
+/// next statement on the connection. `None` when a row holds a value text cannot carry exactly
+/// (a non-finite float): the caller binds those rows instead.
+pub fn insert_text(
+    my: &mut My,
+    table: &str,
+    prefix: &str,
+    rows: &[Vec<Value>],
+    piped: bool,
+) -> Option<std::result::Result<u64, DriverError>> {
     if rows.iter().flatten().any(|v| matches!(v, Value::Float(f) if !f.is_finite())) {
         return None;
     }
@@ -135,14 +149,33 @@ pub fn insert_text(conn: &mut Conn, prefix: &str, rows: &[Vec<Value>]) -> Option
         }
         sql.push(')');
         if sql.len() >= INSERT_TEXT_BYTES || i + 1 == rows.len() {
-            if let Err(e) = conn.query_drop(&sql) {
-                return Some(Err(e.into()));
+            let statement = std::mem::replace(&mut sql, String::with_capacity(INSERT_TEXT_BYTES + 4096));
+            let sent = if piped {
+                my.send(table, prefix, statement.into_bytes(), run_statements)
+            } else {
+                my.get().and_then(|conn| {
+                    conn.query_drop(&statement)?;
+                    inserted += conn.affected_rows();
+                    Ok(())
+                })
+            };
+            if let Err(e) = sent {
+                return Some(Err(e));
             }
-            inserted += conn.affected_rows();
-            sql.clear();
         }
     }
-    Some(Ok(inserted))
+    Some(Ok(if piped { rows.len() as u64 } else { inserted }))
+}
+
+/// The writer thread of piped INSERTs: each statement in order.
+fn run_statements(conn: &mut Conn, _prefix: &str, statements: Receiver<Vec<u8>>) -> std::result::Result<u64, DriverError> {
+    let mut inserted = 0;
+    for statement in statements {
+        let statement = String::from_utf8(statement).map_err(|e| DriverError::with_reason("an INSERT that is not UTF-8".into(), e))?;
+        conn.query_drop(statement)?;
+        inserted += conn.affected_rows();
+    }
+    Ok(inserted)
 }
 
 /// A value as a MySQL literal. The session's sql_mode (set on connect) has no

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls};
 
+use super::lent::Lent;
 use super::{Access, Backend, DbUrl, DriverError, Row, StreamError, Value, quote_ident};
 use crate::error::{Error, Result};
 
@@ -19,98 +20,17 @@ fn config(url: &DbUrl, database: &str) -> postgres::Config {
     c
 }
 
-/// A PostgreSQL connection whose client may be lent to a thread that streams one
-/// `COPY … FROM STDIN` into a table: the rows of the next batch are made while the server loads
-/// the last ones, instead of one round trip per batch. Anything else run on the connection first
-/// waits for that COPY to end ([`Pg::client`]), and reports its error if it failed.
-pub struct Pg {
-    state: State,
-}
+/// A PostgreSQL connection, lent to a thread for a table's COPY (see [`Lent`]).
+pub type Pg = Lent<Client>;
 
-enum State {
-    Idle(Client),
-    Copying(PipedCopy),
-    /// Only while the client passes between the two.
-    Moving,
-}
-
-struct PipedCopy {
-    table: String,
-    columns: Vec<String>,
-    /// COPY text of whole rows; bounded, so that a slow server holds the producer back.
-    rows: std::sync::mpsc::SyncSender<Vec<u8>>,
-    thread: std::thread::JoinHandle<(Client, std::result::Result<u64, DriverError>)>,
-}
-
-/// Batches of COPY text waiting for the server at most.
-const PIPED_BATCHES: usize = 4;
-
-impl Pg {
-    /// The client, once any COPY in flight has ended (its error, if it failed).
-    pub fn client(&mut self) -> std::result::Result<&mut Client, DriverError> {
-        self.settle()?;
-        match &mut self.state {
-            State::Idle(client) => Ok(client),
-            State::Copying(_) | State::Moving => unreachable!("settled above"),
-        }
+/// The writer thread of a pipelined COPY: one `COPY … FROM STDIN` fed every batch.
+fn copy_batches(client: &mut Client, sql: &str, batches: std::sync::mpsc::Receiver<Vec<u8>>) -> std::result::Result<u64, DriverError> {
+    use std::io::Write;
+    let mut writer = client.copy_in(sql)?;
+    for text in batches {
+        writer.write_all(&text)?;
     }
-
-    /// Ends the COPY in flight, if any: waits for the server to take its last rows.
-    pub fn settle(&mut self) -> std::result::Result<(), DriverError> {
-        if !matches!(self.state, State::Copying(_)) {
-            return Ok(());
-        }
-        let State::Copying(copy) = std::mem::replace(&mut self.state, State::Moving) else { unreachable!("matched above") };
-        drop(copy.rows);
-        let (client, outcome) = copy.thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        self.state = State::Idle(client);
-        outcome.map(|_| ()).map_err(|e| DriverError { reason: format!("loading {}: {}", copy.table, e.reason), source: e.source })
-    }
-
-    /// Hands COPY text of whole rows to the COPY into `table (columns)`, starting one (and ending
-    /// any other) first.
-    fn pipe(&mut self, table: &str, columns: &[&str], text: Vec<u8>) -> std::result::Result<(), DriverError> {
-        let text = match &self.state {
-            State::Copying(copy) if copy.table == table && copy.columns.iter().eq(columns.iter()) => match copy.rows.send(text) {
-                Ok(()) => return Ok(()),
-                // The thread stopped taking rows: its outcome says why.
-                Err(std::sync::mpsc::SendError(text)) => text,
-            },
-            _ => text,
-        };
-        self.settle()?;
-        let State::Idle(mut client) = std::mem::replace(&mut self.state, State::Moving) else { unreachable!("settled above") };
-        let sql = copy_in_sql(table, columns);
-        let (rows, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPED_BATCHES);
-        let thread = std::thread::spawn(move || {
-            let outcome = (|| {
-                use std::io::Write;
-                let mut writer = client.copy_in(sql.as_str())?;
-                for text in received {
-                    writer.write_all(&text)?;
-                }
-                Ok(writer.finish()?)
-            })();
-            (client, outcome)
-        });
-        let rows_sent = rows.send(text);
-        self.state = State::Copying(PipedCopy {
-            table: table.to_string(),
-            columns: columns.iter().map(std::string::ToString::to_string).collect(),
-            rows,
-            thread,
-        });
-        if rows_sent.is_err() {
-            self.settle()?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Pg {
-    fn drop(&mut self) {
-        let _ = self.settle();
-    }
+    Ok(writer.finish()?)
 }
 
 /// `COPY table (columns) FROM STDIN`, text format.
@@ -127,7 +47,7 @@ pub fn connect(url: &DbUrl, access: Access) -> Result<Pg> {
         Access::ReadWrite => "SET client_min_messages = warning",
     };
     client.batch_execute(session).map_err(|e| DriverError::from(e).connecting(url))?;
-    Ok(Pg { state: State::Idle(client) })
+    Ok(Lent::new(client))
 }
 
 fn database_name(url: &DbUrl) -> Result<&str> {
@@ -270,7 +190,7 @@ pub fn copy_in(
         }
         buf.push('\n');
     }
-    pg.pipe(table, columns, buf.into_bytes())?;
+    pg.send(table, &copy_in_sql(table, columns), buf.into_bytes(), copy_batches)?;
     if !in_transaction {
         pg.settle()?;
     }
