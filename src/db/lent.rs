@@ -1,6 +1,7 @@
 //! A server connection that may be lent to a thread writing one table's batches, so that the
 //! engine makes the next batch while the server takes the last ones, instead of one round trip
-//! per batch (PostgreSQL: one `COPY … FROM STDIN`; MySQL: its multi-row INSERTs in order).
+//! per batch (PostgreSQL: one `COPY … FROM STDIN`; MySQL: its multi-row INSERTs in order;
+//! SQLite: its rows through one prepared INSERT).
 //! Anything else run on the connection first waits for the writer to end ([`Lent::get`]), and
 //! reports its error if it failed.
 
@@ -14,28 +15,29 @@ const WAITING_BATCHES: usize = 4;
 
 /// What a writer thread runs: takes the batches in order until the sender is dropped, and
 /// returns how many rows went in.
-pub type Write<C> = fn(&mut C, &str, Receiver<Vec<u8>>) -> std::result::Result<u64, DriverError>;
+pub type Write<C, B> = fn(&mut C, &str, Receiver<B>) -> std::result::Result<u64, DriverError>;
 
-pub struct Lent<C: Send + 'static> {
-    state: State<C>,
+/// A connection of type `C`, and `B` what its writer takes: a batch of rows in some form.
+pub struct Lent<C: Send + 'static, B: Send + 'static = Vec<u8>> {
+    state: State<C, B>,
 }
 
-enum State<C> {
+enum State<C, B> {
     Idle(C),
-    Writing(Writer<C>),
+    Writing(Writer<C, B>),
     /// Only while the connection passes between the two.
     Moving,
 }
 
-struct Writer<C> {
+struct Writer<C, B> {
     table: String,
-    /// What the writer was started with (the COPY or INSERT prefix): batches for the same go on.
+    /// What the writer was started with (the COPY or INSERT): batches for the same go on.
     statement: String,
-    batches: SyncSender<Vec<u8>>,
+    batches: SyncSender<B>,
     thread: JoinHandle<(C, std::result::Result<u64, DriverError>)>,
 }
 
-impl<C: Send + 'static> Lent<C> {
+impl<C: Send + 'static, B: Send + 'static> Lent<C, B> {
     pub fn new(conn: C) -> Self {
         Lent { state: State::Idle(conn) }
     }
@@ -63,7 +65,7 @@ impl<C: Send + 'static> Lent<C> {
 
     /// Hands a batch to the writer of `statement` into `table`, starting one with `write` (and
     /// ending any other) first.
-    pub fn send(&mut self, table: &str, statement: &str, batch: Vec<u8>, write: Write<C>) -> std::result::Result<(), DriverError> {
+    pub fn send(&mut self, table: &str, statement: &str, batch: B, write: Write<C, B>) -> std::result::Result<(), DriverError> {
         let batch = match &self.state {
             State::Writing(w) if w.table == table && w.statement == statement => match w.batches.send(batch) {
                 Ok(()) => return Ok(()),
@@ -74,7 +76,7 @@ impl<C: Send + 'static> Lent<C> {
         };
         self.settle()?;
         let State::Idle(mut conn) = std::mem::replace(&mut self.state, State::Moving) else { unreachable!("settled above") };
-        let (batches, received) = sync_channel::<Vec<u8>>(WAITING_BATCHES);
+        let (batches, received) = sync_channel::<B>(WAITING_BATCHES);
         let sql = statement.to_string();
         let thread = std::thread::spawn(move || {
             let outcome = write(&mut conn, &sql, received);
@@ -89,7 +91,7 @@ impl<C: Send + 'static> Lent<C> {
     }
 }
 
-impl<C: Send + 'static> Drop for Lent<C> {
+impl<C: Send + 'static, B: Send + 'static> Drop for Lent<C, B> {
     fn drop(&mut self) {
         let _ = self.settle();
     }

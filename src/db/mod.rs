@@ -112,7 +112,7 @@ impl Pulled {
 }
 
 enum Conn {
-    Sqlite(rusqlite::Connection),
+    Sqlite(sqlite_backend::Lite),
     Mysql(mysql_backend::My),
     Postgres(postgres_backend::Pg),
 }
@@ -141,7 +141,7 @@ const MAX_PARAMS: usize = 30_000;
 impl Db {
     pub fn connect(url: &DbUrl, access: Access) -> Result<Self> {
         let conn = match url.backend {
-            Backend::Sqlite => Conn::Sqlite(sqlite_backend::connect(url, access)?),
+            Backend::Sqlite => Conn::Sqlite(lent::Lent::new(sqlite_backend::connect(url, access)?)),
             Backend::Mysql => Conn::Mysql(lent::Lent::new(mysql_backend::connect(url, access)?)),
             Backend::Postgres => Conn::Postgres(postgres_backend::connect(url, access)?),
         };
@@ -208,7 +208,7 @@ impl Db {
 
     fn execute_refs(&mut self, sql: &str, params: &[&Value]) -> std::result::Result<u64, DriverError> {
         match &mut self.conn {
-            Conn::Sqlite(c) => sqlite_backend::execute(c, sql, params),
+            Conn::Sqlite(c) => sqlite_backend::execute(c.get()?, sql, params),
             Conn::Mysql(c) => mysql_backend::execute(c.get()?, sql, params),
             Conn::Postgres(c) => postgres_backend::execute(c.get()?, sql, params),
         }
@@ -219,7 +219,7 @@ impl Db {
         self.check_writable("SCRIPT")?;
         let context = || format!("running a SQL script on {}", self.url);
         let r = match &mut self.conn {
-            Conn::Sqlite(c) => c.execute_batch(script).map_err(DriverError::from),
+            Conn::Sqlite(c) => c.get().and_then(|c| c.execute_batch(script).map_err(DriverError::from)),
             Conn::Mysql(c) => c.get().and_then(|c| {
                 use mysql::prelude::Queryable;
                 c.query_drop(script).map_err(DriverError::from)
@@ -346,7 +346,10 @@ impl Db {
             Ok(())
         };
         let outcome: std::result::Result<(), StreamError> = match &mut self.conn {
-            Conn::Sqlite(c) => sqlite_backend::stream(c, sql, params, &mut on_row),
+            Conn::Sqlite(c) => match c.get() {
+                Ok(c) => sqlite_backend::stream(c, sql, params, &mut on_row),
+                Err(e) => Err(StreamError::Driver(e)),
+            },
             Conn::Mysql(c) => match c.get() {
                 Ok(c) => mysql_backend::stream(c, sql, params, &mut self.zero_dates, &mut on_row),
                 Err(e) => Err(StreamError::Driver(e)),
@@ -403,12 +406,18 @@ impl Db {
         }
         let inserted = match (&mut self.conn, on_conflict) {
             (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows, self.in_transaction),
-            // One prepared single-row statement run per row: SQLite has no round trips to save,
-            // and binding borrowed values copies nothing.
+            // One prepared single-row statement run per row (SQLite has no round trips to save),
+            // in a transaction on the writer thread, which takes a copy of the rows: the engine
+            // makes the next batch meanwhile.
             (Conn::Sqlite(_), _) => {
                 let sql = self.insert_sql(&table.name, columns, 1, on_conflict);
+                let piped = on_conflict == OnConflict::Fail && self.in_transaction;
                 let Conn::Sqlite(c) = &mut self.conn else { unreachable!() };
-                sqlite_backend::insert(c, &sql, rows)
+                if piped {
+                    c.send(&table.name, &sql, rows.to_vec(), sqlite_backend::insert_batches).map(|()| rows.len() as u64)
+                } else {
+                    c.get().and_then(|c| sqlite_backend::insert(c, &sql, rows))
+                }
             }
             (Conn::Mysql(_), _) => {
                 let prefix = self.insert_prefix(&table.name, columns, on_conflict);
@@ -529,7 +538,7 @@ impl Db {
         let _ = match &mut self.conn {
             Conn::Postgres(c) => c.settle(),
             Conn::Mysql(c) => c.settle(),
-            Conn::Sqlite(_) => Ok(()),
+            Conn::Sqlite(c) => c.settle(),
         };
         self.in_transaction = false;
         self.execute("ROLLBACK", &[]).map(|_| ())

@@ -3,6 +3,9 @@ use std::sync::Arc;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
+use std::sync::mpsc::Receiver;
+
+use super::lent::Lent;
 use super::value::sqlite_datetime_text;
 use super::{Access, DbUrl, DriverError, Row, StreamError, Value};
 use crate::error::{Error, Result};
@@ -56,6 +59,18 @@ impl ToSql for Param<'_> {
 pub fn execute(conn: &mut Connection, sql: &str, params: &[&Value]) -> std::result::Result<u64, DriverError> {
     let mut stmt = conn.prepare_cached(sql).map_err(DriverError::from)?;
     stmt.execute(rusqlite::params_from_iter(params.iter().map(|v| Param(v)))).map(|n| n as u64).map_err(DriverError::from)
+}
+
+/// A SQLite connection, lent to a thread for a table's rows (see [`Lent`]).
+pub type Lite = Lent<Connection, Vec<Vec<Value>>>;
+
+/// The writer thread of piped rows: the single-row INSERT `sql`, prepared once, run per row.
+pub fn insert_batches(conn: &mut Connection, sql: &str, batches: Receiver<Vec<Vec<Value>>>) -> std::result::Result<u64, DriverError> {
+    let mut inserted = 0;
+    for rows in batches {
+        inserted += insert_each(conn, sql, &rows)?;
+    }
+    Ok(inserted)
 }
 
 /// Runs a single-row INSERT once per row, prepared once. Outside a transaction the rows get one

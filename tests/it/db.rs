@@ -5,10 +5,11 @@ use osmigrate::schema::{ColType, Column, Table};
 
 use crate::support::{self, rows};
 
-/// PostgreSQL takes a table's batches into one COPY that runs while the next batch is made (other
-/// backends insert each batch at once): a row the server refuses fails at the latest the next
-/// statement on the connection, naming the table (and the key, where the server's message does); a rollback leaves the connection
-/// usable, and batches for another table start a COPY of their own.
+/// In a transaction, a table's batches go to a writer thread while the next batch is made
+/// (PostgreSQL: one COPY; MySQL and SQLite: their INSERTs): a row the database refuses fails at
+/// the latest the next statement on the connection, naming the table (and the key, where the
+/// server's message does); a rollback leaves the connection usable, and batches for another table
+/// start a writer of their own.
 #[test]
 fn a_row_the_server_refuses_fails_the_load_naming_its_table() {
     support::each_server(|server| {
