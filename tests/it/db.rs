@@ -3,7 +3,20 @@
 use osmigrate::db::{Access, Backend, Db, OnConflict, Value};
 use osmigrate::schema::{ColType, Column, Table};
 
-use crate::support::{self, rows};
+use crate::support::{self, FreshDb, Server, rows};
+
+/// A new empty database, connected for writing.
+fn created(server: &Server, label: &str) -> (FreshDb, Db) {
+    let fresh = support::fresh_db(server, label);
+    Db::create_database_if_missing(&fresh.url).unwrap();
+    let db = Db::connect(&fresh.url, Access::ReadWrite).unwrap();
+    (fresh, db)
+}
+
+/// A nullable column without default.
+fn column(name: &str, ty: ColType) -> Column {
+    Column { name: name.into(), ty, nullable: true, default: None, autoincrement: false }
+}
 
 /// In a transaction, a table's batches go to a writer thread while the next batch is made
 /// (PostgreSQL: one COPY; MySQL and SQLite: their INSERTs): a row the database refuses fails at
@@ -14,10 +27,8 @@ use crate::support::{self, rows};
 fn a_row_the_server_refuses_fails_the_load_naming_its_table() {
     support::each_server(|server| {
         let ctx = server.name();
-        let fresh = support::fresh_db(&server, "refused_row");
-        Db::create_database_if_missing(&fresh.url).unwrap();
-        let mut db = Db::connect(&fresh.url, Access::ReadWrite).unwrap();
-        let column = |name: &str| Column { name: name.into(), ty: ColType::Integer, nullable: false, default: None, autoincrement: false };
+        let (fresh, mut db) = created(&server, "refused_row");
+        let column = |name: &str| Column { nullable: false, ..column(name, ColType::Integer) };
         let table = |name: &str| Table { columns: vec![column("id"), column("n")], primary_key: vec!["id".into()], ..Table::new(name) };
         let (loaded, other) = (table("loaded"), table("other"));
         db.create_table(&loaded).unwrap();
@@ -58,10 +69,7 @@ fn a_row_the_server_refuses_fails_the_load_naming_its_table() {
 fn awkward_values_arrive_as_they_were_sent() {
     support::each_server(|server| {
         let ctx = server.name();
-        let fresh = support::fresh_db(&server, "awkward_values");
-        Db::create_database_if_missing(&fresh.url).unwrap();
-        let mut db = Db::connect(&fresh.url, Access::ReadWrite).unwrap();
-        let column = |name: &str, ty: ColType| Column { name: name.into(), ty, nullable: true, default: None, autoincrement: false };
+        let (_fresh, mut db) = created(&server, "awkward_values");
         let table = Table {
             columns: vec![
                 Column { nullable: false, ..column("id", ColType::Integer) },
