@@ -133,7 +133,7 @@ pub fn insert_text(
         return None;
     }
     let mut inserted = 0;
-    let mut sql = String::with_capacity(INSERT_TEXT_BYTES + 4096);
+    let mut sql = String::new();
     for (i, row) in rows.iter().enumerate() {
         if sql.is_empty() {
             sql.push_str(prefix);
@@ -149,7 +149,7 @@ pub fn insert_text(
         }
         sql.push(')');
         if sql.len() >= INSERT_TEXT_BYTES || i + 1 == rows.len() {
-            let statement = std::mem::replace(&mut sql, String::with_capacity(INSERT_TEXT_BYTES + 4096));
+            let statement = std::mem::take(&mut sql);
             let sent = if piped {
                 my.send(table, prefix, statement.into_bytes(), run_statements)
             } else {
