@@ -334,3 +334,34 @@ pub fn stream(
     }
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn literal(v: Value) -> String {
+        let mut out = String::new();
+        write_literal(&v, &mut out);
+        out
+    }
+
+    #[test]
+    fn literals_escape_what_mysql_reads_as_escapes() {
+        assert_eq!(literal(Value::Text("it's a \\ test".into())), r"'it\'s a \\ test'");
+        assert_eq!(literal(Value::Text("a\0b\nc\rd\u{1a}e\tf".into())), "'a\\0b\\nc\\rd\\Ze\tf'");
+        assert_eq!(literal(Value::Text("漢字".into())), "'漢字'");
+        assert_eq!(literal(Value::Null), "NULL");
+        assert_eq!(literal(Value::Int(-42)), "-42");
+        assert_eq!(literal(Value::Bytes(vec![0, 0xff])), "X'00ff'");
+        let when = chrono::NaiveDate::from_ymd_opt(2012, 4, 5).unwrap().and_hms_micro_opt(6, 7, 8, 9).unwrap();
+        assert_eq!(literal(Value::DateTime(when)), "'2012-04-05 06:07:08.000009'");
+    }
+
+    #[test]
+    fn float_literals_read_back_as_the_same_double() {
+        for f in [0.1, -1.5e300, 5e-324, 123_456_789.125, 1.0, -0.0] {
+            let text = literal(Value::Float(f));
+            assert_eq!(text.parse::<f64>().unwrap().to_bits(), f.to_bits(), "{text}");
+        }
+    }
+}
