@@ -42,8 +42,9 @@ struct Ctx {
     lookup: Db,
     /// The current batch's old image ids → UUIDs (from the target's seeded `s3_images`).
     batch_images: HashMap<i64, String>,
-    /// PostgreSQL: a read-only connection to the target, opened at first use, for `s3_images`
-    /// (seeded and committed by an earlier step): the main one stays free to stream rows in.
+    /// PostgreSQL and MySQL: a read-only connection to the target, opened at first use, for
+    /// `s3_images` (seeded and committed by an earlier step): the main one stays free to stream
+    /// rows in.
     target_lookup: Option<Db>,
     /// What Essex's volume driver builds block device connections from.
     volumes: connection_info::Config,

@@ -231,11 +231,11 @@ fn load_batch_images(s: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
     ids.sort_unstable();
     ids.dedup();
     ctx.batch_images.clear();
-    // PostgreSQL: on a connection of its own, so that the COPY the main one streams goes on.
-    // SQLite cannot read a file another connection is writing; MySQL would gain nothing.
+    // On a connection of its own, so that the writer thread the main one lends goes on (a query
+    // there waits for it); not on SQLite, which cannot read a file another connection is writing.
     let target = match (&mut ctx.target_lookup, s.target.backend()) {
         (Some(db), _) => db,
-        (None, Backend::Postgres) => ctx.target_lookup.insert(Db::connect(s.target.url(), Access::ReadOnly)?),
+        (None, Backend::Postgres | Backend::Mysql) => ctx.target_lookup.insert(Db::connect(s.target.url(), Access::ReadOnly)?),
         (None, _) => &mut s.target,
     };
     for chunk in ids.chunks(5000) {
