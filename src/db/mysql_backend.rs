@@ -154,7 +154,7 @@ pub fn insert_text(
                 my.send(table, prefix, statement.into_bytes(), run_statements)
             } else {
                 my.get().and_then(|conn| {
-                    conn.query_drop(&statement)?;
+                    conn.query_drop(&statement).map_err(insert_error)?;
                     inserted += conn.affected_rows();
                     Ok(())
                 })
@@ -172,10 +172,24 @@ fn run_statements(conn: &mut Conn, _prefix: &str, statements: Receiver<Vec<u8>>)
     let mut inserted = 0;
     for statement in statements {
         let statement = String::from_utf8(statement).map_err(|e| DriverError::with_reason("an INSERT that is not UTF-8".into(), e))?;
-        conn.query_drop(statement)?;
+        conn.query_drop(statement).map_err(insert_error)?;
         inserted += conn.affected_rows();
     }
     Ok(inserted)
+}
+
+/// A text INSERT's error. MySQL quotes the statement near a syntax error, and these statements
+/// hold row values (password hashes, EC2 secrets): that text is neither shown nor kept.
+fn insert_error(e: mysql::Error) -> DriverError {
+    const PARSE_ERROR: u16 = 1064;
+    match &e {
+        mysql::Error::MySqlError(m) if m.code == PARSE_ERROR => {
+            let reason =
+                "the server could not parse an INSERT osmigrate wrote (MySQL error 1064; the statement holds row values and is not shown)";
+            DriverError::with_reason(reason.to_string(), std::io::Error::other(reason))
+        }
+        _ => e.into(),
+    }
 }
 
 /// A value as a MySQL literal. The session's sql_mode (set on connect) has no
@@ -355,6 +369,18 @@ mod tests {
         assert_eq!(literal(Value::Bytes(vec![0, 0xff])), "X'00ff'");
         let when = chrono::NaiveDate::from_ymd_opt(2012, 4, 5).unwrap().and_hms_micro_opt(6, 7, 8, 9).unwrap();
         assert_eq!(literal(Value::DateTime(when)), "'2012-04-05 06:07:08.000009'");
+    }
+
+    #[test]
+    fn a_statement_the_server_cannot_parse_keeps_no_row_value() {
+        let message = "You have an error in your SQL syntax; check the manual near 'secret-ec2-key')' at line 1".to_string();
+        let e = insert_error(mysql::Error::MySqlError(mysql::MySqlError { state: "42000".into(), message, code: 1064 }));
+        let debug = format!("{e:?}");
+        let shown = format!("{debug} {:?}", e.during("inserting"));
+        assert!(!shown.contains("secret-ec2-key") && shown.contains("1064"), "{shown}");
+        let duplicate = "Duplicate entry '7' for key 'PRIMARY'".to_string();
+        let e = insert_error(mysql::Error::MySqlError(mysql::MySqlError { state: "23000".into(), message: duplicate, code: 1062 }));
+        assert!(format!("{e:?}").contains("Duplicate entry '7'"), "other errors keep the server's words");
     }
 
     #[test]
