@@ -392,9 +392,11 @@ impl Db {
         Ok(self.query(sql, params)?.into_iter().next().and_then(|r| r.into_values().into_iter().next()).unwrap_or(Value::Null))
     }
 
-    /// Inserts rows into a table of a known schema, as few multi-row statements as the backend
-    /// allows, converting each value to its column's type.
-    /// Returns the number of rows actually inserted (fewer than given when `Ignore` skipped some).
+    /// Inserts rows into a table of a known schema, converting each value to its column's type.
+    /// In a transaction, rows that must all go in are handed to the connection's writer thread
+    /// (see [`lent`]) and count as inserted, a refusal failing the next statement; skipped
+    /// conflicts need the server's count, and outside a transaction the rows are in when this
+    /// returns. Returns the number of rows inserted (fewer than given when `Ignore` skipped some).
     pub fn insert_rows(&mut self, table: &Table, columns: &[&str], rows: &[Vec<Value>], on_conflict: OnConflict) -> Result<u64> {
         if rows.is_empty() {
             return Ok(0);
@@ -404,14 +406,13 @@ impl Db {
                 return Err(Error::db(format!("inserting into {}", table.name), format!("no column `{c}`")));
             }
         }
+        let piped = on_conflict == OnConflict::Fail && self.in_transaction;
         let inserted = match (&mut self.conn, on_conflict) {
-            (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows, self.in_transaction),
-            // One prepared single-row statement run per row (SQLite has no round trips to save),
-            // in a transaction on the writer thread, which takes a copy of the rows: the engine
-            // makes the next batch meanwhile.
+            (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows, piped),
+            // One prepared single-row statement run per row (SQLite has no round trips to save);
+            // the writer thread takes a copy of the rows.
             (Conn::Sqlite(_), _) => {
                 let sql = self.insert_sql(&table.name, columns, 1, on_conflict);
-                let piped = on_conflict == OnConflict::Fail && self.in_transaction;
                 let Conn::Sqlite(c) = &mut self.conn else { unreachable!() };
                 if piped {
                     c.send(&table.name, &sql, rows.to_vec(), sqlite_backend::insert_batches).map(|()| rows.len() as u64)
@@ -421,9 +422,6 @@ impl Db {
             }
             (Conn::Mysql(_), _) => {
                 let prefix = self.insert_prefix(&table.name, columns, on_conflict);
-                // Skipped conflicts need the server's count; outside a transaction the rows are
-                // in when this returns, as on every backend.
-                let piped = on_conflict == OnConflict::Fail && self.in_transaction;
                 let Conn::Mysql(c) = &mut self.conn else { unreachable!() };
                 match mysql_backend::insert_text(c, &table.name, &prefix, rows, piped) {
                     Some(inserted) => inserted,

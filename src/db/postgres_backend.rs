@@ -170,16 +170,10 @@ pub fn execute(client: &mut Client, sql: &str, params: &[&Value]) -> std::result
 }
 
 /// Loads rows with `COPY … FROM STDIN` in text format: the server converts each field to its
-/// column's type as it would a literal. In a transaction, into the COPY the last batch for the
-/// same table and columns went to (see [`Pg`]), a row the server refuses failing it when it ends;
-/// outside one, the COPY ends (and commits) here.
-pub fn copy_in(
-    pg: &mut Pg,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<Value>],
-    in_transaction: bool,
-) -> std::result::Result<u64, DriverError> {
+/// column's type as it would a literal. `piped`: into the COPY the last batch for the same table
+/// and columns went to (see [`Pg`]), a row the server refuses failing it when it ends; otherwise
+/// the COPY ends (and commits, outside a transaction) here.
+pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>], piped: bool) -> std::result::Result<u64, DriverError> {
     let mut buf = String::with_capacity(rows.len() * columns.len() * 16);
     for row in rows {
         for (i, v) in row.iter().enumerate() {
@@ -191,7 +185,7 @@ pub fn copy_in(
         buf.push('\n');
     }
     pg.send(table, &copy_in_sql(table, columns), buf.into_bytes(), copy_batches)?;
-    if !in_transaction {
+    if !piped {
         pg.settle()?;
     }
     Ok(rows.len() as u64)

@@ -57,7 +57,6 @@ mod tests {
     fn hashing_threads_run_at_the_lowest_priority() {
         let pool = hashing_threads().expect("threads start");
         assert_eq!(pool.install(|| rustix::process::getpriority_process(None).unwrap()), 19);
-        assert!(pool.current_num_threads() >= 1);
     }
 
     #[test]
