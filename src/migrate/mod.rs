@@ -296,8 +296,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
             session.target.execute(&format!("DELETE FROM {q}"), &[])?;
         }
     }
-    let tables: Vec<String> = session.schema.tables.iter().map(|t| t.name.clone()).collect();
-    session.target.set_autovacuum(tables.iter().map(String::as_str), false)?;
+    session.target.set_autovacuum(session.schema.tables.iter().map(|t| t.name.as_str()), false)?;
     let mut whole = schema_completed(&completed);
     for step in &plan.steps {
         if let Some(detail) = done.get(step.name) {
@@ -312,7 +311,7 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
     verify_counts(&mut session.target, &whole)?;
     verify_schema(&mut session.target, &session.schema)?;
     session.target.reset_sequences(&plan.schema)?;
-    session.target.set_autovacuum(tables.iter().map(String::as_str), true)?;
+    session.target.set_autovacuum(session.schema.tables.iter().map(|t| t.name.as_str()), true)?;
     let report = Report {
         service: plan.service.to_string(),
         source: plan.source_url.to_string(),
