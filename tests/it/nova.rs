@@ -479,6 +479,20 @@ fn the_map_can_come_from_glance_itself() {
             rows(&target.url, "SELECT id, uuid FROM s3_images").into_iter().map(|r| (r[0].parse().unwrap(), r[1].clone())).collect();
         assert_eq!(s3, map, "{}", server.name());
 
+        // Too many images to hold: each batch looks up its own, to the same references.
+        let looked_up = support::fresh_db(&server, "nova_looked_up");
+        let out = osmigrate()
+            .args(["db", "migrate", "nova", "--from", &cloud.nova.url.expose_secret(), "--to", &looked_up.url.expose_secret()])
+            .args(["--batch-size", "3", "--image-map", &cloud.glance_essex.url.expose_secret()])
+            .env("OSMIGRATE_HELD_IMAGES", "1")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let refs = "SELECT id, image_ref, kernel_id, ramdisk_id FROM instances ORDER BY id";
+        let held = rows(&target.url, refs);
+        assert!(held.iter().any(|r| map.values().any(|uuid| r[1].contains(uuid.as_str()))), "{}: references were rewritten", server.name());
+        assert_eq!(rows(&looked_up.url, refs), held, "{}", server.name());
+
         // A Glance upstream migrated keeps no map: rebuilt from the ids in file and swift locations.
         Db::connect(&cloud.glance_essex.url, Access::ReadWrite).unwrap().execute("DROP TABLE osmigrate_image_map", &[]).unwrap();
         let rebuilt = support::fresh_db(&server, "nova_rebuilt");

@@ -40,11 +40,11 @@ struct Ctx {
     image_map: MapSource,
     /// A second read-only source connection for lookups while the first one streams.
     lookup: Db,
-    /// The current batch's old image ids → UUIDs (from the target's seeded `s3_images`).
-    batch_images: HashMap<i64, String>,
+    /// Old image ids → UUIDs, from the target's seeded `s3_images`.
+    images: rules::ImageUuids,
     /// PostgreSQL and MySQL: a read-only connection to the target, opened at first use, for
-    /// `s3_images` (seeded and committed by an earlier step): the main one stays free to stream
-    /// rows in.
+    /// `s3_images` (seeded and committed by an earlier step) when it is too large to hold: the
+    /// main one stays free to stream rows in.
     target_lookup: Option<Db>,
     /// What Essex's volume driver builds block device connections from.
     volumes: connection_info::Config,
@@ -109,7 +109,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaOptions, progress: &dyn Prog
         tiny_type_id,
         image_map: opts.image_map.clone(),
         lookup: source,
-        batch_images: HashMap::new(),
+        images: rules::ImageUuids::default(),
         target_lookup: None,
         volumes,
         batch_volumes: HashMap::new(),

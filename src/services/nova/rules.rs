@@ -1,7 +1,7 @@
 //! The data migrations 047–082 as rules on copied rows: one small function per migration, and
 //! the table of which column of which table each one fills.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::network_info::{self, FixedIp, Ipv6Backend, Network, Vif};
 use super::{Ctx, connection_info};
@@ -218,8 +218,46 @@ fn load_batch_volumes(_: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> 
     Ok(())
 }
 
-/// Looks up, in the target's seeded `s3_images`, every old image id the batch references.
+/// Old image ids → UUIDs, from the target's seeded `s3_images`.
+#[derive(Default)]
+pub enum ImageUuids {
+    /// Not read yet.
+    #[default]
+    Unread,
+    /// All of them, read once: no query per batch (at most [`HELD_IMAGES`]).
+    All(HashMap<i64, String>),
+    /// Too many to hold: those the current batch references.
+    Batch(HashMap<i64, String>),
+}
+
+/// The most image UUIDs held in memory (~10 MB): clouds of the time had far fewer images than
+/// instances; beyond this, each batch looks up its own and memory stays flat. Tests lower it
+/// with `OSMIGRATE_HELD_IMAGES` to take the other way.
+const HELD_IMAGES: i64 = 100_000;
+
+impl ImageUuids {
+    fn get(&self, id: i64) -> Option<&String> {
+        match self {
+            ImageUuids::All(m) | ImageUuids::Batch(m) => m.get(&id),
+            ImageUuids::Unread => None,
+        }
+    }
+}
+
+/// Reads the image UUIDs the batch references: all of `s3_images` at the first batch when it
+/// is small enough to hold (one query, and SQLite's writer is never stopped for a lookup
+/// again), else each batch's own.
 fn load_batch_images(s: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
+    if let ImageUuids::Unread = ctx.images {
+        let held = s.target.query_scalar("SELECT COUNT(*) FROM s3_images", &[])?.as_i64().unwrap_or(0);
+        let most = std::env::var("OSMIGRATE_HELD_IMAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(HELD_IMAGES);
+        ctx.images = if held <= most {
+            ImageUuids::All(uuids_of(s.target.query("SELECT id, uuid FROM s3_images", &[])?))
+        } else {
+            ImageUuids::Batch(HashMap::new())
+        };
+    }
+    let ImageUuids::Batch(uuids) = &mut ctx.images else { return Ok(()) };
     let mut ids: Vec<i64> = Vec::new();
     for r in batch {
         for col in ["image_ref", "kernel_id", "ramdisk_id"] {
@@ -230,7 +268,7 @@ fn load_batch_images(s: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
     }
     ids.sort_unstable();
     ids.dedup();
-    ctx.batch_images.clear();
+    uuids.clear();
     // On a connection of its own, so that the writer thread the main one lends goes on (a query
     // there waits for it); not on SQLite, which cannot read a file another connection is writing.
     let target = match (&mut ctx.target_lookup, s.target.backend()) {
@@ -240,13 +278,13 @@ fn load_batch_images(s: &mut Sink, ctx: &mut Ctx, batch: &[Row]) -> Result<()> {
     };
     for chunk in ids.chunks(5000) {
         let (marks, params) = in_list(chunk);
-        for row in target.query(&format!("SELECT id, uuid FROM s3_images WHERE id IN ({marks})"), &params)? {
-            if let (Some(id), Some(uuid)) = (row.get("id").as_i64(), row.get("uuid").key_string()) {
-                ctx.batch_images.insert(id, uuid);
-            }
-        }
+        uuids.extend(uuids_of(target.query(&format!("SELECT id, uuid FROM s3_images WHERE id IN ({marks})"), &params)?));
     }
     Ok(())
+}
+
+fn uuids_of(rows: Vec<Row>) -> HashMap<i64, String> {
+    rows.into_iter().filter_map(|row| Some((row.get("id").as_i64()?, row.get("uuid").key_string()?))).collect()
 }
 
 /// An image reference through the map: bare ids and hrefs alike, empty stays empty, unknown
@@ -260,7 +298,7 @@ fn image_reference(s: &mut Sink, ctx: &Ctx, source: &str, r: &Row, col: &str) ->
     Ok(match image_ref::parse(&value) {
         ImageRef::Empty | ImageRef::Uuid => Value::Text(value.clone()),
         ImageRef::Legacy { id, prefix, suffix } => {
-            if let Some(uuid) = ctx.batch_images.get(&id) {
+            if let Some(uuid) = ctx.images.get(id) {
                 s.report.note_many(
                     Severity::Info,
                     source,
