@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use cli::exit::ExitStatus;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // The hook only says what happened; the panic then unwinds to here, so that destructors run
     // on the way (the state lock, temporary files, check's scratch directory) before exit 70.
