@@ -76,24 +76,11 @@ struct Measured {
     /// Its seconds again, migrated with nothing beside it.
     alone: f64,
     raw_copy: f64,
-    /// The part of `migration` spent hashing plaintext passwords (Keystone), estimated.
+    /// The part of `alone` spent hashing plaintext passwords (Keystone): `alone` less the same
+    /// migration from a copy whose passwords are hashed already.
     hashing: f64,
     peak_rss: u64,
     report: Report,
-}
-
-/// Password hashing is the work Essex asks for, not copying: it is estimated (plaintext passwords
-/// × the seconds each takes on the migration's hashing threads, measured here) and reported apart
-/// from the rest.
-struct Hashing {
-    passwords: u64,
-    seconds_per_password: f64,
-}
-
-impl Hashing {
-    fn seconds(&self) -> f64 {
-        self.passwords as f64 * self.seconds_per_password
-    }
 }
 
 fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
@@ -107,7 +94,6 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
     bench::generate(a.scale, &db("keystone", "diablo"), &db("glance", "diablo"), &db("nova", "diablo"))?;
     eprintln!("generated the Diablo cloud (scale {}) in {:.1} s", a.scale, started.elapsed().as_secs_f64());
 
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let map = std::env::temp_dir().join(format!("osm-bench-map-{}.csv", std::process::id()));
     let map_arg = map.to_string_lossy().into_owned();
     let batch = a.batch_size.to_string();
@@ -115,14 +101,15 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
     for service in ["keystone", "glance", "nova"] {
         osmigrate::db::Db::drop_database_if_exists(&db(service, "essex"))?;
     }
-    let measure = |service: &'static str, extra: &[&str]| -> osmigrate::Result<Measured> {
+    let measure_from = |service: &'static str, source: &DbUrl, extra: &[&str]| -> osmigrate::Result<Measured> {
         let target = db(service, "essex");
         let started = Instant::now();
-        let (report, peak_rss) = migrate_child(service, &db(service, "diablo"), &target, extra, &batch)?;
+        let (report, peak_rss) = migrate_child(service, source, &target, extra, &batch)?;
         let migration = started.elapsed().as_secs_f64();
         eprintln!("{service}: migrated in {migration:.1} s, peak RSS {:.0} MB", peak_rss as f64 / 1e6);
         Ok(Measured { service, migration, alone: 0.0, raw_copy: 0.0, hashing: 0.0, peak_rss, report })
     };
+    let measure = |service: &'static str, extra: &[&str]| measure_from(service, &db(service, "diablo"), extra);
     // As `migrate` runs them: Keystone beside Glance then Nova.
     let started = Instant::now();
     let (keystone, rest) = std::thread::scope(|scope| {
@@ -135,25 +122,22 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
     let mut measured = vec![keystone?, glance, nova];
     // Each service again, alone: what it takes when nothing competes with it and its database
     // server for the cores (hashing beside Glance and Nova runs at the lowest priority, so the
-    // run above tells little of Keystone's own work). Rows/s per table come from this run. The
-    // hashing rate is measured just before and after Keystone's run, the faster counted.
-    let mut seconds_per_password = bench::seconds_per_password_hashed(&db("keystone", "diablo"))?;
+    // run above tells little of Keystone's own work). Rows/s per table come from this run.
     for (m, extra) in measured.iter_mut().zip([&[][..], &["--map-out", &map_arg], &["--image-map", &map_arg]]) {
         osmigrate::db::Db::drop_database_if_exists(&db(m.service, "essex"))?;
         let again = measure(m.service, extra)?;
-        if m.service == "keystone" {
-            seconds_per_password = seconds_per_password.min(bench::seconds_per_password_hashed(&db("keystone", "diablo"))?);
-        }
         m.alone = again.migration;
         m.report = again.report;
         m.peak_rss = m.peak_rss.max(again.peak_rss);
     }
-    for m in &mut measured {
-        let passwords = m.report.finding("password_hashed").map_or(0, |f| f.count);
-        m.hashing = Hashing { passwords, seconds_per_password }.seconds();
-    }
-    let passwords = measured.iter().filter_map(|m| m.report.finding("password_hashed")).map(|f| f.count).sum();
-    let hashing = Hashing { passwords, seconds_per_password };
+    // Keystone once more, from a copy whose plaintext passwords are hashed already: all of its
+    // work but the hashing.
+    let prehashed = db("keystone", "prehashed");
+    bench::keystone_prehashed(&db("keystone", "diablo"), &prehashed)?;
+    osmigrate::db::Db::drop_database_if_exists(&db("keystone", "essex"))?;
+    let keystone_rest = measure_from("keystone", &prehashed, &[])?.migration;
+    measured[0].hashing = (measured[0].alone - keystone_rest).max(0.0);
+    let passwords = measured[0].report.finding("password_hashed").map_or(0, |f| f.count);
     let peak_rss = measured.iter().map(|m| m.peak_rss).max().unwrap_or(0);
     for m in &mut measured {
         m.raw_copy = bench::raw_copy(&db(m.service, "diablo"), &db(m.service, "copy"))?;
@@ -161,7 +145,7 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
     }
     let _ = std::fs::remove_file(&map);
     let total_copy: f64 = measured.iter().map(|m| m.raw_copy).sum();
-    let total_hashing = hashing.seconds();
+    let total_hashing = measured[0].hashing;
     // Were there nothing to hash: the longer of Keystone's rest and Glance then Nova, alone.
     let without_hashing = (measured[0].alone - measured[0].hashing).max(measured[1].alone + measured[2].alone);
     let ratio = |seconds: f64, copy: f64| seconds / copy.max(1e-9);
@@ -183,8 +167,7 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
             "migration_seconds": total_migration, "raw_copy_seconds": total_copy,
             "ratio": ratio(total_migration, total_copy), "peak_rss_bytes": peak_rss,
             "hashing": {
-                "plaintext_passwords": hashing.passwords, "seconds_per_password": hashing.seconds_per_password,
-                "cores": cores, "seconds": total_hashing,
+                "plaintext_passwords": passwords, "seconds": total_hashing, "keystone_prehashed_seconds": keystone_rest,
             },
             "migration_seconds_without_hashing": without_hashing,
             "ratio_without_hashing": ratio(without_hashing, total_copy),
@@ -220,10 +203,8 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
         println!("  whole: Keystone beside Glance then Nova, as `migrate` runs them (each service's seconds are its own)");
         println!("  w/o hashing: each service migrated again alone, less its hashing; whole: the longer of Keystone's and Glance + Nova");
         println!(
-            "  hashing: {} plaintext passwords × {:.1} ms each on the hashing threads ({} cores)",
-            hashing.passwords,
-            hashing.seconds_per_password * 1e3,
-            cores
+            "  hashing: {passwords} plaintext passwords; Keystone alone {:.1} s, from a copy with them hashed already {keystone_rest:.1} s",
+            measured[0].alone
         );
         println!("  peak RSS of a migration: {:.0} MB", peak_rss as f64 / 1e6);
         println!("\n  rows/s per table (largest first):");
