@@ -90,6 +90,18 @@ fn check(server: &Server, e: &Expect) {
     let target = support::fresh_db(server, &format!("ks_{}_essex", e.fixture));
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("default_catalog.templates");
+    // Beside the fixture's token: one long expired and one without an expiry, neither carried.
+    let token_table = if e.fixture == "essex" { "tokens" } else { "token" };
+    Db::connect(&source.url, Access::ReadWrite)
+        .unwrap()
+        .execute(
+            &format!(
+                "INSERT INTO {token_table} (id, user_id, tenant_id, expires) \
+                 VALUES ('expired-token', 1, 1, '2011-01-01 00:00:00'), ('endless-token', 1, 1, NULL)"
+            ),
+            &[],
+        )
+        .unwrap();
     let before = rows(&source.url, "SELECT COUNT(*) FROM users");
 
     let (code, report, stderr) = run_json(&[
@@ -194,6 +206,16 @@ fn check(server: &Server, e: &Expect) {
     assert_eq!(rows(t, "SELECT repository_id, version FROM migrate_version"), vec![vec!["keystone".to_string(), "1".to_string()]]);
     let user_roles = report["tables"].as_array().unwrap().iter().find(|x| x["source_table"] == "user_roles").unwrap();
     assert_eq!(user_roles["read"], json!(e.metadata.iter().map(|m| m.2.len()).sum::<usize>()), "{ctx}: user_roles read");
+    let finding_count = |code: &str| report["findings"].as_array().unwrap().iter().find(|f| f["code"] == code).map(|f| f["count"].clone());
+    assert_eq!(finding_count("token_expired"), Some(json!(1)), "{ctx}: the expired token reported");
+    assert_eq!(finding_count("token_no_expiry"), Some(json!(1)), "{ctx}: the token without an expiry reported");
+    let token = report["tables"].as_array().unwrap().iter().find(|x| x["source_table"] == token_table).unwrap();
+    assert_eq!(token["read"], json!(3), "{ctx}: every source token read");
+    assert_eq!(
+        token["written"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum::<u64>() + token["skipped"].as_u64().unwrap(),
+        3,
+        "{ctx}: every token carried or skipped: {token}"
+    );
     let global = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "global_role_moved").unwrap();
     assert_eq!(global["count"], json!(3), "{ctx}: three global roles reported");
 
