@@ -77,7 +77,7 @@ struct Measured {
     alone: f64,
     raw_copy: f64,
     /// The part of `alone` spent hashing plaintext passwords (Keystone): `alone` less the same
-    /// migration from a copy whose passwords are hashed already.
+    /// migration from a copy whose passwords are all one hash.
     hashing: f64,
     peak_rss: u64,
     report: Report,
@@ -130,7 +130,7 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
         m.report = again.report;
         m.peak_rss = m.peak_rss.max(again.peak_rss);
     }
-    // Keystone once more, from a copy whose plaintext passwords are hashed already: all of its
+    // Keystone once more, from a copy whose passwords are all one hash: all of its
     // work but the hashing.
     let prehashed = db("keystone", "prehashed");
     bench::keystone_prehashed(&db("keystone", "diablo"), &prehashed)?;

@@ -656,8 +656,14 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         ),
         std::slice::from_ref(&now),
     )?;
-    let count = |name: &str| counts.first().and_then(|r| r.get(name).as_i64()).unwrap_or(0) as u64;
-    let (expired, no_expiry) = (count("expired"), count("no_expiry"));
+    // A count that cannot be read would silently report no token: refuse instead.
+    let count =
+        |name: &str| {
+            counts.first().and_then(|r| r.get(name).as_i64()).map(|n| n as u64).ok_or_else(|| {
+                Error::db(format!("counting the {name} tokens of {table}"), "the server returned no integer count".to_string())
+            })
+        };
+    let (expired, no_expiry) = (count("expired")?, count("no_expiry")?);
     for (n, code, message) in [
         (expired, Reason::TokenExpired, "expired tokens are not carried (they can no longer be used)"),
         (
