@@ -58,7 +58,7 @@ pub struct Cloud {
 
 /// A Diablo cloud of realistic proportions at `scale` (1 ≈ 10k users, 200k tokens, 20k images, 100k
 /// instances, 1M fixed ips, …), the three databases created anew.
-pub fn generate(scale: usize, keystone_url: &DbUrl, glance_url: &DbUrl, nova_url: &DbUrl) -> Result<Cloud> {
+pub fn generate(scale: f64, keystone_url: &DbUrl, glance_url: &DbUrl, nova_url: &DbUrl) -> Result<Cloud> {
     let glance_shape = glance::Shape::scale(
         scale,
         if glance_url.backend == Backend::Postgres { glance::Variant::Unversioned } else { glance::Variant::Versioned },

@@ -22,10 +22,19 @@ pub enum BenchCommand {
     Run(RunArgs),
 }
 
+/// How large a cloud: 1 is the reference cloud, 4 four times it; a fraction (0.01) makes a small
+/// one for a quick check of the benchmark itself.
+fn parse_scale(arg: &str) -> Result<f64, String> {
+    match arg.parse::<f64>() {
+        Ok(s) if (0.001..=1000.0).contains(&s) => Ok(s),
+        _ => Err(format!("`{arg}` is not a scale between 0.001 and 1000")),
+    }
+}
+
 #[derive(Args)]
 pub struct GenerateArgs {
-    #[arg(long, default_value_t = 1)]
-    scale: usize,
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+    scale: f64,
     #[arg(long, value_name = "URL")]
     keystone: String,
     #[arg(long, value_name = "URL")]
@@ -36,8 +45,8 @@ pub struct GenerateArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
-    #[arg(long, default_value_t = 1)]
-    scale: usize,
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+    scale: f64,
     /// A MySQL/PostgreSQL server URL with the right to create databases, or `sqlite:DIR`.
     #[arg(long, value_name = "URL")]
     server: String,
@@ -88,7 +97,7 @@ fn run_bench(a: RunArgs) -> osmigrate::Result<ExitStatus> {
     if let Place::Directory(dir) = &place {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let name = |svc: &str, kind: &str| format!("osm_bench_s{}_{svc}_{kind}", a.scale);
+    let name = |svc: &str, kind: &str| format!("osm_bench_s{}_{svc}_{kind}", a.scale.to_string().replace('.', "_"));
     let db = |svc: &str, kind: &str| place.database(&name(svc, kind));
     let started = Instant::now();
     bench::generate(a.scale, &db("keystone", "diablo"), &db("glance", "diablo"), &db("nova", "diablo"))?;

@@ -37,8 +37,8 @@ impl Shape {
     }
 
     /// Benchmark sizes: n=1 is 20k images with 5 properties each.
-    pub fn scale(n: usize, variant: Variant) -> Self {
-        Shape { images: 20_000 * n.max(1), variant, foreign_keys: true, now: chrono::Utc::now().naive_utc(), batch_size: 5_000 }
+    pub fn scale(n: f64, variant: Variant) -> Self {
+        Shape { images: super::scaled(20_000, n), variant, foreign_keys: true, now: chrono::Utc::now().naive_utc(), batch_size: 5_000 }
     }
 }
 

@@ -47,13 +47,12 @@ impl Shape {
 
     /// Benchmark sizes: n=1 is 10k users in 2k tenants, 200k tokens of which 190k expired, one user in
     /// ten with a plaintext password.
-    pub fn scale(n: usize) -> Self {
-        let n = n.max(1);
+    pub fn scale(n: f64) -> Self {
         Shape {
-            tenants: 2_000 * n,
-            users: 10_000 * n,
-            tokens: 10_000 * n,
-            expired_tokens: 190_000 * n,
+            tenants: super::scaled(2_000, n),
+            users: super::scaled(10_000, n),
+            tokens: super::scaled(10_000, n),
+            expired_tokens: super::scaled(190_000, n),
             plaintext_every: 10,
             now: chrono::Utc::now().naive_utc(),
             batch_size: 5_000,

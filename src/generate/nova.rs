@@ -89,17 +89,17 @@ impl Shape {
     }
 
     /// Benchmark sizes: n=1 is 100k instances (3 metadata rows each), 16 networks of 65,536 fixed
-    /// ips (1,048,576), 50k floating ips, 20k volumes, against a Glance of 1,000 images.
-    pub fn scale(n: usize) -> Self {
-        let n = n.max(1);
+    /// ips (1,048,576), 50k floating ips, 20k volumes, against a Glance of 1,000 images. Below 1,
+    /// networks shrink too (at least three, the VLAN one among them, each a power of two).
+    pub fn scale(n: f64) -> Self {
         Shape {
-            instances: 100_000 * n,
-            networks: 16 * n,
-            fixed_ips_per_network: 65_536,
-            floating_ips: 50_000 * n,
-            volumes: 20_000 * n,
+            instances: super::scaled(100_000, n),
+            networks: super::scaled(16, n).max(3),
+            fixed_ips_per_network: super::scaled(65_536, n.min(1.0)).next_power_of_two().max(256),
+            floating_ips: super::scaled(50_000, n),
+            volumes: super::scaled(20_000, n),
             metadata_per_instance: 3,
-            glance_images: 1_000 * n,
+            glance_images: super::scaled(1_000, n),
             volume_driver: VolumeDriver::Iscsi,
             now: chrono::Utc::now().naive_utc(),
             batch_size: 5_000,
@@ -1246,7 +1246,11 @@ mod tests {
             assert!(seen.insert(vif_mac(n)));
         }
         assert_eq!(fake_uuid(UUID_INSTANCE, 1).len(), 36);
-        let s = Shape::scale(1);
+        let s = Shape::scale(1.0);
         assert_eq!(s.networks * s.fixed_ips_per_network, 1_048_576);
+        let s = Shape::scale(4.0);
+        assert_eq!((s.instances, s.networks * s.fixed_ips_per_network), (400_000, 4_194_304));
+        let s = Shape::scale(0.01);
+        assert_eq!((s.instances, s.networks, s.fixed_ips_per_network), (1_000, 3, 1_024));
     }
 }

@@ -1,6 +1,7 @@
 //! The one integration-test crate: the real binary against real SQLite, MariaDB and PostgreSQL
 //! databases (servers from `scripts/test`), one module per area.
 
+mod bench;
 mod cli;
 mod cloud;
 mod config;
