@@ -409,6 +409,7 @@ impl Db {
         let piped = on_conflict == OnConflict::Fail && self.in_transaction;
         let inserted = match (&mut self.conn, on_conflict) {
             (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows, piped),
+            (Conn::Postgres(c), OnConflict::Ignore) => postgres_backend::copy_in_skipping_conflicts(c, &table.name, columns, rows),
             // One prepared single-row statement run per row (SQLite has no round trips to save);
             // the writer thread takes a copy of the rows.
             (Conn::Sqlite(_), _) => {
@@ -428,12 +429,12 @@ impl Db {
                     None => self.insert_multi_row(&table.name, columns, rows, on_conflict),
                 }
             }
-            _ => self.insert_multi_row(&table.name, columns, rows, on_conflict),
         };
         inserted.map_err(|e| e.during(format!("inserting {} rows into {} on {}", rows.len(), table.name, self.url)))
     }
 
-    /// Multi-row INSERTs, as many rows per statement as the parameter limit allows.
+    /// Multi-row INSERTs, as many rows per statement as the parameter limit allows (MySQL, for
+    /// rows its text form cannot carry).
     fn insert_multi_row(
         &mut self,
         table: &str,
@@ -455,11 +456,7 @@ impl Db {
     fn insert_sql(&self, table: &str, columns: &[&str], nrows: usize, on_conflict: OnConflict) -> String {
         let one = format!("({})", vec!["?"; columns.len()].join(", "));
         let values = vec![one; nrows].join(", ");
-        let tail = match (self.backend(), on_conflict) {
-            (Backend::Postgres, OnConflict::Ignore) => " ON CONFLICT DO NOTHING",
-            _ => "",
-        };
-        format!("{}{values}{tail}", self.insert_prefix(table, columns, on_conflict))
+        format!("{}{values}", self.insert_prefix(table, columns, on_conflict))
     }
 
     /// `INSERT [OR IGNORE] INTO table (columns) VALUES `, as the backend skips conflicts.
@@ -491,10 +488,12 @@ impl Db {
     /// run in the same transaction once the rows are in — as `pg_dump | psql` loads a table. An
     /// interrupted load rolls the drops back with it. On MySQL, drops the secondary indexes no
     /// foreign key needs (DDL commits there: see [`mysql_backend::drop_keys_for_load`]). SQLite:
-    /// nothing to do.
-    pub fn drop_keys_for_load(&mut self, table: &str) -> Result<Vec<String>> {
+    /// nothing to do. `keep_unique`: for a load that skips conflicting rows, the primary and
+    /// unique keys stay (PostgreSQL: the foreign keys and plain indexes go; MySQL: nothing).
+    pub fn drop_keys_for_load(&mut self, table: &str, keep_unique: bool) -> Result<Vec<String>> {
         let dropped = match &mut self.conn {
-            Conn::Postgres(c) => c.get().and_then(|c| postgres_backend::drop_keys_for_load(c, table)),
+            Conn::Postgres(c) => c.get().and_then(|c| postgres_backend::drop_keys_for_load(c, table, keep_unique)),
+            Conn::Mysql(_) if keep_unique => return Ok(Vec::new()),
             Conn::Mysql(c) => c.get().and_then(|c| mysql_backend::drop_keys_for_load(c, table)),
             Conn::Sqlite(_) => return Ok(Vec::new()),
         };

@@ -191,9 +191,34 @@ pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>], 
     Ok(rows.len() as u64)
 }
 
+/// Rows that may collide with the table's keys, those that do skipped: COPY into a temporary
+/// table of the same columns (no constraints: the real table's refusals name the real table),
+/// then one `INSERT … SELECT … ON CONFLICT DO NOTHING`, whose count is the rows inserted. A
+/// multi-row INSERT of as many rows costs more to parse and bind than to run.
+pub fn copy_in_skipping_conflicts(
+    pg: &mut Pg,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+) -> std::result::Result<u64, DriverError> {
+    let stage = format!("osm_stage_{table}");
+    let (target, staged) = (quote_ident(Backend::Postgres, table), quote_ident(Backend::Postgres, &stage));
+    let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
+    pg.get()?
+        .batch_execute(&format!(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS {staged} AS SELECT {cols} FROM {target} WITH NO DATA; TRUNCATE {staged}"
+        ))
+        .map_err(DriverError::from)?;
+    copy_in(pg, &stage, columns, rows, false)?;
+    pg.get()?
+        .execute(&format!("INSERT INTO {target} ({cols}) SELECT {cols} FROM {staged} ON CONFLICT DO NOTHING"), &[])
+        .map_err(DriverError::from)
+}
+
 /// See [`super::Db::drop_keys_for_load`]. Foreign keys go first and come back last; CHECK and NOT
-/// NULL constraints stay (they cost nothing).
-pub fn drop_keys_for_load(client: &mut Client, table: &str) -> std::result::Result<Vec<String>, DriverError> {
+/// NULL constraints stay (they cost nothing), and with `keep_unique` the primary and unique keys
+/// and indexes too.
+pub fn drop_keys_for_load(client: &mut Client, table: &str, keep_unique: bool) -> std::result::Result<Vec<String>, DriverError> {
     let rows = client
         .query(
             "WITH t AS (SELECT $1::text::regclass AS oid), \
@@ -202,14 +227,15 @@ pub fn drop_keys_for_load(client: &mut Client, table: &str) -> std::result::Resu
                       format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname) AS drop_sql, \
                       format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid)) AS add_sql \
                FROM pg_constraint c, t \
-               WHERE (c.conrelid = t.oid AND c.contype IN ('p', 'u', 'f')) OR (c.confrelid = t.oid AND c.contype = 'f')), \
+               WHERE (c.conrelid = t.oid AND c.contype IN ('p', 'u', 'f') AND NOT ($2 AND c.contype IN ('p', 'u'))) \
+                  OR (c.confrelid = t.oid AND c.contype = 'f')), \
              indexes AS ( \
                SELECT false, format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid) \
                FROM pg_index i, t \
-               WHERE i.indrelid = t.oid \
+               WHERE i.indrelid = t.oid AND NOT ($2 AND i.indisunique) \
                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = t.oid)) \
              SELECT * FROM keys UNION ALL SELECT * FROM indexes",
-            &[&quote_ident(Backend::Postgres, table)],
+            &[&quote_ident(Backend::Postgres, table), &keep_unique],
         )
         .map_err(DriverError::from)?;
     let mut statements: Vec<(bool, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();

@@ -101,9 +101,8 @@ pub struct Sink<'p> {
     pub own_transactions: bool,
     /// Rows written in the open transaction.
     uncommitted: u64,
-    /// Target tables the step has written, with the statements that restore the keys and
-    /// indexes dropped while it loads them (see [`Db::drop_keys_for_load`]).
-    loaded: BTreeMap<String, Vec<String>>,
+    /// Target tables the step has written, with what was dropped while it loads them.
+    loaded: BTreeMap<String, Dropped>,
 }
 
 /// Rows per transaction on MySQL: bounded write sets (a Galera cluster refuses huge ones) and
@@ -115,6 +114,15 @@ const COMMIT_ROWS: u64 = 50_000;
 
 /// A first write this large makes a table worth loading without its keys and indexes.
 const LOAD_WITHOUT_KEYS: usize = 1000;
+
+/// The keys and indexes of a table dropped for its load (see [`Db::drop_keys_for_load`]).
+#[derive(Default)]
+pub(crate) struct Dropped {
+    /// The statements that put them back.
+    restore: Vec<String>,
+    /// Its primary and unique keys among them: a write that skips conflicting rows needs those.
+    unique: bool,
+}
 
 impl Sink<'_> {
     pub fn target_table(&self, name: &str) -> &Table {
@@ -199,17 +207,24 @@ impl Sink<'_> {
 
     /// A table's first write in a step, when large, drops its keys and indexes (PostgreSQL: they
     /// are built once over the loaded rows, much faster than maintained row by row) until the
-    /// step ends. Writes that skip conflicting rows need the keys: they are restored first.
+    /// step ends. Writes that skip conflicting rows need the primary and unique keys: a first
+    /// such write keeps them (and drops the foreign keys, checked row by row otherwise); a later
+    /// one restores them first.
     fn prepare_load(&mut self, table: &str, rows: usize, on_conflict: OnConflict) -> Result<()> {
+        let skips_conflicts = on_conflict == OnConflict::Ignore;
         match self.loaded.get_mut(table) {
             None => {
-                let fresh_load = self.own_transactions && on_conflict == OnConflict::Fail && rows >= LOAD_WITHOUT_KEYS;
-                let restore = if fresh_load { self.target.drop_keys_for_load(table)? } else { Vec::new() };
-                self.loaded.insert(table.to_string(), restore);
+                let dropped = if self.own_transactions && rows >= LOAD_WITHOUT_KEYS {
+                    let restore = self.target.drop_keys_for_load(table, skips_conflicts)?;
+                    Dropped { unique: !skips_conflicts && !restore.is_empty(), restore }
+                } else {
+                    Dropped::default()
+                };
+                self.loaded.insert(table.to_string(), dropped);
             }
-            Some(restore) if on_conflict == OnConflict::Ignore && !restore.is_empty() => {
-                let restore = std::mem::take(restore);
-                self.target.execute_all(&restore)?;
+            Some(dropped) if skips_conflicts && dropped.unique => {
+                let restore = std::mem::take(dropped);
+                self.target.execute_all(&restore.restore)?;
             }
             Some(_) => {}
         }
@@ -218,8 +233,8 @@ impl Sink<'_> {
 
     /// Restores what [`Sink::prepare_load`] dropped: at the end of a step, before it is journaled.
     fn finish_loads(&mut self) -> Result<()> {
-        for restore in std::mem::take(&mut self.loaded).into_values() {
-            self.target.execute_all(&restore)?;
+        for dropped in std::mem::take(&mut self.loaded).into_values() {
+            self.target.execute_all(&dropped.restore)?;
         }
         Ok(())
     }
