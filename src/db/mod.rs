@@ -488,14 +488,15 @@ impl Db {
     /// run in the same transaction once the rows are in — as `pg_dump | psql` loads a table. An
     /// interrupted load rolls the drops back with it. On MySQL, drops the secondary indexes no
     /// foreign key needs (DDL commits there: see [`mysql_backend::drop_keys_for_load`]). SQLite:
-    /// nothing to do. `keep_unique`: for a load that skips conflicting rows, the primary and
-    /// unique keys stay (PostgreSQL: the foreign keys and plain indexes go; MySQL: nothing).
+    /// drops the indexes made by `CREATE INDEX` (a table's inline keys cannot be dropped there).
+    /// `keep_unique`: for a load that skips conflicting rows, the primary and unique keys stay
+    /// (PostgreSQL: the foreign keys and plain indexes go; MySQL: nothing; SQLite: plain indexes).
     pub fn drop_keys_for_load(&mut self, table: &str, keep_unique: bool) -> Result<Vec<String>> {
         let dropped = match &mut self.conn {
             Conn::Postgres(c) => c.get().and_then(|c| postgres_backend::drop_keys_for_load(c, table, keep_unique)),
             Conn::Mysql(_) if keep_unique => return Ok(Vec::new()),
             Conn::Mysql(c) => c.get().and_then(|c| mysql_backend::drop_keys_for_load(c, table)),
-            Conn::Sqlite(_) => return Ok(Vec::new()),
+            Conn::Sqlite(c) => c.get().and_then(|c| sqlite_backend::drop_indexes_for_load(c, table, keep_unique)),
         };
         let restore = dropped.map_err(|e| e.during(format!("preparing {table} for loading on {}", self.url)))?;
         if self.backend() == Backend::Mysql && self.in_transaction && !restore.is_empty() {

@@ -95,6 +95,24 @@ fn insert_each(conn: &Connection, sql: &str, rows: &[Vec<Value>]) -> std::result
     Ok(inserted)
 }
 
+/// See [`super::Db::drop_keys_for_load`]: the table's `CREATE INDEX` indexes (unique ones too,
+/// unless `keep_unique`), dropped; returns their statements as `sqlite_master` holds them. Built
+/// again over the loaded rows, an index is filled in key order; maintained row by row, a random
+/// key such as a UUID costs a page read per row once the index outgrows the page cache.
+pub fn drop_indexes_for_load(conn: &mut Connection, table: &str, keep_unique: bool) -> std::result::Result<Vec<String>, DriverError> {
+    let indexes: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT m.name, m.sql FROM pragma_index_list(?1) l JOIN sqlite_master m ON m.name = l.name \
+             WHERE l.origin = 'c' AND m.sql IS NOT NULL AND NOT (?2 AND l.\"unique\") ORDER BY m.rowid",
+        )?
+        .query_map(rusqlite::params![table, keep_unique], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, _) in &indexes {
+        conn.execute_batch(&format!("DROP INDEX {}", super::quote_ident(super::Backend::Sqlite, name)))?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+}
+
 pub fn stream(
     conn: &mut Connection,
     sql: &str,
