@@ -125,6 +125,8 @@ pub struct Db {
     url: DbUrl,
     access: Access,
     zero_dates: ZeroDates,
+    /// PostgreSQL's prepared statements, reused (other backends: unused).
+    statements: postgres_backend::Statements,
     /// Between [`Db::begin`] and its commit or rollback: PostgreSQL's COPY may then go on while
     /// the caller makes the next batch (outside, rows are committed when `insert_rows` returns).
     in_transaction: bool,
@@ -145,7 +147,7 @@ impl Db {
             Backend::Mysql => Conn::Mysql(lent::Lent::new(mysql_backend::connect(url, access)?)),
             Backend::Postgres => Conn::Postgres(postgres_backend::connect(url, access)?),
         };
-        Ok(Db { conn, url: url.clone(), access, zero_dates: ZeroDates::new(), in_transaction: false })
+        Ok(Db { conn, url: url.clone(), access, zero_dates: ZeroDates::new(), statements: Default::default(), in_transaction: false })
     }
 
     /// Creates the database named by `url` when it does not exist yet (MySQL, PostgreSQL: on its
@@ -210,7 +212,7 @@ impl Db {
         match &mut self.conn {
             Conn::Sqlite(c) => sqlite_backend::execute(c.get()?, sql, params),
             Conn::Mysql(c) => mysql_backend::execute(c.get()?, sql, params),
-            Conn::Postgres(c) => postgres_backend::execute(c.get()?, sql, params),
+            Conn::Postgres(c) => postgres_backend::execute(c.get()?, &mut self.statements, sql, params),
         }
     }
 
@@ -355,7 +357,7 @@ impl Db {
                 Err(e) => Err(StreamError::Driver(e)),
             },
             Conn::Postgres(c) => match c.get() {
-                Ok(c) => postgres_backend::stream(c, sql, params, &mut on_row),
+                Ok(c) => postgres_backend::stream(c, &mut self.statements, sql, params, &mut on_row),
                 Err(e) => Err(StreamError::Driver(e)),
             },
         };

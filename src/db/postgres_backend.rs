@@ -162,11 +162,34 @@ fn params_of<'a>(params: &[&'a Value]) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|p| *p as &(dyn ToSql + Sync)).collect()
 }
 
-pub fn execute(client: &mut Client, sql: &str, params: &[&Value]) -> std::result::Result<u64, DriverError> {
+pub fn execute(client: &mut Client, statements: &mut Statements, sql: &str, params: &[&Value]) -> std::result::Result<u64, DriverError> {
     if params.is_empty() {
         return client.execute(sql, &[]).map_err(DriverError::from);
     }
-    client.execute(numbered(sql).as_str(), &params_of(params)).map_err(DriverError::from)
+    let stmt = statements.prepare(client, sql)?;
+    client.execute(&stmt, &params_of(params)).map_err(DriverError::from)
+}
+
+/// A connection's prepared statements with parameters, by their SQL: the same lookup or catalog
+/// query again (per batch, per table) skips its parse and, once the server settles on a generic
+/// plan, its planning (a few milliseconds for a catalog view). Bounded: emptied when full.
+#[derive(Default)]
+pub struct Statements(std::collections::HashMap<String, postgres::Statement>);
+
+impl Statements {
+    const MOST: usize = 256;
+
+    fn prepare(&mut self, client: &mut Client, sql: &str) -> std::result::Result<postgres::Statement, postgres::Error> {
+        if let Some(stmt) = self.0.get(sql) {
+            return Ok(stmt.clone());
+        }
+        if self.0.len() >= Self::MOST {
+            self.0.clear();
+        }
+        let stmt = client.prepare(&numbered(sql))?;
+        self.0.insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
 }
 
 /// Loads rows with `COPY … FROM STDIN` in text format: the server converts each field to its
@@ -286,13 +309,14 @@ fn copy_field(v: &Value, out: &mut String) {
 
 pub fn stream(
     client: &mut Client,
+    statements: &mut Statements,
     sql: &str,
     params: &[Value],
     on_row: &mut dyn FnMut(Row) -> Result<()>,
 ) -> std::result::Result<(), StreamError> {
     use postgres::fallible_iterator::FallibleIterator;
     let driver = |e: postgres::Error| StreamError::Driver(e.into());
-    let stmt = client.prepare(&numbered(sql)).map_err(driver)?;
+    let stmt = if params.is_empty() { client.prepare(&numbered(sql)) } else { statements.prepare(client, sql) }.map_err(driver)?;
     let columns: Arc<[String]> = stmt.columns().iter().map(|c| c.name().to_string()).collect();
     let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
     let mut rows = client.query_raw(&stmt, params.iter()).map_err(driver)?;
