@@ -147,7 +147,14 @@ impl Db {
             Backend::Mysql => Conn::Mysql(lent::Lent::new(mysql_backend::connect(url, access)?)),
             Backend::Postgres => Conn::Postgres(postgres_backend::connect(url, access)?),
         };
-        Ok(Db { conn, url: url.clone(), access, zero_dates: ZeroDates::new(), statements: Default::default(), in_transaction: false })
+        Ok(Db {
+            conn,
+            url: url.clone(),
+            access,
+            zero_dates: ZeroDates::new(),
+            statements: postgres_backend::Statements::default(),
+            in_transaction: false,
+        })
     }
 
     /// Creates the database named by `url` when it does not exist yet (MySQL, PostgreSQL: on its
