@@ -66,7 +66,7 @@ impl Item {
 
     pub fn of_check(c: &Check) -> Item {
         Item {
-            severity: c.level,
+            severity: c.severity,
             code: c.code,
             subject: c.reported_by.clone().unwrap_or_default(),
             message: c.message.clone(),

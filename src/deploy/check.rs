@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::Check;
 use super::discover::{self, Cloud, discover};
 use super::rehearsal::{self, Rehearsal};
 use super::steps::Step;
-use super::{Check, Level};
 use crate::config::paste::AuthStrategy;
 use crate::config::paste::PasteFile;
 use crate::config::upgrade;
@@ -39,14 +39,14 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    fn add(&mut self, level: Level, code: Reason, message: impl Into<String>, fix: impl Into<String>) {
-        self.findings.push(Check::new(level, code, message, fix));
+    fn add(&mut self, severity: Severity, code: Reason, message: impl Into<String>, fix: impl Into<String>) {
+        self.findings.push(Check::new(severity, code, message, fix));
     }
 
     /// Why `migrate` refuses to start, if it does: every blocker (the CLI renders them with the
     /// other findings).
     pub fn blockers(&self) -> Vec<Check> {
-        self.findings.iter().filter(|f| f.level == Level::Blocker).cloned().collect()
+        self.findings.iter().filter(|f| f.severity == Severity::Blocker).cloned().collect()
     }
 }
 
@@ -86,13 +86,13 @@ pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_user
     let mut unusable = Vec::new();
     for s in cloud.services() {
         if let Some(note) = &s.note {
-            report.add(Level::Info, Reason::RelativeSqlitePath, note.clone(), "nothing to do");
+            report.add(Severity::Info, Reason::RelativeSqlitePath, note.clone(), "nothing to do");
         }
         let release = match Db::connect(&s.source, Access::ReadOnly).and_then(|mut db| release_of(s.service, &mut db)) {
             Ok(r) => r,
             Err(e) => {
                 report.add(
-                    Level::Blocker,
+                    Severity::Blocker,
                     Reason::SourceUnusable,
                     format!("{} database {}: {e}", s.service, s.source),
                     "fix the database or its URL in the config",
@@ -103,7 +103,7 @@ pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_user
         };
         if release.contains("unversioned") || release.contains("though stamped") {
             report.add(
-                Level::Warning,
+                Severity::Warning,
                 Reason::GlanceUnversioned,
                 format!("{}: {release}", s.source),
                 "nothing: osmigrate recognises Glance by its tables",
@@ -127,7 +127,7 @@ pub(super) fn preconditions(cloud: &Cloud, state_dir: &Path, create_service_user
     check_ownership(&mut report, root);
     if rustix::process::geteuid().is_root() {
         report.add(
-            Level::Info,
+            Severity::Info,
             Reason::RunningAsRoot,
             "running as root",
             "files are written as the service users (nova, glance, keystone)",
@@ -160,17 +160,17 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
             };
             let (users, projects) = (count("users")?, count("projects")?);
             report.add(
-                Level::Info,
+                Severity::Info,
                 Reason::AuthNova,
                 format!("Nova ran its own auth (api-paste pipelines `auth`/`authenticate`): {users} user(s), {projects} project(s)"),
                 format!("migrate imports them into the Essex Keystone {} and switches auth_strategy to keystone", cloud.keystone_target),
             );
         }
         AuthStrategy::Keystone => {
-            report.add(Level::Info, Reason::AuthKeystone, "Nova's API authenticated with Keystone", "nothing to do");
+            report.add(Severity::Info, Reason::AuthKeystone, "Nova's API authenticated with Keystone", "nothing to do");
         }
         AuthStrategy::NoAuth => report.add(
-            Level::Warning,
+            Severity::Warning,
             Reason::AuthNone,
             "Nova's API ran without auth",
             "Essex keeps auth_strategy = noauth: put Keystone in front before opening the API",
@@ -181,14 +181,14 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
         let diablo = rootfs::under_root(&cloud.root, &discover::diablo_host_file(&cloud.root, Path::new("/etc/keystone/keystone.conf"))?)?;
         if diablo.is_file() && upgrade::is_diablo_keystone(&PasteFile::read(&diablo)?) {
             report.add(
-                Level::Blocker,
+                Severity::Blocker,
                 Reason::KeystoneConfWithoutDatabase,
                 format!("{} is Diablo's keystone.conf but names no database ([keystone.backends.sqlalchemy] sql_connection)", diablo.display()),
                 "set sql_connection there to the Diablo Keystone database (Diablo's own default: sqlite:///keystone.db, in /var/lib/keystone)",
             );
         } else {
             report.add(
-                Level::Blocker,
+                Severity::Blocker,
                 Reason::NoKeystone,
                 format!("no Diablo keystone.conf ({} is missing), and Nova did not run its own auth", conf.display()),
                 "give the tree's etc/keystone/keystone.conf",
@@ -209,7 +209,7 @@ fn check_target(report: &mut CheckReport, service: &str, target: &DbUrl) {
     if let Err(e) = Db::create_database_if_missing(&probe).and_then(|_| Db::drop_database_if_exists(&probe)) {
         let name = target.database.as_deref().unwrap_or_default();
         report.add(
-            Level::Blocker,
+            Severity::Blocker,
             Reason::CannotCreateDatabase,
             format!("{}: the database user cannot create the new {service} database {name} ({e})", target.with_database("")),
             format!("create the empty database {name} yourself and grant this user all privileges on it"),
@@ -227,7 +227,7 @@ fn check_directories(report: &mut CheckReport, cloud: &Cloud, state_dir: &Path) 
             writable(report, dir, &format!("the new {service} database goes there"));
         } else {
             report.add(
-                Level::Blocker,
+                Severity::Blocker,
                 Reason::DirectoryMissing,
                 format!("{}: the directory of the new {service} database does not exist", dir.display()),
                 format!("install the Essex {service} package first (it makes /var/lib/{service}, owned by {service})"),
@@ -240,7 +240,7 @@ fn check_directories(report: &mut CheckReport, cloud: &Cloud, state_dir: &Path) 
     }
     if state_dir.exists() && !state_dir.is_dir() {
         report.add(
-            Level::Blocker,
+            Severity::Blocker,
             Reason::StateDirUnusable,
             format!("{} is not a directory: osmigrate keeps its journal, lock, config backup and image map there", state_dir.display()),
             "move it out of the way, or give --state-dir",
@@ -262,7 +262,7 @@ fn writable(report: &mut CheckReport, dir: &Path, why: &str) {
     if let Some(e) = verdict {
         let shown = if existing == dir { dir.display().to_string() } else { format!("{} (to make {})", existing.display(), dir.display()) };
         report.add(
-            Level::Blocker,
+            Severity::Blocker,
             Reason::NotWritable,
             format!("{shown}: osmigrate cannot write there ({e}); {why}"),
             "make it writable: remount it read-write, clear an immutable flag (chattr -i), or run as a user that may write there",
@@ -315,9 +315,9 @@ fn check_disk(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
         let Some(free) = free_bytes(&dir) else { continue };
         let message = format!("{}: needs about {}, {} free ({})", dir.display(), human_size(bytes), human_size(free), what.join(", "));
         if free < bytes {
-            report.add(Level::Blocker, Reason::DiskSpace, message, "free disk space there (check's scratch copy follows $TMPDIR)");
+            report.add(Severity::Blocker, Reason::DiskSpace, message, "free disk space there (check's scratch copy follows $TMPDIR)");
         } else {
-            report.add(Level::Info, Reason::DiskSpace, message, "nothing to do");
+            report.add(Severity::Info, Reason::DiskSpace, message, "nothing to do");
         }
     }
     Ok(())
@@ -360,7 +360,7 @@ fn check_ownership(report: &mut CheckReport, root: &Path) {
         }
         if !root_owned.is_empty() && Ownership::new(root).ok().and_then(|o| o.account(svc).ok().flatten()).is_some() {
             let mut c = Check::new(
-                Level::Warning,
+                Severity::Warning,
                 Reason::RootOwnedLogs,
                 format!("{} file(s) in {} belong to root: {svc} cannot write its logs", root_owned.len(), dir.display()),
                 "run `osmigrate config fix-ownership`",
@@ -377,19 +377,24 @@ fn check_ownership(report: &mut CheckReport, root: &Path) {
 fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
     for (step, e) in &r.failed {
         let mut c =
-            Check::new(Level::Blocker, failure_reason(*step), format!("{}: {}", step.name(), r.real(&e.to_string())), fix_for_error(e));
+            Check::new(Severity::Blocker, failure_reason(*step), format!("{}: {}", step.name(), r.real(&e.to_string())), fix_for_error(e));
         c.reported_by = Some(step.name().into());
         report.findings.push(c);
     }
     report.findings.extend(r.directories.iter().cloned());
     for (step, why) in &r.skipped {
-        report.add(Level::Info, Reason::NotRehearsed, format!("{}: not rehearsed, {why}", step.name()), "fix that first, then check again");
+        report.add(
+            Severity::Info,
+            Reason::NotRehearsed,
+            format!("{}: not rehearsed, {why}", step.name()),
+            "fix that first, then check again",
+        );
     }
     for db in &r.report.databases {
         let step = format!("{}-db", db.service);
         for f in &db.findings {
-            let level = if f.severity == Severity::Warning { Level::Warning } else { Level::Info };
-            let mut c = Check::new(level, f.code, format!("{} {}: {}", db.service, f.table, r.real(&f.message)), f.code.fix());
+            let severity = if f.severity == Severity::Warning { Severity::Warning } else { Severity::Info };
+            let mut c = Check::new(severity, f.code, format!("{} {}: {}", db.service, f.table, r.real(&f.message)), f.code.fix());
             c.reported_by = Some(step.clone());
             c.count = Some(f.count);
             c.rows = f.rows.iter().map(|row| r.real(row)).collect();
@@ -400,7 +405,7 @@ fn add_rehearsal(report: &mut CheckReport, r: &Rehearsal) {
         for change in config.changes.iter().filter(|c| c.severity == Severity::Warning) {
             let setting = if change.setting.is_empty() { String::new() } else { format!(" {}", change.setting) };
             let mut c = Check::new(
-                Level::Warning,
+                Severity::Warning,
                 change.code,
                 format!("{}{setting}: {}", r.real(&change.file), r.real(&change.message)),
                 change.code.fix(),

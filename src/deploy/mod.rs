@@ -27,12 +27,12 @@ pub use plan::{PlanReport, PlannedStep, plan};
 pub use steps::{MigrateOptions, MigrateReport, Migrated, StepOutcome, migrate};
 pub use verify::{VerifyReport, verify};
 
-/// How serious a finding of `check` or `verify` is: blockers stop `migrate`.
-pub use crate::reason::Severity as Level;
+pub use crate::reason::Severity;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
-    pub level: Level,
+    /// How serious it is (as in a migration's findings): blockers stop `migrate`.
+    pub severity: Severity,
     pub code: Reason,
     pub message: String,
     /// What to do about it.
@@ -49,9 +49,9 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(level: Level, code: Reason, message: impl Into<String>, fix: impl Into<String>) -> Check {
-        debug_assert!(code.allows(level), "{code} is not reported as {level} (src/reason.rs)");
-        Check { level, code, message: message.into(), fix: fix.into(), reported_by: None, count: None, rows: Vec::new() }
+    pub fn new(severity: Severity, code: Reason, message: impl Into<String>, fix: impl Into<String>) -> Check {
+        debug_assert!(code.allows(severity), "{code} is not reported as {severity} (src/reason.rs)");
+        Check { severity, code, message: message.into(), fix: fix.into(), reported_by: None, count: None, rows: Vec::new() }
     }
 }
 

@@ -7,7 +7,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::{Check, Level};
+use super::{Check, Severity};
 use crate::config::ini::IniDoc;
 use crate::config::write::{Account, Ownership};
 use crate::db::{Backend, DbUrl};
@@ -195,7 +195,7 @@ pub(super) fn check_files(root: &Path, checks: &mut Vec<Check>) -> Result<()> {
         let shown = local.display();
         let Ok(meta) = std::fs::metadata(&local) else {
             checks.push(Check::new(
-                Level::Blocker,
+                Severity::Blocker,
                 Reason::ServiceFile,
                 format!("{shown} ({}) is missing: {} cannot start", n.named_by, n.service),
                 if n.used == Use::Directory {
@@ -210,7 +210,7 @@ pub(super) fn check_files(root: &Path, checks: &mut Vec<Check>) -> Result<()> {
         if !kind_ok {
             let kind = if n.used == Use::Directory { "a directory" } else { "a file" };
             checks.push(Check::new(
-                Level::Blocker,
+                Severity::Blocker,
                 Reason::ServiceFile,
                 format!("{shown} ({}) is not {kind}: {} cannot start", n.named_by, n.service),
                 "put the right thing there",
@@ -221,7 +221,7 @@ pub(super) fn check_files(root: &Path, checks: &mut Vec<Check>) -> Result<()> {
             if !unknown.contains(&n.service) {
                 unknown.push(n.service);
                 checks.push(Check::new(
-                    Level::Warning,
+                    Severity::Warning,
                     Reason::ServiceUserUnknown,
                     format!(
                         "no user `{}` in {}: whether {} may use its files is not checked, only that they are there",
@@ -232,19 +232,19 @@ pub(super) fn check_files(root: &Path, checks: &mut Vec<Check>) -> Result<()> {
                     format!("install the Essex {} package (it makes the user), then verify again", n.service),
                 ));
             }
-            checks.push(Check::new(Level::Info, Reason::ServiceFile, format!("{shown} ({}) is there", n.named_by), ""));
+            checks.push(Check::new(Severity::Info, Reason::ServiceFile, format!("{shown} ({}) is there", n.named_by), ""));
             continue;
         };
         let groups = owners.supplementary_gids(n.service)?;
         match refusal(root, &n.path, n.used, &account, &groups) {
             None => checks.push(Check::new(
-                Level::Info,
+                Severity::Info,
                 Reason::ServiceFile,
                 format!("{} (uid {}) can use {shown} ({})", n.service, account.uid, n.named_by),
                 "",
             )),
             Some(why) => checks.push(Check::new(
-                Level::Blocker,
+                Severity::Blocker,
                 Reason::ServiceFile,
                 format!("{} (uid {}) {why}: {shown} ({}); {} cannot start", n.service, account.uid, n.named_by, n.service),
                 format!(
@@ -277,7 +277,7 @@ pub(super) fn foresee_directories(root: &Path, rendered: &Path, checks: &mut Vec
         let local = rootfs::under_root(root, &dir)?;
         if !local.is_dir() {
             checks.push(Check::new(
-                Level::Warning,
+                Severity::Warning,
                 Reason::ServiceDirectory,
                 format!("{} ({}) does not exist: {} cannot start until it does", local.display(), n.named_by, n.service),
                 format!("make it, owned by {} (the Essex {} package does)", n.service, n.service),
@@ -288,7 +288,7 @@ pub(super) fn foresee_directories(root: &Path, rendered: &Path, checks: &mut Vec
         let groups = owners.supplementary_gids(n.service)?;
         if let Some(why) = refusal(root, &dir, Use::Directory, &account, &groups) {
             checks.push(Check::new(
-                Level::Warning,
+                Severity::Warning,
                 Reason::ServiceDirectory,
                 format!("{} (uid {}) {why}: {} ({}); {} cannot start", n.service, account.uid, local.display(), n.named_by, n.service),
                 format!("chown {}:{} {} (the Essex package makes it so)", account.user, account.group, local.display()),

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::discover::discover;
-use super::{Check, Journal, Level, Lock};
+use super::{Check, Journal, Lock, Severity};
 use crate::config::paste::AuthStrategy;
 use crate::db::{Access, Backend, Db, DbUrl, Value};
 use crate::error::Result;
@@ -34,7 +34,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
     let mut checks = Vec::new();
     let mut schema_checks = Vec::new();
     let mut check = |ok: bool, code: Reason, message: String| {
-        checks.push(Check::new(if ok { Level::Info } else { Level::Blocker }, code, message, if ok { "" } else { code.fix() }));
+        checks.push(Check::new(if ok { Severity::Info } else { Severity::Blocker }, code, message, if ok { "" } else { code.fix() }));
     };
     let mut missing = Vec::new();
     let finished = journal.is_done("nova-config");
@@ -81,7 +81,7 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         }
         schema_checks.extend(differences.iter().map(|d| {
             Check::new(
-                Level::Blocker,
+                Severity::Blocker,
                 Reason::EssexSchema,
                 format!("{target_url}: {d}"),
                 match source_url {

@@ -50,7 +50,7 @@ fn demo_runs_on_sqlite() {
     assert!(bdm["rows"][0].as_str().unwrap().ends_with("iscsi 192.168.0.20:3260 iqn.2010-10.org.openstack:volume-00000001 lun 0"), "{bdm}");
     // Everything matched; the demo tree has no etc/passwd, so only that is a warning.
     let checks = report["verify"]["checks"].as_array().unwrap();
-    assert!(checks.iter().all(|c| c["level"] == "info" || c["code"] == "service_user_unknown"), "{}", report["verify"]);
+    assert!(checks.iter().all(|c| c["severity"] == "info" || c["code"] == "service_user_unknown"), "{}", report["verify"]);
     assert!(dir.path().join("var/lib/osmigrate/glance-image-map.csv").exists());
     assert!(dir.path().join("etc/keystone/default_catalog.templates").exists());
 }

@@ -512,7 +512,7 @@ fn a_run_killed_between_ddl_statements_ends_with_the_whole_schema_on_every_backe
         drop(db);
         let (code, verified, _) = cloud("verify", &root, &[]);
         assert_eq!(code, 2, "{ctx}: {verified}");
-        let failed: Vec<&Json> = verified["checks"].as_array().unwrap().iter().filter(|c| c["level"] == "blocker").collect();
+        let failed: Vec<&Json> = verified["checks"].as_array().unwrap().iter().filter(|c| c["severity"] == "blocker").collect();
         assert_eq!(failed.len(), 1, "{ctx}: {failed:?}");
         assert_eq!(failed[0]["code"], "essex_schema", "{ctx}");
         let message = failed[0]["message"].as_str().unwrap();
@@ -781,7 +781,7 @@ fn a_cloud_that_ran_novas_own_auth_moves_its_users_into_keystone_on_every_backen
         let (code, verified, _) = cloud("verify", &root, &[]);
         assert_eq!(code, 2, "{ctx}: {verified}");
         let keys = verified["checks"].as_array().unwrap().iter().find(|c| c["code"] == "nova_keys_arrived").unwrap();
-        assert_eq!(keys["level"], "blocker", "{ctx}: {keys}");
+        assert_eq!(keys["severity"], "blocker", "{ctx}: {keys}");
     });
 }
 
@@ -1034,6 +1034,6 @@ fn check_warns_of_keystone_conf_keys_diablo_never_read() {
         .iter()
         .find(|f| f["code"] == "unparsable_line" && f["message"].as_str().unwrap().contains("`verbose`"))
         .unwrap_or_else(|| panic!("no unparsable_line for verbose: {check:#}"));
-    assert_eq!(finding["level"], "warning", "{finding}");
+    assert_eq!(finding["severity"], "warning", "{finding}");
     assert!(finding["message"].as_str().unwrap().contains(&format!("line {line}")), "{finding}");
 }

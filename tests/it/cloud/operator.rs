@@ -18,11 +18,11 @@ fn text(command: &str, root: &Path, extra: &[&str]) -> (i32, String, String) {
 }
 
 /// Every (severity, code) of a report's findings that is not info, from its JSON.
-fn problems(items: &[Json], severity_key: &str) -> BTreeSet<(String, String)> {
+fn problems(items: &[Json]) -> BTreeSet<(String, String)> {
     items
         .iter()
-        .filter(|f| f[severity_key] != "info")
-        .map(|f| (f[severity_key].as_str().unwrap().to_string(), f["code"].as_str().unwrap().to_string()))
+        .filter(|f| f["severity"] != "info")
+        .map(|f| (f["severity"].as_str().unwrap().to_string(), f["code"].as_str().unwrap().to_string()))
         .collect()
 }
 
@@ -47,7 +47,7 @@ fn every_warning_is_shown_after_a_verdict_line() {
     let (text_code, shown, _) = text("check", &root, &[]);
     assert_eq!((code, text_code), (1, 1));
     assert!(shown.starts_with(&format!("check of {}: ready, with warnings to read — 0 blockers, ", root.display())), "{shown}");
-    assert_all_shown(&problems(checked["findings"].as_array().unwrap(), "level"), &shown);
+    assert_all_shown(&problems(checked["findings"].as_array().unwrap()), &shown);
 
     let log = dir.path().join("migrate.log");
     let (code, shown, err) = text("migrate", &root, &["--no-services", "--yes", "-v", "--log-file", log.to_str().unwrap()]);
@@ -67,10 +67,10 @@ fn every_warning_is_shown_after_a_verdict_line() {
     let (_, migrated, _) = cloud("migrate", &root, &["--no-services", "--yes"]);
     let mut warned = BTreeSet::new();
     for d in migrated["databases"].as_array().unwrap() {
-        warned.extend(problems(d["findings"].as_array().unwrap(), "severity"));
+        warned.extend(problems(d["findings"].as_array().unwrap()));
     }
     for c in migrated["configs"].as_array().unwrap() {
-        warned.extend(problems(c["changes"].as_array().unwrap(), "severity"));
+        warned.extend(problems(c["changes"].as_array().unwrap()));
     }
     assert_all_shown(&warned, &shown);
 
@@ -82,7 +82,7 @@ fn every_warning_is_shown_after_a_verdict_line() {
     assert!(shown.contains("blocker migration_finished (1)") && shown.contains("records no finished migration"), "{shown}");
     let (_, verified, _) = cloud("verify", &root, &[]);
     let finished = verified["checks"].as_array().unwrap().iter().find(|c| c["code"] == "migration_finished").unwrap();
-    assert_eq!(finished["level"], "blocker");
+    assert_eq!(finished["severity"], "blocker");
     assert!(finished["message"].as_str().unwrap().contains("records no finished migration"), "{finished}");
 }
 

@@ -48,7 +48,7 @@ fn refused_up_front(root: &Path, code: &str) -> Json {
     assert_eq!(status, 2, "check: {err} {check:#}");
     let blocker = findings(&check)
         .iter()
-        .find(|f| f["code"] == code && f["level"] == "blocker")
+        .find(|f| f["code"] == code && f["severity"] == "blocker")
         .unwrap_or_else(|| panic!("no blocker {code}: {check:#}"))
         .clone();
     assert!(!blocker["fix"].as_str().unwrap().is_empty(), "{blocker}");
@@ -368,12 +368,12 @@ fn verify_checks_the_files_the_essex_services_open() {
             .find(|c| c["code"] == "service_file" && c["message"].as_str().unwrap().contains("default_catalog.templates"))
             .cloned()
     };
-    assert_eq!(names_catalog(&verified).unwrap()["level"], "info", "{verified:#}");
+    assert_eq!(names_catalog(&verified).unwrap()["severity"], "info", "{verified:#}");
     std::fs::remove_file(&catalog).unwrap();
     let (code, verified, _) = cloud("verify", &root, &[]);
     assert_eq!(code, 2, "{verified:#}");
     let missing = names_catalog(&verified).unwrap();
-    assert_eq!(missing["level"], "blocker", "{missing}");
+    assert_eq!(missing["severity"], "blocker", "{missing}");
     assert!(missing["message"].as_str().unwrap().contains("is missing: keystone cannot start"), "{missing}");
 }
 
@@ -428,7 +428,7 @@ fn the_new_databases_belong_to_the_service_users() {
     std::os::unix::fs::chown(&nova_db, Some(0), Some(0)).unwrap();
     let (code, verified, _) = cloud("verify", &root, &[]);
     assert_eq!(code, 2, "{verified:#}");
-    let denied = verified["checks"].as_array().unwrap().iter().find(|c| c["level"] == "blocker").unwrap();
+    let denied = verified["checks"].as_array().unwrap().iter().find(|c| c["severity"] == "blocker").unwrap();
     let message = denied["message"].as_str().unwrap();
     assert!(
         message.contains("nova (uid 4103) cannot read and write it (owner 0:0, mode 0640)") && message.contains("nova-essex.sqlite"),
