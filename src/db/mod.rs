@@ -431,9 +431,9 @@ impl Db {
                 }
             }
             (Conn::Mysql(_), _) => {
-                let prefix = self.insert_prefix(&table.name, columns, on_conflict);
+                let (prefix, suffix) = (self.insert_prefix(&table.name, columns), self.skipping(columns, on_conflict));
                 let Conn::Mysql(c) = &mut self.conn else { unreachable!() };
-                match mysql_backend::insert_text(c, &table.name, &prefix, rows, piped) {
+                match mysql_backend::insert_text(c, &table.name, &prefix, &suffix, rows, piped) {
                     Some(inserted) => inserted,
                     None => self.insert_multi_row(&table.name, columns, rows, on_conflict),
                 }
@@ -465,18 +465,28 @@ impl Db {
     fn insert_sql(&self, table: &str, columns: &[&str], nrows: usize, on_conflict: OnConflict) -> String {
         let one = format!("({})", vec!["?"; columns.len()].join(", "));
         let values = vec![one; nrows].join(", ");
-        format!("{}{values}", self.insert_prefix(table, columns, on_conflict))
+        format!("{}{values}{}", self.insert_prefix(table, columns), self.skipping(columns, on_conflict))
     }
 
-    /// `INSERT [OR IGNORE] INTO table (columns) VALUES `, as the backend skips conflicts.
-    fn insert_prefix(&self, table: &str, columns: &[&str], on_conflict: OnConflict) -> String {
+    /// `INSERT INTO table (columns) VALUES `.
+    fn insert_prefix(&self, table: &str, columns: &[&str]) -> String {
         let cols = columns.iter().map(|c| self.quote(c)).collect::<Vec<_>>().join(", ");
-        let verb = match (self.backend(), on_conflict) {
-            (Backend::Sqlite, OnConflict::Ignore) => "INSERT OR IGNORE",
-            (Backend::Mysql, OnConflict::Ignore) => "INSERT IGNORE",
-            _ => "INSERT",
-        };
-        format!("{verb} INTO {} ({cols}) VALUES ", self.quote(table))
+        format!("INSERT INTO {} ({cols}) VALUES ", self.quote(table))
+    }
+
+    /// What follows the rows of an INSERT so that a row colliding with a primary or unique key is
+    /// skipped (and not counted), and only such a row: `INSERT OR IGNORE` would also pass over a
+    /// NULL in a NOT NULL column, and MySQL's `INSERT IGNORE` would write `''` or 0 in its place.
+    fn skipping(&self, columns: &[&str], on_conflict: OnConflict) -> String {
+        match (self.backend(), on_conflict) {
+            (_, OnConflict::Fail) => String::new(),
+            (Backend::Sqlite | Backend::Postgres, OnConflict::Ignore) => " ON CONFLICT DO NOTHING".into(),
+            // An update that changes nothing: the row counts as 0 affected (no CLIENT_FOUND_ROWS).
+            (Backend::Mysql, OnConflict::Ignore) => {
+                let c = self.quote(columns[0]);
+                format!(" ON DUPLICATE KEY UPDATE {c} = {c}")
+            }
+        }
     }
 
     /// Creates what of a schema the database lacks (see [`diff::ensure_schema`]): the whole

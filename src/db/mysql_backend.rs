@@ -116,7 +116,8 @@ const INSERT_TEXT_BYTES: usize = 900_000;
 /// A MySQL connection, lent to a thread for a table's INSERTs (see [`Lent`]).
 pub type My = Lent<Conn>;
 
-/// Inserts rows as multi-row INSERTs in SQL text, `prefix` being `INSERT INTO t (cols) VALUES `.
+/// Inserts rows as multi-row INSERTs in SQL text, `prefix` being `INSERT INTO t (cols) VALUES `
+/// and `suffix` what follows the rows (see [`super::Db::insert_rows`]).
 /// The server parses literals far faster than it binds thousands of prepared-statement
 /// parameters (what `mysqldump | mysql` loads with too). `piped`: the statements go to the
 /// table's writer thread (see [`Lent`]), and the rows count as inserted; a refusal fails the
@@ -126,6 +127,7 @@ pub fn insert_text(
     my: &mut My,
     table: &str,
     prefix: &str,
+    suffix: &str,
     rows: &[Vec<Value>],
     piped: bool,
 ) -> Option<std::result::Result<u64, DriverError>> {
@@ -149,6 +151,7 @@ pub fn insert_text(
         }
         sql.push(')');
         if sql.len() >= INSERT_TEXT_BYTES || i + 1 == rows.len() {
+            sql.push_str(suffix);
             let statement = std::mem::take(&mut sql);
             let sent = if piped {
                 my.send(table, prefix, statement.into_bytes(), run_statements)

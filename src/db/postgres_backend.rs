@@ -215,9 +215,11 @@ pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>], 
 }
 
 /// Rows that may collide with the table's keys, those that do skipped: COPY into a temporary
-/// table of the same columns (no constraints: the real table's refusals name the real table),
-/// then one `INSERT … SELECT … ON CONFLICT DO NOTHING`, whose count is the rows inserted. A
-/// multi-row INSERT of as many rows costs more to parse and bind than to run.
+/// table with every column of the real one (no constraints: the real table's refusals name the
+/// real table; every column, so that any writer's columns fit it), then one `INSERT … SELECT …
+/// ON CONFLICT DO NOTHING`, whose count is the rows inserted; in the order given, so the first of
+/// two colliding rows wins as with the other backends' `INSERT [OR] IGNORE`. A multi-row INSERT
+/// of as many rows costs more to parse and bind than to run.
 pub fn copy_in_skipping_conflicts(
     pg: &mut Pg,
     table: &str,
@@ -228,9 +230,7 @@ pub fn copy_in_skipping_conflicts(
     let (target, staged) = (quote_ident(Backend::Postgres, table), quote_ident(Backend::Postgres, &stage));
     let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
     pg.get()?
-        .batch_execute(&format!(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS {staged} AS SELECT {cols} FROM {target} WITH NO DATA; TRUNCATE {staged}"
-        ))
+        .batch_execute(&format!("CREATE TEMPORARY TABLE IF NOT EXISTS {staged} AS SELECT * FROM {target} WITH NO DATA; TRUNCATE {staged}"))
         .map_err(DriverError::from)?;
     copy_in(pg, &stage, columns, rows, false)?;
     pg.get()?

@@ -120,7 +120,8 @@ const LOAD_WITHOUT_KEYS: usize = 1000;
 pub(crate) struct Dropped {
     /// The statements that put them back.
     restore: Vec<String>,
-    /// Its primary and unique keys among them: a write that skips conflicting rows needs those.
+    /// Dropped by a load that kept nothing, so perhaps its primary and unique keys: a later write
+    /// that skips conflicting rows puts everything back first (it needs those).
     unique: bool,
 }
 

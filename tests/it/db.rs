@@ -127,3 +127,46 @@ fn awkward_values_arrive_as_they_were_sent() {
         assert_eq!(back.len(), sent.len(), "{ctx}");
     });
 }
+
+/// Rows that may collide with a key (memberships, `s3_images`): those that do are skipped and not
+/// counted, the first of two in one batch wins, whatever columns each writer gives, in or out of
+/// a transaction; a refusal other than a collision names the real table (PostgreSQL stages the
+/// rows in a temporary table first).
+#[test]
+fn colliding_rows_are_skipped_and_counted_on_every_backend() {
+    support::each_server(|server| {
+        let ctx = server.name();
+        let (fresh, mut db) = created(&server, "skip_conflicts");
+        let table = Table {
+            columns: vec![
+                Column { nullable: false, ..column("id", ColType::Integer) },
+                Column { nullable: false, ..column("name", ColType::String(20)) },
+                Column { default: Some("7".into()), ..column("n", ColType::Integer) },
+            ],
+            primary_key: vec!["id".into()],
+            ..Table::new("pairs")
+        };
+        db.create_table(&table).unwrap();
+        let row = |id: i64, name: &str| vec![Value::Int(id), Value::Text(name.into())];
+
+        let first = db.insert_rows(&table, &["id", "name"], &[row(1, "a"), row(2, "b"), row(2, "b-again")], OnConflict::Ignore).unwrap();
+        assert_eq!(first, 2, "{ctx}: the second row 2 of the batch skipped");
+        db.begin().unwrap();
+        let more = [row(2, "c"), row(3, "d")].map(|mut r| {
+            r.push(Value::Int(9));
+            r
+        });
+        assert_eq!(db.insert_rows(&table, &["id", "name", "n"], &more, OnConflict::Ignore).unwrap(), 1, "{ctx}: other columns");
+        db.commit().unwrap();
+        assert_eq!(
+            rows(&fresh.url, "SELECT id, name, n FROM pairs ORDER BY id"),
+            [["1", "a", "7"], ["2", "b", "7"], ["3", "d", "9"]].map(|r| r.map(String::from).to_vec()).to_vec(),
+            "{ctx}"
+        );
+
+        let refused = db.insert_rows(&table, &["id", "name"], &[vec![Value::Int(4), Value::Null]], OnConflict::Ignore).expect_err(ctx);
+        let refused = refused.to_string();
+        assert!(refused.contains("pairs") && !refused.contains("osm_stage"), "{ctx}: {refused}");
+        assert_eq!(rows(&fresh.url, "SELECT COUNT(*) FROM pairs")[0][0], "3", "{ctx}");
+    });
+}
