@@ -127,6 +127,9 @@ pub struct Db {
     zero_dates: ZeroDates,
     /// PostgreSQL's prepared statements, reused (other backends: unused).
     statements: postgres_backend::Statements,
+    /// MySQL: the server takes `LOAD DATA LOCAL` (its `local_infile` is on), the fastest way in
+    /// for a batch (other backends: unused).
+    load_data: bool,
     /// Between [`Db::begin`] and its commit or rollback: PostgreSQL's COPY may then go on while
     /// the caller makes the next batch (outside, rows are committed when `insert_rows` returns).
     in_transaction: bool,
@@ -142,9 +145,14 @@ const MAX_PARAMS: usize = 30_000;
 
 impl Db {
     pub fn connect(url: &DbUrl, access: Access) -> Result<Self> {
+        let mut load_data = false;
         let conn = match url.backend {
             Backend::Sqlite => Conn::Sqlite(lent::Lent::new(sqlite_backend::connect(url, access)?)),
-            Backend::Mysql => Conn::Mysql(lent::Lent::new(mysql_backend::connect(url, access)?)),
+            Backend::Mysql => {
+                let mut conn = mysql_backend::connect(url, access)?;
+                load_data = access == Access::ReadWrite && mysql_backend::takes_local_files(&mut conn);
+                Conn::Mysql(lent::Lent::new(conn))
+            }
             Backend::Postgres => Conn::Postgres(postgres_backend::connect(url, access)?),
         };
         Ok(Db {
@@ -153,8 +161,16 @@ impl Db {
             access,
             zero_dates: ZeroDates::new(),
             statements: postgres_backend::Statements::default(),
+            load_data,
             in_transaction: false,
         })
+    }
+
+    /// MySQL: whether batches may go by `LOAD DATA LOCAL` (decided on connect from the server's
+    /// setting); off, they go as SQL-text INSERTs, as on a server that refuses it. For tests.
+    #[doc(hidden)]
+    pub fn set_load_data(&mut self, on: bool) {
+        self.load_data = on && self.load_data;
     }
 
     /// Creates the database named by `url` when it does not exist yet (MySQL, PostgreSQL: on its
@@ -432,8 +448,10 @@ impl Db {
             }
             (Conn::Mysql(_), _) => {
                 let (prefix, suffix) = (self.insert_prefix(&table.name, columns), self.skipping(columns, on_conflict));
+                let load_data = self.load_data && on_conflict == OnConflict::Fail;
                 let Conn::Mysql(c) = &mut self.conn else { unreachable!() };
-                match mysql_backend::insert_text(c, &table.name, &prefix, &suffix, rows, piped) {
+                let loaded = if load_data { mysql_backend::load_data(c, &table.name, columns, rows, piped) } else { None };
+                match loaded.or_else(|| mysql_backend::insert_text(c, &table.name, &prefix, &suffix, rows, piped)) {
                     Some(inserted) => inserted,
                     None => self.insert_multi_row(&table.name, columns, rows, on_conflict),
                 }

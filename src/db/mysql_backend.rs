@@ -30,6 +30,13 @@ pub fn connect(url: &DbUrl, access: Access) -> Result<Conn> {
     Ok(conn)
 }
 
+/// Whether the server takes `LOAD DATA LOCAL INFILE` (MariaDB's default; MySQL 8 turns it off).
+/// The driver only ever answers the server's request for a "file" with the batch osmigrate
+/// hands it ([`load_data`]), never with a file of this host.
+pub fn takes_local_files(conn: &mut Conn) -> bool {
+    matches!(conn.query_first::<i64, _>("SELECT @@GLOBAL.local_infile"), Ok(Some(1)))
+}
+
 fn server(url: &DbUrl) -> Result<Conn> {
     Conn::new(opts(url, None)).map_err(|e| DriverError::from(e).connecting(url.with_database("")))
 }
@@ -170,6 +177,80 @@ pub fn insert_text(
     Some(Ok(if piped { rows.len() as u64 } else { inserted }))
 }
 
+/// Loads rows with `LOAD DATA LOCAL INFILE`, the batch sent as the "file" in the tab-separated
+/// form the statement names: the server reads that faster than the same rows as SQL literals (on
+/// MariaDB 10.11, Nova's 100k `instances` 3.0 -> 1.5 s, its 50 MB of network caches 1.9 -> 1.5 s).
+/// `piped` as for [`insert_text`]. The server turns what an INSERT refuses (a duplicate key, a
+/// NULL in a NOT NULL column, a value that does not fit) into a warning and goes on; any warning,
+/// or a row not inserted, fails the load instead, with the server's first messages. `None` when a
+/// row holds bytes or a non-finite float: the caller writes those rows another way.
+pub fn load_data(
+    my: &mut My,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+    piped: bool,
+) -> Option<std::result::Result<u64, DriverError>> {
+    if rows.iter().flatten().any(|v| matches!(v, Value::Bytes(_)) || matches!(v, Value::Float(f) if !f.is_finite())) {
+        return None;
+    }
+    let cols = columns.iter().map(|c| quote_ident(Backend::Mysql, c)).collect::<Vec<_>>().join(", ");
+    let statement = format!(
+        "LOAD DATA LOCAL INFILE 'batch' INTO TABLE {} CHARACTER SET utf8 \
+         FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({cols})",
+        quote_ident(Backend::Mysql, table)
+    );
+    let mut batch = String::new();
+    for row in rows {
+        for (j, v) in row.iter().enumerate() {
+            if j > 0 {
+                batch.push('\t');
+            }
+            write_field(v, &mut batch);
+        }
+        batch.push('\n');
+    }
+    let batch = batch.into_bytes();
+    Some(if piped {
+        my.send(table, &statement, batch, run_loads).map(|()| rows.len() as u64)
+    } else {
+        my.get().and_then(|conn| load(conn, &statement, batch))
+    })
+}
+
+/// The writer thread of piped loads: each batch in order.
+fn run_loads(conn: &mut Conn, statement: &str, batches: Receiver<Vec<u8>>) -> std::result::Result<u64, DriverError> {
+    let mut inserted = 0;
+    for batch in batches {
+        inserted += load(conn, statement, batch)?;
+    }
+    Ok(inserted)
+}
+
+/// Runs one `LOAD DATA LOCAL` of `batch` (one line per row: a newline in a value is escaped),
+/// and fails unless every row went in without a warning.
+fn load(conn: &mut Conn, statement: &str, batch: Vec<u8>) -> std::result::Result<u64, DriverError> {
+    #[allow(clippy::naive_bytecount)] // vectorized by the compiler; once per batch
+    let rows = batch.iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut tsv = Some(batch);
+    conn.set_local_infile_handler(Some(mysql::LocalInfileHandler::new(move |_, file| {
+        use std::io::Write;
+        // Whatever file the server names, it gets this batch (once), never a file of this host.
+        file.write_all(&tsv.take().unwrap_or_default())
+    })));
+    let outcome = conn.query_drop(statement);
+    conn.set_local_infile_handler(None);
+    outcome.map_err(insert_error)?;
+    let (inserted, warnings) = (conn.affected_rows(), conn.warnings());
+    if inserted == rows && warnings == 0 {
+        return Ok(inserted);
+    }
+    let said: Vec<(String, u32, String)> = conn.query("SHOW WARNINGS LIMIT 3").unwrap_or_default();
+    let said: Vec<String> = said.into_iter().map(|(level, code, message)| format!("{level} {code}: {message}")).collect();
+    let reason = format!("{inserted} of {} rows went in, with {warnings} warnings ({})", rows, said.join("; "));
+    Err(DriverError::with_reason(reason.clone(), std::io::Error::other(reason)))
+}
+
 /// The writer thread of piped INSERTs: each statement in order.
 fn run_statements(conn: &mut Conn, _prefix: &str, statements: Receiver<Vec<u8>>) -> std::result::Result<u64, DriverError> {
     let mut inserted = 0;
@@ -192,6 +273,37 @@ fn insert_error(e: mysql::Error) -> DriverError {
             DriverError::with_reason(reason.to_string(), std::io::Error::other(reason))
         }
         _ => e.into(),
+    }
+}
+
+/// A value as a field of [`load_data`]'s batch: `\\N` for NULL; a backslash, tab, newline and
+/// NUL escaped with a backslash.
+fn write_field(v: &Value, out: &mut String) {
+    use std::fmt::Write;
+    match v {
+        Value::Null => out.push_str("\\N"),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) => {
+            let _ = write!(out, "{f:e}");
+        }
+        Value::Text(s) => {
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find(['\\', '\t', '\n', '\0']) {
+                out.push_str(&rest[..i]);
+                out.push_str(match rest.as_bytes()[i] {
+                    b'\\' => "\\\\",
+                    b'\t' => "\\t",
+                    b'\n' => "\\n",
+                    _ => "\\0",
+                });
+                rest = &rest[i + 1..];
+            }
+            out.push_str(rest);
+        }
+        Value::Bytes(_) => unreachable!("load_data leaves rows with bytes to insert_text"),
+        Value::DateTime(d) => super::value::write_sqlite_datetime(d, out),
     }
 }
 

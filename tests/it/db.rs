@@ -63,69 +63,111 @@ fn a_row_the_server_refuses_fails_the_load_naming_its_table() {
 }
 
 /// What a batch holds is what the target reads back, on every backend however it loads the rows
-/// (MySQL's SQL-text INSERTs escape it, PostgreSQL's COPY text escapes it, SQLite binds it):
-/// quotes, backslashes, control bytes, MySQL's `\Z`, non-ASCII text, extreme floats, microseconds.
+/// (MySQL's `LOAD DATA LOCAL` and, on a server that refuses it, its SQL-text INSERTs escape it;
+/// PostgreSQL's COPY text escapes it; SQLite binds it): quotes, backslashes, control bytes,
+/// MySQL's `\Z`, non-ASCII text, extreme floats, microseconds.
 #[test]
 fn awkward_values_arrive_as_they_were_sent() {
     support::each_server(|server| {
-        let ctx = server.name();
-        let (_fresh, mut db) = created(&server, "awkward_values");
-        let table = Table {
-            columns: vec![
-                Column { nullable: false, ..column("id", ColType::Integer) },
-                column("s", ColType::Text),
-                column("f", ColType::Float),
-                column("d", ColType::DateTime),
-            ],
-            primary_key: vec!["id".into()],
-            ..Table::new("awkward")
-        };
-        db.create_table(&table).unwrap();
-        let texts = [
-            "it's",
-            "back\\slash\\",
-            "\\'; DROP TABLE awkward; --",
-            "tab\tnew\nline\rret",
-            "sub\u{1a}nul\u{0}x",
-            "ünï 漢字",
-            "",
-            "\\N",
-            "NULL",
-        ];
-        // FLOAT is single precision on MySQL: values a float holds exactly.
-        let floats = [0.5, -1.5e30, 2.0e-30, 123_456.125, -0.0];
-        let when = chrono::NaiveDate::from_ymd_opt(2011, 9, 22).unwrap().and_hms_micro_opt(23, 59, 58, 123_456).unwrap();
-        let sent: Vec<Vec<Value>> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let text = if server.backend == Backend::Postgres { t.replace('\0', "") } else { (*t).to_string() };
-                vec![Value::Int(i as i64), Value::Text(text), Value::Float(floats[i % floats.len()]), Value::DateTime(when)]
-            })
-            .chain([vec![Value::Int(99), Value::Null, Value::Null, Value::Null]])
-            .collect();
-        db.begin().unwrap();
-        assert_eq!(db.insert_rows(&table, &["id", "s", "f", "d"], &sent, OnConflict::Fail).unwrap(), sent.len() as u64, "{ctx}");
-        db.commit().unwrap();
-        let back: Vec<Vec<Value>> = db
-            .query("SELECT id, s, f, d FROM awkward ORDER BY id", &[])
-            .unwrap()
-            .into_iter()
-            .map(osmigrate::db::Row::into_values)
-            .collect();
-        for (got, want) in back.iter().zip(&sent) {
-            assert_eq!(got[0].as_i64(), want[0].as_i64(), "{ctx}");
-            assert_eq!(got[1].as_str(), want[1].as_str(), "{ctx}: text of row {:?}", want[0]);
-            let float = |v: &Value| match v {
-                Value::Float(f) => Some(*f as f32),
-                _ => None,
-            };
-            assert_eq!(float(&got[2]), float(&want[2]), "{ctx}: float of row {:?}", want[0]);
-            let day = |v: &Value| v.as_datetime().map(|d| d.and_utc().timestamp());
-            assert_eq!(day(&got[3]), day(&want[3]), "{ctx}: datetime of row {:?}", want[0]);
+        awkward_values_round_trip(&server, "awkward_values", true);
+        if server.backend == Backend::Mysql {
+            awkward_values_round_trip(&server, "awkward_values_text", false);
         }
-        assert_eq!(back.len(), sent.len(), "{ctx}");
     });
+}
+
+fn awkward_values_round_trip(server: &Server, label: &str, load_data: bool) {
+    let ctx = format!("{} (load data: {load_data})", server.name());
+    let ctx = ctx.as_str();
+    let (_fresh, mut db) = created(server, label);
+    db.set_load_data(load_data);
+    let table = Table {
+        columns: vec![
+            Column { nullable: false, ..column("id", ColType::Integer) },
+            column("s", ColType::Text),
+            column("f", ColType::Float),
+            column("d", ColType::DateTime),
+        ],
+        primary_key: vec!["id".into()],
+        ..Table::new("awkward")
+    };
+    db.create_table(&table).unwrap();
+    let texts = [
+        "it's",
+        "back\\slash\\",
+        "\\'; DROP TABLE awkward; --",
+        "tab\tnew\nline\rret",
+        "sub\u{1a}nul\u{0}x",
+        "ünï 漢字",
+        "",
+        "\\N",
+        "NULL",
+    ];
+    // FLOAT is single precision on MySQL: values a float holds exactly.
+    let floats = [0.5, -1.5e30, 2.0e-30, 123_456.125, -0.0];
+    let when = chrono::NaiveDate::from_ymd_opt(2011, 9, 22).unwrap().and_hms_micro_opt(23, 59, 58, 123_456).unwrap();
+    let sent: Vec<Vec<Value>> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let text = if server.backend == Backend::Postgres { t.replace('\0', "") } else { (*t).to_string() };
+            vec![Value::Int(i as i64), Value::Text(text), Value::Float(floats[i % floats.len()]), Value::DateTime(when)]
+        })
+        .chain([vec![Value::Int(99), Value::Null, Value::Null, Value::Null]])
+        .collect();
+    db.begin().unwrap();
+    assert_eq!(db.insert_rows(&table, &["id", "s", "f", "d"], &sent, OnConflict::Fail).unwrap(), sent.len() as u64, "{ctx}");
+    db.commit().unwrap();
+    let back: Vec<Vec<Value>> =
+        db.query("SELECT id, s, f, d FROM awkward ORDER BY id", &[]).unwrap().into_iter().map(osmigrate::db::Row::into_values).collect();
+    for (got, want) in back.iter().zip(&sent) {
+        assert_eq!(got[0].as_i64(), want[0].as_i64(), "{ctx}");
+        assert_eq!(got[1].as_str(), want[1].as_str(), "{ctx}: text of row {:?}", want[0]);
+        let float = |v: &Value| match v {
+            Value::Float(f) => Some(*f as f32),
+            _ => None,
+        };
+        assert_eq!(float(&got[2]), float(&want[2]), "{ctx}: float of row {:?}", want[0]);
+        let day = |v: &Value| v.as_datetime().map(|d| d.and_utc().timestamp());
+        assert_eq!(day(&got[3]), day(&want[3]), "{ctx}: datetime of row {:?}", want[0]);
+    }
+    assert_eq!(back.len(), sent.len(), "{ctx}");
+}
+
+/// MySQL's `LOAD DATA LOCAL` turns what an INSERT refuses into a warning and goes on (a NULL in
+/// a NOT NULL column becomes 0 or '', a long value is cut, a duplicate key skipped): osmigrate's
+/// loads refuse each instead, naming the table and the server's reason, and nothing is kept.
+#[test]
+fn mysql_loads_refuse_what_an_insert_would() {
+    let Some(server) = support::servers().into_iter().find(|s| s.backend == Backend::Mysql) else {
+        return;
+    };
+    let (fresh, mut db) = created(&server, "load_refusals");
+    let table = Table {
+        columns: vec![
+            Column { nullable: false, ..column("id", ColType::Integer) },
+            Column { nullable: false, ..column("name", ColType::String(5)) },
+        ],
+        primary_key: vec!["id".into()],
+        ..Table::new("loaded")
+    };
+    db.create_table(&table).unwrap();
+    let row = |id: i64, name: Value| vec![Value::Int(id), name];
+    for (bad, why) in
+        [(row(7, Value::Null), "name"), (row(7, Value::Text("too long".into())), "name"), (row(1, Value::Text("again".into())), "PRIMARY")]
+    {
+        db.begin().unwrap();
+        let good: Vec<Vec<Value>> = (1..5).map(|i| row(i, Value::Text(format!("n{i}")))).collect();
+        let refused = db
+            .insert_rows(&table, &["id", "name"], &[good, vec![bad.clone()]].concat(), OnConflict::Fail)
+            .and_then(|_| db.commit())
+            .expect_err(&format!("{bad:?}"))
+            .to_string();
+        assert!(refused.contains("loaded") && refused.contains(why), "{bad:?}: {refused}");
+        assert!(refused.contains("warning"), "{bad:?}: the load, not an INSERT, refused it: {refused}");
+        db.rollback().unwrap();
+        assert_eq!(rows(&fresh.url, "SELECT COUNT(*) FROM loaded")[0][0], "0", "{bad:?}: nothing kept");
+    }
 }
 
 /// Rows that may collide with a key (memberships, `s3_images`): those that do are skipped and not
