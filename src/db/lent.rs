@@ -1,6 +1,6 @@
 //! A server connection that may be lent to a thread writing one table's batches, so that the
 //! engine makes the next batch while the server takes the last ones, instead of one round trip
-//! per batch (PostgreSQL: one `COPY … FROM STDIN`; MySQL: its multi-row INSERTs in order;
+//! per batch (PostgreSQL: one `COPY … FROM STDIN`; MySQL: its loads or INSERTs in order;
 //! SQLite: its rows through one prepared INSERT).
 //! Anything else run on the connection first waits for the writer to end ([`Lent::get`]), and
 //! reports its error if it failed.

@@ -218,7 +218,7 @@ pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>], 
 /// table with every column of the real one (no constraints: the real table's refusals name the
 /// real table; every column, so that any writer's columns fit it), then one `INSERT … SELECT …
 /// ON CONFLICT DO NOTHING`, whose count is the rows inserted; in the order given, so the first of
-/// two colliding rows wins as with the other backends' `INSERT [OR] IGNORE`. A multi-row INSERT
+/// two colliding rows wins as with the other backends' skipping INSERTs. A multi-row INSERT
 /// of as many rows costs more to parse and bind than to run.
 pub fn copy_in_skipping_conflicts(
     pg: &mut Pg,
