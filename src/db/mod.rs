@@ -127,8 +127,8 @@ pub struct Db {
     zero_dates: ZeroDates,
     /// PostgreSQL's prepared statements, reused (other backends: unused).
     statements: postgres_backend::Statements,
-    /// MySQL: the server takes `LOAD DATA LOCAL` (its `local_infile` is on), the fastest way in
-    /// for a batch (other backends: unused).
+    /// MySQL: the server takes `LOAD DATA LOCAL` (tried on connect), the fastest way in for a
+    /// batch (other backends: unused).
     load_data: bool,
     /// Between [`Db::begin`] and its commit or rollback: PostgreSQL's COPY may then go on while
     /// the caller makes the next batch (outside, rows are committed when `insert_rows` returns).
@@ -166,8 +166,8 @@ impl Db {
         })
     }
 
-    /// MySQL: whether batches may go by `LOAD DATA LOCAL` (decided on connect from the server's
-    /// setting); off, they go as SQL-text INSERTs, as on a server that refuses it. For tests.
+    /// MySQL: whether batches may go by `LOAD DATA LOCAL` (decided on connect by trying it); off,
+    /// they go as SQL-text INSERTs, as on a server that refuses it. For tests.
     #[doc(hidden)]
     pub fn set_load_data(&mut self, on: bool) {
         self.load_data = on && self.load_data;

@@ -30,11 +30,17 @@ pub fn connect(url: &DbUrl, access: Access) -> Result<Conn> {
     Ok(conn)
 }
 
-/// Whether the server takes `LOAD DATA LOCAL INFILE` (MariaDB's default; MySQL 8 turns it off).
-/// The driver only ever answers the server's request for a "file" with the batch osmigrate
-/// hands it ([`load_data`]), never with a file of this host.
+/// Whether batches can go in by `LOAD DATA LOCAL INFILE` on this connection, found by loading
+/// one row into a temporary table: the server may refuse it (its `local_infile` off, MySQL 8's
+/// default), and so may a proxy in between. The driver only ever answers the server's request
+/// for a "file" with the batch osmigrate hands it ([`load_data`]), never with a file of this host.
 pub fn takes_local_files(conn: &mut Conn) -> bool {
-    matches!(conn.query_first::<i64, _>("SELECT @@GLOBAL.local_infile"), Ok(Some(1)))
+    const PROBE: &str = "osmigrate_load_probe";
+    if conn.query_drop(format!("CREATE TEMPORARY TABLE {PROBE} (n INT)")).is_err() {
+        return false;
+    }
+    let loaded = load(conn, &load_statement(PROBE, &["n"]), b"1\n".to_vec());
+    conn.query_drop(format!("DROP TEMPORARY TABLE {PROBE}")).is_ok() && matches!(loaded, Ok(1))
 }
 
 fn server(url: &DbUrl) -> Result<Conn> {
@@ -194,12 +200,7 @@ pub fn load_data(
     if rows.iter().flatten().any(|v| matches!(v, Value::Bytes(_)) || matches!(v, Value::Float(f) if !f.is_finite())) {
         return None;
     }
-    let cols = columns.iter().map(|c| quote_ident(Backend::Mysql, c)).collect::<Vec<_>>().join(", ");
-    let statement = format!(
-        "LOAD DATA LOCAL INFILE 'batch' INTO TABLE {} CHARACTER SET utf8 \
-         FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({cols})",
-        quote_ident(Backend::Mysql, table)
-    );
+    let statement = load_statement(table, columns);
     let mut batch = String::new();
     for row in rows {
         for (j, v) in row.iter().enumerate() {
@@ -216,6 +217,16 @@ pub fn load_data(
     } else {
         my.get().and_then(|conn| load(conn, &statement, batch))
     })
+}
+
+/// The `LOAD DATA LOCAL` of a batch of `columns` into `table`, in the form [`write_field`] writes.
+fn load_statement(table: &str, columns: &[&str]) -> String {
+    let cols = columns.iter().map(|c| quote_ident(Backend::Mysql, c)).collect::<Vec<_>>().join(", ");
+    format!(
+        "LOAD DATA LOCAL INFILE 'batch' INTO TABLE {} CHARACTER SET utf8 \
+         FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({cols})",
+        quote_ident(Backend::Mysql, table)
+    )
 }
 
 /// The writer thread of piped loads: each batch in order.
