@@ -7,6 +7,7 @@ use mysql::{Conn, OptsBuilder};
 use std::sync::mpsc::Receiver;
 
 use super::lent::Lent;
+use super::value::push_escaped;
 use super::{Access, Backend, DbUrl, DriverError, Row, StreamError, Value, ZeroDates, quote_ident};
 use crate::error::{Error, Result};
 
@@ -201,17 +202,7 @@ pub fn load_data(
         return None;
     }
     let statement = load_statement(table, columns);
-    let mut batch = String::new();
-    for row in rows {
-        for (j, v) in row.iter().enumerate() {
-            if j > 0 {
-                batch.push('\t');
-            }
-            write_field(v, &mut batch);
-        }
-        batch.push('\n');
-    }
-    let batch = batch.into_bytes();
+    let batch = super::value::tab_separated(rows, write_field).into_bytes();
     Some(if piped {
         my.send(table, &statement, batch, run_loads).map(|()| rows.len() as u64)
     } else {
@@ -299,20 +290,12 @@ fn write_field(v: &Value, out: &mut String) {
         Value::Float(f) => {
             let _ = write!(out, "{f:e}");
         }
-        Value::Text(s) => {
-            let mut rest = s.as_str();
-            while let Some(i) = rest.find(['\\', '\t', '\n', '\0']) {
-                out.push_str(&rest[..i]);
-                out.push_str(match rest.as_bytes()[i] {
-                    b'\\' => "\\\\",
-                    b'\t' => "\\t",
-                    b'\n' => "\\n",
-                    _ => "\\0",
-                });
-                rest = &rest[i + 1..];
-            }
-            out.push_str(rest);
-        }
+        Value::Text(s) => push_escaped(out, s, &['\\', '\t', '\n', '\0'], |c| match c {
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            _ => "\\0",
+        }),
         Value::Bytes(_) => unreachable!("load_data leaves rows with bytes to insert_text"),
         Value::DateTime(d) => super::value::write_sqlite_datetime(d, out),
     }
@@ -333,20 +316,14 @@ fn write_literal(v: &Value, out: &mut String) {
         }
         Value::Text(s) => {
             out.push('\'');
-            let mut rest = s.as_str();
-            while let Some(i) = rest.find(['\\', '\'', '\0', '\n', '\r', '\x1a']) {
-                out.push_str(&rest[..i]);
-                out.push_str(match rest.as_bytes()[i] {
-                    b'\\' => "\\\\",
-                    b'\'' => "\\'",
-                    b'\0' => "\\0",
-                    b'\n' => "\\n",
-                    b'\r' => "\\r",
-                    _ => "\\Z",
-                });
-                rest = &rest[i + 1..];
-            }
-            out.push_str(rest);
+            push_escaped(out, s, &['\\', '\'', '\0', '\n', '\r', '\x1a'], |c| match c {
+                b'\\' => "\\\\",
+                b'\'' => "\\'",
+                b'\0' => "\\0",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                _ => "\\Z",
+            });
             out.push('\'');
         }
         Value::Bytes(b) => {
@@ -495,6 +472,19 @@ mod tests {
         assert_eq!(literal(Value::Bytes(vec![0, 0xff])), "X'00ff'");
         let when = chrono::NaiveDate::from_ymd_opt(2012, 4, 5).unwrap().and_hms_micro_opt(6, 7, 8, 9).unwrap();
         assert_eq!(literal(Value::DateTime(when)), "'2012-04-05 06:07:08.000009'");
+    }
+
+    #[test]
+    fn load_fields_are_one_line_per_row_with_tabs_and_newlines_escaped() {
+        let when = chrono::NaiveDate::from_ymd_opt(2012, 4, 5).unwrap().and_hms_micro_opt(6, 7, 8, 9).unwrap();
+        let rows = vec![
+            vec![Value::Int(1), Value::Text("a\tb\nc\\d\0e\r'".into()), Value::Null],
+            vec![Value::Int(2), Value::Text("\\N".into()), Value::DateTime(when)],
+        ];
+        assert_eq!(
+            crate::db::value::tab_separated(&rows, write_field),
+            "1\ta\\tb\\nc\\\\d\\0e\r'\t\\N\n2\t\\\\N\t2012-04-05 06:07:08.000009\n"
+        );
     }
 
     #[test]

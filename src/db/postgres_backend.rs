@@ -197,16 +197,7 @@ impl Statements {
 /// and columns went to (see [`Pg`]), a row the server refuses failing it when it ends; otherwise
 /// the COPY ends (and commits, outside a transaction) here.
 pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>], piped: bool) -> std::result::Result<u64, DriverError> {
-    let mut buf = String::with_capacity(rows.len() * columns.len() * 16);
-    for row in rows {
-        for (i, v) in row.iter().enumerate() {
-            if i > 0 {
-                buf.push('\t');
-            }
-            copy_field(v, &mut buf);
-        }
-        buf.push('\n');
-    }
+    let buf = super::value::tab_separated(rows, copy_field);
     pg.send(table, &copy_in_sql(table, columns), buf.into_bytes(), copy_batches)?;
     if !piped {
         pg.settle()?;
@@ -283,20 +274,12 @@ fn copy_field(v: &Value, out: &mut String) {
         Value::Float(f) => {
             let _ = write!(out, "{f}");
         }
-        Value::Text(s) => {
-            let mut rest = s.as_str();
-            while let Some(i) = rest.find(['\\', '\t', '\n', '\r']) {
-                out.push_str(&rest[..i]);
-                out.push_str(match rest.as_bytes()[i] {
-                    b'\\' => "\\\\",
-                    b'\t' => "\\t",
-                    b'\n' => "\\n",
-                    _ => "\\r",
-                });
-                rest = &rest[i + 1..];
-            }
-            out.push_str(rest);
-        }
+        Value::Text(s) => super::value::push_escaped(out, s, &['\\', '\t', '\n', '\r'], |c| match c {
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            _ => "\\r",
+        }),
         Value::Bytes(b) => {
             out.push_str("\\\\x");
             for byte in b {

@@ -126,6 +126,34 @@ pub fn sqlite_datetime_text(d: &NaiveDateTime) -> String {
     out
 }
 
+/// Rows as tab-separated lines, each field written by `field` (which escapes tabs and newlines):
+/// what MySQL's `LOAD DATA` and PostgreSQL's `COPY` read.
+pub fn tab_separated(rows: &[Vec<Value>], field: impl Fn(&Value, &mut String)) -> String {
+    let mut out = String::with_capacity(rows.len() * rows.first().map_or(0, Vec::len) * 16);
+    for row in rows {
+        for (i, v) in row.iter().enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            field(v, &mut out);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Appends `s` to `out`, each of the `special` characters (all ASCII) replaced by what `escaped`
+/// gives for it: the text forms of MySQL's literals and loads and PostgreSQL's COPY.
+pub fn push_escaped(out: &mut String, s: &str, special: &[char], escaped: fn(u8) -> &'static str) {
+    let mut rest = s;
+    while let Some(i) = rest.find(special) {
+        out.push_str(&rest[..i]);
+        out.push_str(escaped(rest.as_bytes()[i]));
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+}
+
 /// `YYYY-MM-DD HH:MM:SS.ffffff` appended to `out`, without chrono's format-string interpreter:
 /// every datetime of every copied row goes through here.
 pub fn write_sqlite_datetime(d: &NaiveDateTime, out: &mut String) {
