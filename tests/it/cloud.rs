@@ -18,8 +18,34 @@ mod preconditions;
 
 /// A Diablo controller under `root`: the config tree and the three databases (SQLite files under
 /// the root, or databases on the server named with `tag`).
-fn build(root: &Path, server: &Server, tag: &str) -> Vec<DbUrl> {
+fn build(root: &Path, server: &Server, tag: &str) -> Cloud {
     build_cloud(root, server, tag, false)
+}
+
+/// A test cloud's three source databases. On a server, they and the Essex databases migrated
+/// next to them are dropped when this goes (`OSMIGRATE_TEST_KEEP` keeps them), so that a
+/// server the tests share does not fill up.
+#[must_use = "the cloud's databases are dropped with it"]
+struct Cloud(Vec<DbUrl>);
+
+impl std::ops::Deref for Cloud {
+    type Target = [DbUrl];
+
+    fn deref(&self) -> &[DbUrl] {
+        &self.0
+    }
+}
+
+impl Drop for Cloud {
+    fn drop(&mut self) {
+        if std::env::var_os("OSMIGRATE_TEST_KEEP").is_some() {
+            return;
+        }
+        for db in self.0.iter().filter(|db| db.backend != Backend::Sqlite) {
+            let _ = Db::drop_database_if_exists(db);
+            let _ = Db::drop_database_if_exists(&essex(db));
+        }
+    }
 }
 
 /// A Nova-auth cloud's new Keystone is `keystone_essex` on Nova's server, whatever the test: the
@@ -31,7 +57,7 @@ fn nova_auth_turn(server: &Server) -> Option<std::sync::MutexGuard<'static, ()>>
 }
 
 /// As [`build`]; with `nova_auth`, a cloud that ran Nova's own auth: no Keystone at all.
-fn build_cloud(root: &Path, server: &Server, tag: &str, nova_auth: bool) -> Vec<DbUrl> {
+fn build_cloud(root: &Path, server: &Server, tag: &str, nova_auth: bool) -> Cloud {
     if root.exists() {
         std::fs::remove_dir_all(root).unwrap();
     }
@@ -81,7 +107,7 @@ fn build_cloud(root: &Path, server: &Server, tag: &str, nova_auth: bool) -> Vec<
     if nova_auth {
         generate::nova::add_nova_auth_users(&mut nova).unwrap();
     }
-    local
+    Cloud(local)
 }
 
 /// verify's exit on a migrated test tree: 1, done with warnings, because the tree's etc/passwd
@@ -538,7 +564,7 @@ fn a_second_run_verify_and_rollback_are_refused_while_the_first_holds_the_lock()
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, server, "lock");
+    let _cloud = build(&root, server, "lock");
     let state = root.join("var/lib/osmigrate");
     // A live holder: this test process, through the library's own lock. migrate, rollback and
     // verify are each refused with the holder's pid, and exit 2.
@@ -569,7 +595,7 @@ fn a_database_user_without_create_rights_is_a_blocker() {
     let mut db = Db::connect(&admin.with_database("mysql"), Access::ReadWrite).unwrap();
     db.execute("DROP USER IF EXISTS 'limited'@'%'", &[]).unwrap();
     db.execute("CREATE USER 'limited'@'%' IDENTIFIED BY 'limited-pw'", &[]).unwrap();
-    for s in &sources {
+    for s in sources.iter() {
         db.execute(&format!("GRANT SELECT ON `{}`.* TO 'limited'@'%'", s.database.clone().unwrap()), &[]).unwrap();
     }
     // The Nova config names the limited user.
@@ -665,7 +691,7 @@ fn plan_lists_what_migrate_runs_and_writes() {
         let _turn = if nova_auth { nova_auth_turn(server) } else { None };
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("cloud");
-        build_cloud(&root, server, "plan", nova_auth);
+        let _cloud = build_cloud(&root, server, "plan", nova_auth);
         let flags = ["--no-services", "--create-service-users"];
         let (code, plan, err) = cloud("plan", &root, &flags);
         assert_eq!(code, 0, "{err}");
@@ -687,7 +713,7 @@ fn a_panic_unwinds_so_the_scratch_directory_is_removed_and_exits_70() {
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, server, "panic");
+    let _cloud = build(&root, server, "panic");
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     // The point is passed inside check's rehearsal, while its scratch copy of the databases exists.
@@ -793,7 +819,7 @@ fn a_rollback_killed_between_files_leaves_each_whole_and_finishes_when_run_again
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, server, "rollback");
+    let _cloud = build(&root, server, "rollback");
     let diablo = snapshot(&root, &[]);
     let (code, _, err) = cloud("migrate", &root, &["--yes"]);
     assert!(code <= 1, "{err}");
@@ -990,7 +1016,7 @@ fn migrate_reports_steps_tables_and_rows_to_its_progress() {
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, server, "progress");
+    let _cloud = build(&root, server, "progress");
     let opts = osmigrate::deploy::MigrateOptions {
         root: root.clone(),
         state_dir: root.join("var/lib/osmigrate"),
@@ -1008,7 +1034,7 @@ fn migrate_reports_steps_tables_and_rows_to_its_progress() {
     assert!(told.iter().any(|t| t.starts_with("keystone-db/")), "keystone-db ran beside, on a line of its own: {told:?}");
     assert!(progress.rows.into_inner() > 0, "rows told");
 
-    build(&root, server, "progress");
+    let _cloud = build(&root, server, "progress");
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert!(code <= 1, "{err}");
     assert!(!err.contains(" rows ("), "a progress bar drawn without a terminal: {err}");
@@ -1019,7 +1045,7 @@ fn check_warns_of_keystone_conf_keys_diablo_never_read() {
     let server = &support::servers()[0];
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, server, "headless");
+    let _cloud = build(&root, server, "headless");
     let conf = root.join("etc/keystone/keystone.conf");
     let text = std::fs::read_to_string(&conf).unwrap();
     let headless = text.replacen("[DEFAULT]\n", "", 1);

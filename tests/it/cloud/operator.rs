@@ -41,7 +41,7 @@ fn assert_all_shown(problems: &BTreeSet<(String, String)>, text: &str) {
 fn every_warning_is_shown_after_a_verdict_line() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, &support::servers()[0], "operator");
+    let _cloud = build(&root, &support::servers()[0], "operator");
 
     let (code, checked, _) = cloud("check", &root, &[]);
     let (text_code, shown, _) = text("check", &root, &[]);
@@ -90,7 +90,7 @@ fn every_warning_is_shown_after_a_verdict_line() {
 fn wrong_uses_are_diagnosed() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, &support::servers()[0], "diagnosed");
+    let _cloud = build(&root, &support::servers()[0], "diagnosed");
 
     // verify and rollback on a tree that was never migrated.
     let (code, shown, err) = text("verify", &root, &[]);
@@ -119,7 +119,7 @@ fn wrong_uses_are_diagnosed() {
 fn migrate_and_verify_write_change_ticket_reports() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, &support::servers()[0], "ticket");
+    let _cloud = build(&root, &support::servers()[0], "ticket");
     assert_eq!(text("migrate", &root, &["--no-services", "--yes"]).0, 1);
     let md = dir.path().join("migrate.md");
     assert_eq!(text("migrate", &root, &["--no-services", "--yes", "--report", md.to_str().unwrap()]).0, 1);

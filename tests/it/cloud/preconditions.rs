@@ -174,7 +174,7 @@ fn check_foresees_what_migrate_reports_on_every_backend() {
 fn a_keystone_conf_without_its_database_is_refused_up_front() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, &support::servers()[0], "noconn");
+    let _cloud = build(&root, &support::servers()[0], "noconn");
     let conf = root.join("etc/keystone/keystone.conf");
     let text: String =
         std::fs::read_to_string(&conf).unwrap().lines().filter(|l| !l.starts_with("sql_connection")).map(|l| format!("{l}\n")).collect();
@@ -187,7 +187,7 @@ fn a_keystone_conf_without_its_database_is_refused_up_front() {
 fn a_half_written_api_paste_ini_is_refused_up_front() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, &support::servers()[0], "paste");
+    let _cloud = build(&root, &support::servers()[0], "paste");
     let paste = root.join("etc/nova/api-paste.ini");
     let text = std::fs::read_to_string(&paste).unwrap();
     std::fs::write(&paste, &text[..text.find("[composite:osapi]").unwrap()]).unwrap();
@@ -230,7 +230,7 @@ fn rows_that_are_not_utf8_are_refused_up_front() {
 fn a_state_dir_that_is_a_file_is_refused_up_front() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, &support::servers()[0], "statefile");
+    let _cloud = build(&root, &support::servers()[0], "statefile");
     std::fs::write(root.join("var/lib/osmigrate"), "not a directory\n").unwrap();
     let blocker = refused_up_front(&root, "state_dir_unusable");
     assert!(blocker["message"].as_str().unwrap().contains("var/lib/osmigrate is not a directory"), "{blocker}");
@@ -240,7 +240,7 @@ fn a_state_dir_that_is_a_file_is_refused_up_front() {
 fn a_missing_var_lib_keystone_is_refused_up_front() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build_cloud(&root, &support::servers()[0], "nokeystonedir", true);
+    let _cloud = build_cloud(&root, &support::servers()[0], "nokeystonedir", true);
     std::fs::remove_dir_all(root.join("var/lib/keystone")).unwrap();
     let blocker = refused_up_front(&root, "directory_missing");
     assert!(blocker["message"].as_str().unwrap().contains("var/lib/keystone"), "{blocker}");
@@ -279,7 +279,7 @@ impl Drop for ReadOnly {
 fn a_read_only_config_directory_is_refused_up_front() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build(&root, &support::servers()[0], "readonly");
+    let _cloud = build(&root, &support::servers()[0], "readonly");
     let Some(_guard) = ReadOnly::new(&root.join("etc/nova")) else { return };
     let blocker = refused_up_front(&root, "not_writable");
     assert!(blocker["message"].as_str().unwrap().contains("etc/nova"), "{blocker}");
@@ -335,7 +335,7 @@ fn a_full_disk_is_refused_up_front_with_real_sizes() {
 fn verify_checks_the_files_the_essex_services_open() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
-    build_cloud(&root, &support::servers()[0], "startable", true);
+    let _cloud = build_cloud(&root, &support::servers()[0], "startable", true);
     // Where Diablo's APIs were: nova.conf's own values (osapi_host is Diablo's default, $my_ip).
     let mut nova_conf = std::fs::OpenOptions::new().append(true).open(root.join("etc/nova/nova.conf")).unwrap();
     std::io::Write::write_all(&mut nova_conf, b"--my_ip=192.0.2.7\n--ec2_host=192.0.2.6\n--osapi_port=18774\n").unwrap();
@@ -412,7 +412,7 @@ fn the_new_databases_belong_to_the_service_users() {
     assert!(!findings(&check).iter().any(|f| f["code"] == "owner_not_set"), "every file has its user: {check:#}");
     let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
     assert!(code <= 1, "{err}");
-    for ((u, uid, gid), source) in users.iter().zip(&sources) {
+    for ((u, uid, gid), source) in users.iter().zip(sources.iter()) {
         let db = essex(source).path.unwrap();
         let meta = std::fs::metadata(&db).unwrap();
         assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (*uid, *gid, 0o640), "{u}: {}", db.display());
