@@ -127,9 +127,10 @@ pub struct Db {
     zero_dates: ZeroDates,
     /// PostgreSQL's prepared statements, reused (other backends: unused).
     statements: postgres_backend::Statements,
-    /// MySQL: the server takes `LOAD DATA LOCAL` (tried on connect), the fastest way in for a
-    /// batch (other backends: unused).
-    load_data: bool,
+    /// MySQL: whether the server takes `LOAD DATA LOCAL`, the fastest way in for a batch; tried
+    /// on the first batch that could go that way, so that a connection that writes none never
+    /// asks (other backends: unused).
+    load_data: Option<bool>,
     /// Between [`Db::begin`] and its commit or rollback: PostgreSQL's COPY may then go on while
     /// the caller makes the next batch (outside, rows are committed when `insert_rows` returns).
     in_transaction: bool,
@@ -145,14 +146,9 @@ const MAX_PARAMS: usize = 30_000;
 
 impl Db {
     pub fn connect(url: &DbUrl, access: Access) -> Result<Self> {
-        let mut load_data = false;
         let conn = match url.backend {
             Backend::Sqlite => Conn::Sqlite(lent::Lent::new(sqlite_backend::connect(url, access)?)),
-            Backend::Mysql => {
-                let mut conn = mysql_backend::connect(url, access)?;
-                load_data = access == Access::ReadWrite && mysql_backend::takes_local_files(&mut conn);
-                Conn::Mysql(lent::Lent::new(conn))
-            }
+            Backend::Mysql => Conn::Mysql(lent::Lent::new(mysql_backend::connect(url, access)?)),
             Backend::Postgres => Conn::Postgres(postgres_backend::connect(url, access)?),
         };
         Ok(Db {
@@ -161,16 +157,16 @@ impl Db {
             access,
             zero_dates: ZeroDates::new(),
             statements: postgres_backend::Statements::default(),
-            load_data,
+            load_data: None,
             in_transaction: false,
         })
     }
 
-    /// MySQL: whether batches may go by `LOAD DATA LOCAL` (decided on connect by trying it); off,
-    /// they go as SQL-text INSERTs, as on a server that refuses it. For tests.
+    /// MySQL: whether batches may go by `LOAD DATA LOCAL` (decided by trying it); off, they go as
+    /// SQL-text INSERTs, as on a server that refuses it. For tests.
     #[doc(hidden)]
     pub fn set_load_data(&mut self, on: bool) {
-        self.load_data = on && self.load_data;
+        self.load_data = if on { None } else { Some(false) };
     }
 
     /// Creates the database named by `url` when it does not exist yet (MySQL, PostgreSQL: on its
@@ -432,6 +428,8 @@ impl Db {
             }
         }
         let piped = on_conflict == OnConflict::Fail && self.in_transaction;
+        let during = |db: &Db| format!("inserting {} rows into {} on {}", rows.len(), table.name, db.url);
+        let load_data = on_conflict == OnConflict::Fail && self.loads_data().map_err(|e| e.during(during(self)))?;
         let inserted = match (&mut self.conn, on_conflict) {
             (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows, piped),
             (Conn::Postgres(c), OnConflict::Ignore) => postgres_backend::copy_in_skipping_conflicts(c, &table.name, columns, rows),
@@ -448,7 +446,6 @@ impl Db {
             }
             (Conn::Mysql(_), _) => {
                 let (prefix, suffix) = (self.insert_prefix(&table.name, columns), self.skipping(columns, on_conflict));
-                let load_data = self.load_data && on_conflict == OnConflict::Fail;
                 let Conn::Mysql(c) = &mut self.conn else { unreachable!() };
                 let loaded = if load_data { mysql_backend::load_data(c, &table.name, columns, rows, piped) } else { None };
                 match loaded.or_else(|| mysql_backend::insert_text(c, &table.name, &prefix, &suffix, rows, piped)) {
@@ -457,7 +454,17 @@ impl Db {
                 }
             }
         };
-        inserted.map_err(|e| e.during(format!("inserting {} rows into {} on {}", rows.len(), table.name, self.url)))
+        inserted.map_err(|e| e.during(during(self)))
+    }
+
+    /// MySQL: whether batches may go by `LOAD DATA LOCAL` on this connection, tried the first
+    /// time it is asked (other backends: no).
+    fn loads_data(&mut self) -> std::result::Result<bool, DriverError> {
+        let Conn::Mysql(c) = &mut self.conn else { return Ok(false) };
+        if self.load_data.is_none() {
+            self.load_data = Some(mysql_backend::takes_local_files(c.get()?));
+        }
+        Ok(self.load_data == Some(true))
     }
 
     /// Multi-row INSERTs, as many rows per statement as the parameter limit allows (MySQL, for
