@@ -48,6 +48,53 @@ pub fn in_text<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> St
     masked
 }
 
+/// A server's message with every value it quotes masked: the text between single or double
+/// quotes (an unclosed quote: to the end) unless `keep` says it is a name (a table, column or
+/// key), and the values PostgreSQL shows in parentheses (`Key (id)=(…) already exists`, `Failing
+/// row contains (…)`). What it cannot tell from a name is masked, so that a message form never
+/// seen before still shows no value.
+pub fn quoted_values(text: &str, keep: impl Fn(&str) -> bool) -> String {
+    const ROW_VALUES: [&str; 2] = ["=(", "contains ("];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let quote = rest.find(['\'', '"']);
+        let values = ROW_VALUES.iter().filter_map(|m| rest.find(m).map(|i| (i, m.len()))).min();
+        match (quote, values) {
+            (_, Some((i, len))) if quote.is_none_or(|q| i < q) => {
+                out.push_str(&rest[..i + len]);
+                out.push_str(MASK);
+                let inside = &rest[i + len..];
+                let line = &inside[..inside.find('\n').unwrap_or(inside.len())];
+                let end = [") already exists", ") is not present", ") conflicts"]
+                    .iter()
+                    .filter_map(|s| line.find(s))
+                    .min()
+                    .or_else(|| line.rfind(')'))
+                    .unwrap_or(line.len());
+                rest = &inside[end..];
+            }
+            (Some(i), _) => {
+                let mark = rest[i..].chars().next().expect("found above");
+                out.push_str(&rest[..=i]);
+                let inner = &rest[i + 1..];
+                let (quoted, after, closed) = match inner.find(mark) {
+                    Some(end) => (&inner[..end], &inner[end + 1..], true),
+                    None => (inner, "", false),
+                };
+                out.push_str(if keep(quoted) { quoted } else { MASK });
+                if closed {
+                    out.push(mark);
+                }
+                rest = after;
+            }
+            (None, _) => break,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +116,31 @@ mod tests {
     fn known_secrets_and_hashes_are_masked_in_text() {
         let t = in_text("pw pa55word hash $6$rounds=40000$abc$xyz/. end ab", ["pa55word", "ab"]);
         assert_eq!(t, "pw **** hash **** end ab");
+    }
+
+    #[test]
+    fn quoted_values_are_masked_and_names_kept() {
+        let keep = |s: &str| ["PRIMARY", "token_pkey"].contains(&s);
+        assert_eq!(
+            quoted_values("Warning 1062: Duplicate entry 'live00ab' for key 'PRIMARY'", keep),
+            "Warning 1062: Duplicate entry '****' for key 'PRIMARY'"
+        );
+        assert_eq!(
+            quoted_values("ERROR: duplicate key value violates unique constraint \"token_pkey\" (Key (id)=(a)b) already exists.)", keep),
+            "ERROR: duplicate key value violates unique constraint \"token_pkey\" (Key (id)=(****) already exists.)"
+        );
+        assert_eq!(
+            quoted_values("Incorrect string value: '\\xF0\\x9F' for column 'id' at row 1", keep),
+            "Incorrect string value: '****' for column '****' at row 1"
+        );
+        assert_eq!(quoted_values("unclosed 'secret to the end", keep), "unclosed '****");
+        assert_eq!(quoted_values("a = b, nothing quoted", keep), "a = b, nothing quoted");
+        assert_eq!(
+            quoted_values(
+                "ERROR: null value in column \"expires\" violates not-null constraint (Failing row contains (tok, null).)",
+                |s| s == "expires"
+            ),
+            "ERROR: null value in column \"expires\" violates not-null constraint (Failing row contains (****)"
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use super::DriverError;
+use crate::schema::Table;
 
 /// Batches waiting for the server at most: a slow server holds the engine back.
 const WAITING_BATCHES: usize = 4;
@@ -30,7 +31,8 @@ enum State<C, B> {
 }
 
 struct Writer<C, B> {
-    table: String,
+    /// The table being filled (its name, and whether its errors must hide values).
+    table: Box<Table>,
     /// What the writer was started with (the COPY or INSERT): batches for the same go on.
     statement: String,
     batches: SyncSender<B>,
@@ -60,14 +62,14 @@ impl<C: Send + 'static, B: Send + 'static> Lent<C, B> {
         drop(writer.batches);
         let (conn, outcome) = writer.thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         self.state = State::Idle(conn);
-        outcome.map(|_| ()).map_err(|e| DriverError { reason: format!("loading {}: {}", writer.table, e.reason), source: e.source })
+        outcome.map(|_| ()).map_err(|e| DriverError { writing: Some(writer.table.name.clone()), ..e.hiding_values_of(&writer.table) })
     }
 
     /// Hands a batch to the writer of `statement` into `table`, starting one with `write` (and
     /// ending any other) first.
-    pub fn send(&mut self, table: &str, statement: &str, batch: B, write: Write<C, B>) -> std::result::Result<(), DriverError> {
+    pub fn send(&mut self, table: &Table, statement: &str, batch: B, write: Write<C, B>) -> std::result::Result<(), DriverError> {
         let batch = match &self.state {
-            State::Writing(w) if w.table == table && w.statement == statement => match w.batches.send(batch) {
+            State::Writing(w) if w.table.name == table.name && w.statement == statement => match w.batches.send(batch) {
                 Ok(()) => return Ok(()),
                 // The writer stopped taking batches: its outcome says why.
                 Err(std::sync::mpsc::SendError(batch)) => batch,
@@ -83,7 +85,7 @@ impl<C: Send + 'static, B: Send + 'static> Lent<C, B> {
             (conn, outcome)
         });
         let sent = batches.send(batch);
-        self.state = State::Writing(Writer { table: table.to_string(), statement: statement.to_string(), batches, thread });
+        self.state = State::Writing(Writer { table: Box::new(table.clone()), statement: statement.to_string(), batches, thread });
         if sent.is_err() {
             self.settle()?;
         }

@@ -279,7 +279,7 @@ impl Db {
         &mut self,
         select: &str,
         target: &mut Db,
-        table: &str,
+        table: &Table,
         columns: &[&str],
         every: u64,
         mut on_rows: impl FnMut(u64) -> Result<()>,
@@ -287,13 +287,13 @@ impl Db {
         use std::io::{BufRead, Write};
         target.check_writable("COPY")?;
         let reading = format!("reading `{}` from {}", abbreviate(select), self.url);
-        let writing = format!("writing {table} on {}", target.url);
+        let writing = format!("writing {} on {}", table.name, target.url);
         let (Conn::Postgres(from), Conn::Postgres(to)) = (&mut self.conn, &mut target.conn) else {
             return Err(Error::db(writing, "a COPY between databases needs PostgreSQL on both ends"));
         };
-        let copy_in = postgres_backend::copy_in_sql(table, columns);
+        let copy_in = postgres_backend::copy_in_sql(&table.name, columns);
         let read_err = |e: DriverError| e.during(reading.clone());
-        let write_err = |e: DriverError| e.during(writing.clone());
+        let write_err = |e: DriverError| e.hiding_values_of(table).during(writing.clone());
         let (from, to) = (from.get().map_err(read_err)?, to.get().map_err(write_err)?);
         let mut reader = from.copy_out(format!("COPY ({select}) TO STDOUT").as_str()).map_err(|e| read_err(e.into()))?;
         let mut writer = to.copy_in(copy_in.as_str()).map_err(|e| write_err(e.into()))?;
@@ -431,15 +431,15 @@ impl Db {
         let during = |db: &Db| format!("inserting {} rows into {} on {}", rows.len(), table.name, db.url);
         let load_data = on_conflict == OnConflict::Fail && self.loads_data().map_err(|e| e.during(during(self)))?;
         let inserted = match (&mut self.conn, on_conflict) {
-            (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, &table.name, columns, rows, piped),
-            (Conn::Postgres(c), OnConflict::Ignore) => postgres_backend::copy_in_skipping_conflicts(c, &table.name, columns, rows),
+            (Conn::Postgres(c), OnConflict::Fail) => postgres_backend::copy_in(c, table, columns, rows, piped),
+            (Conn::Postgres(c), OnConflict::Ignore) => postgres_backend::copy_in_skipping_conflicts(c, table, columns, rows),
             // One prepared single-row statement run per row (SQLite has no round trips to save);
             // the writer thread takes a copy of the rows.
             (Conn::Sqlite(_), _) => {
                 let sql = self.insert_sql(&table.name, columns, 1, on_conflict);
                 let Conn::Sqlite(c) = &mut self.conn else { unreachable!() };
                 if piped {
-                    c.send(&table.name, &sql, rows.to_vec(), sqlite_backend::insert_batches).map(|()| rows.len() as u64)
+                    c.send(table, &sql, rows.to_vec(), sqlite_backend::insert_batches).map(|()| rows.len() as u64)
                 } else {
                     c.get().and_then(|c| sqlite_backend::insert(c, &sql, rows))
                 }
@@ -447,14 +447,18 @@ impl Db {
             (Conn::Mysql(_), _) => {
                 let (prefix, suffix) = (self.insert_prefix(&table.name, columns), self.skipping(columns, on_conflict));
                 let Conn::Mysql(c) = &mut self.conn else { unreachable!() };
-                let loaded = if load_data { mysql_backend::load_data(c, &table.name, columns, rows, piped) } else { None };
-                match loaded.or_else(|| mysql_backend::insert_text(c, &table.name, &prefix, &suffix, rows, piped)) {
+                let loaded = if load_data { mysql_backend::load_data(c, table, columns, rows, piped) } else { None };
+                match loaded.or_else(|| mysql_backend::insert_text(c, table, &prefix, &suffix, rows, piped)) {
                     Some(inserted) => inserted,
                     None => self.insert_multi_row(&table.name, columns, rows, on_conflict),
                 }
             }
         };
-        inserted.map_err(|e| e.during(during(self)))
+        // Not piped, a writer thread's error is this statement's own.
+        inserted.map_err(|e| {
+            let e = e.hiding_values_of(table);
+            DriverError { writing: e.writing.clone().filter(|_| piped), ..e }.during(during(self))
+        })
     }
 
     /// MySQL: whether batches may go by `LOAD DATA LOCAL` on this connection, tried the first
@@ -652,17 +656,40 @@ pub(crate) enum StreamError {
 pub(crate) struct DriverError {
     reason: String,
     source: Box<dyn std::error::Error + Send + Sync>,
+    /// The table a connection's writer thread was filling when this failed (see [`lent`]): the
+    /// error comes back on the connection's next use, which is not what failed.
+    writing: Option<String>,
 }
 
 impl DriverError {
     /// `reason` in place of the driver's own text (PostgreSQL's says only "db error").
     pub(crate) fn with_reason(reason: String, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        DriverError { reason, source: Box::new(source) }
+        DriverError { reason, source: Box::new(source), writing: None }
     }
 
-    /// A statement failed while doing `context`.
+    /// A statement failed while doing `context` (or, for a writer thread's error, after it).
     pub(crate) fn during(self, context: impl Into<String>) -> Error {
-        Error::Database { context: context.into(), reason: self.reason, source: Some(self.source) }
+        let context = match self.writing {
+            Some(table) => format!("writing rows into {table} (the failure came back on the next statement: {})", context.into()),
+            None => context.into(),
+        };
+        Error::Database { context, reason: self.reason, source: Some(self.source) }
+    }
+
+    /// The same error without any value the server quoted, when `table` holds secrets (a
+    /// duplicate token would otherwise be shown): the driver's own error, whose text has them,
+    /// is replaced too.
+    pub(crate) fn hiding_values_of(self, table: &Table) -> Self {
+        if !table.holds_secrets() {
+            return self;
+        }
+        let t = &table.name;
+        let mut names = vec![t.clone(), "PRIMARY".to_string(), format!("{t}.PRIMARY"), format!("{t}_pkey")];
+        names.extend(table.columns.iter().map(|c| c.name.clone()));
+        names.extend(table.indexes.iter().map(|i| i.name.clone()));
+        names.extend(table.uniques.iter().map(|u| format!("{t}_{}_key", u.join("_"))));
+        let reason = crate::redact::quoted_values(&self.reason, |quoted| names.iter().any(|n| n == quoted));
+        DriverError { source: Box::new(std::io::Error::other(reason.clone())), reason, writing: self.writing }
     }
 
     /// The server or file at `url` could not be reached or opened (`url` displays redacted).

@@ -10,6 +10,7 @@ use super::lent::Lent;
 use super::value::push_escaped;
 use super::{Access, Backend, DbUrl, DriverError, Row, StreamError, Value, ZeroDates, quote_ident};
 use crate::error::{Error, Result};
+use crate::schema::Table;
 
 fn opts(url: &DbUrl, database: Option<&str>) -> OptsBuilder {
     OptsBuilder::new()
@@ -139,7 +140,7 @@ pub type My = Lent<Conn>;
 /// (a non-finite float): the caller binds those rows instead.
 pub fn insert_text(
     my: &mut My,
-    table: &str,
+    table: &Table,
     prefix: &str,
     suffix: &str,
     rows: &[Vec<Value>],
@@ -193,7 +194,7 @@ pub fn insert_text(
 /// row holds bytes or a non-finite float: the caller writes those rows another way.
 pub fn load_data(
     my: &mut My,
-    table: &str,
+    table: &Table,
     columns: &[&str],
     rows: &[Vec<Value>],
     piped: bool,
@@ -201,7 +202,7 @@ pub fn load_data(
     if rows.iter().flatten().any(|v| matches!(v, Value::Bytes(_)) || matches!(v, Value::Float(f) if !f.is_finite())) {
         return None;
     }
-    let statement = load_statement(table, columns);
+    let statement = load_statement(&table.name, columns);
     let batch = super::value::tab_separated(rows, write_field).into_bytes();
     Some(if piped {
         my.send(table, &statement, batch, run_loads).map(|()| rows.len() as u64)

@@ -6,6 +6,7 @@ use postgres::{Client, NoTls};
 use super::lent::Lent;
 use super::{Access, Backend, DbUrl, DriverError, Row, StreamError, Value, quote_ident};
 use crate::error::{Error, Result};
+use crate::schema::Table;
 
 fn config(url: &DbUrl, database: &str) -> postgres::Config {
     let mut c = postgres::Config::new();
@@ -196,9 +197,9 @@ impl Statements {
 /// column's type as it would a literal. `piped`: into the COPY the last batch for the same table
 /// and columns went to (see [`Pg`]), a row the server refuses failing it when it ends; otherwise
 /// the COPY ends (and commits, outside a transaction) here.
-pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>], piped: bool) -> std::result::Result<u64, DriverError> {
+pub fn copy_in(pg: &mut Pg, table: &Table, columns: &[&str], rows: &[Vec<Value>], piped: bool) -> std::result::Result<u64, DriverError> {
     let buf = super::value::tab_separated(rows, copy_field);
-    pg.send(table, &copy_in_sql(table, columns), buf.into_bytes(), copy_batches)?;
+    pg.send(table, &copy_in_sql(&table.name, columns), buf.into_bytes(), copy_batches)?;
     if !piped {
         pg.settle()?;
     }
@@ -213,12 +214,12 @@ pub fn copy_in(pg: &mut Pg, table: &str, columns: &[&str], rows: &[Vec<Value>], 
 /// of as many rows costs more to parse and bind than to run.
 pub fn copy_in_skipping_conflicts(
     pg: &mut Pg,
-    table: &str,
+    table: &Table,
     columns: &[&str],
     rows: &[Vec<Value>],
 ) -> std::result::Result<u64, DriverError> {
-    let stage = format!("osm_stage_{table}");
-    let (target, staged) = (quote_ident(Backend::Postgres, table), quote_ident(Backend::Postgres, &stage));
+    let stage = Table { name: format!("osm_stage_{}", table.name), ..table.clone() };
+    let (target, staged) = (quote_ident(Backend::Postgres, &table.name), quote_ident(Backend::Postgres, &stage.name));
     let cols = columns.iter().map(|c| quote_ident(Backend::Postgres, c)).collect::<Vec<_>>().join(", ");
     pg.get()?
         .batch_execute(&format!("CREATE TEMPORARY TABLE IF NOT EXISTS {staged} AS SELECT * FROM {target} WITH NO DATA; TRUNCATE {staged}"))

@@ -187,7 +187,7 @@ fn copy_as_text<C>(src: &mut Db, s: &mut Sink, spec: &TableCopy<'_, C>, target: 
     let mut batches = s.batches.get(spec.target).copied().unwrap_or(0);
     let started = std::time::Instant::now();
     let (report, progress, step) = (&mut s.report, s.progress, s.step);
-    let copied = src.copy_rows_into(select, &mut s.target, spec.target, &columns, s.batch_size as u64, |rows| {
+    let copied = src.copy_rows_into(select, &mut s.target, target, &columns, s.batch_size as u64, |rows| {
         report.read(spec.source, rows);
         report.written(spec.source, spec.target, rows);
         batches += 1;

@@ -86,6 +86,9 @@ pub struct Column {
     /// A literal server default, as SQL text (`0`, `'x'`).
     pub default: Option<String>,
     pub autoincrement: bool,
+    /// Its values are secrets (a token, an EC2 secret): an error about a write into the table
+    /// never quotes the table's values.
+    pub secret: bool,
 }
 
 /// Which PostgreSQL sequence feeds a column.
@@ -161,6 +164,11 @@ impl Table {
 
     pub fn column_names(&self) -> Vec<&str> {
         self.columns.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    /// Whether any of its columns holds secrets.
+    pub fn holds_secrets(&self) -> bool {
+        self.columns.iter().any(|c| c.secret)
     }
 }
 

@@ -10,7 +10,8 @@
 //!   primary key (id)
 //!   foreign key (service_id) references service (id)
 //! ```
-//! Column options: `not null`, `default VALUE` (SQL literal), `autoincrement`. Constraint lines:
+//! Column options: `not null`, `default VALUE` (SQL literal), `autoincrement`, `secret` (its values
+//! are secrets: errors about the table never quote its values). Constraint lines:
 //! `primary key (…)`, `unique (…)`, `index NAME [unique] (…)`, `foreign key (…) references T (…)`,
 //! `charset NAME` (MySQL character set of the table), `sequence NAME` (PostgreSQL sequence made
 //! before the table). `#` starts a comment.
@@ -109,7 +110,7 @@ fn parse_table_line(table: &mut Table, line: &str, words: &[&str]) -> Result<(),
         ["engine", name] => table.mysql_engine = name.to_string(),
         [name, ty, options @ ..] => {
             let ty = parse_type(ty)?;
-            let mut column = Column { name: name.to_string(), ty, nullable: true, default: None, autoincrement: false };
+            let mut column = Column { name: name.to_string(), ty, nullable: true, default: None, autoincrement: false, secret: false };
             let mut i = 0;
             while i < options.len() {
                 match options[i] {
@@ -122,6 +123,7 @@ fn parse_table_line(table: &mut Table, line: &str, words: &[&str]) -> Result<(),
                         i += 1;
                     }
                     "autoincrement" => column.autoincrement = true,
+                    "secret" => column.secret = true,
                     other => return Err(format!("unknown column option `{other}`")),
                 }
                 i += 1;

@@ -15,7 +15,7 @@ fn created(server: &Server, label: &str) -> (FreshDb, Db) {
 
 /// A nullable column without default.
 fn column(name: &str, ty: ColType) -> Column {
-    Column { name: name.into(), ty, nullable: true, default: None, autoincrement: false }
+    Column { name: name.into(), ty, nullable: true, default: None, autoincrement: false, secret: false }
 }
 
 /// In a transaction, a table's batches go to a writer thread while the next batch is made
@@ -210,5 +210,50 @@ fn colliding_rows_are_skipped_and_counted_on_every_backend() {
         let refused = refused.to_string();
         assert!(refused.contains("pairs") && !refused.contains("osm_stage"), "{ctx}: {refused}");
         assert_eq!(rows(&fresh.url, "SELECT COUNT(*) FROM pairs")[0][0], "3", "{ctx}");
+    });
+}
+
+/// A refused write into a table holding secrets (a duplicate token, a NULL beside one) names the
+/// table and the key, never a value, on every backend and every way rows go in (piped or not;
+/// MySQL by load and by INSERT); PostgreSQL's "Failing row contains (…)" included.
+#[test]
+fn refusals_of_a_table_with_secrets_show_no_value() {
+    support::each_server(|server| {
+        let ctx = server.name();
+        let (_fresh, mut db) = created(&server, "secret_refusals");
+        let table = Table {
+            columns: vec![
+                Column { nullable: false, secret: true, ..column("id", ColType::String(64)) },
+                Column { nullable: false, ..column("user_id", ColType::String(64)) },
+            ],
+            primary_key: vec!["id".into()],
+            ..Table::new("token")
+        };
+        db.create_table(&table).unwrap();
+        let token = "Tok3n-that-must-not-show-0123456789";
+        let row = |id: &str, user: Value| vec![Value::Text(id.into()), user];
+        let load_ways: &[bool] = if server.backend == Backend::Mysql { &[true, false] } else { &[true] };
+        for &loads in load_ways {
+            db.set_load_data(loads);
+            for piped in [false, true] {
+                for (bad, why) in [(row(token, Value::Text("u".into())), "PRIMARY"), (row("other-token", Value::Null), "user_id")] {
+                    if piped {
+                        db.begin().unwrap();
+                    }
+                    let rows = [row(token, Value::Text("u".into())), bad.clone()];
+                    let refused = db
+                        .insert_rows(&table, &["id", "user_id"], &rows, OnConflict::Fail)
+                        .and_then(|_| if piped { db.commit() } else { Ok(()) })
+                        .expect_err(&format!("{ctx}: {bad:?}"))
+                        .to_string();
+                    let at = format!("{ctx}, loads {loads}, piped {piped}, {bad:?}: {refused}");
+                    assert!(refused.contains("token"), "the table is named: {at}");
+                    assert!(server.backend == Backend::Sqlite || why != "PRIMARY" || refused.contains("****"), "{at}");
+                    assert!(!refused.contains(token) && !refused.contains("other-token"), "a value was shown: {at}");
+                    let _ = db.rollback();
+                    db.execute("DELETE FROM token", &[]).unwrap();
+                }
+            }
+        }
     });
 }

@@ -169,3 +169,29 @@ fn orphans_duplicates_and_nulls_are_reported_not_dropped() {
         assert_eq!(rows(&target.url, "SELECT user_id FROM ec2_credential WHERE access = 'admin-access'"), vec![vec!["1".to_string()]]);
     });
 }
+
+#[test]
+fn a_refused_write_never_shows_a_secret_it_held() {
+    // Two live tokens that differ only in case: distinct on SQLite, one key in MySQL's collation,
+    // whose duplicate-key message quotes the value.
+    let (kept, twin) = ("live0000000000000000000000000000", "LIVE0000000000000000000000000000");
+    let source = generated_keystone(
+        &support::servers()[0],
+        "token_case",
+        &[&format!("UPDATE token SET id = '{twin}' WHERE id = 'live0000000000000000000000000001'")],
+    );
+    support::each_server(|server| {
+        let target = support::fresh_db(&server, "t");
+        let (code, out, err) = migrate_keystone(&source.url, &target.url, &[]);
+        if server.backend != Backend::Mysql {
+            assert!(code <= 1, "{}: {err}", server.name());
+            return;
+        }
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("token") && err.contains("Duplicate entry"), "the refusal names the table and the reason: {err}");
+        for shown in [&out, &err] {
+            assert!(!shown.to_lowercase().contains(kept), "a token id was shown: {shown}");
+        }
+        assert!(!stamped(&target.url));
+    });
+}

@@ -159,7 +159,7 @@ pub fn copy_tables(from: &DbUrl, to: &DbUrl, boolean_columns: &[&str]) {
                 } else {
                     ColType::Text
                 };
-                Column { name: c.name.clone(), ty, nullable: c.nullable, default: None, autoincrement: false }
+                Column { name: c.name.clone(), ty, nullable: c.nullable, default: None, autoincrement: false, secret: false }
             })
             .collect();
         let pk = if cols.iter().any(|c| c.name == "id") { vec!["id".to_string()] } else { vec![] };
