@@ -271,6 +271,7 @@ reasons! {
     ImageNotPlaced "image_not_placed" [Warning] "the image's location carries no old integer id: references to it cannot be rewritten" "rewrite the named references by hand after the upgrade";
     MapRebuiltFromLocations "map_rebuilt_from_locations" [Info] "Glance was migrated by upstream: the map is rebuilt from image locations" NOTHING;
     NetworkInfoIncomplete "network_info_incomplete" [Warning] "no IPv6 address could be computed; the cache holds no vifs" "set ipv6_backend, or let nova-compute rebuild the cache";
+    VifWithoutNetwork "vif_without_network" [Warning] "a virtual interface whose network row does not exist (network_id NULL or naming no row): the cache holds the vif with `network: null`, without its fixed and floating addresses" "fix the vif's network_id, then let nova-compute rebuild the instance's cache";
     BdmConnectionInfoRebuilt "bdm_connection_info_rebuilt" [Info] "connection_info of an attached volume built as Essex's volume driver stores it" NOTHING;
     BdmWithoutConnectionInfo "bdm_without_connection_info" [Warning] "an attached volume for which Essex cannot build connection_info (the row says why and how)" "run the UPDATE the row gives, or detach the volume under Diablo before the final migration";
     // config files

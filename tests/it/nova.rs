@@ -594,7 +594,15 @@ fn what_is_not_a_diablo_nova_is_refused() {
 fn text_in_integer_columns_and_zero_dates_reach_the_report() {
     let servers = support::servers();
     let lite = generated_nova(&servers[0], "nova_text", nova_gen::VolumeDriver::Iscsi);
-    Db::connect(&lite.url, Access::ReadWrite).unwrap().execute("UPDATE instances SET memory_mb = 'lots' WHERE id = 2", &[]).unwrap();
+    let mut db = Db::connect(&lite.url, Access::ReadWrite).unwrap();
+    db.execute("UPDATE instances SET memory_mb = 'lots' WHERE id = 2", &[]).unwrap();
+    // A vif whose network row is gone: its instance's cache cannot list its addresses.
+    db.execute("PRAGMA foreign_keys = OFF", &[]).unwrap();
+    db.execute("UPDATE virtual_interfaces SET network_id = 9999 WHERE id = 1", &[]).unwrap();
+    let orphan =
+        rows(&lite.url, "SELECT i.id, i.uuid, v.uuid FROM instances i JOIN virtual_interfaces v ON v.instance_id = i.id WHERE v.id = 1");
+    let [instance_id, instance_uuid, vif_uuid] = <[String; 3]>::try_from(orphan[0].clone()).unwrap();
+    drop(db);
     let mysql = servers.iter().find(|s| s.backend == Backend::Mysql).map(|s| {
         let nova = generated_nova(s, "nova_zero", nova_gen::VolumeDriver::Iscsi);
         let mut db = Db::connect(&nova.url, Access::ReadWrite).unwrap();
@@ -613,6 +621,15 @@ fn text_in_integer_columns_and_zero_dates_reach_the_report() {
         assert_eq!((found["severity"].as_str(), found["count"].as_u64()), (Some("warning"), Some(1)), "{ctx}");
         assert_eq!(found["rows"][0], "id=2 memory_mb=`lots`", "{ctx}");
         assert_eq!(rows(&target.url, "SELECT memory_mb FROM instances WHERE id = 2"), vec![vec!["NULL".to_string()]], "{ctx}");
+        let found = finding(&report, "vif_without_network", "instances (066)").unwrap_or_else(|| panic!("{ctx}: {report}"));
+        assert_eq!((found["severity"].as_str(), found["count"].as_u64()), (Some("warning"), Some(1)), "{ctx}");
+        let example = found["rows"][0].as_str().unwrap();
+        assert!(example.starts_with(&format!("id={instance_id} uuid={instance_uuid} vif {vif_uuid} (")), "{ctx}: {example}");
+        let cache = rows(&target.url, &format!("SELECT network_info FROM instance_info_caches WHERE instance_id = '{instance_uuid}'"));
+        assert!(
+            cache[0][0].contains(&format!(r#"{{"id":"{vif_uuid}","address":"#)) && cache[0][0].contains(r#""network":null"#),
+            "{ctx}: {cache:?}"
+        );
 
         let Some(mysql) = &mysql else { return };
         let target = support::fresh_db(&server, "nova_essex_zero");

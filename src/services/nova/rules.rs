@@ -370,6 +370,15 @@ pub fn info_caches(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                         );
                         continue;
                     };
+                    for vif in vifs.iter().filter(|v| v.network.is_none()) {
+                        s.report.note(
+                            Severity::Warning,
+                            "instances (066)",
+                            Reason::VifWithoutNetwork,
+                            "the vif's network row does not exist: cached with `network: null`, without its addresses",
+                            format!("id={id} uuid={uuid} vif {} ({} fixed ips)", vif.uuid.as_deref().unwrap_or("?"), vif.fixed_ips.len()),
+                        );
+                    }
                     let info = match network_info::network_info(&vifs, ipv6) {
                         Ok(info) => info,
                         Err(why) => {
