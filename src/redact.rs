@@ -12,18 +12,24 @@ pub fn secret(secret: &str) -> String {
     if n <= 8 { MASK.to_string() } else { format!("{MASK}{}", secret.chars().skip(n - 4).collect::<String>()) }
 }
 
-/// The password of a URL that could not be parsed hidden, for error messages.
+/// The password of a URL that could not be parsed hidden, for error messages: whatever follows
+/// the user's `:` up to the last `@`, with or without a scheme before it (`root:pw@db/nova`,
+/// `mysql//nova:pw@db`); a user alone before `@` may be masked with it, never a password shown.
 pub fn url_text(raw: &str) -> String {
-    // `scheme:` and any slashes, then `user:password@` up to the last `@` (a malformed URL too).
-    let Some(scheme_end) = raw.find(':') else { return raw.to_string() };
-    let start = scheme_end + 1 + raw[scheme_end + 1..].len() - raw[scheme_end + 1..].trim_start_matches('/').len();
-    let after = &raw[start..];
-    if let Some(at) = after.rfind('@') {
-        if let Some(colon) = after[..at].find(':') {
-            return format!("{}{}:{MASK}{}", &raw[..start], &after[..colon], &after[at..]);
-        }
+    let Some(at) = raw.rfind('@') else { return raw.to_string() };
+    let head = &raw[..at];
+    // Past `scheme://`, or past `scheme:` when a `:` still follows (`mysql:nova:pw@db`).
+    let start = match head.find("://") {
+        Some(i) => i + 3,
+        None => match head.find(':') {
+            Some(i) if head[i + 1..].contains(':') => i + 1,
+            _ => 0,
+        },
+    };
+    match head[start..].find(':') {
+        Some(colon) => format!("{}:{MASK}{}", &raw[..start + colon], &raw[at..]),
+        None => raw.to_string(),
     }
-    raw.to_string()
 }
 
 /// Text from elsewhere (an HTTP answer) with every known secret of at least three characters and
@@ -110,6 +116,10 @@ mod tests {
         assert_eq!(url_text("mysql://nova:s3cret@db/nova?x"), "mysql://nova:****@db/nova?x");
         assert_eq!(url_text("mysql:nova:p@ss@host"), "mysql:nova:****@host");
         assert_eq!(url_text("no url at all"), "no url at all");
+        assert_eq!(url_text("root:s3cret@db/nova"), "root:****@db/nova");
+        assert_eq!(url_text("mysql//nova:s3cret@db/nova"), "mysql//nova:****@db/nova");
+        assert_eq!(url_text("mysql:root:pw@db/glance"), "mysql:root:****@db/glance");
+        assert_eq!(url_text("mysql://nova@db/nova"), "mysql://nova@db/nova");
     }
 
     #[test]

@@ -99,7 +99,10 @@ pub fn init_logging(cli: &Cli) -> osmigrate::Result<()> {
     // osmigrate's own events only: the database drivers log statements with their bound values
     // (passwords, tokens) at debug level.
     let own = |level: LevelFilter| tracing_subscriber::EnvFilter::new(format!("warn,osmigrate={level}"));
-    let stderr_filter = tracing_subscriber::EnvFilter::try_from_env("OSMIGRATE_LOG").unwrap_or_else(|_| own(level));
+    let stderr_filter = match std::env::var("OSMIGRATE_LOG") {
+        Ok(asked) => tracing_subscriber::EnvFilter::new(own_directives(&asked)),
+        Err(_) => own(level),
+    };
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -119,6 +122,21 @@ pub fn init_logging(cli: &Cli) -> osmigrate::Result<()> {
     };
     let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
     Ok(())
+}
+
+/// `OSMIGRATE_LOG`'s directives for osmigrate's own events (a bare level means them); every other
+/// target stays at warn whatever it asks, since the drivers log bound values at debug.
+fn own_directives(asked: &str) -> String {
+    let mut out = vec!["warn".to_string()];
+    for d in asked.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let target = d.split('=').next().unwrap_or_default();
+        if target == "osmigrate" || target.starts_with("osmigrate::") {
+            out.push(d.to_string());
+        } else if !d.contains('=') && d.parse::<tracing_subscriber::filter::LevelFilter>().is_ok() {
+            out.push(format!("osmigrate={d}"));
+        }
+    }
+    out.join(",")
 }
 
 pub fn run(cli: Cli) -> ExitStatus {
@@ -187,4 +205,14 @@ pub fn emit_document<T: serde::Serialize>(value: &T, text: &str, doc: &document:
         print!("{text}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn osmigrate_log_never_raises_the_drivers() {
+        assert_eq!(super::own_directives("debug"), "warn,osmigrate=debug");
+        assert_eq!(super::own_directives("trace,tokio_postgres=debug, osmigrate::db=info"), "warn,osmigrate=trace,osmigrate::db=info");
+        assert_eq!(super::own_directives("mysql=trace"), "warn");
+    }
 }

@@ -149,7 +149,7 @@ pub fn read_flagfiles(paths: &[PathBuf], cwd: &Path, root: &Path) -> Result<Flag
             Some(body) if !body.is_empty() => body,
             _ if !live => continue,
             None if arg.text.len() > 1 && arg.text.starts_with('-') => {
-                let name = arg.text.split('=').next().unwrap_or_default();
+                let name = arg.text.split(['=', ' ', '\t']).next().unwrap_or_default();
                 return Err(refuse(arg, name, "a single dash makes a getopt short option, and nova defines none"));
             }
             _ => {

@@ -127,13 +127,11 @@ impl Change {
     }
 }
 
-/// Whether a setting holds a secret: a password, token, secret or key, or a database URL.
+/// Whether a setting holds a secret: a password (`*pass*`: Diablo's `service_pass` too), token,
+/// secret or key, or a database URL.
 pub fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["password", "passwd", "token", "secret"].iter().any(|w| k.contains(w))
-        || k.ends_with("_key")
-        || k == "connection"
-        || k.ends_with("sql_connection")
+    ["pass", "token", "secret"].iter().any(|w| k.contains(w)) || k.ends_with("_key") || k == "connection" || k.ends_with("sql_connection")
 }
 
 /// A value as a report may show it: database URLs without their password, other secrets as
@@ -163,6 +161,7 @@ mod tests {
         assert_eq!(shown("admin_token", "999888777666"), "****7666");
         assert_eq!(shown("swift_store_key", "a86850deb2742ec3cb41518e26aa2d89"), "****2d89");
         assert_eq!(shown("rabbit_password", "guest"), "****");
+        assert_eq!(shown("service_pass", "dTpw-long-enough"), "****ough", "Diablo auth_token's service password");
         assert_eq!(shown("my_ip", "10.0.0.1"), "10.0.0.1");
         assert!(!is_secret("xenapi_connection_url"));
     }

@@ -30,7 +30,8 @@ impl MapSource {
         let path = PathBuf::from(arg);
         if !path.is_file() {
             return Err(Error::Usage(format!(
-                "--image-map {arg}: no such file (give the CSV from `db migrate glance --map-out` or a Glance database URL)"
+                "--image-map {}: no such file (give the CSV from `db migrate glance --map-out` or a Glance database URL)",
+                crate::redact::url_text(arg)
             )));
         }
         Ok(MapSource::Csv(path))

@@ -190,9 +190,10 @@ impl ApiTransport {
     }
 
     fn snippet(&self, text: &str) -> String {
-        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Masked whole before the cut, so that no secret is cut in two and half shown.
+        let one_line = self.mask(&text.split_whitespace().collect::<Vec<_>>().join(" "));
         let cut: String = one_line.chars().take(300).collect();
-        self.mask(&if cut.len() < one_line.len() { format!("{cut}…") } else { cut })
+        if cut.len() < one_line.len() { format!("{cut}…") } else { cut }
     }
 
     /// Masks the token, the password and password hashes (Keystone's 409 echoes the failed

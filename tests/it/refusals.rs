@@ -49,6 +49,18 @@ fn unreachable_servers_are_reported_without_the_password() {
         assert!(err.contains("cannot connect") && err.contains("keystone:****@127.0.0.1:1"), "{err}");
         assert!(!err.contains("hunter2") && !out.contains("hunter2"), "{err}");
     }
+    // URLs that do not parse: without a scheme, a mistyped one, an image map without `://`.
+    let target_url = target.url.expose_secret();
+    for args in [
+        vec!["db", "migrate", "keystone", "--from", "keystone:hunter2secret@db/keystone", "--to", &target_url],
+        vec!["db", "migrate", "keystone", "--from", "mysql//keystone:hunter2secret@db/keystone", "--to", &target_url],
+        vec!["db", "migrate", "nova", "--from", &target_url, "--to", &target_url, "--image-map", "mysql:root:hunter2secret@db/glance"],
+    ] {
+        let out = support::osmigrate().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("****"), "{args:?}: {err}");
+        assert!(!err.contains("hunter2"), "{args:?}: {err}");
+    }
 }
 
 #[test]
