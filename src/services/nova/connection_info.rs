@@ -158,7 +158,10 @@ impl Reason {
                  drivers, RBDDriver, SheepdogDriver)",
                 cfg.driver_class
             ),
-            Reason::BadTemplate => format!("volume_name_template `{}` is not a %-format of one integer", cfg.volume_name_template),
+            Reason::BadTemplate => format!(
+                "volume_name_template `{}` is not a %-format of one integer (with a width and precision of at most {MOST_PADDING})",
+                cfg.volume_name_template
+            ),
             Reason::BadLocation => "provider_location is not `PORTAL[,TPGT] IQN [LUN]`, so Essex's driver fails on it".to_string(),
             Reason::BadAuth => "provider_auth is not `METHOD USER PASSWORD`, so Essex's driver fails on it".to_string(),
             Reason::NotExported => "the SAN driver stored no provider_location: the volume was never exported".to_string(),
@@ -314,8 +317,21 @@ fn py_int(text: &str) -> PyInt {
     t.parse().map_or(PyInt::TooBig, PyInt::Int)
 }
 
+/// The widest field a volume name template may ask for: Essex's volume names are VARCHAR(255).
+const MOST_PADDING: usize = 255;
+
+/// A width or precision: none is 0; `None` beyond [`MOST_PADDING`].
+fn padding(digits: &str) -> Option<usize> {
+    if digits.is_empty() {
+        return Some(0);
+    }
+    digits.parse::<usize>().ok().filter(|n| *n <= MOST_PADDING)
+}
+
 /// `template % n` as Python 2 formats one integer (`volume_name_template % volume['id']`); `None`
-/// where Python raises (no conversion, more than one, or one an integer cannot fill).
+/// where Python raises (no conversion, more than one, or one an integer cannot fill), and for a
+/// width or precision above [`MOST_PADDING`] (a name that long fits no volume's column; Python
+/// would take minutes or all memory to pad it).
 fn py_format_int(template: &str, n: i64) -> Option<String> {
     let mut out = String::new();
     let mut used = false;
@@ -327,12 +343,12 @@ fn py_format_int(template: &str, n: i64) -> Option<String> {
         let flags = &spec[..flags_end];
         let after_flags = &spec[flags_end..];
         let width_end = after_flags.find(|c: char| !c.is_ascii_digit()).unwrap_or(after_flags.len());
-        let width: usize = after_flags[..width_end].parse().unwrap_or(0);
+        let width = padding(&after_flags[..width_end])?;
         let mut tail = &after_flags[width_end..];
         let mut precision = None;
         if let Some(p) = tail.strip_prefix('.') {
             let end = p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len());
-            precision = Some(p[..end].parse::<usize>().unwrap_or(0));
+            precision = Some(padding(&p[..end])?);
             tail = &p[end..];
         }
         tail = tail.trim_start_matches(['h', 'l', 'L']);
@@ -450,7 +466,8 @@ mod tests {
             assert_eq!(py_format_int(template, 10).as_deref(), Some(want), "{template}");
         }
         assert_eq!(py_format_int("%08x", -10).as_deref(), Some("-000000a"));
-        for raises in ["volume", "%d-%d", "%(id)s", "%*d", "%c", "%f", "trailing %"] {
+        assert_eq!(py_format_int("%0255d", 10).map(|s| s.len()), Some(255));
+        for raises in ["volume", "%d-%d", "%(id)s", "%*d", "%c", "%f", "trailing %", "volume-%.99999999d", "%09999999999999999999999d"] {
             assert_eq!(py_format_int(raises, 10), None, "{raises}");
         }
     }
