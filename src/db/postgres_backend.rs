@@ -89,12 +89,19 @@ impl From<postgres::Error> for DriverError {
     }
 }
 
+/// The severity and message, then the detail and where it happened (a COPY's line and column),
+/// when the server says.
 fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
-        Some(db) => match db.detail() {
-            Some(d) => format!("{}: {} ({d})", db.severity(), db.message()),
-            None => format!("{}: {}", db.severity(), db.message()),
-        },
+        Some(db) => {
+            let mut text = format!("{}: {}", db.severity(), db.message());
+            for (label, part) in [("", db.detail()), ("at ", db.where_())] {
+                if let Some(part) = part {
+                    text.push_str(&format!(" ({label}{part})"));
+                }
+            }
+            text
+        }
         None => e.to_string(),
     }
 }

@@ -193,19 +193,15 @@ fn preflight(source: &mut Db, ctx: &mut Ctx) -> Result<()> {
     Ok(())
 }
 
+/// The `admin_token` of each section (or `[DEFAULT]`) of these paste files, as Paste Deploy hands
+/// it to the filter (ConfigParser's reading: `key: value` with `=` inside, continuation lines).
 fn read_paste_admin_tokens(files: &[std::path::PathBuf]) -> Result<BTreeMap<String, String>> {
     let mut tokens = BTreeMap::new();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
-        for line in text.lines() {
-            let line = line.trim();
-            if line.starts_with('#') || line.starts_with(';') {
-                continue;
-            }
-            if let Some((k, v)) = line.split_once('=').or_else(|| line.split_once(':')) {
-                if k.trim() == "admin_token" && !v.trim().is_empty() {
-                    tokens.insert(v.trim().to_string(), f.display().to_string());
-                }
+        let paste = crate::config::paste::PasteFile::read(f)?;
+        for section in std::iter::once("DEFAULT").chain(paste.section_names()) {
+            if let Some(Ok(token)) = paste.get(section, "admin_token").filter(|t| t.as_ref().is_ok_and(|t| !t.trim().is_empty())) {
+                tokens.insert(token.trim().to_string(), f.display().to_string());
             }
         }
     }
@@ -973,4 +969,18 @@ fn write_catalog_file(from: &DbUrl, ctx: &Ctx, path: &Path, report: &mut Report)
     crate::config::write::write_bytes(path, crate::config::write::Perms::mode(0o644), text.as_bytes())?;
     report.findings.extend(step.findings);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paste_admin_tokens_are_read_as_paste_deploy_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let paste = dir.path().join("api-paste.ini");
+        let text = "[DEFAULT]\nadmin_token = from-default\n\n[filter:authtoken]\nadmin_token: abc=123\n\n\
+                    [filter:other]\nadmin_token = tok ; a comment\n# admin_token = commented\n";
+        std::fs::write(&paste, text).unwrap();
+        let tokens = super::read_paste_admin_tokens(&[paste]).unwrap();
+        assert_eq!(tokens.keys().map(String::as_str).collect::<Vec<_>>(), ["abc=123", "from-default", "tok"]);
+    }
 }
