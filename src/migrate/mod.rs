@@ -163,10 +163,11 @@ impl Sink<'_> {
         self.wrote(inserted)
     }
 
-    /// The rows with text in an integer column (a Diablo on SQLite may hold `memory_mb='lots'`;
-    /// no Essex backend can, and Essex could not read it as a number) carried as NULL, each
-    /// reported with its table, row and column; refused where the column needs a value. Rows
-    /// without such text are not copied.
+    /// The rows with text or a fraction in an integer column (a Diablo on SQLite may hold
+    /// `memory_mb='lots'` or `vcpus=1.5`; no Essex backend can, and Essex could not read it as a
+    /// count) carried as NULL, each reported with its table, row and column; refused where the
+    /// column needs a value. A whole REAL (`512.0`) is that integer. Rows without such values are
+    /// not copied.
     fn integers_only<'r>(
         &mut self,
         source_table: &str,
@@ -180,7 +181,11 @@ impl Sink<'_> {
             .enumerate()
             .filter_map(|(i, c)| table.column(c).filter(|c| c.ty.is_integer()).map(|c| (i, c.nullable)))
             .collect();
-        let not_integer = |v: &Value| matches!(v, Value::Text(t) if t.trim().parse::<i64>().is_err());
+        let not_integer = |v: &Value| match v {
+            Value::Text(t) => t.trim().parse::<i64>().is_err(),
+            Value::Float(_) => true,
+            _ => false,
+        };
         let bad: Vec<(usize, usize, bool)> = rows
             .iter()
             .enumerate()
@@ -192,15 +197,25 @@ impl Sink<'_> {
         let id_at = columns.iter().position(|c| *c == "id").unwrap_or(0);
         let mut rows = rows.to_vec();
         for (r, i, nullable) in bad {
+            if let Value::Float(f) = rows[r][i] {
+                // Within ±2^53 a whole f64 is exactly its integer.
+                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                    rows[r][i] = Value::Int(f as i64);
+                    continue;
+                }
+            }
             let id = rows[r][id_at].key_string().unwrap_or_else(|| "?".into());
-            let text: String =
-                std::mem::replace(&mut rows[r][i], Value::Null).into_key_string().unwrap_or_default().chars().take(40).collect();
+            let text: String = match std::mem::replace(&mut rows[r][i], Value::Null) {
+                Value::Float(f) => f.to_string(),
+                v => v.into_key_string().unwrap_or_default(),
+            };
+            let text: String = text.chars().take(40).collect();
             let column = columns[i];
             if !nullable {
                 let reason = format!("`{text}` is not an integer, and {target_table}.{column} requires one");
                 return Err(Error::bad_data(source_table, id, column, reason));
             }
-            let message = format!("{target_table}.{column} holds text, not an integer: carried as NULL");
+            let message = format!("{target_table}.{column} holds text or a fraction, not an integer: carried as NULL");
             self.report.note(Severity::Warning, source_table, Reason::NotAnInteger, &message, format!("id={id} {column}=`{text}`"));
         }
         Ok(Cow::Owned(rows))
