@@ -119,6 +119,29 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
+/// Whether Essex's SQLAlchemy reads this SQLite text as the datetime it spells, in the form it
+/// writes (`YYYY-MM-DD HH:MM:SS` and six digits of microseconds or none), with a real date and
+/// time of day. A byte check, run on every datetime a SQLite source holds: other spellings go
+/// through [`parse_datetime`].
+pub fn is_sqlalchemy_datetime(text: &str) -> bool {
+    let b = text.as_bytes();
+    if !(b.len() == 19 || b.len() == 26 && b[19] == b'.') {
+        return false;
+    }
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')].iter().all(|&(at, c)| b[at] == c);
+    let parts = (digits(0, 4), digits(5, 7), digits(8, 10), digits(11, 13), digits(14, 16), digits(17, 19));
+    let micros_ok = b.len() == 19 || digits(20, 26).is_some();
+    match parts {
+        (Some(y), Some(m), Some(d), Some(h), Some(mi), Some(s)) if separators && micros_ok => {
+            y >= 1 && chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some() && h < 24 && mi < 60 && s < 60
+        }
+        _ => false,
+    }
+}
+
 /// How SQLAlchemy stores a DateTime in SQLite.
 pub fn sqlite_datetime_text(d: &NaiveDateTime) -> String {
     let mut out = String::with_capacity(26);
@@ -165,6 +188,26 @@ pub fn write_sqlite_datetime(d: &NaiveDateTime, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sqlalchemy_datetimes_are_told_from_other_text() {
+        for ok in ["2012-02-14 00:00:00.000000", "2012-02-29 23:59:59", "0001-01-01 00:00:00.999999"] {
+            assert!(super::is_sqlalchemy_datetime(ok), "{ok}");
+        }
+        for other in [
+            "2012-02-14",
+            "2011-02-29 00:00:00",
+            "2012-13-01 00:00:00",
+            "2012-02-14 24:00:00",
+            "2012-02-14T00:00:00",
+            "2012-02-14 00:00:00.5",
+            "0000-01-01 00:00:00",
+            "yesterday",
+            "2012-02-14 00:00:00.00000x",
+        ] {
+            assert!(!super::is_sqlalchemy_datetime(other), "{other}");
+        }
+    }
+
     use super::*;
 
     #[test]

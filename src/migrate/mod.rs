@@ -17,7 +17,7 @@ use crate::db::diff::{self, Difference};
 use crate::db::{Access, Backend, Db, DbUrl, OnConflict, Value};
 use crate::error::{Error, Result};
 use crate::reason::Reason;
-use crate::schema::{MIGRATE_VERSION_TABLE, Schema, Stamp, Table};
+use crate::schema::{ColType, MIGRATE_VERSION_TABLE, Schema, Stamp, Table};
 pub use report::{Finding, Outcome, Report, Severity, StepReport, TableReport};
 
 /// osmigrate's own bookkeeping table in every target; Essex ignores it.
@@ -142,7 +142,7 @@ impl Sink<'_> {
         if rows.is_empty() {
             return Ok(());
         }
-        let rows = self.integers_only(source_table, target_table, columns, rows)?;
+        let rows = self.essex_values(source_table, target_table, columns, rows)?;
         self.prepare_load(target_table, rows.len(), on_conflict)?;
         let table = self.schema.table(target_table).unwrap_or_else(|| panic!("unknown target table {target_table}"));
         let started = std::time::Instant::now();
@@ -163,12 +163,13 @@ impl Sink<'_> {
         self.wrote(inserted)
     }
 
-    /// The rows with text or a fraction in an integer column (a Diablo on SQLite may hold
-    /// `memory_mb='lots'` or `vcpus=1.5`; no Essex backend can, and Essex could not read it as a
-    /// count) carried as NULL, each reported with its table, row and column; refused where the
-    /// column needs a value. A whole REAL (`512.0`) is that integer. Rows without such values are
-    /// not copied.
-    fn integers_only<'r>(
+    /// The rows with a value no Essex backend can hold as written (SQLite stores what it is
+    /// given), each carried as NULL and reported with its table, row and column, or refused where
+    /// the column needs a value: text or a fraction in an integer column (`memory_mb='lots'`,
+    /// `vcpus=1.5`; a whole `512.0` is that integer), and text in a datetime column that is no
+    /// date and time (`launched_at='yesterday'`; another spelling of one, `2012-02-14`, is carried
+    /// as that datetime). Rows without such values are not copied.
+    fn essex_values<'r>(
         &mut self,
         source_table: &str,
         target_table: &str,
@@ -176,33 +177,48 @@ impl Sink<'_> {
         rows: &'r [Vec<Value>],
     ) -> Result<Cow<'r, [Vec<Value>]>> {
         let table = self.target_table(target_table);
-        let integers: Vec<(usize, bool)> = columns
+        let checked: Vec<(usize, bool, bool)> = columns
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| table.column(c).filter(|c| c.ty.is_integer()).map(|c| (i, c.nullable)))
+            .filter_map(|(i, c)| table.column(c).map(|c| (i, c)))
+            .filter(|(_, c)| c.ty.is_integer() || c.ty == ColType::DateTime)
+            .map(|(i, c)| (i, c.ty.is_integer(), c.nullable))
             .collect();
-        let not_integer = |v: &Value| match v {
-            Value::Text(t) => t.trim().parse::<i64>().is_err(),
-            Value::Float(_) => true,
+        let suspect = |integer: bool, v: &Value| match v {
+            Value::Text(t) if integer => t.trim().parse::<i64>().is_err(),
+            Value::Float(_) => integer,
+            Value::Text(t) => !crate::db::value::is_sqlalchemy_datetime(t),
             _ => false,
         };
-        let bad: Vec<(usize, usize, bool)> = rows
+        let bad: Vec<(usize, usize, bool, bool)> = rows
             .iter()
             .enumerate()
-            .flat_map(|(r, row)| integers.iter().filter(|(i, _)| not_integer(&row[*i])).map(move |&(i, nullable)| (r, i, nullable)))
+            .flat_map(|(r, row)| {
+                checked
+                    .iter()
+                    .filter(|&&(i, integer, _)| suspect(integer, &row[i]))
+                    .map(move |&(i, integer, nullable)| (r, i, integer, nullable))
+            })
             .collect();
         if bad.is_empty() {
             return Ok(Cow::Borrowed(rows));
         }
         let id_at = columns.iter().position(|c| *c == "id").unwrap_or(0);
         let mut rows = rows.to_vec();
-        for (r, i, nullable) in bad {
-            if let Value::Float(f) = rows[r][i] {
+        for (r, i, integer, nullable) in bad {
+            match &rows[r][i] {
                 // Within ±2^53 a whole f64 is exactly its integer.
-                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-                    rows[r][i] = Value::Int(f as i64);
+                Value::Float(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                    rows[r][i] = Value::Int(*f as i64);
                     continue;
                 }
+                Value::Text(t) if !integer => {
+                    if let Some(d) = crate::db::value::parse_datetime(t) {
+                        rows[r][i] = Value::DateTime(d);
+                        continue;
+                    }
+                }
+                _ => {}
             }
             let id = rows[r][id_at].key_string().unwrap_or_else(|| "?".into());
             let text: String = match std::mem::replace(&mut rows[r][i], Value::Null) {
@@ -211,12 +227,17 @@ impl Sink<'_> {
             };
             let text: String = text.chars().take(40).collect();
             let column = columns[i];
+            let (kind, held, reason) = if integer {
+                ("an integer", "text or a fraction", Reason::NotAnInteger)
+            } else {
+                ("a date and time", "text that is no date and time", Reason::NotADatetime)
+            };
             if !nullable {
-                let reason = format!("`{text}` is not an integer, and {target_table}.{column} requires one");
-                return Err(Error::bad_data(source_table, id, column, reason));
+                let why = format!("`{text}` is not {kind}, and {target_table}.{column} requires one");
+                return Err(Error::bad_data(source_table, id, column, why));
             }
-            let message = format!("{target_table}.{column} holds text or a fraction, not an integer: carried as NULL");
-            self.report.note(Severity::Warning, source_table, Reason::NotAnInteger, &message, format!("id={id} {column}=`{text}`"));
+            let message = format!("{target_table}.{column} holds {held}, not {kind}: carried as NULL");
+            self.report.note(Severity::Warning, source_table, reason, &message, format!("id={id} {column}=`{text}`"));
         }
         Ok(Cow::Owned(rows))
     }

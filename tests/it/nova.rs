@@ -598,6 +598,8 @@ fn text_in_integer_columns_and_zero_dates_reach_the_report() {
     db.execute("UPDATE instances SET memory_mb = 'lots' WHERE id = 2", &[]).unwrap();
     // SQLite keeps a REAL in an integer column: a whole one is that integer, a fraction is not one.
     db.execute("UPDATE instances SET vcpus = 1.5, memory_mb = 512.0 WHERE id = 4", &[]).unwrap();
+    // Text in a datetime column: another spelling of one is that datetime; anything else is none.
+    db.execute("UPDATE instances SET launched_at = 'yesterday', scheduled_at = '2012-02-14' WHERE id = 6", &[]).unwrap();
     // A vif whose network row is gone: its instance's cache cannot list its addresses.
     db.execute("PRAGMA foreign_keys = OFF", &[]).unwrap();
     db.execute("UPDATE virtual_interfaces SET network_id = 9999 WHERE id = 1", &[]).unwrap();
@@ -634,6 +636,14 @@ fn text_in_integer_columns_and_zero_dates_reach_the_report() {
             vec![vec!["NULL".to_string(), "512".to_string()]],
             "{ctx}"
         );
+        let found = finding(&report, "not_a_datetime", "instances").unwrap_or_else(|| panic!("{ctx}: {report}"));
+        assert_eq!((found["count"].as_u64(), found["rows"][0].as_str()), (Some(1), Some("id=6 launched_at=`yesterday`")), "{ctx}");
+        let carried = rows(&target.url, "SELECT launched_at, scheduled_at FROM instances WHERE id = 6");
+        assert_eq!(carried, vec![vec!["NULL".to_string(), "2012-02-14 00:00:00.000000".to_string()]], "{ctx}");
+        if server.backend == Backend::Sqlite {
+            let stored = rows(&target.url, "SELECT length(scheduled_at) FROM instances WHERE id = 6");
+            assert_eq!(stored[0][0], "26", "{ctx}: written as SQLAlchemy writes a datetime");
+        }
         let found = finding(&report, "vif_without_network", "instances (066)").unwrap_or_else(|| panic!("{ctx}: {report}"));
         assert_eq!((found["severity"].as_str(), found["count"].as_u64()), (Some("warning"), Some(1)), "{ctx}");
         let example = found["rows"][0].as_str().unwrap();
