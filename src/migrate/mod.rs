@@ -168,7 +168,9 @@ impl Sink<'_> {
     /// the column needs a value: text or a fraction in an integer column (`memory_mb='lots'`,
     /// `vcpus=1.5`; a whole `512.0` is that integer), and text in a datetime column that is no
     /// date and time (`launched_at='yesterday'`; another spelling of one, `2012-02-14`, is carried
-    /// as that datetime). Rows without such values are not copied.
+    /// as that datetime). A NULL where the column needs a value (a MySQL zero date read as NULL)
+    /// is refused here, naming the row, not by the server. Rows without such values are not
+    /// copied.
     fn essex_values<'r>(
         &mut self,
         source_table: &str,
@@ -177,17 +179,19 @@ impl Sink<'_> {
         rows: &'r [Vec<Value>],
     ) -> Result<Cow<'r, [Vec<Value>]>> {
         let table = self.target_table(target_table);
-        let checked: Vec<(usize, bool, bool)> = columns
+        // (position, type, whether NULL may go in)
+        let checked: Vec<(usize, &ColType, bool)> = columns
             .iter()
             .enumerate()
             .filter_map(|(i, c)| table.column(c).map(|c| (i, c)))
-            .filter(|(_, c)| c.ty.is_integer() || c.ty == ColType::DateTime)
-            .map(|(i, c)| (i, c.ty.is_integer(), c.nullable))
+            .filter(|(_, c)| c.ty.is_integer() || c.ty == ColType::DateTime || !c.nullable && !c.autoincrement)
+            .map(|(i, c)| (i, &c.ty, c.nullable || c.autoincrement))
             .collect();
-        let suspect = |integer: bool, v: &Value| match v {
-            Value::Text(t) if integer => t.trim().parse::<i64>().is_err(),
-            Value::Float(_) => integer,
-            Value::Text(t) => !crate::db::value::is_sqlalchemy_datetime(t),
+        let suspect = |ty: &ColType, nullable: bool, v: &Value| match v {
+            Value::Null => !nullable,
+            Value::Text(t) if ty.is_integer() => t.trim().parse::<i64>().is_err(),
+            Value::Float(_) => ty.is_integer(),
+            Value::Text(t) if *ty == ColType::DateTime => !crate::db::value::is_sqlalchemy_datetime(t),
             _ => false,
         };
         let bad: Vec<(usize, usize, bool, bool)> = rows
@@ -196,8 +200,8 @@ impl Sink<'_> {
             .flat_map(|(r, row)| {
                 checked
                     .iter()
-                    .filter(|&&(i, integer, _)| suspect(integer, &row[i]))
-                    .map(move |&(i, integer, nullable)| (r, i, integer, nullable))
+                    .filter(|&&(i, ty, nullable)| suspect(ty, nullable, &row[i]))
+                    .map(move |&(i, ty, nullable)| (r, i, ty.is_integer(), nullable))
             })
             .collect();
         if bad.is_empty() {
@@ -221,12 +225,15 @@ impl Sink<'_> {
                 _ => {}
             }
             let id = rows[r][id_at].key_string().unwrap_or_else(|| "?".into());
+            let column = columns[i];
+            if rows[r][i].is_null() {
+                return Err(Error::bad_data(source_table, id, column, format!("is NULL, but {target_table}.{column} requires a value")));
+            }
             let text: String = match std::mem::replace(&mut rows[r][i], Value::Null) {
                 Value::Float(f) => f.to_string(),
                 v => v.into_key_string().unwrap_or_default(),
             };
             let text: String = text.chars().take(40).collect();
-            let column = columns[i];
             let (kind, held, reason) = if integer {
                 ("an integer", "text or a fraction", Reason::NotAnInteger)
             } else {

@@ -416,3 +416,25 @@ fn mysql_zero_dates_are_counted_per_column() {
         assert_eq!(three[0][0], three[0][1], "{ctx}");
     });
 }
+
+/// A zero date where Essex needs a value (`images.created_at`) is refused before the server sees
+/// it, naming the image (by its Essex id) and the column, the same way on every target.
+#[test]
+fn a_zero_date_essex_needs_is_refused_naming_the_image() {
+    let Some(mysql) = support::servers().into_iter().find(|s| s.backend == Backend::Mysql) else { return };
+    let source = generated(&mysql, Variant::Versioned, true, 20);
+    let mut db = Db::connect(&source.url, Access::ReadWrite).unwrap();
+    db.execute("SET SESSION sql_mode = ''", &[]).unwrap();
+    db.execute("UPDATE images SET created_at = '0000-00-00 00:00:00' WHERE id = 4", &[]).unwrap();
+    drop(db);
+    support::each_server(|server| {
+        let ctx = format!("MySQL source, {} target", server.name());
+        let target = support::fresh_db(&server, "glance_essex");
+        let (code, _, stderr) = migrate_glance(&source.url, &target.url, &[]);
+        assert_eq!(code, 2, "{ctx}: {stderr}");
+        assert!(
+            stderr.contains("images row ") && stderr.contains("field `created_at`: is NULL, but images.created_at requires a value"),
+            "{ctx}: {stderr}"
+        );
+    });
+}
