@@ -245,7 +245,7 @@ reasons! {
     UserMerged "user_merged" [Info, Warning] "the user is already in Keystone: Nova's roles and keys are added to it" "check that the two are the same person";
     // every database migration
     NotAnInteger "not_an_integer" [Warning] "text or a fraction in an integer column (SQLite stores what it is given): no Essex backend can hold it, so it is carried as NULL" "put the right number into the named row and column of the Essex database (the message quotes the Diablo text)";
-    NotADatetime "not_a_datetime" [Warning] "text in a datetime column that is no date and time (SQLite stores what it is given): Essex could not read the row, so it is carried as NULL" "put the right date and time into the named row and column of the Essex database (the message quotes the Diablo text)";
+    NotADatetime "not_a_datetime" [Warning] "text or a number in a datetime column that is no date and time (SQLite stores what it is given): Essex could not read the row, so it is carried as NULL" "put the right date and time into the named row and column of the Essex database (the message quotes the Diablo text)";
     ZeroDate "zero_date" [Info] "MySQL's zero date `0000-00-00 00:00:00` names no point in time: carried as NULL (what SQLAlchemy read it as)" NOTHING;
     // Glance
     UpdatedAtFilled "updated_at_filled" [Info] "updated_at was NULL; set to created_at (Essex 010)" NOTHING;

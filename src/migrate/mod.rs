@@ -166,8 +166,8 @@ impl Sink<'_> {
     /// The rows with a value no Essex backend can hold as written (SQLite stores what it is
     /// given), each carried as NULL and reported with its table, row and column, or refused where
     /// the column needs a value: text or a fraction in an integer column (`memory_mb='lots'`,
-    /// `vcpus=1.5`; a whole `512.0` is that integer), and text in a datetime column that is no
-    /// date and time (`launched_at='yesterday'`; another spelling of one, `2012-02-14`, is carried
+    /// `vcpus=1.5`; a whole `512.0` is that integer), and text or a number in a datetime column
+    /// that is no date and time (`launched_at='yesterday'`; another spelling of one, `2012-02-14`, is carried
     /// as that datetime). A NULL where the column needs a value (a MySQL zero date read as NULL)
     /// is refused here, naming the row, not by the server. Rows without such values are not
     /// copied.
@@ -190,8 +190,10 @@ impl Sink<'_> {
         let suspect = |ty: &ColType, nullable: bool, v: &Value| match v {
             Value::Null => !nullable,
             Value::Text(t) if ty.is_integer() => t.trim().parse::<i64>().is_err(),
-            Value::Float(_) => ty.is_integer(),
+            Value::Float(_) => ty.is_integer() || *ty == ColType::DateTime,
             Value::Text(t) if *ty == ColType::DateTime => !crate::db::value::is_sqlalchemy_datetime(t),
+            // A number where SQLAlchemy reads a datetime from SQLite text (an epoch, a julian day).
+            Value::Int(_) => *ty == ColType::DateTime,
             _ => false,
         };
         let bad: Vec<(usize, usize, bool, bool)> = rows
@@ -231,6 +233,7 @@ impl Sink<'_> {
             }
             let text: String = match std::mem::replace(&mut rows[r][i], Value::Null) {
                 Value::Float(f) => f.to_string(),
+                Value::Int(n) => n.to_string(),
                 v => v.into_key_string().unwrap_or_default(),
             };
             let text: String = text.chars().take(40).collect();
