@@ -376,17 +376,25 @@ fn text_in_an_integer_column_is_carried_as_null_and_reported() {
     });
 }
 
-/// MySQL's zero dates (only a MySQL source has them; stored with sql_mode '' as old servers
-/// did): NULL in every target, counted per column with `zero_date`.
-#[test]
-fn mysql_zero_dates_are_counted_per_column() {
-    let Some(mysql) = support::servers().into_iter().find(|s| s.backend == Backend::Mysql) else { return };
+/// A Diablo Glance on the MySQL server (none without one) whose images have MySQL's zero date
+/// where `zeroed` says (`column WHERE …`), stored with sql_mode '' as old servers did.
+fn mysql_glance_with_zero_dates(zeroed: &[&str]) -> Option<FreshDb> {
+    let mysql = support::servers().into_iter().find(|s| s.backend == Backend::Mysql)?;
     let source = generated(&mysql, Variant::Versioned, true, 20);
     let mut db = Db::connect(&source.url, Access::ReadWrite).unwrap();
     db.execute("SET SESSION sql_mode = ''", &[]).unwrap();
-    db.execute("UPDATE images SET deleted_at = '0000-00-00 00:00:00' WHERE id IN (1, 2)", &[]).unwrap();
-    db.execute("UPDATE images SET updated_at = '0000-00-00 00:00:00' WHERE id = 3", &[]).unwrap();
-    drop(db);
+    for z in zeroed {
+        let (column, rows) = z.split_once(" WHERE ").unwrap();
+        db.execute(&format!("UPDATE images SET {column} = '0000-00-00 00:00:00' WHERE {rows}"), &[]).unwrap();
+    }
+    Some(source)
+}
+
+/// MySQL's zero dates (only a MySQL source has them): NULL in every target, counted per column
+/// with `zero_date`.
+#[test]
+fn mysql_zero_dates_are_counted_per_column() {
+    let Some(source) = mysql_glance_with_zero_dates(&["deleted_at WHERE id IN (1, 2)", "updated_at WHERE id = 3"]) else { return };
     support::each_server(|server| {
         let ctx = format!("MySQL source, {} target", server.name());
         let target = support::fresh_db(&server, "glance_essex");
@@ -421,12 +429,7 @@ fn mysql_zero_dates_are_counted_per_column() {
 /// it, naming the image (by its Essex id) and the column, the same way on every target.
 #[test]
 fn a_zero_date_essex_needs_is_refused_naming_the_image() {
-    let Some(mysql) = support::servers().into_iter().find(|s| s.backend == Backend::Mysql) else { return };
-    let source = generated(&mysql, Variant::Versioned, true, 20);
-    let mut db = Db::connect(&source.url, Access::ReadWrite).unwrap();
-    db.execute("SET SESSION sql_mode = ''", &[]).unwrap();
-    db.execute("UPDATE images SET created_at = '0000-00-00 00:00:00' WHERE id = 4", &[]).unwrap();
-    drop(db);
+    let Some(source) = mysql_glance_with_zero_dates(&["created_at WHERE id = 4"]) else { return };
     support::each_server(|server| {
         let ctx = format!("MySQL source, {} target", server.name());
         let target = support::fresh_db(&server, "glance_essex");
