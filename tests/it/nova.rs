@@ -598,6 +598,7 @@ fn text_in_integer_columns_and_zero_dates_reach_the_report() {
     db.execute("UPDATE instances SET memory_mb = 'lots' WHERE id = 2", &[]).unwrap();
     // SQLite keeps a REAL in an integer column: a whole one is that integer, a fraction is not one.
     db.execute("UPDATE instances SET vcpus = 1.5, memory_mb = 512.0 WHERE id = 4", &[]).unwrap();
+    db.execute("UPDATE instance_types SET rxtx_cap = 'unlimited', flavorid = 1.5 WHERE name = 'm1.large'", &[]).unwrap();
     // Text in a datetime column: another spelling of one is that datetime; anything else is none.
     db.execute("UPDATE instances SET launched_at = 'yesterday', scheduled_at = '2012-02-14', terminated_at = 1329177600 WHERE id = 6", &[])
         .unwrap();
@@ -637,6 +638,10 @@ fn text_in_integer_columns_and_zero_dates_reach_the_report() {
             vec![vec!["NULL".to_string(), "512".to_string()]],
             "{ctx}"
         );
+        let large = rows(&target.url, "SELECT id, flavorid, rxtx_factor FROM instance_types WHERE name = 'm1.large'");
+        assert_eq!(large[0][1..], ["1.5".to_string(), "1".to_string()], "{ctx}: {large:?}");
+        let found = finding(&report, "not_an_integer", "instance_types").unwrap_or_else(|| panic!("{ctx}: {report}"));
+        assert_eq!(found["rows"], json!([format!("id={} rxtx_cap=`unlimited`", large[0][0])]), "{ctx}");
         let not_datetimes: Vec<Json> =
             report["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "not_a_datetime").map(|f| f["rows"][0].clone()).collect();
         assert_eq!(not_datetimes, [json!("id=6 launched_at=`yesterday`"), json!("id=6 terminated_at=`1329177600`")], "{ctx}");

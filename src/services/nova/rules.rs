@@ -52,10 +52,27 @@ pub fn column_rule(source: &'static str, col: &str) -> Option<ColumnRule<'static
         return None;
     }
     Some(match (source, col) {
-        ("instance_types", "flavorid") => Box::new(|_, _, r| Ok(flavorid_055(r.get("flavorid")))),
-        ("instance_types", "rxtx_factor") => {
-            Box::new(|_, ctx, r| Ok(Value::Float(rxtx_factor_059(r.get("rxtx_cap").as_i64(), ctx.rxtx_base))))
-        }
+        ("instance_types", "flavorid") => Box::new(|_, _, r| match r.get("flavorid") {
+            Value::Bytes(_) => Err(Error::bad_data("instance_types", r.id(), "flavorid", "not valid UTF-8 text")),
+            v => Ok(flavorid_055(v)),
+        }),
+        ("instance_types", "rxtx_factor") => Box::new(|s, ctx, r| {
+            let cap = r.get("rxtx_cap");
+            if !cap.is_null() && cap.as_i64().is_none() {
+                let shown = match cap {
+                    Value::Float(f) => f.to_string(),
+                    v => v.key_string().unwrap_or_default(),
+                };
+                s.report.note(
+                    Severity::Warning,
+                    "instance_types",
+                    Reason::NotAnInteger,
+                    "instance_types.rxtx_cap holds text or a fraction, not an integer: rxtx_factor 1, as for a flavor without a cap (059)",
+                    format!("id={} rxtx_cap=`{shown}`", r.id()),
+                );
+            }
+            Ok(Value::Float(rxtx_factor_059(cap.as_i64(), ctx.rxtx_base)))
+        }),
         ("instance_types", "root_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).0)),
         ("instance_types", "ephemeral_gb") => Box::new(|_, ctx, r| Ok(disks_074(ctx, r, r.get("name").as_str() == Some("m1.tiny")).1)),
         ("networks", "rxtx_base") => Box::new(|_, ctx, _| Ok(Value::Int(ctx.rxtx_base))),
@@ -89,9 +106,13 @@ pub fn carried_as(source: &str, column: &str) -> Option<&'static str> {
     }
 }
 
-/// 055: the integer flavor id becomes its decimal text.
+/// 055: the integer flavor id becomes its decimal text (`str()` upstream; a REAL SQLite kept is
+/// written as the number it is, `1.5`, a whole one as its integer).
 pub fn flavorid_055(v: &Value) -> Value {
-    v.key_string().map_or(Value::Null, Value::Text)
+    match v {
+        Value::Float(f) if f.fract() != 0.0 => Value::Text(f.to_string()),
+        v => v.key_string().map_or(Value::Null, Value::Text),
+    }
 }
 
 /// 059: the base every flavor's cap is divided by: the smallest positive cap, 1 when there is none
@@ -499,6 +520,9 @@ mod tests {
     fn flavorid_055_is_decimal_text() {
         assert_eq!(flavorid_055(&Value::Int(7)), Value::Text("7".into()));
         assert_eq!(flavorid_055(&Value::Int(-1)), Value::Text("-1".into()));
+        assert_eq!(flavorid_055(&Value::Float(2.0)), Value::Text("2".into()));
+        assert_eq!(flavorid_055(&Value::Float(1.5)), Value::Text("1.5".into()));
+        assert_eq!(flavorid_055(&Value::Null), Value::Null);
     }
 
     #[test]

@@ -260,12 +260,12 @@ fn roles(src: &mut Db, s: &mut Sink, ctx: &mut Ctx, problems: &mut Vec<String>) 
         by_name.entry(ctx.same_name(&name)).or_insert((e.id(), name));
     }
     for r in &needed {
-        let Some(name) = r.text("user_project_role_association", "role")? else { continue };
         let origin = if r.get("origin").as_str() == Some("user_role_association") {
             "user_role_association"
         } else {
             "user_project_role_association"
         };
+        let Some(name) = r.text(origin, "role")? else { continue };
         if name.is_empty() {
             problems.push(format!("{origin}: a grant has an empty role name"));
             continue;
