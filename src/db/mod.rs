@@ -60,9 +60,20 @@ impl Row {
         &self.values
     }
 
-    /// The row's `id` as text, for messages.
+    /// The row's `id` as text, for messages; for a row without one (an association, a grant),
+    /// the `…_id` columns it has (`user_id=alice project_id=ops`), or `?`.
     pub fn id(&self) -> String {
-        self.get("id").key_string().unwrap_or_else(|| "?".into())
+        if let Some(id) = self.get("id").key_string() {
+            return id;
+        }
+        let keys: Vec<String> = self
+            .columns
+            .iter()
+            .zip(&self.values)
+            .filter(|(c, _)| c.ends_with("_id"))
+            .filter_map(|(c, v)| Some(format!("{c}={}", v.key_string()?)))
+            .collect();
+        if keys.is_empty() { "?".into() } else { keys.join(" ") }
     }
 
     /// Optional text (integers rendered as decimals); text that is not UTF-8 is an error naming
@@ -740,6 +751,17 @@ mod tests {
 
     fn caused_by<E: std::error::Error + 'static>(e: &Error) -> bool {
         std::error::Error::source(e).is_some_and(<dyn std::error::Error + 'static>::is::<E>)
+    }
+
+    #[test]
+    fn rows_are_named_by_id_or_by_their_keys() {
+        let row = |cols: &[&str], values: Vec<Value>| Row::new(cols.iter().map(ToString::to_string).collect(), values);
+        assert_eq!(row(&["id", "user_id"], vec![Value::Int(7), "alice".into()]).id(), "7");
+        assert_eq!(
+            row(&["user_id", "project_id", "role"], vec!["alice".into(), "ops".into(), "admin".into()]).id(),
+            "user_id=alice project_id=ops"
+        );
+        assert_eq!(row(&["role", "origin"], vec!["admin".into(), "x".into()]).id(), "?");
     }
 
     #[test]
