@@ -14,6 +14,14 @@ impl Backend {
         }
     }
 
+    /// A datetime column compared with a bound value as it is stored. SQLite gives a DATETIME
+    /// column NUMERIC affinity and then tries to read the other side as a number again for every
+    /// row (two thirds of counting 200k Diablo tokens); `+expr` has no affinity. The results are
+    /// the same: a datetime text never reads as a number.
+    pub fn datetime_compared(self, expr: &str) -> String {
+        if self == Backend::Sqlite { format!("+{expr}") } else { expr.to_string() }
+    }
+
     /// The function that counts characters (MySQL's `LENGTH` counts bytes).
     pub fn char_length_fn(self) -> &'static str {
         if self == Backend::Mysql { "CHAR_LENGTH" } else { "LENGTH" }

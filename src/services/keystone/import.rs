@@ -643,12 +643,15 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         return Ok(());
     };
     let len = src.backend().char_length_fn();
+    let backend = src.backend();
+    let expires = |e: &str| backend.datetime_compared(e);
     let now = Value::DateTime(ctx.now);
     // Both counts in one scan of what is mostly the largest table.
     let counts = src.query(
         &format!(
-            "SELECT COUNT(CASE WHEN expires <= ? THEN 1 END) AS expired, COUNT(CASE WHEN expires IS NULL THEN 1 END) AS no_expiry \
-             FROM {table}"
+            "SELECT COUNT(CASE WHEN {} <= ? THEN 1 END) AS expired, COUNT(CASE WHEN expires IS NULL THEN 1 END) AS no_expiry \
+             FROM {table}",
+            expires("expires")
         ),
         std::slice::from_ref(&now),
     )?;
@@ -681,7 +684,8 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 t.{desc} AS tenant_description, t.enabled AS tenant_enabled \
          FROM {table} k LEFT JOIN users u ON u.id = k.user_id LEFT JOIN tenants t ON t.id = k.tenant_id \
          LEFT JOIN tenants dt ON dt.id = u.tenant_id \
-         WHERE k.expires > ? ORDER BY k.id",
+         WHERE {live} > ? ORDER BY k.id",
+        live = expires("k.expires"),
         ukey = ctx.legacy.user_key("u"),
         tkey = ctx.legacy.tenant_key("t"),
         dkey = ctx.legacy.tenant_key("dt"),
