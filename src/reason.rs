@@ -203,7 +203,7 @@ reasons! {
     Ec2DuplicateAccessKey "ec2_duplicate_access_key" [Warning] "an earlier EC2 credential has the same access key (Essex keys are unique): not carried" "give the named user a new EC2 credential";
     CredentialTypeNotEc2 "credential_type_not_ec2" [Info] "Essex keeps only EC2 credentials (passwords live on the user)" NOTHING;
     TokenExpired "token_expired" [Info] "expired tokens are not carried" NOTHING;
-    TokenNoExpiry "token_no_expiry" [Info] "tokens without an expiry are not carried (Diablo refused them; Essex would accept them forever)" NOTHING;
+    TokenNoExpiry "token_no_expiry" [Info, Warning] "tokens without an expiry, or whose expiry is no date and time (a warning), are not carried (Diablo refused them; Essex would accept them forever)" NOTHING;
     TokenWithoutId "token_without_id" [Warning] "the token has no id: nothing can present it; not carried" NOTHING;
     TokenIdTooLong "token_id_too_long" [Warning] "the token id is longer than Essex's 64 characters: not carried" "clients holding it sign in again";
     TokenSampleValue "token_sample_value" [Warning] "the token id is a value published in OpenStack's sample files: not carried" "services that used it get the new admin_token (STATE/admin-token) or a service user";

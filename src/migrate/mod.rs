@@ -210,6 +210,7 @@ impl Sink<'_> {
             return Ok(Cow::Borrowed(rows));
         }
         let id_at = columns.iter().position(|c| *c == "id").unwrap_or(0);
+        let id_secret = table.column(columns[id_at]).is_some_and(|c| c.secret);
         let mut rows = rows.to_vec();
         for (r, i, integer, nullable) in bad {
             match &rows[r][i] {
@@ -226,7 +227,8 @@ impl Sink<'_> {
                 }
                 _ => {}
             }
-            let id = rows[r][id_at].key_string().unwrap_or_else(|| "?".into());
+            // A token's id is the token: shown as tokens are everywhere.
+            let id = rows[r][id_at].key_string().map_or_else(|| "?".into(), |id| if id_secret { crate::redact::secret(&id) } else { id });
             let column = columns[i];
             if rows[r][i].is_null() {
                 return Err(Error::bad_data(source_table, id, column, format!("is NULL, but {target_table}.{column} requires a value")));

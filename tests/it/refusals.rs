@@ -207,3 +207,24 @@ fn a_refused_write_never_shows_a_secret_it_held() {
         assert!(!stamped(&target.url));
     });
 }
+
+#[test]
+fn a_token_whose_expiry_is_no_date_is_not_carried_forever() {
+    // SQLite keeps 'never' as given; as text it sorts after every date, so it looks live.
+    let token = "live0000000000000000000000000002";
+    let source =
+        generated_keystone(&support::servers()[0], "token_never", &[&format!("UPDATE token SET expires = 'never' WHERE id = '{token}'")]);
+    let target = support::fresh_db(&support::servers()[0], "t");
+    let (code, out, err) = migrate_keystone(&source.url, &target.url, &["--json"]);
+    assert!(code <= 1, "{err}");
+    let report: Json = serde_json::from_str(&out).unwrap();
+    let skipped = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "token_no_expiry" && f["message"].as_str().unwrap().contains("no date and time"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(skipped["rows"], serde_json::json!(["token ****0002"]));
+    assert!(!out.contains(token) && !err.contains(token), "the token is shown whole");
+    assert_eq!(rows(&target.url, &format!("SELECT COUNT(*) FROM token WHERE id = '{token}'"))[0][0], "0");
+}

@@ -737,6 +737,17 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 );
                 continue;
             }
+            // SQLite keeps any text: one that is no datetime sorts after every date, so it passed
+            // `expires > now`, and carried as NULL it would never expire.
+            if matches!(r.get("expires"), Value::Text(t) if crate::db::value::parse_datetime(t).is_none()) {
+                s.report.skip(
+                    &table,
+                    Reason::TokenNoExpiry,
+                    "the token's expiry is no date and time: not carried (Essex would take it for none and accept the token forever)",
+                    format!("token {shown}"),
+                );
+                continue;
+            }
             if crate::secret::is_sample_token(&id) {
                 s.report.skip(
                     &table,
