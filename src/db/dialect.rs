@@ -14,11 +14,14 @@ impl Backend {
         }
     }
 
-    /// A datetime column compared with a bound value as it is stored. SQLite gives a DATETIME
-    /// column NUMERIC affinity and then tries to read the other side as a number again for every
-    /// row (two thirds of counting 200k Diablo tokens); `+expr` has no affinity. The results are
-    /// the same: a datetime text never reads as a number.
-    pub fn datetime_compared(self, expr: &str) -> String {
+    /// A column's value as it is stored: on SQLite `+expr`, which has neither the column's
+    /// affinity nor its indexes. Compared with a bound datetime, a DATETIME column's NUMERIC
+    /// affinity makes SQLite try to read the other side as a number for every row (two thirds of
+    /// counting 200k Diablo tokens); the results are the same, a datetime text never reads as a
+    /// number. Ordered by, SQLite scans the table and sorts what the filter keeps instead of
+    /// walking the column's index and looking each row up (Keystone's live tokens, 5% of the
+    /// table: 50 -> 30 ms).
+    pub fn as_stored(self, expr: &str) -> String {
         if self == Backend::Sqlite { format!("+{expr}") } else { expr.to_string() }
     }
 

@@ -531,9 +531,18 @@ impl Db {
 
     /// Creates what of a schema the database lacks (see [`diff::ensure_schema`]): the whole
     /// schema in an empty database, the rest of one an interrupted run left half made. Returns
-    /// what was created.
+    /// what was created. Where DDL is transactional, in one transaction (see [`Db::ddl_transaction`]).
     pub fn create_schema(&mut self, schema: &Schema) -> Result<Vec<diff::Difference>> {
-        diff::ensure_schema(self, schema)
+        self.ddl_transaction(|db| diff::ensure_schema(db, schema))
+    }
+
+    /// Runs `f`, which creates tables, in one transaction on SQLite and PostgreSQL, where DDL is
+    /// transactional: a killed run leaves none of it, and a hundred CREATE statements cost one
+    /// commit (on SQLite each commit is four fsyncs: Nova's schema 90 ms -> 10 ms on this
+    /// project's VM, seconds on a slow disk). MySQL commits every CREATE, so `f` runs as it is;
+    /// so it does inside a transaction already begun.
+    pub fn ddl_transaction<T>(&mut self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
+        if self.backend() == Backend::Mysql || self.in_transaction { f(self) } else { self.transaction(f) }
     }
 
     pub fn create_table(&mut self, table: &Table) -> Result<()> {

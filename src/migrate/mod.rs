@@ -353,13 +353,16 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         uncommitted: 0,
         loaded: BTreeMap::new(),
     };
-    // Clear what unfinished steps may have left, last step first (foreign keys).
-    for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
-        for t in step.target_tables.iter().rev() {
-            let q = session.target.quote(t);
-            session.target.execute(&format!("DELETE FROM {q}"), &[])?;
+    // Clear what unfinished steps may have left, last step first (foreign keys), in one commit.
+    session.target.transaction(|target| {
+        for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
+            for t in step.target_tables.iter().rev() {
+                let q = target.quote(t);
+                target.execute(&format!("DELETE FROM {q}"), &[])?;
+            }
         }
-    }
+        Ok(())
+    })?;
     session.target.set_autovacuum(session.schema.tables.iter().map(|t| t.name.as_str()), false)?;
     let mut whole = schema_completed(&completed);
     for step in &plan.steps {
@@ -387,10 +390,13 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         findings: whole.findings,
         files: Vec::new(),
     };
-    if let Some(stamp) = &plan.schema.stamp {
-        stamp_version(&mut session.target, &plan.schema, stamp)?;
-    }
-    journal_set(&mut session.target, "finished", "done", &serde_json::to_string(&report).expect("report serializes"))?;
+    // The stamp and the journal's saved report in one commit.
+    session.target.transaction(|target| {
+        if let Some(stamp) = &plan.schema.stamp {
+            stamp_version(target, &plan.schema, stamp)?;
+        }
+        journal_set(target, "finished", "done", &serde_json::to_string(&report).expect("report serializes"))
+    })?;
     tracing::info!(service = plan.service, findings = report.findings.len(), "migration of {} finished and stamped", plan.service);
     Ok(report)
 }
@@ -473,8 +479,14 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
     let tables = target.table_names()?;
     let url = target.url().to_string();
     if tables.is_empty() {
-        target.create_table(&crate::schema::own::journal()?)?;
-        journal_set(target, "source", "done", &serde_json::to_string(record).expect("serializes"))?;
+        // The journal, its source record and the schema together, where DDL is transactional: a
+        // run killed while making them leaves an empty target.
+        return target.ddl_transaction(|target| {
+            target.create_table(&crate::schema::own::journal()?)?;
+            journal_set(target, "source", "done", &serde_json::to_string(record).expect("serializes"))?;
+            target.create_schema(schema)?;
+            Ok((BTreeMap::new(), Vec::new()))
+        });
     } else if !tables.iter().any(|t| t == JOURNAL_TABLE) {
         return Err(Error::Refused(format!(
             "the target {url} already holds {} table(s) that osmigrate did not write ({}); give an empty or new database",
@@ -516,8 +528,7 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
     done.remove("source");
     // Every table, index and constraint is checked, not only every table: a run killed between a
     // CREATE TABLE and its CREATE INDEX left the table without the index.
-    let created = target.create_schema(schema)?;
-    let completed = if tables.is_empty() { Vec::new() } else { created };
+    let completed = target.create_schema(schema)?;
     Ok((done, completed))
 }
 

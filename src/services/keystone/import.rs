@@ -644,39 +644,15 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     };
     let len = src.backend().char_length_fn();
     let backend = src.backend();
-    let expires = |e: &str| backend.datetime_compared(e);
     let now = Value::DateTime(ctx.now);
-    // Both counts in one scan of what is mostly the largest table.
-    let counts = src.query(
-        &format!(
-            "SELECT COUNT(CASE WHEN {} <= ? THEN 1 END) AS expired, COUNT(CASE WHEN expires IS NULL THEN 1 END) AS no_expiry \
-             FROM {table}",
-            expires("expires")
-        ),
-        std::slice::from_ref(&now),
-    )?;
+    let total = src.query_scalar(&format!("SELECT COUNT(*) FROM {table}"), &[])?;
     // A count that cannot be read would silently report no token: refuse instead.
-    let count =
-        |name: &str| {
-            counts.first().and_then(|r| r.get(name).as_i64()).map(|n| n as u64).ok_or_else(|| {
-                Error::db(format!("counting the {name} tokens of {table}"), "the server returned no integer count".to_string())
-            })
-        };
-    let (expired, no_expiry) = (count("expired")?, count("no_expiry")?);
-    for (n, code, message) in [
-        (expired, Reason::TokenExpired, "expired tokens are not carried (they can no longer be used)"),
-        (
-            no_expiry,
-            Reason::TokenNoExpiry,
-            "tokens without an expiry are not carried (Diablo refused them; Essex would accept them forever)",
-        ),
-    ] {
-        s.report.read(&table, n);
-        s.report.note_many(Severity::Info, &table, code, message, n, None);
-        if let Some(t) = s.report.tables.iter_mut().find(|t| t.source_table == table) {
-            t.skipped += n;
-        }
-    }
+    let total = total
+        .as_i64()
+        .map(|n| n as u64)
+        .ok_or_else(|| Error::db(format!("counting the tokens of {table}"), "the server returned no integer count".to_string()))?;
+    // The live tokens and those without an expiry, in one scan of what is mostly the largest
+    // table: every other token is expired (a NULL compares as neither, any other value as one).
     let sql = format!(
         "SELECT k.id, k.expires, k.user_id, k.tenant_id, {len}(k.id) AS id_len, \
                 {ukey} AS user_new_id, u.name AS user_name, u.email AS user_email, u.enabled AS user_enabled, \
@@ -684,8 +660,9 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 t.{desc} AS tenant_description, t.enabled AS tenant_enabled \
          FROM {table} k LEFT JOIN users u ON u.id = k.user_id LEFT JOIN tenants t ON t.id = k.tenant_id \
          LEFT JOIN tenants dt ON dt.id = u.tenant_id \
-         WHERE {live} > ? ORDER BY k.id",
-        live = expires("k.expires"),
+         WHERE {live} > ? OR k.expires IS NULL ORDER BY {id}",
+        live = backend.as_stored("k.expires"),
+        id = backend.as_stored("k.id"),
         ukey = ctx.legacy.user_key("u"),
         tkey = ctx.legacy.tenant_key("t"),
         dkey = ctx.legacy.tenant_key("dt"),
@@ -693,8 +670,10 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     );
     let batch_size = s.batch_size;
     let mut roles_db = migrate::open_source(src.url())?;
+    let (mut streamed, mut no_expiry) = (0u64, 0u64);
     let result = src.stream(&sql, &[now], batch_size, |batch| {
         s.report.read(&table, batch.len() as u64);
+        streamed += batch.len() as u64;
         // The roles of every (user, tenant) in this batch, in one query.
         let pairs: Vec<(i64, i64)> =
             batch.iter().filter_map(|r| Some((r.get("user_id").as_i64()?, r.get("tenant_id").as_i64()?))).collect();
@@ -723,6 +702,10 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         }
         let mut out = Vec::new();
         for r in &batch {
+            if r.get("expires").is_null() {
+                no_expiry += 1;
+                continue;
+            }
             let Some(id) = r.text(&table, "id")? else {
                 s.report.skip(&table, Reason::TokenWithoutId, "the token has no id: nothing can present it", "id NULL");
                 continue;
@@ -808,6 +791,21 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         s.write(&table, "token", &["id", "expires", "extra"], &out, OnConflict::Fail)
     });
     result?;
+    let expired = total.saturating_sub(streamed);
+    s.report.read(&table, expired);
+    for (n, code, message) in [
+        (expired, Reason::TokenExpired, "expired tokens are not carried (they can no longer be used)"),
+        (
+            no_expiry,
+            Reason::TokenNoExpiry,
+            "tokens without an expiry are not carried (Diablo refused them; Essex would accept them forever)",
+        ),
+    ] {
+        s.report.note_many(Severity::Info, &table, code, message, n, None);
+        if let Some(t) = s.report.tables.iter_mut().find(|t| t.source_table == table) {
+            t.skipped += n;
+        }
+    }
     // A paste file's admin_token that was not carried leaves that service without a working token.
     // (A sample value is never carried: its skip says so.)
     let carried_ids: Vec<String> = ctx.service_tokens.keys().filter(|t| !crate::secret::is_sample_token(t)).cloned().collect();
