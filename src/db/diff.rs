@@ -40,6 +40,8 @@ pub fn schema_diff(db: &mut Db, schema: &Schema) -> Result<Vec<Difference>> {
     let backend = db.backend();
     let tables = db.table_names()?;
     let sequences = introspect::sequence_names(db)?;
+    let present: Vec<&str> = schema.tables.iter().map(|t| t.name.as_str()).filter(|t| tables.iter().any(|n| n == t)).collect();
+    let mut shapes = introspect::shapes(db, &present)?.into_iter();
     let mut out = Vec::new();
     for table in &schema.tables {
         if backend == Backend::Postgres {
@@ -48,7 +50,7 @@ pub fn schema_diff(db: &mut Db, schema: &Schema) -> Result<Vec<Difference>> {
             }
         }
         if tables.contains(&table.name) {
-            let shape = introspect::shape(db, &table.name)?;
+            let shape = shapes.next().expect("a shape for each table present");
             out.extend(table_diff(backend, table, &shape));
         } else {
             out.push(Difference::new(&table.name, Kind::MissingTable));
