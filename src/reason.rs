@@ -140,6 +140,7 @@ const ORPHAN: &str = "nothing blocks: Diablo could not use the row either; delet
 reasons! {
     // check: the controller, its databases and directories
     SourceUnusable "source_unusable" [Blocker] "a Diablo database cannot be opened or is not the release osmigrate migrates (the message says why)" "fix the database or its URL in the named config file, then check again";
+    TargetNotOurs "target_not_ours" [Blocker] "the new database already holds tables osmigrate did not write, or its file is no database" "give an empty or new database: drop it, or move the file away (osmigrate never writes into a database it did not make)";
     CannotCreateDatabase "cannot_create_database" [Blocker] "the database user cannot create the new Essex database" "create the named empty database yourself and grant the service's user all privileges on it; check then accepts it";
     DirectoryMissing "directory_missing" [Blocker] "a directory migrate writes into does not exist (a missing var/lib/SERVICE: the Essex package is not installed yet)" "install the Essex packages, or create the named directory";
     NotWritable "not_writable" [Blocker] "osmigrate cannot write into a directory it needs (read-only mount, immutable flag, permissions)" "make the named directory writable for the user running osmigrate";
@@ -167,12 +168,13 @@ reasons! {
     MigrationFinished "migration_finished" [Info, Blocker] "whether the journal records a finished migration (after a rollback it does not)" "run `osmigrate migrate` (again), or nothing if you rolled back on purpose";
     EssexSchema "essex_schema" [Info, Blocker] "every Essex table, column, index, key and stamp as osmigrate makes them" "run `osmigrate migrate` (it builds a missing database and completes a half-made one), or `osmigrate rollback`";
     Stamp "stamp" [Info, Blocker] "the migrate_version stamp of an Essex database" "run the database's migration again: the stamp is written last";
+    TargetRowsKept "target_rows_kept" [Info, Blocker] "every row the migration wrote is still in the Essex database (rows Essex added since are fine)" "a new target: `osmigrate rollback`, drop the Essex database, `osmigrate migrate`";
     RowsAccounted "rows_accounted" [Info, Blocker] "every source row read, each skipped one reported" "run `osmigrate migrate` again, or `osmigrate rollback`";
     ImageRefsResolve "image_refs_resolve" [Info, Blocker] "every instance's image UUID names an image of the new Glance" "run `osmigrate migrate` again, or `osmigrate rollback`";
     NovaUsersArrived "nova_users_arrived" [Info, Blocker] "every live Nova user is a Keystone user" "run `osmigrate migrate` again, or `osmigrate rollback`";
     NovaKeysArrived "nova_keys_arrived" [Info, Blocker] "every Nova access key has its EC2 credentials in Keystone" "run `osmigrate migrate` again, or `osmigrate rollback`";
     Ec2OwnersResolve "ec2_owners_resolve" [Info, Blocker] "every EC2 credential's user and tenant exist" "run `osmigrate migrate` again, or `osmigrate rollback`";
-    GrantsResolve "grants_resolve" [Info, Blocker] "every role grant's user and tenant exist" "run `osmigrate migrate` again, or `osmigrate rollback`";
+    GrantsResolve "grants_resolve" [Info, Blocker] "every role grant's user, tenant and roles exist" "run `osmigrate migrate` again, or `osmigrate rollback`";
     ConfigNamesNewDatabase "config_names_new_database" [Info, Blocker] "each Essex config names the new database" "run `osmigrate migrate` again, or `osmigrate rollback`";
     ServiceFile "service_file" [Info, Blocker] "a file an Essex config names (catalog, policy, paste file, SQLite database) exists and its service user may read it" "create the named file or give it to the service user (`osmigrate config fix-ownership`)";
     ServiceDirectory "service_directory" [Warning] "a directory the service writes into (its SQLite database's, its logs') is missing or not writable by its user" "create the named directory and give it to the service user";

@@ -106,11 +106,43 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
                 None => format!("{target_url}: no `{}` stamp (an unfinished migration)", stamp.repository_id),
             },
         );
+        // The saved reports: the migration's (`finished`) and a Nova-auth import's into Keystone.
+        let mut report: Option<Report> = None;
+        let mut added: Vec<Report> = Vec::new();
+        let mut unreadable: Vec<String> = Vec::new();
+        for r in target.query("SELECT step, detail FROM osmigrate_journal WHERE step = 'finished' OR step LIKE '%/finished'", &[])? {
+            let step = r.get("step").key_string().unwrap_or_default();
+            match (r.get("detail").as_str().and_then(|d| serde_json::from_str::<Report>(d).ok()), step == "finished") {
+                (Some(saved), true) => report = Some(saved),
+                (Some(saved), false) => added.push(saved),
+                (None, _) => unreadable.push(step),
+            }
+        }
+        if (report.is_none() && source_url.is_some()) || !unreadable.is_empty() {
+            let what = if unreadable.is_empty() {
+                "no saved report (journal entry `finished`)".to_string()
+            } else {
+                format!("an unreadable saved report ({})", unreadable.join(", "))
+            };
+            check(false, Reason::RowsAccounted, format!("{target_url}: {what}: its rows cannot be accounted for"));
+        }
+        // Every row written is still there (Essex, once running, adds its own: tokens, instances).
+        let written: Vec<&[crate::migrate::TableReport]> = report.iter().chain(&added).map(|r| r.tables.as_slice()).collect();
+        if !written.is_empty() {
+            let lost: Vec<String> = crate::migrate::count_mismatches(&mut target, &schema, &written)?
+                .into_iter()
+                .filter(|(_, held, n)| *held < *n as i64)
+                .map(|(table, held, n)| format!("{table} holds {held} of the {n} rows the migration wrote"))
+                .collect();
+            let ok = lost.is_empty();
+            let message = if ok {
+                format!("{target_url}: every table holds at least the rows the migration wrote")
+            } else {
+                format!("{target_url}: rows were deleted after the migration: {}", lost.join("; "))
+            };
+            check(ok, Reason::TargetRowsKept, message);
+        }
         // Every source row read: the journal's report against the source's counts now.
-        let report: Option<Report> = target
-            .query_scalar("SELECT detail FROM osmigrate_journal WHERE step = 'finished'", &[])?
-            .as_str()
-            .and_then(|d| serde_json::from_str(d).ok());
         let Some(source_url) = source_url else { continue };
         let mut source = Db::connect(source_url, Access::ReadOnly)?;
         let source_tables = source.table_names()?;
@@ -201,7 +233,26 @@ pub fn verify(root: &Path, state_dir: &Path) -> Result<VerifyReport> {
         .query_scalar(&format!("SELECT COUNT(*) FROM metadata m LEFT JOIN {user_table} u ON u.id = m.user_id LEFT JOIN tenant t ON t.id = m.tenant_id WHERE u.id IS NULL OR t.id IS NULL"), &[])?
         .as_i64()
         .unwrap_or(-1);
-        check(orphans == 0, Reason::GrantsResolve, format!("role grants whose user or tenant is missing: {orphans}"));
+        // Each grant's roles, which Essex looks up by id when it issues a token.
+        let roles: HashSet<String> = ks.query("SELECT id FROM role", &[])?.iter().filter_map(|r| r.get("id").key_string()).collect();
+        let mut unknown_roles = 0u64;
+        ks.stream("SELECT data FROM metadata", &[], 5000, |batch| {
+            for r in batch {
+                let data: Option<serde_json::Value> = r.get("data").as_str().and_then(|d| serde_json::from_str(d).ok());
+                let named = data
+                    .as_ref()
+                    .and_then(|d| d["roles"].as_array())
+                    .map(|ids| ids.iter().filter_map(|id| id.as_str()).collect::<Vec<_>>());
+                // A grant whose data is no JSON list of role ids names no role Essex can find.
+                unknown_roles += named.map_or(1, |ids| ids.iter().filter(|id| !roles.contains(**id)).count() as u64);
+            }
+            Ok(())
+        })?;
+        check(
+            orphans == 0 && unknown_roles == 0,
+            Reason::GrantsResolve,
+            format!("role grants whose user or tenant is missing: {orphans}; roles granted that do not exist: {unknown_roles}"),
+        );
     }
     // Configs, read back as Essex reads them, name the new databases.
     let ini = |path: &Path, section: &str, key: &str| -> Option<String> {

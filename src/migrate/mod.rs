@@ -74,6 +74,9 @@ struct SourceRecord {
     service: String,
     source: String,
     fingerprint: Fingerprint,
+    /// The settings the rows were made with (an older journal has none: not compared then).
+    #[serde(default)]
+    settings: Vec<(String, String)>,
 }
 
 /// A step of a service's migration: a name, the target tables it fills (cleared when the step is
@@ -311,6 +314,9 @@ pub struct Plan<'a, C> {
     pub own_tables: Vec<Table>,
     /// Source tables whose counts identify the source state.
     pub source_tables: Vec<String>,
+    /// The settings that shape the rows (Nova's nova.conf values, Keystone's global-roles tenant
+    /// and default region): a run may finish another only with the same ones.
+    pub settings: Vec<(String, String)>,
     pub steps: Vec<Step<'a, C>>,
     pub batch_size: usize,
 }
@@ -323,7 +329,12 @@ pub fn open_source(url: &DbUrl) -> Result<Db> {
 /// Runs a plan: prepares the target, runs every step not yet journaled, verifies counts, stamps.
 pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result<Report> {
     let (source, fingerprint, mut target) = open_pair(&plan)?;
-    let record = SourceRecord { service: plan.service.to_string(), source: plan.source_url.to_string(), fingerprint };
+    let record = SourceRecord {
+        service: plan.service.to_string(),
+        source: plan.source_url.to_string(),
+        fingerprint,
+        settings: plan.settings.clone(),
+    };
     let mut schema = plan.schema.clone();
     schema.tables.extend(plan.own_tables.iter().cloned());
     let (done, completed) = prepare_target(&mut target, &schema, &record)?;
@@ -353,13 +364,22 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         uncommitted: 0,
         loaded: BTreeMap::new(),
     };
-    // Clear what unfinished steps may have left, last step first (foreign keys), in one commit.
+    // Clear what unfinished steps may have left, last step first (foreign keys), and the tables
+    // no step fills (rows put there by hand between a killed run and this one), in one commit.
+    let filled: Vec<&str> = plan.steps.iter().flat_map(|s| s.target_tables.iter().copied()).collect();
+    let unfilled: Vec<String> = session
+        .schema
+        .tables
+        .iter()
+        .rev()
+        .map(|t| t.name.clone())
+        .filter(|t| !filled.contains(&t.as_str()) && t != MIGRATE_VERSION_TABLE)
+        .collect();
     session.target.transaction(|target| {
-        for step in plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)) {
-            for t in step.target_tables.iter().rev() {
-                let q = target.quote(t);
-                target.execute(&format!("DELETE FROM {q}"), &[])?;
-            }
+        let unfinished = plan.steps.iter().rev().filter(|s| !done.contains_key(s.name)).flat_map(|s| s.target_tables.iter().rev().copied());
+        for t in unfilled.iter().map(String::as_str).chain(unfinished) {
+            let q = target.quote(t);
+            target.execute(&format!("DELETE FROM {q}"), &[])?;
         }
         Ok(())
     })?;
@@ -375,7 +395,12 @@ pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result
         whole.merge(run_step(step, step.name, &mut source, &mut session, ctx, progress)?);
     }
     tracing::debug!(service = plan.service, "verifying row counts and the schema");
-    verify_counts(&mut session.target, &whole)?;
+    if let Some((table, held, written)) = count_mismatches(&mut session.target, &session.schema, &[&whole.tables])?.into_iter().next() {
+        return Err(Error::db(
+            "verifying the target",
+            format!("table {table} holds {held} rows but {written} were written; the target is left unstamped"),
+        ));
+    }
     verify_schema(&mut session.target, &session.schema)?;
     session.target.reset_sequences(&plan.schema)?;
     session.target.set_autovacuum(session.schema.tables.iter().map(|t| t.name.as_str()), true)?;
@@ -487,12 +512,8 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
             target.create_schema(schema)?;
             Ok((BTreeMap::new(), Vec::new()))
         });
-    } else if !tables.iter().any(|t| t == JOURNAL_TABLE) {
-        return Err(Error::Refused(format!(
-            "the target {url} already holds {} table(s) that osmigrate did not write ({}); give an empty or new database",
-            tables.len(),
-            tables.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-        )));
+    } else if let Some(why) = not_ours(&url, &tables) {
+        return Err(Error::Refused(why));
     }
     let mut done = journal_entries(target)?;
     if done.is_empty() {
@@ -516,9 +537,31 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
     if earlier.service != record.service {
         return Err(Error::Refused(format!("the target {url} holds an osmigrate {} migration, not {}", earlier.service, record.service)));
     }
+    let state = if done.contains_key("finished") { "finished" } else { "started" };
+    if earlier.source != record.source {
+        return Err(Error::Refused(format!(
+            "the target {url} was {state} from {}, not {}; give that source, or a new target database",
+            earlier.source, record.source
+        )));
+    }
+    let changed: Vec<String> = earlier
+        .settings
+        .iter()
+        .filter(|(name, value)| record.settings.iter().any(|(n, v)| n == name && v != value))
+        .map(|(name, value)| {
+            let now = record.settings.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str());
+            format!("{name} {value} -> {now}")
+        })
+        .collect();
+    if !changed.is_empty() {
+        return Err(Error::Refused(format!(
+            "the target {url} was {state} with other settings ({}): its rows would mix both; give the same settings \
+             (nova.conf, --set, the options) to finish it, or a new target database",
+            changed.join(", ")
+        )));
+    }
     let changed = earlier.fingerprint.changed_tables(&record.fingerprint);
     if !changed.is_empty() {
-        let state = if done.contains_key("finished") { "finished" } else { "started" };
         return Err(Error::Refused(format!(
             "the target {url} was {state} from this source, but the source has changed since (tables: {}); \
              give a new target database to migrate the source as it is now",
@@ -530,6 +573,18 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
     // CREATE TABLE and its CREATE INDEX left the table without the index.
     let completed = target.create_schema(schema)?;
     Ok((done, completed))
+}
+
+/// Why a target with these tables is refused: it holds tables osmigrate did not write (one with
+/// osmigrate's journal is a run to finish, or a finished one).
+pub fn not_ours(url: &str, tables: &[String]) -> Option<String> {
+    (!tables.is_empty() && !tables.iter().any(|t| t == JOURNAL_TABLE)).then(|| {
+        format!(
+            "the target {url} already holds {} table(s) that osmigrate did not write ({}); give an empty or new database",
+            tables.len(),
+            tables.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// What a run created in a target that already held tables (an interrupted run's half-made
@@ -597,25 +652,26 @@ pub fn stamp_version(target: &mut Db, schema: &Schema, stamp: &Stamp) -> Result<
     Ok(())
 }
 
-/// Every target table holds exactly the rows the report says were written.
-fn verify_counts(target: &mut Db, report: &StepReport) -> Result<()> {
-    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
-    for t in &report.tables {
+/// The target's tables that do not hold exactly the rows `reports` say were written, as (table,
+/// rows held, rows written): a table no report wrote to must be empty (`migrate_version` aside:
+/// the stamp is written last).
+pub fn count_mismatches(target: &mut Db, schema: &Schema, reports: &[&[TableReport]]) -> Result<Vec<(String, i64, u64)>> {
+    let mut written: BTreeMap<&str, u64> = BTreeMap::new();
+    for t in reports.iter().flat_map(|r| r.iter()) {
         for (table, n) in &t.written {
-            *expected.entry(table.clone()).or_default() += n;
+            *written.entry(table.as_str()).or_default() += n;
         }
     }
-    for (table, n) in expected {
-        let q = target.quote(&table);
-        let actual = target.query_scalar(&format!("SELECT COUNT(*) FROM {q}"), &[])?.as_i64().unwrap_or(-1);
-        if actual != n as i64 {
-            return Err(Error::db(
-                "verifying the target",
-                format!("table {table} holds {actual} rows but {n} were written; the target is left unstamped"),
-            ));
+    let mut out = Vec::new();
+    for table in schema.tables.iter().filter(|t| t.name != MIGRATE_VERSION_TABLE) {
+        let n = written.get(table.name.as_str()).copied().unwrap_or(0);
+        let q = target.quote(&table.name);
+        let held = target.query_scalar(&format!("SELECT COUNT(*) FROM {q}"), &[])?.as_i64().unwrap_or(-1);
+        if held != n as i64 {
+            out.push((table.name.clone(), held, n));
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// "Now", for token expiry: `OSMIGRATE_NOW` (`YYYY-MM-DD HH:MM:SS`, UTC) when set, else the clock.

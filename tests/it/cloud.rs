@@ -1078,3 +1078,102 @@ fn check_warns_of_keystone_conf_keys_diablo_never_read() {
     assert_eq!(finding["severity"], "warning", "{finding}");
     assert!(finding["message"].as_str().unwrap().contains(&format!("line {line}")), "{finding}");
 }
+
+/// Rows put by hand into a half-made target are cleared by the run that resumes it, in a table
+/// no step fills too; rows deleted from a finished target, or its saved report lost, fail verify,
+/// named.
+#[test]
+fn hand_made_changes_to_a_target_are_cleared_on_resume_and_caught_by_verify() {
+    let server = &support::servers()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cloud");
+    let sources = build(&root, server, "tamper");
+    let out = osmigrate()
+        .args(["migrate", "--root", root.to_str().unwrap(), "--no-services", "--yes"])
+        .env("OSMIGRATE_FAILPOINT", "step:instances")
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_none(), "killed after Nova's instances: {}", String::from_utf8_lossy(&out.stderr));
+    let (glance, nova) = (essex(&sources[1]), essex(&sources[2]));
+    let mut db = Db::connect(&nova, Access::ReadWrite).unwrap();
+    db.execute("INSERT INTO instance_faults (deleted, instance_uuid, code) VALUES (0, 'by-hand', 500)", &[]).unwrap();
+    drop(db);
+    let (code, _, err) = cloud("migrate", &root, &["--no-services", "--yes"]);
+    assert!(code <= 1, "{err}");
+    assert_eq!(support::rows(&nova, "SELECT COUNT(*) FROM instance_faults")[0][0], "0", "the row put by hand is gone");
+    let (code, verified, err) = cloud("verify", &root, &[]);
+    assert_eq!(code, VERIFIED, "{verified} {err}");
+    let kept = |v: &Json| v["checks"].as_array().unwrap().iter().filter(|c| c["code"] == "target_rows_kept").cloned().collect::<Vec<_>>();
+    assert_eq!(kept(&verified).len(), 3, "one per service: {verified}");
+
+    let blockers = |v: &Json| -> Vec<String> {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["severity"] == "blocker")
+            .map(|c| format!("{} {}", c["code"], c["message"]))
+            .collect()
+    };
+    let mut db = Db::connect(&glance, Access::ReadWrite).unwrap();
+    db.execute("DELETE FROM image_properties WHERE id = (SELECT MIN(id) FROM image_properties)", &[]).unwrap();
+    drop(db);
+    let (code, verified, _) = cloud("verify", &root, &[]);
+    assert_eq!(code, 2, "{verified}");
+    let failed = blockers(&verified);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("target_rows_kept") && failed[0].contains("image_properties holds"), "{failed:?}");
+
+    // A grant naming a role that is not there (a role renamed in Diablo between a killed run and
+    // the run that finished it, with the roles step done) would fail every token it scopes.
+    let mut db = Db::connect(&essex(&sources[0]), Access::ReadWrite).unwrap();
+    let n =
+        db.execute("UPDATE metadata SET data = '{\"roles\": [\"999\"]}' WHERE user_id = (SELECT MIN(user_id) FROM metadata)", &[]).unwrap();
+    drop(db);
+    let (code, verified, _) = cloud("verify", &root, &[]);
+    assert_eq!(code, 2, "{verified}");
+    let failed = blockers(&verified);
+    let named = format!("roles granted that do not exist: {n}");
+    assert!(n > 0 && failed.iter().any(|f| f.contains("grants_resolve") && f.contains(&named)), "{failed:?}");
+
+    let mut db = Db::connect(&nova, Access::ReadWrite).unwrap();
+    db.execute("DELETE FROM osmigrate_journal WHERE step = 'finished'", &[]).unwrap();
+    drop(db);
+    let (code, verified, _) = cloud("verify", &root, &[]);
+    assert_eq!(code, 2, "{verified}");
+    let failed = blockers(&verified);
+    assert!(failed.iter().any(|f| f.contains("rows_accounted") && f.contains("no saved report")), "{failed:?}");
+}
+
+/// A target that holds tables osmigrate did not write, or a file that is no database, is a
+/// blocker of `check`, named, before `migrate` would stop anything; on every backend.
+#[test]
+fn check_refuses_a_target_osmigrate_did_not_make_on_every_backend() {
+    for server in support::servers() {
+        let ctx = server.name();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cloud");
+        let sources = build(&root, &server, "foreign");
+        let glance = essex(&sources[1]);
+        Db::create_database_if_missing(&glance).unwrap();
+        Db::connect(&glance, Access::ReadWrite).unwrap().execute("CREATE TABLE foo (x INTEGER)", &[]).unwrap();
+        if server.backend == Backend::Sqlite {
+            std::fs::write(essex(&sources[2]).path.unwrap(), "not a database, by far: some bytes that SQLite cannot read").unwrap();
+        }
+        let (code, check, err) = cloud("check", &root, &[]);
+        assert_eq!(code, 2, "{ctx}: {check} {err}");
+        let refused: Vec<&str> = check["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "target_not_ours")
+            .map(|f| f["message"].as_str().unwrap())
+            .collect();
+        let expected = if server.backend == Backend::Sqlite { 2 } else { 1 };
+        assert_eq!(refused.len(), expected, "{ctx}: {refused:?}");
+        assert!(refused[0].contains("already holds 1 table(s) that osmigrate did not write (foo)"), "{ctx}: {refused:?}");
+        if server.backend == Backend::Sqlite {
+            assert!(refused[1].contains("the new nova database's file exists and is no SQLite database"), "{refused:?}");
+        }
+    }
+}

@@ -538,6 +538,18 @@ fn an_interrupted_run_ends_with_the_same_rows() {
         db.execute("DELETE FROM migrate_version", &[]).unwrap();
         db.execute("DELETE FROM instance_info_caches WHERE id > 3", &[]).unwrap();
         drop(db);
+        // Finished with other settings, the rows would mix both; from another source, another cloud's.
+        let xenapi = [&args[..], &["--set", "connection_type=xenapi"]].concat();
+        let (code, _, stderr) = migrate_nova(&cloud.nova.url, &target.url, &xenapi);
+        assert_eq!(code, 2, "{}: {stderr}", server.name());
+        assert!(stderr.contains("started with other settings (connection_type ") && stderr.contains(" -> xenapi)"), "{stderr}");
+        if let Some(path) = &cloud.nova.url.path {
+            let copy = path.with_extension("copy.sqlite");
+            std::fs::copy(path, &copy).unwrap();
+            let (code, _, stderr) = migrate_nova(&DbUrl::sqlite(&copy), &target.url, &args);
+            assert_eq!(code, 2, "{stderr}");
+            assert!(stderr.contains("was started from sqlite:") && stderr.contains("copy.sqlite; give that source"), "{stderr}");
+        }
         let (code, report, stderr) = migrate_nova(&cloud.nova.url, &target.url, &args);
         assert_eq!(code, 1, "{}: {stderr}", server.name());
         assert_eq!(report["outcome"], "resumed");
@@ -599,6 +611,8 @@ fn text_in_integer_columns_and_zero_dates_reach_the_report() {
     // SQLite keeps a REAL in an integer column: a whole one is that integer, a fraction is not one.
     db.execute("UPDATE instances SET vcpus = 1.5, memory_mb = 512.0 WHERE id = 4", &[]).unwrap();
     db.execute("UPDATE instance_types SET rxtx_cap = 'unlimited', flavorid = 1.5 WHERE name = 'm1.large'", &[]).unwrap();
+    // A fraction below the other caps is no cap: it neither sets the base nor gets a factor.
+    db.execute("UPDATE instance_types SET rxtx_cap = 49.5 WHERE name = 'm1.small'", &[]).unwrap();
     // Text in a datetime column: another spelling of one is that datetime; anything else is none.
     db.execute("UPDATE instances SET launched_at = 'yesterday', scheduled_at = '2012-02-14', terminated_at = 1329177600 WHERE id = 6", &[])
         .unwrap();
@@ -641,7 +655,20 @@ fn text_in_integer_columns_and_zero_dates_reach_the_report() {
         let large = rows(&target.url, "SELECT id, flavorid, rxtx_factor FROM instance_types WHERE name = 'm1.large'");
         assert_eq!(large[0][1..], ["1.5".to_string(), "1".to_string()], "{ctx}: {large:?}");
         let found = finding(&report, "not_an_integer", "instance_types").unwrap_or_else(|| panic!("{ctx}: {report}"));
-        assert_eq!(found["rows"], json!([format!("id={} rxtx_cap=`unlimited`", large[0][0])]), "{ctx}");
+        let small = rows(&target.url, "SELECT id, rxtx_factor FROM instance_types WHERE name = 'm1.small'");
+        assert_eq!(
+            found["rows"],
+            json!([format!("id={} rxtx_cap=`unlimited`", large[0][0]), format!("id={} rxtx_cap=`49.5`", small[0][0])]),
+            "{ctx}"
+        );
+        assert_eq!(small[0][1], "1", "{ctx}");
+        assert_eq!(
+            rows(&target.url, "SELECT DISTINCT rxtx_base FROM networks"),
+            vec![vec!["50".to_string()]],
+            "{ctx}: the base of the whole caps"
+        );
+        let fast = rows(&target.url, "SELECT rxtx_factor FROM instance_types WHERE name = 'x1.fastnet'");
+        assert_eq!(fast[0][0], "2", "{ctx}");
         let not_datetimes: Vec<Json> =
             report["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "not_a_datetime").map(|f| f["rows"][0].clone()).collect();
         assert_eq!(not_datetimes, [json!("id=6 launched_at=`yesterday`"), json!("id=6 terminated_at=`1329177600`")], "{ctx}");

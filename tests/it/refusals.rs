@@ -211,9 +211,19 @@ fn a_refused_write_never_shows_a_secret_it_held() {
 #[test]
 fn a_token_whose_expiry_is_no_date_is_not_carried_forever() {
     // SQLite keeps 'never' as given; as text it sorts after every date, so it looks live.
+    // Nor an epoch or a date in another spelling, which SQLite compares as what they are not; a
+    // date with a `T` is a date, and expired.
     let token = "live0000000000000000000000000002";
-    let source =
-        generated_keystone(&support::servers()[0], "token_never", &[&format!("UPDATE token SET expires = 'never' WHERE id = '{token}'")]);
+    let source = generated_keystone(
+        &support::servers()[0],
+        "token_never",
+        &[
+            &format!("UPDATE token SET expires = 'never' WHERE id = '{token}'"),
+            "UPDATE token SET expires = '2012-02-13T00:00:00' WHERE id = 'live0000000000000000000000000003'",
+            "UPDATE token SET expires = 1429177600 WHERE id = 'live0000000000000000000000000000'",
+            "UPDATE token SET expires = '02/20/2012' WHERE id = 'live0000000000000000000000000001'",
+        ],
+    );
     let target = support::fresh_db(&support::servers()[0], "t");
     let (code, out, err) = migrate_keystone(&source.url, &target.url, &["--json"]);
     assert!(code <= 1, "{err}");
@@ -224,7 +234,12 @@ fn a_token_whose_expiry_is_no_date_is_not_carried_forever() {
         .iter()
         .find(|f| f["code"] == "token_no_expiry" && f["message"].as_str().unwrap().contains("no date and time"))
         .unwrap_or_else(|| panic!("{report}"));
-    assert_eq!(skipped["rows"], serde_json::json!(["token ****0002"]));
+    assert_eq!(skipped["rows"], serde_json::json!(["token ****0000", "token ****0001", "token ****0002"]));
     assert!(!out.contains(token) && !err.contains(token), "the token is shown whole");
-    assert_eq!(rows(&target.url, &format!("SELECT COUNT(*) FROM token WHERE id = '{token}'"))[0][0], "0");
+    assert_eq!(rows(&target.url, "SELECT COUNT(*) FROM token WHERE id LIKE 'live%0002' OR id LIKE 'live%0003'")[0][0], "0");
+    let expired = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "token_expired").unwrap();
+    let table = report["tables"].as_array().unwrap().iter().find(|t| t["source_table"] == "token").unwrap();
+    let carried = rows(&target.url, "SELECT COUNT(*) FROM token")[0][0].parse::<u64>().unwrap();
+    assert_eq!(table["read"].as_u64().unwrap(), carried + table["skipped"].as_u64().unwrap(), "{table}");
+    assert!(expired["count"].as_u64().unwrap() >= 1, "{expired}");
 }

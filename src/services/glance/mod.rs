@@ -70,6 +70,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &GlanceOptions, progress: &dyn Pr
         schema: schema::essex::glance(to.backend)?,
         own_tables: vec![schema::own::image_map()?],
         source_tables,
+        settings: Vec::new(),
         steps,
         batch_size: opts.batch_size,
     };

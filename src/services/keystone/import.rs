@@ -87,6 +87,10 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &KeystoneOptions, progress: &dyn 
         schema: schema::essex::keystone(to.backend)?,
         own_tables: Vec::new(),
         source_tables: legacy.fingerprint_tables(),
+        settings: vec![
+            ("global_roles_tenant".into(), opts.global_roles_tenant.clone()),
+            ("default_region".into(), opts.default_region.clone()),
+        ],
         steps,
         batch_size: opts.batch_size,
     };
@@ -653,6 +657,17 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         .ok_or_else(|| Error::db(format!("counting the tokens of {table}"), "the server returned no integer count".to_string()))?;
     // The live tokens and those without an expiry, in one scan of what is mostly the largest
     // table: every other token is expired (a NULL compares as neither, any other value as one).
+    // SQLite keeps any value, and only a datetime written as Diablo writes it compares with `now`
+    // as text: every other value is streamed too, and told apart here.
+    let candidates = if backend == Backend::Sqlite {
+        format!(
+            "NOT (typeof(k.expires) = 'text' AND k.expires GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*' \
+             AND {} <= ?)",
+            backend.as_stored("k.expires")
+        )
+    } else {
+        "k.expires > ? OR k.expires IS NULL".to_string()
+    };
     let sql = format!(
         "SELECT k.id, k.expires, k.user_id, k.tenant_id, {len}(k.id) AS id_len, \
                 {ukey} AS user_new_id, u.name AS user_name, u.email AS user_email, u.enabled AS user_enabled, \
@@ -660,8 +675,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 t.{desc} AS tenant_description, t.enabled AS tenant_enabled \
          FROM {table} k LEFT JOIN users u ON u.id = k.user_id LEFT JOIN tenants t ON t.id = k.tenant_id \
          LEFT JOIN tenants dt ON dt.id = u.tenant_id \
-         WHERE {live} > ? OR k.expires IS NULL ORDER BY {id}",
-        live = backend.as_stored("k.expires"),
+         WHERE {candidates} ORDER BY {id}",
         id = backend.as_stored("k.id"),
         ukey = ctx.legacy.user_key("u"),
         tkey = ctx.legacy.tenant_key("t"),
@@ -670,7 +684,8 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     );
     let batch_size = s.batch_size;
     let mut roles_db = migrate::open_source(src.url())?;
-    let (mut streamed, mut no_expiry) = (0u64, 0u64);
+    let (mut streamed, mut no_expiry, mut expired_streamed) = (0u64, 0u64, 0u64);
+    let now_time = ctx.now;
     let result = src.stream(&sql, &[now], batch_size, |batch| {
         s.report.read(&table, batch.len() as u64);
         streamed += batch.len() as u64;
@@ -702,8 +717,17 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         }
         let mut out = Vec::new();
         for r in &batch {
-            if r.get("expires").is_null() {
-                no_expiry += 1;
+            let expires = match r.get("expires") {
+                Value::Null => {
+                    no_expiry += 1;
+                    continue;
+                }
+                Value::DateTime(d) => Some(*d),
+                Value::Text(t) => crate::db::value::parse_datetime(t),
+                _ => None,
+            };
+            if expires.is_some_and(|e| e <= now_time) {
+                expired_streamed += 1;
                 continue;
             }
             let Some(id) = r.text(&table, "id")? else {
@@ -720,9 +744,8 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 );
                 continue;
             }
-            // SQLite keeps any text: one that is no datetime sorts after every date, so it passed
-            // `expires > now`, and carried as NULL it would never expire.
-            if matches!(r.get("expires"), Value::Text(t) if crate::db::value::parse_datetime(t).is_none()) {
+            // SQLite keeps any value: one that is no datetime, carried as NULL, would never expire.
+            if expires.is_none() {
                 s.report.skip(
                     &table,
                     Reason::TokenNoExpiry,
@@ -791,8 +814,9 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         s.write(&table, "token", &["id", "expires", "extra"], &out, OnConflict::Fail)
     });
     result?;
-    let expired = total.saturating_sub(streamed);
-    s.report.read(&table, expired);
+    let unstreamed = total.saturating_sub(streamed);
+    s.report.read(&table, unstreamed);
+    let expired = unstreamed + expired_streamed;
     for (n, code, message) in [
         (expired, Reason::TokenExpired, "expired tokens are not carried (they can no longer be used)"),
         (

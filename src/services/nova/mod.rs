@@ -130,6 +130,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaOptions, progress: &dyn Prog
         schema: schema::essex::nova(to.backend)?,
         own_tables: Vec::new(),
         source_tables,
+        settings: ctx.settings.values(),
         steps,
         batch_size: opts.batch_size,
     };

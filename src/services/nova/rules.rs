@@ -116,10 +116,11 @@ pub fn flavorid_055(v: &Value) -> Value {
 }
 
 /// 059: the base every flavor's cap is divided by: the smallest positive cap, 1 when there is none
-/// or it is not above 1.
+/// or it is not above 1. A cap that is text or a fraction counts as none, here as for its own
+/// flavor (a fraction below the others would otherwise be the base of them all).
 pub fn rxtx_base(source: &mut Db) -> Result<i64> {
-    let min = source.query_scalar("SELECT MIN(rxtx_cap) FROM instance_types WHERE rxtx_cap > 0", &[])?.as_i64();
-    Ok(rxtx_base_059(min))
+    let caps = source.query("SELECT rxtx_cap FROM instance_types WHERE rxtx_cap IS NOT NULL", &[])?;
+    Ok(rxtx_base_059(caps.iter().filter_map(|r| r.get("rxtx_cap").as_i64()).filter(|c| *c > 0).min()))
 }
 
 pub fn rxtx_base_059(min_positive_cap: Option<i64>) -> i64 {

@@ -119,9 +119,8 @@ impl Settings {
         })
     }
 
-    /// The report's account of each value used.
-    pub fn findings(&self, map: &MapSource) -> Vec<Finding> {
-        let mut rows: Vec<String> = [
+    fn all(&self) -> [&Setting; 11] {
+        [
             &self.connection_type,
             &self.public_interface,
             &self.default_floating_pool,
@@ -134,9 +133,17 @@ impl Settings {
             &self.iscsi_port,
             &self.iscsi_helper,
         ]
-        .iter()
-        .map(|s| format!("{} = {} ({})", s.name, s.value.as_deref().unwrap_or("(none)"), s.origin))
-        .collect();
+    }
+
+    /// Each value by name, as the journal records what a run was started with.
+    pub fn values(&self) -> Vec<(String, String)> {
+        self.all().iter().map(|s| (s.name.to_string(), s.value.clone().unwrap_or_else(|| "(none)".into()))).collect()
+    }
+
+    /// The report's account of each value used.
+    pub fn findings(&self, map: &MapSource) -> Vec<Finding> {
+        let mut rows: Vec<String> =
+            self.all().iter().map(|s| format!("{} = {} ({})", s.name, s.value.as_deref().unwrap_or("(none)"), s.origin)).collect();
         rows.push(format!("image map: {}", map.describe()));
         let mut findings = vec![Finding {
             severity: Severity::Info,

@@ -150,6 +150,7 @@ pub fn migrate(from: &DbUrl, to: &DbUrl, opts: &NovaAuthOptions, progress: &dyn 
         schema: schema::essex::keystone(to.backend)?,
         own_tables: Vec::new(),
         source_tables: TABLES.iter().map(std::string::ToString::to_string).collect(),
+        settings: Vec::new(),
         steps,
         batch_size: opts.batch_size,
     };
