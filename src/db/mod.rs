@@ -599,13 +599,19 @@ impl Db {
         self.execute("COMMIT", &[]).map(|_| ())
     }
 
-    pub fn rollback(&mut self) -> Result<()> {
-        // A load in flight is rolled back with the rest; its own error, if any, is moot.
-        let _ = match &mut self.conn {
+    /// Waits for the writer thread's last batch, so that the server's answer to it comes back now.
+    pub fn settle(&mut self) -> Result<()> {
+        let settled = match &mut self.conn {
             Conn::Postgres(c) => c.settle(),
             Conn::Mysql(c) => c.settle(),
             Conn::Sqlite(c) => c.settle(),
         };
+        settled.map_err(|e| e.during(format!("writing on {}", self.url)))
+    }
+
+    pub fn rollback(&mut self) -> Result<()> {
+        // A load in flight is rolled back with the rest; its own error, if any, is moot.
+        let _ = self.settle();
         self.in_transaction = false;
         self.execute("ROLLBACK", &[]).map(|_| ())
     }

@@ -131,12 +131,7 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
         if let (false, Some(stamp)) = (on_base, &plan.schema.stamp) {
             stamp_version(&mut session.target, &plan.schema, stamp)?;
         }
-        let record = SourceRecord {
-            service: plan.service.to_string(),
-            source: plan.source_url.to_string(),
-            fingerprint,
-            settings: plan.settings.clone(),
-        };
+        let record = SourceRecord::new(&plan, fingerprint);
         journal_set(&mut session.target, &key("source"), "done", &serde_json::to_string(&record).expect("serializes"))?;
         journal_set(&mut session.target, &key("finished"), "done", &serde_json::to_string(&report).expect("report serializes"))?;
         Ok(report)

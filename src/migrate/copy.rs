@@ -36,8 +36,52 @@ pub struct TableCopy<'a, C> {
 const SERVER_SIDE_CHUNK: i64 = 50_000;
 
 /// Copies `spec.source` into `spec.target`, ordered by `id` (or the first column), reporting the
-/// source columns the target no longer has with their count of non-NULL values.
+/// source columns the target no longer has with their count of non-NULL values. Its keys are
+/// back and its last batch written when this returns: a row naming a parent row that does not
+/// exist (Diablo on SQLite or MyISAM never checked) fails the Essex foreign key, and is then named.
 pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'_, C>) -> Result<()> {
+    let copied = copy_rows(src, s, ctx, spec).and_then(|()| s.finish_loads()).and_then(|()| s.target.settle());
+    match copied {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let target = s.target_table(spec.target).clone();
+            Err(name_orphan_row(src, spec, &target)?.unwrap_or(e))
+        }
+    }
+}
+
+/// The first source row whose single-column foreign key names no row of its parent table, as the
+/// error to show instead of the target's refusal; none when every reference resolves (or the
+/// source lacks the column or the parent).
+fn name_orphan_row<C>(src: &mut Db, spec: &TableCopy<'_, C>, target: &Table) -> Result<Option<Error>> {
+    let order = if target.column("id").is_some() { "id" } else { target.columns[0].name.as_str() };
+    for fk in &target.foreign_keys {
+        let ([column], [parent_column]) = (fk.columns.as_slice(), fk.ref_columns.as_slice()) else { continue };
+        let (q, table, parent) = (|n: &str| src.quote(n), spec.source, fk.ref_table.as_str());
+        let sql = format!(
+            "SELECT t.{o} AS id, t.{c} AS v FROM {t} t WHERE t.{c} IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM {p} p WHERE p.{pc} = t.{c}) ORDER BY 1 LIMIT 1",
+            o = q(order),
+            c = q(column),
+            t = q(table),
+            p = q(parent),
+            pc = q(parent_column),
+        );
+        // A source without that column or parent table has nothing to say about this key.
+        let Ok(rows) = src.query(&sql, &[]) else { continue };
+        if let Some(row) = rows.first() {
+            let value = row.get("v").key_string().unwrap_or_default();
+            let reason = format!(
+                "names {parent} {parent_column}={value}, which does not exist, and the Essex database enforces the reference: \
+                 point it at an existing {parent} row or delete it in the Diablo database"
+            );
+            return Ok(Some(Error::bad_data(spec.source, row.get("id").key_string().unwrap_or_default(), column, reason)));
+        }
+    }
+    Ok(None)
+}
+
+fn copy_rows<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'_, C>) -> Result<()> {
     let source_info = crate::db::introspect::columns(src, spec.source)?;
     let source_columns: Vec<String> = source_info.iter().map(|c| c.name.clone()).collect();
     let target = s.target_table(spec.target).clone();

@@ -77,6 +77,32 @@ struct SourceRecord {
     /// The settings the rows were made with (an older journal has none: not compared then).
     #[serde(default)]
     settings: Vec<(String, String)>,
+    /// A SQLite source's change counter (see [`sqlite_change_counter`]).
+    #[serde(default)]
+    source_writes: Option<u32>,
+}
+
+impl SourceRecord {
+    fn new<C>(plan: &Plan<'_, C>, fingerprint: Fingerprint) -> Self {
+        SourceRecord {
+            service: plan.service.to_string(),
+            source: plan.source_url.to_string(),
+            fingerprint,
+            settings: plan.settings.clone(),
+            source_writes: sqlite_change_counter(&plan.source_url),
+        }
+    }
+}
+
+/// A SQLite file's change counter (its header's bytes 24–27), which every committed write
+/// transaction raises in the rollback-journal mode Diablo used: a write that keeps the row
+/// counts and largest ids (an UPDATE) shows there. None for a server, or a file in WAL mode
+/// (header bytes 18–19 = 2), which does not keep it.
+fn sqlite_change_counter(url: &DbUrl) -> Option<u32> {
+    let path = url.path.as_deref().filter(|_| url.backend == Backend::Sqlite)?;
+    let mut head = [0u8; 28];
+    std::io::Read::read_exact(&mut std::fs::File::open(path).ok()?, &mut head).ok()?;
+    (head[18] != 2 || head[19] != 2).then(|| u32::from_be_bytes([head[24], head[25], head[26], head[27]]))
 }
 
 /// A step of a service's migration: a name, the target tables it fills (cleared when the step is
@@ -284,7 +310,7 @@ impl Sink<'_> {
     }
 
     /// Restores what [`Sink::prepare_load`] dropped: at the end of a step, before it is journaled.
-    fn finish_loads(&mut self) -> Result<()> {
+    pub(crate) fn finish_loads(&mut self) -> Result<()> {
         for dropped in std::mem::take(&mut self.loaded).into_values() {
             self.target.execute_all(&dropped.restore)?;
         }
@@ -329,12 +355,7 @@ pub fn open_source(url: &DbUrl) -> Result<Db> {
 /// Runs a plan: prepares the target, runs every step not yet journaled, verifies counts, stamps.
 pub fn run<C>(plan: Plan<'_, C>, ctx: &mut C, progress: &dyn Progress) -> Result<Report> {
     let (source, fingerprint, mut target) = open_pair(&plan)?;
-    let record = SourceRecord {
-        service: plan.service.to_string(),
-        source: plan.source_url.to_string(),
-        fingerprint,
-        settings: plan.settings.clone(),
-    };
+    let record = SourceRecord::new(&plan, fingerprint);
     let mut schema = plan.schema.clone();
     schema.tables.extend(plan.own_tables.iter().cloned());
     let (done, completed) = prepare_target(&mut target, &schema, &record)?;
@@ -560,10 +581,13 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
             changed.join(", ")
         )));
     }
-    let changed = earlier.fingerprint.changed_tables(&record.fingerprint);
+    let mut changed: Vec<String> = earlier.fingerprint.changed_tables(&record.fingerprint).iter().map(|t| format!("table {t}")).collect();
+    if changed.is_empty() && earlier.source_writes.is_some() && earlier.source_writes != record.source_writes {
+        changed.push("a write that kept every table's row count and largest id: the SQLite file's change counter moved".into());
+    }
     if !changed.is_empty() {
         return Err(Error::Refused(format!(
-            "the target {url} was {state} from this source, but the source has changed since (tables: {}); \
+            "the target {url} was {state} from this source, but the source has changed since ({}); \
              give a new target database to migrate the source as it is now",
             changed.join(", ")
         )));

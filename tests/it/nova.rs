@@ -741,3 +741,43 @@ fn a_null_essex_refuses_in_a_verbatim_table_names_its_row_on_every_backend() {
         assert_eq!(stamped[0][0], "0", "{ctx}: a refused run leaves the target unstamped");
     });
 }
+
+/// A row naming a parent row that does not exist (Diablo on SQLite or MyISAM never checked) fails
+/// the Essex foreign key on every backend, and the refusal names the row, the field and the
+/// missing parent, whichever way the table was copied.
+#[test]
+fn a_row_naming_a_missing_parent_is_refused_by_name_on_every_backend() {
+    support::each_server(|server| {
+        let dir = tempfile::tempdir().unwrap();
+        let nova = generated_nova(&server, "nova_orphan", nova_gen::VolumeDriver::Iscsi);
+        let mut db = Db::connect(&nova.url, Access::ReadWrite).unwrap();
+        match server.backend {
+            Backend::Sqlite => {
+                db.execute("PRAGMA foreign_keys = OFF", &[]).unwrap();
+            }
+            Backend::Mysql => {
+                db.execute("SET FOREIGN_KEY_CHECKS = 0", &[]).unwrap();
+            }
+            Backend::Postgres => {
+                db.execute("ALTER TABLE instance_metadata DROP CONSTRAINT IF EXISTS instance_metadata_instance_id_fkey", &[]).unwrap();
+            }
+        }
+        db.execute(
+            "INSERT INTO instance_metadata (id, instance_id, deleted, \"key\", value) VALUES (9001, 777777, false, 'k', 'v')"
+                .replace('"', if server.backend == Backend::Mysql { "`" } else { "\"" })
+                .as_str(),
+            &[],
+        )
+        .unwrap();
+        drop(db);
+        let target = support::fresh_db(&server, "nova_orphan_essex");
+        let (code, _, stderr) = migrate_nova(&nova.url, &target.url, &["--image-map", &empty_map(dir.path())]);
+        let ctx = server.name();
+        assert_eq!(code, 2, "{ctx}: {stderr}");
+        assert!(
+            stderr.contains("instance_metadata row 9001, field `instance_id`: names instances id=777777, which does not exist"),
+            "{ctx}: {stderr}"
+        );
+        assert_eq!(rows(&target.url, "SELECT COUNT(*) FROM migrate_version")[0][0], "0", "{ctx}: unstamped");
+    });
+}

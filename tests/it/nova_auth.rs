@@ -344,7 +344,7 @@ fn a_nova_auth_cloud_into_an_empty_keystone_on_every_backend() {
         exec(&source.url, &[user("late", Some("late-key"), "late-secret", false, false)]);
         let (code, _, _, stderr) = nova_auth(&source.url, &target.url, &[], &[]);
         assert_eq!(code, 2, "{ctx}");
-        assert!(stderr.contains("source has changed since (tables: users)"), "{ctx}: {stderr}");
+        assert!(stderr.contains("source has changed since (table users)"), "{ctx}: {stderr}");
     });
 }
 

@@ -243,3 +243,22 @@ fn a_token_whose_expiry_is_no_date_is_not_carried_forever() {
     assert_eq!(table["read"].as_u64().unwrap(), carried + table["skipped"].as_u64().unwrap(), "{table}");
     assert!(expired["count"].as_u64().unwrap() >= 1, "{expired}");
 }
+
+#[test]
+fn a_null_name_that_would_be_another_users_name_is_refused_before_anything_is_written() {
+    // A user without a name is named after its id in Essex: here, the name of another user.
+    let source = generated_keystone(
+        &support::servers()[0],
+        "null_name",
+        &[
+            "INSERT INTO users (id, name, password, enabled) VALUES (9104, NULL, 'pw', 1)",
+            "INSERT INTO users (id, name, password, enabled) VALUES (9109, '9104', 'pw', 1)",
+        ],
+    );
+    let target = support::fresh_db(&support::servers()[0], "t");
+    let (code, _, err) = migrate_keystone(&source.url, &target.url, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("users row id=9104 name NULL (named after its id) and users row id=9109 name `9104`"), "{err}");
+    let tables = Db::connect(&target.url, Access::ReadOnly).and_then(|mut db| db.table_names()).unwrap_or_default();
+    assert!(tables.is_empty(), "nothing written: {tables:?}");
+}

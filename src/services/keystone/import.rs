@@ -145,22 +145,22 @@ fn preflight(source: &mut Db, ctx: &mut Ctx) -> Result<()> {
         )));
     }
 
-    for table in ["tenants", "users"] {
-        let key = ctx.collision_sql("name");
-        let sql = format!("SELECT {key} AS k, COUNT(*) AS n FROM {table} WHERE name IS NOT NULL GROUP BY {key} HAVING COUNT(*) > 1");
+    // Each name as Essex will have it: a NULL name is the row's new id.
+    let text = if source.backend() == Backend::Mysql { "CHAR" } else { "TEXT" };
+    for (table, id) in [("tenants", ctx.legacy.tenant_key("t")), ("users", ctx.legacy.user_key("t"))] {
+        let key = ctx.collision_sql(&format!("COALESCE(t.name, CAST({id} AS {text}))"));
+        let sql = format!("SELECT {key} AS k, COUNT(*) AS n FROM {table} t GROUP BY {key} HAVING COUNT(*) > 1");
         let dups = source.query(&sql, &[])?;
         if !dups.is_empty() {
             let mut lines = Vec::new();
             for d in dups.iter().take(20) {
-                let rows = source.query(&format!("SELECT id, name FROM {table} WHERE {key} = ? ORDER BY id"), &[d.get("k").clone()])?;
+                let rows =
+                    source.query(&format!("SELECT t.id, t.name FROM {table} t WHERE {key} = ? ORDER BY t.id"), &[d.get("k").clone()])?;
                 lines.push(
                     rows.iter()
                         .map(|r| {
-                            format!(
-                                "{table} row id={} name `{}`",
-                                r.get("id").key_string().unwrap_or_default(),
-                                r.get("name").as_str().unwrap_or("")
-                            )
+                            let name = r.get("name").as_str().map_or_else(|| "NULL (named after its id)".to_string(), |n| format!("`{n}`"));
+                            format!("{table} row id={} name {name}", r.get("id").key_string().unwrap_or_default())
                         })
                         .collect::<Vec<_>>()
                         .join(" and "),
