@@ -24,6 +24,7 @@ use crate::schema::{MIGRATE_VERSION_TABLE, Schema};
 /// Runs `plan` into a target that is empty or holds the finished migration of service `base`.
 pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn Progress) -> Result<Report> {
     let (mut source, fingerprint, mut target) = super::open_pair(&plan)?;
+    let mine = SourceRecord::new(&plan, fingerprint);
     let url = plan.target_url.to_string();
     let key = |name: &str| format!("{}/{name}", plan.service);
 
@@ -37,12 +38,12 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
             tables.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
         )));
     }
-    if let Some(mine) = journal.get(&key("source")) {
-        let earlier: SourceRecord = serde_json::from_str(mine).map_err(|e| Error::db_from("reading the journal", e))?;
-        let changed = earlier.fingerprint.changed_tables(&fingerprint);
+    if let Some(earlier) = journal.get(&key("source")) {
+        let earlier: SourceRecord = serde_json::from_str(earlier).map_err(|e| Error::db_from("reading the journal", e))?;
+        let changed = earlier.changes_since(&mine);
         if !changed.is_empty() {
             return Err(Error::Refused(format!(
-                "the {} import into {url} was finished from this source, but the source has changed since (tables: {})",
+                "the {} import into {url} was finished from this source, but the source has changed since ({})",
                 plan.service,
                 changed.join(", ")
             )));
@@ -131,8 +132,7 @@ pub fn run_adding<C>(plan: Plan<'_, C>, base: &str, ctx: &mut C, progress: &dyn 
         if let (false, Some(stamp)) = (on_base, &plan.schema.stamp) {
             stamp_version(&mut session.target, &plan.schema, stamp)?;
         }
-        let record = SourceRecord::new(&plan, fingerprint);
-        journal_set(&mut session.target, &key("source"), "done", &serde_json::to_string(&record).expect("serializes"))?;
+        journal_set(&mut session.target, &key("source"), "done", &serde_json::to_string(&mine).expect("serializes"))?;
         journal_set(&mut session.target, &key("finished"), "done", &serde_json::to_string(&report).expect("report serializes"))?;
         Ok(report)
     })();

@@ -83,6 +83,16 @@ struct SourceRecord {
 }
 
 impl SourceRecord {
+    /// What of the source changed between this record and `now`: each table whose count or
+    /// largest id moved, or a SQLite write that kept them all.
+    fn changes_since(&self, now: &SourceRecord) -> Vec<String> {
+        let mut changed: Vec<String> = self.fingerprint.changed_tables(&now.fingerprint).iter().map(|t| format!("table {t}")).collect();
+        if changed.is_empty() && self.source_writes.is_some() && self.source_writes != now.source_writes {
+            changed.push("a write that kept every table's row count and largest id: the SQLite file's change counter moved".into());
+        }
+        changed
+    }
+
     fn new<C>(plan: &Plan<'_, C>, fingerprint: Fingerprint) -> Self {
         SourceRecord {
             service: plan.service.to_string(),
@@ -581,10 +591,7 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
             changed.join(", ")
         )));
     }
-    let mut changed: Vec<String> = earlier.fingerprint.changed_tables(&record.fingerprint).iter().map(|t| format!("table {t}")).collect();
-    if changed.is_empty() && earlier.source_writes.is_some() && earlier.source_writes != record.source_writes {
-        changed.push("a write that kept every table's row count and largest id: the SQLite file's change counter moved".into());
-    }
+    let changed = earlier.changes_since(&record);
     if !changed.is_empty() {
         return Err(Error::Refused(format!(
             "the target {url} was {state} from this source, but the source has changed since ({}); \
