@@ -591,7 +591,7 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
             changed.join(", ")
         )));
     }
-    let changed = earlier.changes_since(&record);
+    let changed = earlier.changes_since(record);
     if !changed.is_empty() {
         return Err(Error::Refused(format!(
             "the target {url} was {state} from this source, but the source has changed since ({}); \
