@@ -1088,12 +1088,7 @@ fn hand_made_changes_to_a_target_are_cleared_on_resume_and_caught_by_verify() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cloud");
     let sources = build(&root, server, "tamper");
-    let out = osmigrate()
-        .args(["migrate", "--root", root.to_str().unwrap(), "--no-services", "--yes"])
-        .env("OSMIGRATE_FAILPOINT", "step:instances")
-        .output()
-        .unwrap();
-    assert!(out.status.code().is_none(), "killed after Nova's instances: {}", String::from_utf8_lossy(&out.stderr));
+    kill_at(&root, "step:instances");
     let (glance, nova) = (essex(&sources[1]), essex(&sources[2]));
     let mut db = Db::connect(&nova, Access::ReadWrite).unwrap();
     db.execute("INSERT INTO instance_faults (deleted, instance_uuid, code) VALUES (0, 'by-hand', 500)", &[]).unwrap();

@@ -657,17 +657,11 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         .ok_or_else(|| Error::db(format!("counting the tokens of {table}"), "the server returned no integer count".to_string()))?;
     // The live tokens and those without an expiry, in one scan of what is mostly the largest
     // table: every other token is expired (a NULL compares as neither, any other value as one).
-    // SQLite keeps any value, and only a datetime written as Diablo writes it compares with `now`
-    // as text: every other value is streamed too, and told apart here.
-    let candidates = if backend == Backend::Sqlite {
-        format!(
-            "NOT (typeof(k.expires) = 'text' AND k.expires GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*' \
-             AND {} <= ?)",
-            backend.as_stored("k.expires")
-        )
-    } else {
-        "k.expires > ? OR k.expires IS NULL".to_string()
-    };
+    // SQLite keeps any value and compares it as stored: a number sorts before every text, a
+    // text as text (`2026-12-07T00:00` after `2026-12-07 02:00`). So what is not a text between
+    // the year 1000 and now is streamed too, and told apart here by its parsed date; a text in
+    // that range reads as a past date however it is spelled.
+    let candidates = format!("{e} > ? OR {e} < '1000-01-01' OR k.expires IS NULL", e = backend.as_stored("k.expires"));
     let sql = format!(
         "SELECT k.id, k.expires, k.user_id, k.tenant_id, {len}(k.id) AS id_len, \
                 {ukey} AS user_new_id, u.name AS user_name, u.email AS user_email, u.enabled AS user_enabled, \
@@ -686,6 +680,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
     let mut roles_db = migrate::open_source(src.url())?;
     let (mut streamed, mut no_expiry, mut expired_streamed) = (0u64, 0u64, 0u64);
     let now_time = ctx.now;
+    let now_text = now_time.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
     let result = src.stream(&sql, &[now], batch_size, |batch| {
         s.report.read(&table, batch.len() as u64);
         streamed += batch.len() as u64;
@@ -717,16 +712,19 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
         }
         let mut out = Vec::new();
         for r in &batch {
-            let expires = match r.get("expires") {
+            // Whether it has expired; None: no date and time.
+            let expired = match r.get("expires") {
                 Value::Null => {
                     no_expiry += 1;
                     continue;
                 }
-                Value::DateTime(d) => Some(*d),
-                Value::Text(t) => crate::db::value::parse_datetime(t),
+                Value::DateTime(d) => Some(*d <= now_time),
+                // As Diablo wrote it, text compares as the date it spells.
+                Value::Text(t) if crate::db::value::is_sqlalchemy_datetime(t) => Some(t.as_str() <= now_text.as_str()),
+                Value::Text(t) => crate::db::value::parse_datetime(t).map(|d| d <= now_time),
                 _ => None,
             };
-            if expires.is_some_and(|e| e <= now_time) {
+            if expired == Some(true) {
                 expired_streamed += 1;
                 continue;
             }
@@ -745,7 +743,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                 continue;
             }
             // SQLite keeps any value: one that is no datetime, carried as NULL, would never expire.
-            if expires.is_none() {
+            if expired.is_none() {
                 s.report.skip(
                     &table,
                     Reason::TokenNoExpiry,
