@@ -181,6 +181,7 @@ reasons! {
     ServiceUserUnknown "service_user_unknown" [Warning] "etc/passwd has no such service user: whether it may use its files is not checked" "install the Essex packages (they add the user), then verify again";
     // Keystone import
     NameNull "name_null" [Warning] "the name is NULL; the object is named after its id" "rename it in Essex Keystone if the id is no good name";
+    EnabledText "enabled_text" [Warning] "`enabled` holds text (only SQLite keeps it in an integer column); Diablo took any text but '' as true, `no` and `false` included, so it is carried as Diablo read it" "disable the named user or tenant in Essex if the text meant it";
     EnabledNull "enabled_null" [Warning] "`enabled` is NULL; Diablo treated that as disabled, so it is carried as disabled" "enable the named user or tenant in Essex if it should be";
     PasswordHashed "password_hashed" [Info] "a plaintext password hashed with sha512_crypt as Essex stores it" NOTHING;
     NoPassword "no_password" [Warning] "the user has no password and cannot log in with one" "give the named user a password (`osmigrate keystone user-create` … or the API) if it needs one";

@@ -262,3 +262,38 @@ fn a_null_name_that_would_be_another_users_name_is_refused_before_anything_is_wr
     let tables = Db::connect(&target.url, Access::ReadOnly).and_then(|mut db| db.table_names()).unwrap_or_default();
     assert!(tables.is_empty(), "nothing written: {tables:?}");
 }
+
+#[test]
+fn enabled_as_text_is_carried_as_diablo_read_it() {
+    // Diablo's `if not tenant.enabled` on SQLite's text: any text but '' is true, `no` included.
+    let source = generated_keystone(
+        &support::servers()[0],
+        "enabled_text",
+        &[
+            "UPDATE tenants SET enabled = 'no' WHERE id = (SELECT MIN(id) FROM tenants)",
+            "UPDATE users SET enabled = '' WHERE id = (SELECT MAX(id) FROM users)",
+        ],
+    );
+    let tenant = rows(&source.url, "SELECT id, name FROM tenants WHERE id = (SELECT MIN(id) FROM tenants)")[0].clone();
+    let user = rows(&source.url, "SELECT id, name FROM users WHERE id = (SELECT MAX(id) FROM users)")[0].clone();
+    let target = support::fresh_db(&support::servers()[0], "t");
+    let (code, out, err) = migrate_keystone(&source.url, &target.url, &["--json"]);
+    assert!(code <= 1, "{err}");
+    let report: Json = serde_json::from_str(&out).unwrap();
+    let noted: Vec<&Json> = report["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "enabled_text").collect();
+    let shown: Vec<Json> = noted.iter().map(|f| f["rows"][0].clone()).collect();
+    assert_eq!(
+        shown,
+        [
+            serde_json::json!(format!("id={} `{}` enabled=`no`", tenant[0], tenant[1])),
+            serde_json::json!(format!("id={} `{}` enabled=``", user[0], user[1]))
+        ],
+        "{report}"
+    );
+    let enabled = |table: &str, name: &str| -> Json {
+        let extra = rows(&target.url, &format!("SELECT extra FROM {table} WHERE name = '{name}'"))[0][0].clone();
+        serde_json::from_str::<Json>(&extra).unwrap()["enabled"].clone()
+    };
+    assert_eq!(enabled("tenant", &tenant[1]), Json::Bool(true), "`no` was enabled in Diablo");
+    assert_eq!(enabled("\"user\"", &user[1]), Json::Bool(false), "'' was disabled in Diablo");
+}

@@ -218,8 +218,29 @@ fn text(v: &Value) -> Option<String> {
 
 /// Legacy `enabled` (integer, boolean or NULL) as an Essex JSON boolean. Diablo refused a NULL
 /// flag as false, so NULL stays disabled (and is reported).
+/// An `enabled` value as Diablo Keystone read it: its `Column(Integer)` hands SQLite's text or
+/// blob through as is, and `if not user.enabled` is Python's truth (any text but '' is true).
+fn diablo_truth(v: &Value) -> Option<bool> {
+    match v {
+        Value::Text(t) => Some(!t.is_empty()),
+        Value::Bytes(b) => Some(!b.is_empty()),
+        v => v.as_bool(),
+    }
+}
+
 fn enabled_flag(session: &mut Sink, table: &str, row: &Row, name: &str) -> bool {
-    if let Some(b) = row.get("enabled").as_bool() {
+    let value = row.get("enabled");
+    if let Value::Text(t) = value {
+        let on = !t.is_empty();
+        session.report.note(
+            Severity::Warning,
+            table,
+            Reason::EnabledText,
+            &format!("`enabled` holds text, which Diablo took as {0}: carried as {0}", if on { "enabled" } else { "disabled" }),
+            format!("id={} `{name}` enabled=`{t}`", row.id()),
+        );
+    }
+    if let Some(b) = diablo_truth(value) {
         b
     } else {
         session.report.note(
@@ -770,7 +791,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
             user.insert("id".into(), Json::String(user_id.clone()));
             user.insert("name".into(), text(r.get("user_name")).map_or(Json::Null, Json::String));
             user.insert("email".into(), text(r.get("user_email")).map_or(Json::Null, Json::String));
-            user.insert("enabled".into(), Json::Bool(r.get("user_enabled").as_bool().unwrap_or(false)));
+            user.insert("enabled".into(), Json::Bool(diablo_truth(r.get("user_enabled")).unwrap_or(false)));
             if let Some(t) = text(r.get("user_default_tenant")) {
                 user.insert("tenant_id".into(), Json::String(t));
             }
@@ -792,7 +813,7 @@ fn tokens(src: &mut Db, s: &mut Sink, ctx: &mut Ctx) -> Result<()> {
                         "id": tenant_id,
                         "name": text(r.get("tenant_name")),
                         "description": text(r.get("tenant_description")),
-                        "enabled": r.get("tenant_enabled").as_bool().unwrap_or(false),
+                        "enabled": diablo_truth(r.get("tenant_enabled")).unwrap_or(false),
                     }),
                     json!({ "roles": roles_of.get(&key).cloned().unwrap_or_default() }),
                 )
