@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 pub use ddl::create_table_statements;
 pub use dialect::database_size;
+pub use sqlite_backend::file_header as sqlite_file_header;
 pub use url::{Backend, DbUrl};
 pub use value::Value;
 
@@ -606,7 +607,7 @@ impl Db {
             Conn::Mysql(c) => c.settle(),
             Conn::Sqlite(c) => c.settle(),
         };
-        settled.map_err(|e| e.during(format!("writing on {}", self.url)))
+        settled.map_err(|e| e.during(format!("waiting for the last batch on {}", self.url)))
     }
 
     pub fn rollback(&mut self) -> Result<()> {

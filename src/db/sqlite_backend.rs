@@ -10,6 +10,16 @@ use super::value::sqlite_datetime_text;
 use super::{Access, DbUrl, DriverError, Row, StreamError, Value};
 use crate::error::{Error, Result};
 
+/// The header of a SQLite URL's file (its first 100 bytes, or what the file has of them), read
+/// as bytes: opening the file would roll back a killed writer's hot journal. None for a server
+/// or a file that cannot be read.
+pub fn file_header(url: &DbUrl) -> Option<Vec<u8>> {
+    let path = url.path.as_deref().filter(|_| url.backend == super::Backend::Sqlite)?;
+    let mut head = Vec::with_capacity(100);
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path).ok()?, 100), &mut head).ok()?;
+    Some(head)
+}
+
 pub fn connect(url: &DbUrl, access: Access) -> Result<Connection> {
     let path = url.path.as_ref().expect("sqlite url has a path");
     let flags = match access {

@@ -202,29 +202,25 @@ fn check_auth(report: &mut CheckReport, cloud: &Cloud) -> Result<()> {
 /// has stopped the services); a database server target must be one the user can create, unless
 /// the operator did.
 fn check_target(report: &mut CheckReport, service: &str, target: &DbUrl) {
-    if let Some(path) = target.path.as_deref().filter(|_| target.backend == Backend::Sqlite) {
-        // Read as bytes: opening a killed run's file with its hot journal would roll it back.
-        let mut head = [0u8; 16];
-        let read = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head));
-        if matches!(read, Ok(n) if n > 0 && head != *b"SQLite format 3\0") {
-            report.add(
-                Severity::Blocker,
-                Reason::TargetNotOurs,
-                format!("{target}: the new {service} database's file exists and is no SQLite database"),
-                Reason::TargetNotOurs.fix(),
-            );
-            return;
-        }
+    if crate::db::sqlite_file_header(target).is_some_and(|h| !h.is_empty() && !h.starts_with(b"SQLite format 3\0")) {
+        report.add(
+            Severity::Blocker,
+            Reason::TargetNotOurs,
+            format!("{target}: the new {service} database's file exists and is no SQLite database"),
+            Reason::TargetNotOurs.fix(),
+        );
+        return;
     }
-    // A database that cannot be read here (none yet, a killed run's) is migrate's to judge.
+    // A database that exists needs no CREATE right; one that cannot be read here (a killed run's
+    // SQLite file with its hot journal) is migrate's to judge.
     if let Ok(tables) = Db::connect(target, Access::ReadOnly).and_then(|mut db| db.table_names()) {
         if let Some(why) = crate::migrate::not_ours(&target.to_string(), &tables) {
             report.add(Severity::Blocker, Reason::TargetNotOurs, why, Reason::TargetNotOurs.fix());
         }
+        return;
     }
     // SQLite targets: their directory and disk space are checked with the others'.
-    // A database the operator created beforehand needs no CREATE right.
-    if target.backend == Backend::Sqlite || Db::connect(target, Access::ReadWrite).is_ok() {
+    if target.backend == Backend::Sqlite {
         return;
     }
     let probe = target.with_database(&format!("osmigrate_probe_{}", std::process::id()));

@@ -37,24 +37,29 @@ const SERVER_SIDE_CHUNK: i64 = 50_000;
 
 /// Copies `spec.source` into `spec.target`, ordered by `id` (or the first column), reporting the
 /// source columns the target no longer has with their count of non-NULL values. Its keys are
-/// back and its last batch written when this returns: a row naming a parent row that does not
-/// exist (Diablo on SQLite or MyISAM never checked) fails the Essex foreign key, and is then named.
+/// back and its last batch written when this returns, so that a refusal comes back here: rows
+/// copied on the server or as COPY text never pass through osmigrate, and a row naming a parent
+/// row that does not exist (Diablo on SQLite or MyISAM never checked) fails only the Essex
+/// foreign key. The source row behind such a refusal is then looked up, to be named as the
+/// engine names a row.
 pub fn copy_table<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'_, C>) -> Result<()> {
     let copied = copy_rows(src, s, ctx, spec).and_then(|()| s.finish_loads()).and_then(|()| s.target.settle());
-    match copied {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let target = s.target_table(spec.target).clone();
-            Err(name_orphan_row(src, spec, &target)?.unwrap_or(e))
-        }
-    }
+    let Err(e) = copied else { return Ok(()) };
+    let target = s.target_table(spec.target).clone();
+    let order = if target.column("id").is_some() { "id" } else { target.columns[0].name.as_str() };
+    // A verbatim table's NULL is the target's (the row path refuses one itself, after the rules).
+    let null = if spec.verbatim { name_null_row(src, spec, &target, order)? } else { None };
+    let named = match null {
+        Some(named) => Some(named),
+        None => name_orphan_row(src, spec, &target, order)?,
+    };
+    Err(named.unwrap_or(e))
 }
 
 /// The first source row whose single-column foreign key names no row of its parent table, as the
 /// error to show instead of the target's refusal; none when every reference resolves (or the
 /// source lacks the column or the parent).
-fn name_orphan_row<C>(src: &mut Db, spec: &TableCopy<'_, C>, target: &Table) -> Result<Option<Error>> {
-    let order = if target.column("id").is_some() { "id" } else { target.columns[0].name.as_str() };
+fn name_orphan_row<C>(src: &mut Db, spec: &TableCopy<'_, C>, target: &Table, order: &str) -> Result<Option<Error>> {
     for fk in &target.foreign_keys {
         let ([column], [parent_column]) = (fk.columns.as_slice(), fk.ref_columns.as_slice()) else { continue };
         let (q, table, parent) = (|n: &str| src.quote(n), spec.source, fk.ref_table.as_str());
@@ -99,8 +104,7 @@ fn copy_rows<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'_, C>
     }
     let has_id = source_columns.iter().any(|c| c == "id");
     let integer_id = target.column("id").is_some_and(|c| c.ty.is_integer());
-    // Rows that never pass through here: a row the target refuses for a NULL is looked up
-    // afterwards, to be named as the engine names it.
+    // Rows that never pass through here (a refusal is named by `copy_table`).
     let unparsed = if spec.verbatim && has_id && integer_id && same_mysql_server(src, s) {
         Some(copy_on_server(src, s, spec, &target))
     } else if spec.verbatim && src.backend() == Backend::Postgres && s.target.backend() == Backend::Postgres {
@@ -109,10 +113,7 @@ fn copy_rows<C>(src: &mut Db, s: &mut Sink, ctx: &mut C, spec: &TableCopy<'_, C>
         None
     };
     if let Some(copied) = unparsed {
-        return match copied {
-            Ok(()) => Ok(()),
-            Err(e) => Err(name_null_row(src, spec, &target)?.unwrap_or(e)),
-        };
+        return copied;
     }
     let order = if has_id { "id".to_string() } else { source_columns[0].clone() };
     let mut select: Vec<String> = source_columns.iter().map(|c| format!("t.{}", src.quote(c))).collect();
@@ -246,8 +247,7 @@ fn copy_as_text<C>(src: &mut Db, s: &mut Sink, spec: &TableCopy<'_, C>, target: 
 }
 
 /// The first source row holding NULL where the target needs a value, as the engine reports it.
-fn name_null_row<C>(src: &mut Db, spec: &TableCopy<'_, C>, target: &Table) -> Result<Option<Error>> {
-    let order = if target.column("id").is_some() { "id" } else { target.columns[0].name.as_str() };
+fn name_null_row<C>(src: &mut Db, spec: &TableCopy<'_, C>, target: &Table, order: &str) -> Result<Option<Error>> {
     for col in target.columns.iter().filter(|c| !c.nullable) {
         let sql = format!(
             "SELECT {} AS id FROM {} WHERE {} IS NULL ORDER BY 1 LIMIT 1",

@@ -109,9 +109,7 @@ impl SourceRecord {
 /// counts and largest ids (an UPDATE) shows there. None for a server, or a file in WAL mode
 /// (header bytes 18–19 = 2), which does not keep it.
 fn sqlite_change_counter(url: &DbUrl) -> Option<u32> {
-    let path = url.path.as_deref().filter(|_| url.backend == Backend::Sqlite)?;
-    let mut head = [0u8; 28];
-    std::io::Read::read_exact(&mut std::fs::File::open(path).ok()?, &mut head).ok()?;
+    let head = crate::db::sqlite_file_header(url).filter(|h| h.len() >= 28)?;
     (head[18] != 2 || head[19] != 2).then(|| u32::from_be_bytes([head[24], head[25], head[26], head[27]]))
 }
 
@@ -575,13 +573,13 @@ fn prepare_target(target: &mut Db, schema: &Schema, record: &SourceRecord) -> Re
             earlier.source, record.source
         )));
     }
+    // Compared by name: a setting one record lacks (an older journal's) is not a change.
     let changed: Vec<String> = earlier
         .settings
         .iter()
-        .filter(|(name, value)| record.settings.iter().any(|(n, v)| n == name && v != value))
-        .map(|(name, value)| {
-            let now = record.settings.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str());
-            format!("{name} {value} -> {now}")
+        .filter_map(|(name, was)| {
+            let (_, now) = record.settings.iter().find(|(n, _)| n == name)?;
+            (now != was).then(|| format!("{name} {was} -> {now}"))
         })
         .collect();
     if !changed.is_empty() {

@@ -216,8 +216,6 @@ fn text(v: &Value) -> Option<String> {
     v.key_string()
 }
 
-/// Legacy `enabled` (integer, boolean or NULL) as an Essex JSON boolean. Diablo refused a NULL
-/// flag as false, so NULL stays disabled (and is reported).
 /// An `enabled` value as Diablo Keystone read it: its `Column(Integer)` hands SQLite's text or
 /// blob through as is, and `if not user.enabled` is Python's truth (any text but '' is true).
 fn diablo_truth(v: &Value) -> Option<bool> {
@@ -228,10 +226,12 @@ fn diablo_truth(v: &Value) -> Option<bool> {
     }
 }
 
+/// Legacy `enabled` (integer, boolean, text or NULL) as an Essex JSON boolean, as Diablo read it;
+/// text is reported (Diablo took `no` for true), and so is NULL (Diablo refused it as false).
 fn enabled_flag(session: &mut Sink, table: &str, row: &Row, name: &str) -> bool {
     let value = row.get("enabled");
     if let Value::Text(t) = value {
-        let on = !t.is_empty();
+        let on = diablo_truth(value) == Some(true);
         session.report.note(
             Severity::Warning,
             table,
